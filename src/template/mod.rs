@@ -1,0 +1,1 @@
+//! Helm's Go templates (skeleton).
