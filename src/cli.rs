@@ -1,8 +1,223 @@
-//! Command-line arguments (clap derive), validated into a config, and the commands they run.
+//! Command-line arguments (clap derive) validated into a config, and the commands they run.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Runs the command line and maps the outcome to an exit code (SKELETON).
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::{Error, Result};
+use crate::mapping::RegistryMapping;
+use crate::report;
+
+/// Retarget every container image of a Helm chart to a private registry.
+///
+/// Scan charts for image sites, write the overlay values.yaml that moves them, post-render
+/// manifests, and plan the image copies, all from the same registry rules.
+#[derive(Debug, Parser)]
+#[command(name = "helm-retarget", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every image site of charts: values path, shape, current reference, global-registry use.
+    Scan(ScanArgs),
+    /// Write the minimal overlay values.yaml that moves every image to the target registry.
+    Overlay(OverlayArgs),
+    /// Helm post-renderer: read a manifest stream on stdin, write it with images retargeted.
+    PostRender(PostRenderArgs),
+    /// Exit 1 listing every image of a manifest stream that is not on the target registry.
+    Verify(VerifyArgs),
+    /// The copy plan (source -> destination) for every image, as a list or a script.
+    Mirror(MirrorArgs),
+    /// Images added, removed and retagged between two versions of a chart.
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Chart archives (.tgz), chart directories, or `-` for an archive on stdin.
+    #[arg(required = true, value_name = "CHART")]
+    pub charts: Vec<String>,
+    #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
+    pub format: ScanFormat,
+    /// Values files applied over the chart's defaults before scanning (like `helm -f`).
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    Table,
+    Json,
+}
+
+/// Where images go: `--registry` and/or `--mapping`.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Target registry: HOST[:PORT][/PREFIX]. Image paths are kept below it.
+    #[arg(long, value_name = "HOST[:PORT][/PREFIX]")]
+    pub registry: Option<String>,
+    /// Mapping file (YAML): per-source-registry destinations, presets, exclusions.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+}
+
+impl TargetArgs {
+    pub fn mapping(&self) -> Result<RegistryMapping> {
+        match (&self.mapping, &self.registry) {
+            (Some(file), registry) => RegistryMapping::from_file(file, registry.as_deref()),
+            (None, Some(registry)) => RegistryMapping::from_registry(registry),
+            (None, None) => Err(Error::new("no target registry given")
+                .hint("pass --registry HOST[:PORT][/PREFIX] or --mapping FILE")),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct OverlayArgs {
+    /// Chart archives (.tgz), chart directories, or `-` for an archive on stdin.
+    #[arg(required = true, value_name = "CHART")]
+    pub charts: Vec<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Write the overlay to FILE (atomically) instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE", conflicts_with = "check")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 with the diff when FILE differs from the overlay that would be generated (CI gate).
+    #[arg(long, value_name = "FILE")]
+    pub check: Option<PathBuf>,
+    /// Image pull secret name to set wherever each chart reads pull secrets (repeatable).
+    #[arg(long = "pull-secret", value_name = "NAME")]
+    pub pull_secrets: Vec<String>,
+    /// Values files applied over the chart's defaults first (like `helm -f`).
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PostRenderArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Also write a JSON list of every rewrite (object, field path, old, new) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The chart the manifests came from: name the values key that controls each stray image.
+    #[arg(long, value_name = "CHART")]
+    pub chart: Option<String>,
+    /// Manifest stream to check (`-` or omitted: stdin).
+    #[arg(value_name = "FILE", default_value = "-")]
+    pub input: String,
+}
+
+#[derive(Debug, Args)]
+pub struct MirrorArgs {
+    /// Chart archives (.tgz), chart directories, or `-` for an archive on stdin.
+    #[arg(value_name = "CHART")]
+    pub charts: Vec<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Also take images from a rendered manifest stream (`-` for stdin).
+    #[arg(long = "from-manifests", value_name = "FILE")]
+    pub from_manifests: Vec<String>,
+    #[arg(long, value_enum, default_value_t = MirrorFormat::Tsv)]
+    pub format: MirrorFormat,
+    /// A handlebars template of your own, given the same variables as the built-in formats.
+    #[arg(long, value_name = "FILE", conflicts_with = "format")]
+    pub template: Option<PathBuf>,
+    /// Write to FILE (atomically) instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MirrorFormat {
+    List,
+    Tsv,
+    Json,
+    Skopeo,
+    Crane,
+    Docker,
+    Regsync,
+    SkopeoSync,
+    DryRun,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[arg(value_name = "OLD_CHART")]
+    pub old: String,
+    #[arg(value_name = "NEW_CHART")]
+    pub new: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+    /// Exit 1 when the new chart needs images that are not in the --mirrored list.
+    #[arg(long = "fail-on-new-images", requires = "mirrored")]
+    pub fail_on_new_images: bool,
+    /// File listing the references already mirrored, one per line.
+    #[arg(long, value_name = "FILE")]
+    pub mirrored: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+/// What a command concluded, beyond success: `Failed` is exit 1 with the reason already reported
+/// (a stale overlay, images off the registry), `Errored` is exit 2 after errors were reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failed,
+    Errored,
+}
+
+/// Runs the command line and maps the outcome to an exit code.
 pub fn run() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    match execute(cli) {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Failed) => ExitCode::from(1),
+        Ok(Outcome::Errored) => ExitCode::from(2),
+        Err(e) => {
+            report::error(&e);
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs one parsed command line.
+pub fn execute(cli: Cli) -> Result<Outcome> {
+    match cli.command {
+        Command::Scan(args) => crate::commands::scan(&args),
+        Command::Overlay(args) => crate::commands::overlay(&args),
+        Command::PostRender(args) => crate::commands::post_render(&args),
+        Command::Verify(args) => crate::commands::verify(&args),
+        Command::Mirror(args) => crate::commands::mirror(&args),
+        Command::Diff(args) => crate::commands::diff(&args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

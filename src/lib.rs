@@ -10,13 +10,15 @@
 //! reference  image references: parse and format registry/path:tag@digest
 //! mapping    source registry -> destination rules (--registry, --mapping presets, exclusions)
 //! template   Helm's Go templates: parse and evaluate, tracing which values built each byte
+//! render     chart tree + values  ->  every template rendered, traced (as `helm template`)
 //! discover   chart tree  ->  image sites (values path, shape, file:line, honours-global?)
 //! plan       sites + mapping  ->  retarget plan (old ref -> new ref, per site, mechanism)
 //! overlay    plan  ->  overlay values.yaml (alias-aware keys, comments naming the old refs)
 //! rewrite    manifest stream  ->  same stream with images retargeted (post-renderer)
 //! mirror     plan  ->  copy list / scripts (handlebars templates)
 //! diff       before/after  ->  unified diff, colour on a terminal
-//! cli        clap derive arguments -> validated config, and the commands
+//! cli        clap derive arguments -> validated config
+//! commands   each subcommand: load inputs, run the pipeline, hand results to report
 //! report     the one writer to stdout and stderr
 //! ```
 
@@ -29,6 +31,7 @@ pub mod chart;
 pub mod reference;
 pub mod mapping;
 pub mod template;
+pub mod render;
 pub mod discover;
 pub mod plan;
 pub mod overlay;
@@ -36,6 +39,7 @@ pub mod rewrite;
 pub mod mirror;
 pub mod diff;
 pub mod cli;
+pub mod commands;
 pub mod report;
 
 pub use cli::run;

@@ -1,1 +1,556 @@
-//! TODO(skeleton): plan
+//! Decides, per image site, which values keys move it to its destination: first the knobs a chart
+//! reads (`global.imageRegistry`, `hub`, `imageRegistry`...), probed by rendering to learn whether
+//! they replace the host, prepend to it, or are ignored; then a direct edit of the key the trace
+//! shows carrying the host. Every choice is checked by rendering again.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::chart::Chart;
+use crate::discover::{self, Part, RenderedImage, SiteId, PROBE_HOST};
+use crate::mapping::RegistryMapping;
+use crate::reference::Reference;
+use crate::render::{TreeRender, TreeRenderer};
+use crate::template::TemplateError;
+use crate::values::{Value, ValuesPath};
+
+/// What happens to one image site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The overlay moves it; `keys` are the overlay keys its rendered reference now comes from.
+    Moved { keys: Vec<String> },
+    /// It already renders on its destination.
+    AlreadyThere,
+    /// The mapping excludes its source.
+    Excluded,
+    /// No values key can move it (hard-coded or computed): the post-renderer must.
+    PostRenderOnly { reason: String },
+}
+
+/// One image site with its source and destination.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageMove {
+    pub chart: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<String>,
+    #[serde(flatten)]
+    pub site: SiteId,
+    /// The values keys that decide it with the chart's defaults.
+    pub keys: Vec<String>,
+    pub source: String,
+    /// None when excluded.
+    pub destination: Option<String>,
+    /// The reference the overlay renders (equal to `destination` when moved).
+    pub rendered: String,
+    pub outcome: Outcome,
+}
+
+/// A values key set only so the chart renders at all.
+#[derive(Debug, Clone, Serialize)]
+pub struct Gate {
+    pub key: String,
+    /// The chart's own message when the key is not set.
+    pub message: String,
+}
+
+/// Everything needed to write the overlay and explain it.
+#[derive(Debug, Clone)]
+pub struct RetargetPlan {
+    pub chart: String,
+    /// The overlay values: only the keys that must change.
+    pub overlay: Value,
+    /// Comment lines to print above each overlay key.
+    pub comments: BTreeMap<ValuesPath, Vec<String>>,
+    pub moves: Vec<ImageMove>,
+    pub gates: Vec<Gate>,
+    /// Required values we filled with placeholders to render (the user supplies them at install).
+    pub placeholders: Vec<String>,
+    pub warnings: Vec<String>,
+    pub effective_before: Value,
+    pub effective_after: Value,
+}
+
+/// The placeholder text for values a chart requires that have nothing to do with images.
+pub const PLACEHOLDER: &str = "helm-retarget-placeholder";
+
+struct Planner<'a, 'c> {
+    renderer: &'a TreeRenderer<'c>,
+    mapping: &'a RegistryMapping,
+    /// User values plus placeholders: what every render starts from.
+    base: Value,
+    overlay: Value,
+    gates: Vec<Gate>,
+    warnings: Vec<String>,
+}
+
+/// Plans the overlay for one chart tree.
+pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets: &[String]) -> RetargetPlan {
+    let renderer = TreeRenderer::new(root);
+    let (base, placeholders) = with_placeholders(&renderer, user);
+    let mut planner = Planner { renderer: &renderer, mapping, base, overlay: Value::Map(Default::default()), gates: Vec::new(), warnings: Vec::new() };
+
+    let baseline_render = planner.render_with(&Value::Null);
+    let baseline = discover::images(&renderer, &baseline_render);
+    let baseline_failures = failing_templates(&baseline_render);
+    let destinations: BTreeMap<SiteId, Option<Reference>> =
+        baseline.iter().map(|i| (i.id.clone(), mapping.destination(&i.reference))).collect();
+
+    if let Err(e) = mapping.check_collisions(baseline.iter().map(|i| &i.reference)) {
+        planner.warnings.push(e.to_string());
+    }
+
+    planner.apply_knobs(&baseline_render, &destinations, &baseline_failures);
+    planner.apply_direct_edits(&destinations, &baseline_failures);
+    if !pull_secrets.is_empty() {
+        planner.apply_pull_secrets(&baseline_render, pull_secrets, &baseline_failures);
+    }
+
+    let final_render = planner.render_with(&planner.overlay.clone());
+    for (template, error) in new_failures(&final_render, &baseline_failures) {
+        planner.warnings.push(format!("{template}: fails to render with the overlay: {error}"));
+    }
+    let finals: BTreeMap<SiteId, RenderedImage> =
+        discover::images(&renderer, &final_render).into_iter().map(|i| (i.id.clone(), i)).collect();
+    let overlay_keys = leaf_paths(&planner.overlay);
+
+    let mut moves = Vec::new();
+    for image in &baseline {
+        let entry = &renderer.charts[image.chart];
+        let destination = destinations.get(&image.id).cloned().flatten();
+        let rendered = finals.get(&image.id);
+        let outcome = match (&destination, rendered) {
+            (None, _) => Outcome::Excluded,
+            (Some(d), _) if same_image(&image.reference, d) => Outcome::AlreadyThere,
+            (Some(d), Some(r)) if same_image(&r.reference, d) => Outcome::Moved {
+                keys: discover::keys(&r.parts)
+                    .into_iter()
+                    .filter(|k| overlay_keys.iter().any(|o| o.to_string() == *k))
+                    .collect(),
+            },
+            (Some(_), _) => Outcome::PostRenderOnly { reason: why_unmovable(image) },
+        };
+        moves.push(ImageMove {
+            chart: entry.chart.display_path(),
+            disabled: baseline_render.disabled.get(&entry.chart.path).cloned(),
+            site: image.id.clone(),
+            keys: discover::keys(&image.parts),
+            source: image.reference.to_string(),
+            destination: destination.as_ref().map(|d| d.to_string()),
+            rendered: rendered.map_or_else(|| image.text.clone(), |r| r.text.clone()),
+            outcome,
+        });
+    }
+
+    let comments = comments(&moves, &planner.gates, &overlay_keys);
+    let effective_before = baseline_render.effective.clone();
+    let effective_after = final_render.effective.clone();
+    RetargetPlan {
+        chart: root.display_path(),
+        overlay: planner.overlay,
+        comments,
+        moves,
+        gates: planner.gates,
+        placeholders,
+        warnings: planner.warnings,
+        effective_before,
+        effective_after,
+    }
+}
+
+/// True when two references name the same image (host, path, tag, digest), however spelled.
+pub fn same_image(a: &Reference, b: &Reference) -> bool {
+    a.registry == b.registry && a.repository == b.repository && a.tag == b.tag && a.digest == b.digest
+}
+
+fn why_unmovable(image: &RenderedImage) -> String {
+    if discover::keys(&image.parts).is_empty() {
+        "hard-coded in the template: no values key decides it".to_string()
+    } else {
+        format!(
+            "the registry part comes from the template, not from values ({})",
+            discover::composition(&image.parts)
+        )
+    }
+}
+
+impl Planner<'_, '_> {
+    fn render_with(&self, overlay: &Value) -> TreeRender {
+        let values = crate::values::coalesce(&self.base, overlay);
+        self.renderer.render(&values)
+    }
+
+    /// Images of a render under the current overlay plus `extra`.
+    fn images_with(&self, extra: &[(ValuesPath, Value)]) -> (TreeRender, BTreeMap<SiteId, RenderedImage>) {
+        let mut overlay = self.overlay.clone();
+        for (k, v) in extra {
+            overlay.set(k, v.clone());
+        }
+        let render = self.render_with(&overlay);
+        let images = discover::images(self.renderer, &render).into_iter().map(|i| (i.id.clone(), i)).collect();
+        (render, images)
+    }
+
+    fn correct(images: &BTreeMap<SiteId, RenderedImage>, destinations: &BTreeMap<SiteId, Option<Reference>>) -> BTreeSet<SiteId> {
+        destinations
+            .iter()
+            .filter(|(id, d)| match (images.get(*id), d) {
+                (Some(i), Some(d)) => same_image(&i.reference, d),
+                _ => false,
+            })
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// Tries each registry-like key the chart reads, global ones first: probes it with a sentinel
+    /// host to learn what it does, computes the one value that would put every image it moves on
+    /// its destination, and keeps it if a render confirms more images land and none leave.
+    fn apply_knobs(
+        &mut self,
+        baseline: &TreeRender,
+        destinations: &BTreeMap<SiteId, Option<Reference>>,
+        baseline_failures: &BTreeSet<String>,
+    ) {
+        let mut candidates: Vec<ValuesPath> = baseline
+            .reads()
+            .into_keys()
+            .filter(|p| is_registry_knob(p) && matches!(baseline.effective.get(p), None | Some(Value::Null | Value::String(_))))
+            .collect();
+        candidates.sort_by_key(|p| (!p.is_global(), p.steps().len(), p.to_string()));
+
+        let (_, mut current) = self.images_with(&[]);
+        let mut correct = Self::correct(&current, destinations);
+        for knob in candidates {
+            let (_, probed) = self.images_with(&[(knob.clone(), Value::String(PROBE_HOST.to_string()))]);
+            let Some(value) = knob_value(&current, &probed, destinations, &correct) else { continue };
+            let mut extra = vec![(knob.clone(), Value::String(value))];
+            let (mut render, mut images) = self.images_with(&extra);
+            let mut gate = None;
+            if let Some((path, message)) = self.find_gate(&render, baseline_failures, &extra) {
+                extra.push((path.clone(), Value::Bool(true)));
+                (render, images) = self.images_with(&extra);
+                gate = Some(Gate { key: path.to_string(), message });
+            }
+            let now_correct = Self::correct(&images, destinations);
+            let improves = now_correct.len() > correct.len() && correct.is_subset(&now_correct);
+            if improves && new_failures(&render, baseline_failures).is_empty() {
+                for (k, v) in extra {
+                    self.overlay.set(&k, v);
+                }
+                self.gates.extend(gate);
+                current = images;
+                correct = now_correct;
+            }
+        }
+    }
+
+    /// For images still off target, edits the values key that carries the differing text (usually
+    /// the host inside a `repository`), keeping the rest of its value.
+    fn apply_direct_edits(&mut self, destinations: &BTreeMap<SiteId, Option<Reference>>, baseline_failures: &BTreeSet<String>) {
+        for _round in 0..3 {
+            let (render, current) = self.images_with(&[]);
+            let correct = Self::correct(&current, destinations);
+            let mut edits: BTreeMap<ValuesPath, String> = BTreeMap::new();
+            for (id, image) in &current {
+                let Some(Some(dest)) = destinations.get(id) else { continue };
+                if correct.contains(id) {
+                    continue;
+                }
+                if let Some((path, value)) = direct_edit(image, dest, &render.effective) {
+                    // Two sites needing different values of one key cannot both be served by it.
+                    match edits.get(&path) {
+                        Some(existing) if *existing != value => {
+                            self.warnings.push(format!(
+                                "{path} feeds several images that need different values; kept {existing:?}"
+                            ));
+                        }
+                        _ => {
+                            edits.insert(path, value);
+                        }
+                    }
+                }
+            }
+            if edits.is_empty() {
+                return;
+            }
+            let mut extra: Vec<(ValuesPath, Value)> = edits.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+            let (mut render, mut images) = self.images_with(&extra);
+            let mut gate = None;
+            if let Some((path, message)) = self.find_gate(&render, baseline_failures, &extra) {
+                extra.push((path.clone(), Value::Bool(true)));
+                (render, images) = self.images_with(&extra);
+                gate = Some(Gate { key: path.to_string(), message });
+            }
+            let now_correct = Self::correct(&images, destinations);
+            if now_correct.len() <= correct.len() || !new_failures(&render, baseline_failures).is_empty() {
+                return;
+            }
+            for (k, v) in extra {
+                self.overlay.set(&k, v);
+            }
+            self.gates.extend(gate);
+        }
+    }
+
+    /// A render gate: a template that fails with our changes but not without them. Looks for a
+    /// key the failing helper read and found unset or false, whose setting to `true` lets it render.
+    fn find_gate(
+        &self,
+        render: &TreeRender,
+        baseline_failures: &BTreeSet<String>,
+        extra: &[(ValuesPath, Value)],
+    ) -> Option<(ValuesPath, String)> {
+        let (_, error) = new_failures(render, baseline_failures).into_iter().next()?;
+        let TemplateError::Fail { message, reads, .. } = error else { return None };
+        for read in reads.iter().rev() {
+            let current = render.effective.get(&read.path);
+            if !matches!(current, None | Some(Value::Null | Value::Bool(false))) {
+                continue;
+            }
+            let mut trial = extra.to_vec();
+            trial.push((read.path.clone(), Value::Bool(true)));
+            let (r, _) = self.images_with(&trial);
+            if new_failures(&r, baseline_failures).is_empty() {
+                return Some((read.path.clone(), message.clone()));
+            }
+        }
+        None
+    }
+
+    /// Sets pull secrets wherever the chart reads them: each pull-secret key the templates read is
+    /// tried as a list of names and as a list of `{name: ...}` maps; kept when more pods get them.
+    fn apply_pull_secrets(&mut self, baseline: &TreeRender, secrets: &[String], baseline_failures: &BTreeSet<String>) {
+        let mut candidates: Vec<ValuesPath> = baseline.reads().into_keys().filter(is_pull_secret_knob).collect();
+        candidates.sort_by_key(|p| (!p.is_global(), p.steps().len(), p.to_string()));
+        let as_names = Value::List(secrets.iter().map(|s| Value::String(s.clone())).collect());
+        let as_maps = Value::List(
+            secrets
+                .iter()
+                .map(|s| Value::Map([("name".to_string(), Value::String(s.clone()))].into_iter().collect()))
+                .collect(),
+        );
+        let (render, _) = self.images_with(&[]);
+        let mut served = pods_with_secrets(&render, secrets);
+        for key in candidates {
+            for value in [&as_maps, &as_names] {
+                let extra = [(key.clone(), value.clone())];
+                let (render, _) = self.images_with(&extra);
+                let now = pods_with_secrets(&render, secrets);
+                if now.len() > served.len() && served.is_subset(&now) && new_failures(&render, baseline_failures).is_empty() {
+                    self.overlay.set(&key, value.clone());
+                    served = now;
+                    break;
+                }
+            }
+        }
+        let (render, _) = self.images_with(&[]);
+        let all = all_pods(&render);
+        let missing: Vec<&String> = all.difference(&served).collect();
+        if !missing.is_empty() {
+            self.warnings.push(format!(
+                "no values key sets pull secrets for: {}",
+                missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+}
+
+/// Keys that look like registry knobs by the names charts give them: `registry`, `imageRegistry`,
+/// `hub`, `*Registry`. Which of them really moves an image is learnt by probing, not assumed.
+fn is_registry_knob(path: &ValuesPath) -> bool {
+    path.leaf().is_some_and(|leaf| {
+        let l = leaf.to_ascii_lowercase();
+        l.contains("registry") || l == "hub"
+    })
+}
+
+fn is_pull_secret_knob(path: &ValuesPath) -> bool {
+    path.leaf().is_some_and(|leaf| leaf.to_ascii_lowercase().ends_with("pullsecrets"))
+}
+
+/// From a probe render (knob = sentinel host): the single value of the knob that puts every image it
+/// moves on its destination, or None if it moves an image it must not (excluded, already correct
+/// elsewhere) or would need different values for different images.
+fn knob_value(
+    current: &BTreeMap<SiteId, RenderedImage>,
+    probed: &BTreeMap<SiteId, RenderedImage>,
+    destinations: &BTreeMap<SiteId, Option<Reference>>,
+    correct: &BTreeSet<SiteId>,
+) -> Option<String> {
+    let mut value: Option<String> = None;
+    let mut helps = false;
+    for (id, before) in current {
+        let Some(after) = probed.get(id) else { continue };
+        if after.text == before.text {
+            continue;
+        }
+        let Some(suffix) = after.text.strip_prefix(PROBE_HOST) else { return None };
+        let dest = match destinations.get(id) {
+            Some(Some(d)) => d.to_string(),
+            _ => return None,
+        };
+        let needed = dest.strip_suffix(suffix)?.to_string();
+        if needed.is_empty() || value.as_ref().is_some_and(|v| *v != needed) {
+            return None;
+        }
+        helps |= !correct.contains(id);
+        value = Some(needed);
+    }
+    value.filter(|_| helps)
+}
+
+/// The edit of one values key that turns `image` into `dest`: the differing run of text must lie in
+/// (or, for an insertion, start) a single piece that came from a string values key.
+fn direct_edit(image: &RenderedImage, dest: &Reference, effective: &Value) -> Option<(ValuesPath, String)> {
+    let old = image.text.as_str();
+    let new = dest.to_string();
+    let prefix = old.bytes().zip(new.bytes()).take_while(|(a, b)| a == b).count();
+    let max_suffix = old.len().min(new.len()) - prefix;
+    let suffix = old.bytes().rev().zip(new.bytes().rev()).take(max_suffix).take_while(|(a, b)| a == b).count();
+    let (start, end) = (prefix, old.len() - suffix);
+    let replacement = &new[prefix..new.len() - suffix];
+    let mut pos = 0;
+    for part in &image.parts {
+        let len = match part {
+            Part::Template { text } | Part::Values { text, .. } | Part::Chart { text, .. } => text.len(),
+        };
+        let inside = start >= pos && end <= pos + len && (start < pos + len || len > 0 && start == pos);
+        if inside {
+            let Part::Values { path, offset, .. } = part else { return None };
+            let path = ValuesPath::parse(path);
+            let original = effective.get(&path)?.as_str()?;
+            let (a, b) = (offset + start - pos, offset + end - pos);
+            let value = format!("{}{}{}", original.get(..a)?, replacement, original.get(b..)?);
+            return Some((path, value));
+        }
+        pos += len;
+    }
+    None
+}
+
+/// Fills values that templates `require` (API keys, cluster names) with a placeholder so the chart
+/// renders; these never go into the overlay.
+fn with_placeholders(renderer: &TreeRenderer<'_>, user: &Value) -> (Value, Vec<String>) {
+    let mut values = user.clone();
+    let mut filled = Vec::new();
+    for _ in 0..8 {
+        let render = renderer.render(&values);
+        let mut progress = false;
+        for (_, error) in render.failures() {
+            let TemplateError::Fail { reads, .. } = error else { continue };
+            if let Some(read) = reads.iter().rev().find(|r| !r.found && !is_registry_knob(&r.path)) {
+                if !filled.contains(&read.path.to_string()) {
+                    values.set(&read.path, Value::String(PLACEHOLDER.to_string()));
+                    filled.push(read.path.to_string());
+                    progress = true;
+                }
+            }
+        }
+        if !progress {
+            break;
+        }
+    }
+    (values, filled)
+}
+
+fn failing_templates(render: &TreeRender) -> BTreeSet<String> {
+    render.failures().map(|(t, _)| t.name.clone()).collect()
+}
+
+fn new_failures<'r>(render: &'r TreeRender, before: &BTreeSet<String>) -> Vec<(String, &'r TemplateError)> {
+    render.failures().filter(|(t, _)| !before.contains(&t.name)).map(|(t, e)| (t.name.clone(), e)).collect()
+}
+
+/// Every leaf path of a values tree (lists count as leaves).
+pub fn leaf_paths(value: &Value) -> Vec<ValuesPath> {
+    fn walk(v: &Value, at: ValuesPath, out: &mut Vec<ValuesPath>) {
+        match v {
+            Value::Map(m) if !m.is_empty() => {
+                for (k, child) in m {
+                    walk(child, at.child(k), out);
+                }
+            }
+            _ if !at.is_root() => out.push(at),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, ValuesPath::root(), &mut out);
+    out
+}
+
+fn comments(moves: &[ImageMove], gates: &[Gate], overlay_keys: &[ValuesPath]) -> BTreeMap<ValuesPath, Vec<String>> {
+    let mut out: BTreeMap<ValuesPath, Vec<String>> = BTreeMap::new();
+    for m in moves {
+        if let Outcome::Moved { keys } = &m.outcome {
+            for k in keys {
+                let line = format!("{} -> {}", m.source, m.destination.as_deref().unwrap_or(""));
+                let entry = out.entry(ValuesPath::parse(k)).or_default();
+                if !entry.contains(&line) {
+                    entry.push(line);
+                }
+            }
+        }
+    }
+    for g in gates {
+        out.entry(ValuesPath::parse(&g.key)).or_default().push(format!(
+            "required: the chart refuses changed images without it ({})",
+            g.message.lines().next().unwrap_or_default()
+        ));
+    }
+    for k in overlay_keys {
+        if is_pull_secret_knob(k) {
+            out.entry(k.clone()).or_default().push("pull secrets for the mirror".to_string());
+        }
+    }
+    out
+}
+
+/// `Kind/name` of every rendered object with a pod spec.
+fn all_pods(render: &TreeRender) -> BTreeSet<String> {
+    pod_specs(render).into_iter().map(|(name, _)| name).collect()
+}
+
+fn pods_with_secrets(render: &TreeRender, secrets: &[String]) -> BTreeSet<String> {
+    pod_specs(render)
+        .into_iter()
+        .filter(|(_, spec)| {
+            let names: Vec<&str> = match spec.as_map().and_then(|m| m.get("imagePullSecrets")) {
+                Some(Value::List(items)) => items
+                    .iter()
+                    .filter_map(|i| i.as_map().and_then(|m| m.get("name")).and_then(Value::as_str))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            secrets.iter().all(|s| names.contains(&s.as_str()))
+        })
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// (`Kind/name`, pod spec) for every pod-bearing object of a render.
+fn pod_specs(render: &TreeRender) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for t in &render.templates {
+        let Ok(o) = &t.output else { continue };
+        let Ok(docs) = crate::yaml::parse_documents(&o.text.text, &t.name) else { continue };
+        for doc in docs {
+            let kind = doc.get(&ValuesPath::parse("kind")).and_then(Value::as_str).unwrap_or("").to_string();
+            let name = doc.get(&ValuesPath::parse("metadata.name")).and_then(Value::as_str).unwrap_or("").to_string();
+            let spec_path = match kind.as_str() {
+                "Pod" => "spec",
+                "CronJob" => "spec.jobTemplate.spec.template.spec",
+                "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job" => {
+                    "spec.template.spec"
+                }
+                "PodTemplate" => "template.spec",
+                _ => continue,
+            };
+            if let Some(spec) = doc.get(&ValuesPath::parse(spec_path)) {
+                out.push((format!("{kind}/{name}"), spec.clone()));
+            }
+        }
+    }
+    out
+}

@@ -1,1 +1,74 @@
-//! TODO(skeleton): report
+//! The one writer: data goes to stdout (or a file, written atomically), everything meant for people
+//! goes to stderr. Nothing else in the crate prints.
+#![allow(clippy::disallowed_macros)]
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use crate::error::{Context, Error, Result};
+
+/// Writes data to stdout in one piece. A closed pipe (`helm-retarget scan x | head`) is not an error:
+/// the reader has what it wanted.
+pub fn data(bytes: &[u8]) -> Result<()> {
+    let mut out = io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::new(e.to_string()).at("stdout")),
+        _ => Ok(()),
+    }
+}
+
+/// People-facing text on stderr, as is (tables, diffs, summaries).
+pub fn note(text: &str) {
+    let mut err = io::stderr().lock();
+    let _ = err.write_all(text.as_bytes());
+    if !text.is_empty() && !text.ends_with('\n') {
+        let _ = err.write_all(b"\n");
+    }
+}
+
+pub fn warning(message: &str) {
+    eprintln!("warning: {message}");
+}
+
+pub fn error(error: &Error) {
+    eprintln!("error: {error}");
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so a
+/// failed run never leaves a half-written file behind and readers never see one.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let place = path.display();
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .context(format!("{place}: cannot create a temporary file beside it"))?;
+    tmp.write_all(bytes).and_then(|()| tmp.flush()).context(&place)?;
+    tmp.persist(path).map_err(|e| Error::new(e.error.to_string()).at(place.to_string()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_the_file_and_leaves_no_temporary_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("overlay.yaml");
+        std::fs::write(&path, "old").unwrap();
+        write_atomically(&path, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn atomic_write_into_a_missing_directory_fails_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing/overlay.yaml");
+        let err = write_atomically(&path, b"x").unwrap_err();
+        assert!(err.to_string().contains("overlay.yaml"), "{err}");
+        assert!(!path.exists());
+    }
+}

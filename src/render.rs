@@ -1,0 +1,284 @@
+//! Renders a whole chart tree with our template engine, as `helm template` would, keeping the
+//! trace of which values key built each byte. Disabled subcharts are rendered too, so their images
+//! are covered before a user turns them on.
+
+use std::collections::BTreeMap;
+
+use crate::chart::{self, Chart};
+use crate::template::{Engine, Origin, RenderOutput, TValue, TemplateError, Traced, ValuesRead};
+use crate::values::{Step, Value, ValuesPath};
+
+/// The Kubernetes version offline renders assume; Helm 4's own default as the engine reports it.
+pub const KUBE_VERSION: &str = "v1.36.0";
+
+/// Group/versions Helm's offline capabilities report as served (the built-in Kubernetes APIs).
+const API_VERSIONS: &[&str] = &[
+    "v1",
+    "admissionregistration.k8s.io/v1",
+    "apiextensions.k8s.io/v1",
+    "apiregistration.k8s.io/v1",
+    "apps/v1",
+    "authentication.k8s.io/v1",
+    "authorization.k8s.io/v1",
+    "autoscaling/v1",
+    "autoscaling/v2",
+    "batch/v1",
+    "certificates.k8s.io/v1",
+    "coordination.k8s.io/v1",
+    "discovery.k8s.io/v1",
+    "events.k8s.io/v1",
+    "flowcontrol.apiserver.k8s.io/v1",
+    "networking.k8s.io/v1",
+    "node.k8s.io/v1",
+    "policy/v1",
+    "rbac.authorization.k8s.io/v1",
+    "scheduling.k8s.io/v1",
+    "storage.k8s.io/v1",
+];
+
+/// One chart of the tree as the renderer sees it.
+#[derive(Debug)]
+pub struct ChartEntry<'a> {
+    pub chart: &'a Chart,
+    /// Template-name prefix Helm uses: `parent/charts/alias`.
+    pub prefix: String,
+    /// Where its values live in the root's values: `kubeStateMetrics` (root: empty).
+    pub values_base: ValuesPath,
+}
+
+/// A chart tree with every template parsed once, ready to render under many sets of values.
+#[derive(Debug)]
+pub struct TreeRenderer<'a> {
+    pub root: &'a Chart,
+    pub charts: Vec<ChartEntry<'a>>,
+    engine: Engine,
+    /// Templates that did not parse: their images cannot be traced (the post-renderer still moves them).
+    pub parse_errors: Vec<TemplateError>,
+}
+
+/// One rendered template file.
+#[derive(Debug)]
+pub struct RenderedTemplate {
+    /// Index into `TreeRenderer::charts`.
+    pub chart: usize,
+    /// Helm's template name: `cloudzero-agent/charts/kubeStateMetrics/templates/deployment.yaml`.
+    pub name: String,
+    pub output: Result<RenderOutput, TemplateError>,
+}
+
+/// Every template of the tree rendered under one set of values.
+#[derive(Debug)]
+pub struct TreeRender {
+    pub effective: Value,
+    pub templates: Vec<RenderedTemplate>,
+    /// Chart path -> why it is disabled under these values.
+    pub disabled: BTreeMap<Vec<String>, String>,
+}
+
+impl TreeRender {
+    /// Every values path read by any template, deduplicated, with `found` true if any read found it.
+    pub fn reads(&self) -> BTreeMap<ValuesPath, bool> {
+        let mut out: BTreeMap<ValuesPath, bool> = BTreeMap::new();
+        for t in &self.templates {
+            if let Ok(o) = &t.output {
+                for r in &o.reads {
+                    *out.entry(r.path.clone()).or_default() |= r.found;
+                }
+            }
+        }
+        out
+    }
+
+    pub fn failures(&self) -> impl Iterator<Item = (&RenderedTemplate, &TemplateError)> {
+        self.templates.iter().filter_map(|t| t.output.as_ref().err().map(|e| (t, e)))
+    }
+}
+
+impl<'a> TreeRenderer<'a> {
+    pub fn new(root: &'a Chart) -> Self {
+        let mut charts = Vec::new();
+        collect(root, root.name.clone(), ValuesPath::root(), &mut charts);
+        let mut files: Vec<(String, &str)> = Vec::new();
+        for entry in &charts {
+            for t in &entry.chart.templates {
+                files.push((format!("{}/{}", entry.prefix, t.path), t.source.as_str()));
+            }
+        }
+        // Helm parses deeper files first and, at equal depth, in reverse name order; a later
+        // `define` replaces an earlier one, so the parent's helpers win over a subchart's.
+        files.sort_by(|(a, _), (b, _)| {
+            let (da, db) = (a.matches('/').count(), b.matches('/').count());
+            db.cmp(&da).then_with(|| b.cmp(a))
+        });
+        let mut engine = Engine::new();
+        let mut parse_errors = Vec::new();
+        for (name, source) in files {
+            if let Err(e) = engine.add(&name, source) {
+                parse_errors.push(e);
+            }
+        }
+        TreeRenderer { root, charts, engine, parse_errors }
+    }
+
+    /// Renders every manifest template of every chart (libraries only lend helpers) with `user`
+    /// values coalesced over the defaults, as `helm template -f user.yaml` would.
+    pub fn render(&self, user: &Value) -> TreeRender {
+        let effective = chart::effective_values(self.root, user);
+        let disabled = chart::enabled(self.root, &effective)
+            .into_iter()
+            .filter_map(|(path, state)| state.err().map(|why| (path, why)))
+            .collect();
+        let mut templates = Vec::new();
+        for (index, entry) in self.charts.iter().enumerate() {
+            if entry.chart.is_library() {
+                continue;
+            }
+            let scoped = chart::scoped_values(&effective, &entry.chart.path);
+            for t in &entry.chart.templates {
+                if !renders_manifest(&t.path) {
+                    continue;
+                }
+                let name = format!("{}/{}", entry.prefix, t.path);
+                if self.parse_errors.iter().any(|e| error_template(e) == name) {
+                    continue;
+                }
+                let dot = self.dot(entry, &scoped, &name);
+                let output = self
+                    .engine
+                    .render(&name, &dot)
+                    .map(|o| normalize_output(o, &entry.values_base));
+                templates.push(RenderedTemplate { chart: index, name, output });
+            }
+        }
+        TreeRender { effective, templates, disabled }
+    }
+
+    fn dot(&self, entry: &ChartEntry<'_>, scoped: &Value, template: &str) -> TValue {
+        let chart = entry.chart;
+        let display = chart.display_path();
+        let meta = &chart.metadata;
+        let text = |s: &str| TValue::plain(&Value::String(s.to_string()));
+        let mut chart_fields = vec![
+            ("Name".to_string(), text(&chart.key)),
+            ("Version".to_string(), text(&meta.version)),
+            ("APIVersion".to_string(), text(&meta.api_version)),
+            ("Type".to_string(), text(meta.chart_type.as_deref().unwrap_or("application"))),
+            ("Description".to_string(), text(meta.description.as_deref().unwrap_or(""))),
+        ];
+        let app_version = meta.app_version.clone().unwrap_or_default();
+        chart_fields.push((
+            "AppVersion".to_string(),
+            TValue::with_origin(
+                &Value::String(app_version),
+                Origin::Chart { chart: display, field: "appVersion".to_string() },
+            ),
+        ));
+        let release = TValue::map(vec![
+            ("Name".to_string(), text("release")),
+            ("Namespace".to_string(), text("default")),
+            ("Service".to_string(), text("Helm")),
+            ("IsInstall".to_string(), TValue::plain(&Value::Bool(true))),
+            ("IsUpgrade".to_string(), TValue::plain(&Value::Bool(false))),
+            ("Revision".to_string(), TValue::plain(&Value::Int(1))),
+        ]);
+        let base_path = match template.rfind("/templates/") {
+            Some(i) => template[..i + "/templates".len()].to_string(),
+            None => format!("{}/templates", entry.prefix),
+        };
+        TValue::map(vec![
+            ("Values".to_string(), TValue::from_values(scoped, &entry.values_base)),
+            ("Chart".to_string(), TValue::map(chart_fields)),
+            ("Release".to_string(), release),
+            (
+                "Capabilities".to_string(),
+                TValue::capabilities(KUBE_VERSION, API_VERSIONS.iter().map(|s| s.to_string()).collect()),
+            ),
+            (
+                "Template".to_string(),
+                TValue::map(vec![
+                    ("Name".to_string(), text(template)),
+                    ("BasePath".to_string(), text(&base_path)),
+                ]),
+            ),
+            ("Files".to_string(), TValue::files(chart.files.clone())),
+        ])
+    }
+}
+
+fn collect<'a>(chart: &'a Chart, prefix: String, base: ValuesPath, out: &mut Vec<ChartEntry<'a>>) {
+    out.push(ChartEntry { chart, prefix: prefix.clone(), values_base: base.clone() });
+    for sub in &chart.subcharts {
+        collect(sub, format!("{prefix}/charts/{}", sub.key), base.child(&sub.key), out);
+    }
+}
+
+/// Helm renders every file under templates/ except partials (`_*`) and NOTES.txt prints nothing
+/// into the manifest stream.
+fn renders_manifest(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    !file.starts_with('_') && !file.eq_ignore_ascii_case("NOTES.txt")
+}
+
+fn error_template(e: &TemplateError) -> &str {
+    match e {
+        TemplateError::Parse { template, .. }
+        | TemplateError::Fail { template, .. }
+        | TemplateError::Exec { template, .. } => template,
+    }
+}
+
+/// A subchart reads `.Values.global.x` at `<its base>.global.x`; the user sets it at `global.x`.
+pub fn normalize_path(path: &ValuesPath, base: &ValuesPath) -> ValuesPath {
+    match path.strip_prefix(base) {
+        Some(rest) if !base.is_root() && matches!(rest.steps().first(), Some(Step::Key(k)) if k == "global") => rest,
+        _ => path.clone(),
+    }
+}
+
+fn normalize_output(mut output: RenderOutput, base: &ValuesPath) -> RenderOutput {
+    if base.is_root() {
+        return output;
+    }
+    normalize_traced(&mut output.text, base);
+    let mut seen = std::collections::HashSet::new();
+    output.reads = output
+        .reads
+        .into_iter()
+        .map(|r| ValuesRead { path: normalize_path(&r.path, base), found: r.found })
+        .filter(|r| seen.insert(r.clone()))
+        .collect();
+    output
+}
+
+fn normalize_traced(text: &mut Traced, base: &ValuesPath) {
+    for span in &mut text.spans {
+        if let Origin::Values(p) = &span.origin {
+            span.origin = Origin::Values(normalize_path(p, base));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subchart_global_reads_normalize_to_the_root_global() {
+        let base = ValuesPath::parse("kubeStateMetrics");
+        assert_eq!(
+            normalize_path(&ValuesPath::parse("kubeStateMetrics.global.imageRegistry"), &base),
+            ValuesPath::parse("global.imageRegistry")
+        );
+        assert_eq!(
+            normalize_path(&ValuesPath::parse("kubeStateMetrics.image.global"), &base),
+            ValuesPath::parse("kubeStateMetrics.image.global")
+        );
+    }
+
+    #[test]
+    fn partials_and_notes_are_not_manifests() {
+        assert!(renders_manifest("templates/deployment.yaml"));
+        assert!(!renders_manifest("templates/_helpers.tpl"));
+        assert!(!renders_manifest("templates/NOTES.txt"));
+    }
+}
