@@ -347,6 +347,18 @@ impl RegistryMapping {
         file_name: &str,
         registry: Option<&str>,
     ) -> Result<Self, Error> {
+        Self::from_settings(text, file_name, registry).map_err(|error| {
+            match (error.line, error.location.as_slice()) {
+                (None, [file, place]) if file == file_name => match line_of_setting(text, place) {
+                    Some(line) => error.line(line),
+                    None => error,
+                },
+                _ => error,
+            }
+        })
+    }
+
+    fn from_settings(text: &str, file_name: &str, registry: Option<&str>) -> Result<Self, Error> {
         let document: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
             let error = Error::new(format!("not valid YAML: {e}")).at(file_name);
             match e.location() {
@@ -573,6 +585,20 @@ impl RegistryMapping {
         ))
     }
 
+    /// Every destination host, sorted and without repeats (for `docker login` lines in mirror
+    /// scripts).
+    pub fn destination_hosts(&self) -> Vec<String> {
+        let mut hosts: Vec<String> = self
+            .default
+            .iter()
+            .chain(self.registries.values())
+            .map(|place| place.host.clone())
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        hosts
+    }
+
     /// True when `reference` already lives on a destination host of this mapping (verify uses
     /// it, and such images are never moved again).
     pub fn is_destination(&self, reference: &Reference) -> bool {
@@ -582,6 +608,51 @@ impl RegistryMapping {
             .chain(self.registries.values())
             .any(|place| normalise_host(&place.host) == host)
     }
+}
+
+/// The 1-based line of a setting (`layout`, `registries.quay.io`, `exclude[2]`) in block-style
+/// YAML, found by its text; None when the file is written another way.
+fn line_of_setting(text: &str, place: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let top_level = |key: &str| {
+        lines
+            .iter()
+            .position(|line| line.starts_with(&format!("{key}:")))
+    };
+    // The lines of a top-level key's block: up to the next line that starts a top-level key.
+    let block = |key: &str| {
+        let start = top_level(key)? + 1;
+        let length = lines[start..]
+            .iter()
+            .position(|line| line.starts_with(|c: char| !c.is_whitespace() && c != '-' && c != '#'))
+            .unwrap_or(lines.len() - start);
+        Some((start, &lines[start..start + length]))
+    };
+    let (base, offset) = if let Some((key, source)) = place.split_once('.') {
+        let (start, body) = block(key)?;
+        let offset = body.iter().position(|line| {
+            let line = line.trim_start().trim_start_matches(['"', '\'']);
+            line.strip_prefix(source)
+                .is_some_and(|rest| rest.trim_start_matches(['"', '\'']).starts_with(':'))
+        });
+        (start, offset)
+    } else if let Some((key, index)) = place
+        .strip_suffix(']')
+        .and_then(|place| place.split_once('['))
+    {
+        let (start, body) = block(key)?;
+        let index: usize = index.parse().ok()?;
+        let offset = body
+            .iter()
+            .enumerate()
+            .filter(|(_, line)| line.trim_start().starts_with('-'))
+            .nth(index)
+            .map(|(offset, _)| offset);
+        (start, offset)
+    } else {
+        (0, top_level(place))
+    };
+    offset.map(|offset| base + offset + 1)
 }
 
 fn parse_registry_flag(registry: &str) -> Result<Destination, Error> {
@@ -950,6 +1021,42 @@ mod tests {
         assert!(message.contains("must be a YAML map"), "{message}");
         let message = yaml_error("layout: keep-host\n", None);
         assert!(message.contains("sends no image anywhere"), "{message}");
+    }
+
+    #[test]
+    fn file_errors_carry_the_line_of_the_setting() {
+        let line = |text: &str| {
+            RegistryMapping::from_yaml_text(text, "map.yaml", None)
+                .unwrap_err()
+                .line
+        };
+        assert_eq!(
+            line("registry: r.example.com\n# note\nlayout: flat\n"),
+            Some(3)
+        );
+        assert_eq!(
+            line("registries:\n  docker.io: h.example.com/d\n  quay.io: bad host\n"),
+            Some(3)
+        );
+        let exclude = "registry: r.example.com\nexclude:\n  - quay.io\n  # skip\n  - nginx\nlayout: keep-path\n";
+        assert_eq!(line(exclude), Some(5));
+        assert_eq!(
+            line("exclude:\n- quay.io\n- Bad/x:1\nregistry: r.example.com\n"),
+            Some(3)
+        );
+        // Flow style has no line to point at; the key path still names the place.
+        assert_eq!(line("{registry: r.example.com, layout: flat}"), None);
+    }
+
+    #[test]
+    fn destination_hosts_lists_each_host_once() {
+        let mapping = from_yaml(
+            "registry: b.example.com\nregistries:\n  docker.io: a.example.com/hub\n  quay.io: b.example.com/q\n",
+        );
+        assert_eq!(
+            mapping.destination_hosts(),
+            ["a.example.com", "b.example.com"]
+        );
     }
 
     #[test]
