@@ -255,6 +255,14 @@ impl fmt::Display for Reference {
     }
 }
 
+impl std::str::FromStr for Reference {
+    type Err = ReferenceError;
+
+    fn from_str(text: &str) -> Result<Reference, ReferenceError> {
+        Reference::parse(text)
+    }
+}
+
 /// Docker's rule for whether the first path component of a name is a registry host.
 pub fn names_a_host(component: &str) -> bool {
     component == "localhost"
@@ -778,6 +786,17 @@ mod tests {
         assert_eq!(
             with_digest.familiar(),
             format!("localhost:5000/x:1@sha256:{HEX64}")
+        );
+    }
+
+    #[test]
+    fn from_str_parses_and_errors_display_the_text() {
+        let r: Reference = "quay.io/o/a:1".parse().unwrap();
+        assert_eq!(r.name(), "quay.io/o/a");
+        let e = "Nginx:1".parse::<Reference>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "\"Nginx:1\" is not an image reference: repository path component \"Nginx\" must be lowercase"
         );
     }
 
