@@ -442,14 +442,14 @@ impl RegistryMapping {
                             return Err(fail(
                                 &place,
                                 format!("{source_text:?} is not a registry host"),
-                                "use the host images name, e.g. docker.io, quay.io, registry.k8s.io".into(),
+                                "write the registry host as image references name it: docker.io, quay.io, registry.k8s.io".into(),
                             ));
                         }
                         reference::check_host(&source_text).map_err(|reason| {
                             fail(
                                 &place,
                                 format!("source host {source_text:?}: {reason}"),
-                                "fix the host".into(),
+                                "write the registry host as image references name it, e.g. quay.io or localhost:5000".into(),
                             )
                         })?;
                         let destination_text = expect_text(destination, &place, file_name)?;
@@ -499,7 +499,10 @@ impl RegistryMapping {
             };
             let entries = preset
                 .destinations(base)
-                .map_err(|(message, hint)| fail("registry", message, hint))?;
+                .map_err(|(message, hint)| match registry {
+                    Some(_) => Error::new(message).at("--registry").hint(hint),
+                    None => fail("registry", message, hint),
+                })?;
             registries.extend(entries);
         }
         registries.extend(explicit_registries);
@@ -929,6 +932,11 @@ mod tests {
         );
         assert!(
             message.contains("host alone") && message.contains("registry: harbor.example.com"),
+            "{message}"
+        );
+        let message = yaml_error("preset: harbor-proxy-cache\n", Some("harbor.example.com/p"));
+        assert!(
+            message.starts_with("--registry: preset harbor-proxy-cache needs"),
             "{message}"
         );
         let message = yaml_error("preset: harbor-proxy-cache\n", None);
