@@ -1,8 +1,9 @@
 //! The fixture charts under fixtures/charts/, rendered by the real Helm engine, and an image walker
 //! over rendered manifests that is independent of the crate's own discovery and rewrite code.
 //!
-//! The end-to-end tests reuse [`fixture_charts`] and [`rendered_images`]: render a fixture with its
-//! defaults and with a generated overlay, then compare what the walker finds in both.
+//! The end-to-end tests reuse [`fixture_charts`], [`fixture_variants`] and [`rendered_images`]:
+//! render a fixture with its defaults (and each `ci/*.yaml` variant) and with a generated overlay,
+//! then compare what the walker finds in both.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -375,8 +376,32 @@ fn walker_names_the_template_when_the_text_is_not_yaml() {
 // ---------------------------------------------------------------------------------------------
 // Every fixture with the real engine.
 
+/// The extra values files of a directory chart (`ci/*.yaml`, the chart-testing convention): each
+/// turns on branches the defaults leave off. Returned as (file name, values).
+pub fn fixture_variants(chart: &Path) -> Vec<(String, serde_json::Value)> {
+    let Ok(entries) = fs::read_dir(chart.join("ci")) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .map(|entry| entry.expect("ci directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|file| {
+            let text = fs::read_to_string(&file)
+                .unwrap_or_else(|e| panic!("{}: cannot read: {e}", file.display()));
+            let values = serde_yaml::from_str(&text)
+                .unwrap_or_else(|e| panic!("{}: not a values file: {e}", file.display()));
+            let name = file.file_name().expect("file name").to_string_lossy();
+            (name.into_owned(), values)
+        })
+        .collect()
+}
+
 #[test]
-fn every_fixture_renders_with_defaults_and_shows_images() {
+fn every_fixture_renders_with_defaults_and_variants_and_shows_images() {
     let charts = fixture_charts();
     assert!(
         !charts.is_empty(),
@@ -384,16 +409,23 @@ fn every_fixture_renders_with_defaults_and_shows_images() {
     );
     let mut failures = Vec::new();
     for chart in &charts {
-        match engine::try_render(chart, &serde_json::json!({})) {
-            Err(e) => failures.push(format!("{}: render failed: {e}", chart.display())),
-            Ok(manifests) => {
-                let images = rendered_images(&manifests);
-                if images.is_empty() {
-                    failures.push(format!("{}: no container image rendered", chart.display()));
-                }
-                for (template, path, image) in &images {
-                    if image.contains(char::is_whitespace) || image.contains("{{") {
-                        failures.push(format!("{template}: {path}: not a reference: {image:?}"));
+        let mut runs = vec![("defaults".to_string(), serde_json::json!({}))];
+        runs.extend(fixture_variants(chart));
+        for (run, values) in runs {
+            let label = format!("{} ({run})", chart.display());
+            match engine::try_render(chart, &values) {
+                Err(e) => failures.push(format!("{label}: render failed: {e}")),
+                Ok(manifests) => {
+                    let images = rendered_images(&manifests);
+                    if images.is_empty() {
+                        failures.push(format!("{label}: no container image rendered"));
+                    }
+                    for (template, path, image) in &images {
+                        if image.contains(char::is_whitespace) || image.contains("{{") {
+                            failures.push(format!(
+                                "{label}: {template}: {path}: not a reference: {image:?}"
+                            ));
+                        }
                     }
                 }
             }
@@ -560,5 +592,24 @@ fn piraeus_override_document_wins_over_the_defaults() {
     assert_eq!(
         component("linstor-satellite"),
         vec!["quay.io/piraeusdatastore/piraeus-server:v1.31.0"]
+    );
+}
+
+#[test]
+fn cloudzero_clustered_variant_runs_alloy_and_honours_a_deprecated_tag() {
+    let chart = seed_fixture("cloudzero-agent");
+    let (_, values) = fixture_variants(&chart)
+        .into_iter()
+        .find(|(name, _)| name == "clustered-values.yaml")
+        .expect("cloudzero-agent/ci/clustered-values.yaml");
+    let found = rendered_images(&engine::render(&chart, &values));
+    assert_eq!(
+        images_in(&found, "templates/alloy.yaml"),
+        vec!["docker.io/grafana/alloy:v1.11.3"]
+    );
+    assert!(images_in(&found, "templates/server.yaml").is_empty());
+    assert_eq!(
+        images_in(&found, "templates/tests/validator.yaml"),
+        vec!["ghcr.io/cloudzero/cloudzero-agent/cloudzero-agent:1.2.8"]
     );
 }
