@@ -23,7 +23,11 @@ pub struct ReferenceError {
 
 impl fmt::Display for ReferenceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?} is not an image reference: {}", self.text, self.reason)
+        write!(
+            f,
+            "{:?} is not an image reference: {}",
+            self.text, self.reason
+        )
     }
 }
 
@@ -32,7 +36,10 @@ impl std::error::Error for ReferenceError {}
 impl Reference {
     /// Parses `text` (SKELETON: to be implemented by the reference work).
     pub fn parse(text: &str) -> Result<Reference, ReferenceError> {
-        Err(ReferenceError { text: text.to_string(), reason: "not implemented".into() })
+        Err(ReferenceError {
+            text: text.to_string(),
+            reason: "not implemented".into(),
+        })
     }
 }
 
