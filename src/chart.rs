@@ -3,6 +3,10 @@
 //!
 //! The value rules are a port of Helm v4.2.3 `pkg/chart/common/util/coalesce.go` and
 //! `pkg/chart/v2/util/dependencies.go`, quirks included, because `helm template` is the reference.
+//! Checked against the Helm v4.2.3 engine (aliases, nulls, globals, tags, conditions, imports).
+//! One known difference: Go shares nested maps of `global` between a parent and its subcharts, so
+//! a subchart default at `global.a.b.<key>` (three levels down) also shows up in the parent's
+//! `global.a.b` in Helm; here each chart keeps its own copy.
 
 use std::collections::{BTreeMap, BTreeSet};
 
