@@ -584,6 +584,11 @@ fn write_list(list: &[Value], indent: usize, out: &mut String) {
     }
 }
 
+/// One scalar as it would stand after `key: ` in a block mapping, quoted where Helm would misread it.
+pub fn scalar(value: &Value) -> String {
+    inline(value, 0)
+}
+
 /// A scalar or an empty collection on one line (a literal block may follow for multi-line text).
 fn inline(value: &Value, indent: usize) -> String {
     match value {
