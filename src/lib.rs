@@ -22,20 +22,20 @@
 
 pub mod error;
 
-pub mod source;
-pub mod yaml;
-pub mod values;
 pub mod chart;
-pub mod reference;
-pub mod mapping;
-pub mod template;
-pub mod discover;
-pub mod plan;
-pub mod overlay;
-pub mod rewrite;
-pub mod mirror;
-pub mod diff;
 pub mod cli;
+pub mod diff;
+pub mod discover;
+pub mod mapping;
+pub mod mirror;
+pub mod overlay;
+pub mod plan;
+pub mod reference;
 pub mod report;
+pub mod rewrite;
+pub mod source;
+pub mod template;
+pub mod values;
+pub mod yaml;
 
 pub use cli::run;

@@ -27,7 +27,10 @@ pub fn render(chart: &Path, values: &serde_json::Value) -> BTreeMap<String, Stri
 }
 
 /// Like `render`, but returns the engine's error message instead of panicking.
-pub fn try_render(chart: &Path, values: &serde_json::Value) -> Result<BTreeMap<String, String>, String> {
+pub fn try_render(
+    chart: &Path,
+    values: &serde_json::Value,
+) -> Result<BTreeMap<String, String>, String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helm_engine.py");
     let request = serde_json::json!({
         "chart": chart, "values": values, "name": "release", "namespace": "default",
@@ -55,6 +58,7 @@ pub fn try_render(chart: &Path, values: &serde_json::Value) -> Result<BTreeMap<S
     if !out.status.success() {
         return Err(stderr.into_owned());
     }
-    let reply: serde_json::Value = serde_json::from_slice(&out.stdout).expect("engine reply is JSON");
+    let reply: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("engine reply is JSON");
     Ok(serde_json::from_value(reply["manifests"].clone()).expect("manifests map"))
 }
