@@ -474,10 +474,12 @@ pub(crate) fn locate(
         None if written.matches(wanted).count() == 1 && value.matches(wanted).count() == 1 => {
             written.find(wanted).unwrap_or_default()
         }
-        None => return Err(format!(
+        None => {
+            return Err(format!(
             "{wanted:?} is written with escapes or line folding, or more than once in its scalar, \
                  so it cannot be replaced without touching other text"
-        )),
+        ))
+        }
     };
     let start = scalar.span.start + start;
     match text.get(start..start + wanted.len()) {
