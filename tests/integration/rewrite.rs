@@ -280,3 +280,55 @@ fn garbage_and_non_utf8_input_fail_with_the_line() {
         assert!(e.hint.is_some());
     }
 }
+
+/// The Helm 4 plugins pass the checks Helm applies to a plugin.yaml (internal/plugin/metadata_v1.go
+/// `Validate`, name pattern in internal/plugin/plugin.go), and their commands exist and run.
+#[test]
+fn helm4_plugin_files_are_valid_v1_plugins() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (dir, kind, name) in [
+        ("", "postrenderer/v1", "retarget"),
+        ("helm-plugin/retarget-cli", "cli/v1", "retarget-cli"),
+    ] {
+        let plugin_dir = root.join(dir);
+        let text = std::fs::read_to_string(plugin_dir.join("plugin.yaml")).unwrap();
+        let meta: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        assert_eq!(meta["apiVersion"], "v1");
+        assert_eq!(meta["type"], kind);
+        assert_eq!(meta["runtime"], "subprocess");
+        assert_eq!(meta["name"], name);
+        assert!(name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+        let version = meta["version"].as_str().unwrap();
+        assert_eq!(
+            version
+                .split('.')
+                .filter(|p| p.parse::<u64>().is_ok())
+                .count(),
+            3,
+            "{version}"
+        );
+        let commands = meta["runtimeConfig"]["platformCommand"]
+            .as_sequence()
+            .unwrap();
+        let unix = commands
+            .iter()
+            .find(|c| c.get("os").is_none())
+            .expect("a command for any OS");
+        let command = unix["command"]
+            .as_str()
+            .unwrap()
+            .replace("${HELM_PLUGIN_DIR}", plugin_dir.to_str().unwrap());
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&command).unwrap().permissions(),
+        );
+        assert!(mode & 0o111 != 0, "{command} is not executable");
+        if kind == "postrenderer/v1" {
+            assert_eq!(
+                unix["args"][0], "post-render",
+                "Helm appends --post-renderer-args after these"
+            );
+        }
+    }
+}
