@@ -5,3 +5,4 @@ mod engine; // the real Helm engine, through helm-python-sdk
 mod fixtures; // every fixture chart renders; the independent image walker the other tests trust
 mod overlay_e2e; // overlays rendered by the real engine: images on the mirror, nothing else changed
 mod post_render_e2e; // post-render of real renders: every image moved, only reference text changed
+mod rewrite; // post-render on hand-written streams: exact bytes out, only references changed
