@@ -101,6 +101,23 @@ pub fn find_images(input: &[u8]) -> Result<Vec<ImageField>, Error> {
     Ok(fields)
 }
 
+/// Like `find_images`, with the bytes of each reference in `input`; `None` where the written
+/// text differs from the value (escapes), so no byte range holds it. Discovery maps these ranges
+/// back to the values that produced them.
+pub fn find_images_with_places(input: &[u8]) -> Result<Vec<(ImageField, Option<Range<usize>>)>, Error> {
+    let mut scanner = Scanner::default();
+    let mut fields = Vec::new();
+    for chunk in stream::chunks(input) {
+        let offset = chunk.bytes.as_ptr() as usize - input.as_ptr() as usize;
+        let sites = scanner.scan(chunk.bytes, chunk.first_line)?;
+        fields.extend(sites.into_iter().map(|s| {
+            let place = s.place.ok().map(|r| r.start + offset..r.end + offset);
+            (s.field, place)
+        }));
+    }
+    Ok(fields)
+}
+
 /// Rewrites every image for which `retarget` returns a new reference; everything else byte for
 /// byte. Empty input gives empty output.
 pub fn rewrite(
