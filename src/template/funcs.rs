@@ -732,7 +732,8 @@ pub(crate) fn call(name: &str, mut args: Args, record: &mut dyn FnMut(ValuesRead
             let n: Vec<i64> = args.iter().map(to_i64).collect();
             let list = match n.as_slice() {
                 [] => Vec::new(),
-                [end] => step_range(1, end + 1, 1),
+                [end] if *end >= 1 => step_range(1, end + 1, 1),
+                [end] => step_range(1, end - 1, -1),
                 [start, end] => {
                     if start <= end {
                         step_range(*start, end + 1, 1)
@@ -1144,16 +1145,24 @@ fn char_slice(t: &Traced, range: std::ops::Range<usize>) -> Res {
     Ok(TValue::traced(t.slice(start..end)))
 }
 
+/// Go's strings.Title: ASCII letters, digits and `_` continue a word; other ASCII starts one.
 fn title(s: &str) -> String {
+    let is_separator = |c: char| {
+        if c.is_ascii() {
+            !(c.is_ascii_alphanumeric() || c == '_')
+        } else {
+            !c.is_alphanumeric() && c.is_whitespace()
+        }
+    };
     let mut out = String::with_capacity(s.len());
-    let mut prev_letter = false;
+    let mut prev_separator = true;
     for c in s.chars() {
-        if !prev_letter && c.is_alphabetic() {
+        if prev_separator {
             out.extend(c.to_uppercase());
         } else {
             out.push(c);
         }
-        prev_letter = !c.is_whitespace() && !c.is_ascii_punctuation() || c == '\'';
+        prev_separator = is_separator(c);
     }
     out
 }
@@ -1237,7 +1246,8 @@ fn step_range(start: i64, stop: i64, step: i64) -> Vec<TValue> {
     out
 }
 
-/// mergo's Merge: `src` fills what `dst` lacks (or, with overwrite, replaces it); maps deep-merge.
+/// mergo's Merge: `src` fills what `dst` lacks or holds empty (with overwrite, replaces it even
+/// with an empty value); maps deep-merge.
 fn merge_into(dst: &RefCell<TMap>, src: &TMap, overwrite: bool) {
     for (k, sv) in src {
         let dv = dst.borrow().get(k).cloned();
@@ -1248,7 +1258,7 @@ fn merge_into(dst: &RefCell<TMap>, src: &TMap, overwrite: bool) {
                     merge_into(dm, &sm, overwrite);
                 }
             }
-            Some(dv) if !dv.is_null() && (!overwrite || sv.is_null()) => {}
+            Some(dv) if !overwrite && !sprig_empty(&dv) => {}
             _ => {
                 dst.borrow_mut().insert(k.clone(), sv.clone());
             }
