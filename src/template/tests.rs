@@ -766,3 +766,11 @@ fn include_recursion_is_stopped() {
     .unwrap_err();
     assert!(err.to_string().contains("nested reference"), "{err}");
 }
+
+#[test]
+fn to_yaml_folds_long_flow_scalars_at_eighty_columns_like_go_yaml() {
+    let long = "aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm nnnn oooo pppp qqqq rrrr ssss";
+    let out = run("{{ toYaml .Values }}", &format!("k: \"{long}\"\nq: \"x: {long}\""));
+    let want = "k: aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm nnnn oooo pppp\n  qqqq rrrr ssss\nq: 'x: aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm nnnn oooo\n  pppp qqqq rrrr ssss'";
+    assert_eq!(out, want);
+}

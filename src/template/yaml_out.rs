@@ -99,7 +99,10 @@ fn emit_scalar(out: &mut Traced, v: &TValue, indent: usize) {
         Kind::Bool(b) => out.push(&Traced::from_origin(b.to_string(), v.origin())),
         Kind::Int(i) => out.push(&Traced::from_origin(i.to_string(), v.origin())),
         Kind::Float(f) => out.push(&Traced::from_origin(yaml_float(*f), v.origin())),
-        Kind::Str(s) => out.push(&scalar_text(s, indent)),
+        Kind::Str(s) => {
+            let (styled, style) = styled_scalar(s, indent);
+            fold_into(out, &styled, style, indent);
+        }
         Kind::List(_) | Kind::ApiVersions(_) => out.push_str("[]"),
         Kind::Map(_) | Kind::Files(_) => out.push_str("{}"),
     }
@@ -124,32 +127,89 @@ fn yaml_float(f: f64) -> String {
 
 /// A string scalar in go-yaml v2's chosen style: plain, single-quoted, double-quoted or literal.
 fn scalar_text(s: &Traced, indent: usize) -> Traced {
+    styled_scalar(s, indent).0
+}
+
+fn styled_scalar(s: &Traced, indent: usize) -> (Traced, Style) {
     let text = s.as_str();
     if text.contains('\n') {
         if literal_allowed(text) {
-            return literal(s, indent);
+            return (literal(s, indent), Style::Literal);
         }
-        return double_quoted(s);
+        return (double_quoted(s), Style::Double);
     }
     if !resolves_to_string(text) {
-        return double_quoted(s);
+        return (double_quoted(s), Style::Double);
     }
     match plain_verdict(text) {
-        Style::Plain => s.clone(),
         Style::Single => {
             let mut out = Traced::plain("'");
             out.push(&s.map_chars(|c| (c == '\'').then(|| "''".to_string())));
             out.push_str("'");
-            out
+            (out, Style::Single)
         }
-        Style::Double => double_quoted(s),
+        Style::Double => (double_quoted(s), Style::Double),
+        _ => (s.clone(), Style::Plain),
     }
 }
 
+#[derive(Clone, Copy, PartialEq)]
 enum Style {
     Plain,
     Single,
     Double,
+    Literal,
+}
+
+/// go-yaml v2 folds flow scalars at a space once a line passes 80 columns, continuing the
+/// scalar on a new line at `indent`.
+fn fold_into(out: &mut Traced, styled: &Traced, style: Style, indent: usize) {
+    const BEST_WIDTH: usize = 80;
+    if style == Style::Literal {
+        out.push(styled);
+        return;
+    }
+    let line_start = out.text.rfind('\n').map_or(0, |i| i + 1);
+    let mut column = out.text[line_start..].chars().count();
+    let text = styled.as_str();
+    // Quoted scalars never break right after the opening or before the closing quote.
+    let (first, last) = match style {
+        Style::Plain => (0, text.len()),
+        _ => (1, text.len().saturating_sub(2)),
+    };
+    let mut spaces = false;
+    let mut run_start = 0;
+    for (i, c) in text.char_indices() {
+        if c != ' ' {
+            column += 1;
+            spaces = false;
+            continue;
+        }
+        let next_space = text[i + 1..].starts_with(' ');
+        let inner = i > first && i < last;
+        let can_break = !spaces
+            && column > BEST_WIDTH
+            && match style {
+                Style::Double => inner,
+                Style::Single => inner && !next_space,
+                _ => !next_space,
+            };
+        if can_break {
+            out.push_slice(styled, run_start..i);
+            out.push_str("\n");
+            out.push_str(&" ".repeat(indent));
+            column = indent;
+            if style == Style::Double && next_space {
+                out.push_str("\\");
+                column += 1;
+            }
+            run_start = i + 1;
+        } else {
+            column += 1;
+        }
+        spaces = true;
+    }
+    out.push_slice(styled, run_start..text.len());
 }
 
 fn is_printable(c: char) -> bool {
