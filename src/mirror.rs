@@ -563,7 +563,8 @@ impl<'a> SkopeoSyncVariables<'a> {
                  --format skopeo or regsync, which name each destination",
             ));
         };
-        let sync_destination = sync_destination.unwrap_or_default();
+        // An empty plan has no DEST of its own; the command still shows where one goes.
+        let sync_destination = sync_destination.unwrap_or_else(|| "DEST".to_string());
         if sync_destination.starts_with("(no DEST") {
             return Err(Error::new(format!(
                 "skopeo sync cannot reproduce the destination {sync_destination}"
@@ -1293,6 +1294,14 @@ mod tests {
             serde_yaml::Value::Sequence(vec!["latest".into()]),
             "an untagged source lists latest: an empty list would copy every tag"
         );
+    }
+
+    #[test]
+    fn skopeo_sync_file_of_an_empty_plan_is_an_empty_map() {
+        let text = MirrorPlan::new().render(Format::SkopeoSync).unwrap();
+        assert!(text.contains(" THIS-FILE DEST\n"), "{text}");
+        let file: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        assert_eq!(file, serde_yaml::Value::Mapping(Default::default()));
     }
 
     #[test]
