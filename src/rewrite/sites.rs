@@ -61,8 +61,12 @@ enum Certainty {
     Plausible,
 }
 
+/// Values a container's `image` holds that are not references but instructions to something else:
+/// Istio's gateway injection replaces `image: auto` with its proxy image at admission.
+const PLACEHOLDERS: &[&str] = &["auto"];
+
 fn is_reference(text: &str, certainty: Certainty) -> bool {
-    if text.is_empty() || text.contains("{{") {
+    if text.is_empty() || text.contains("{{") || PLACEHOLDERS.contains(&text) {
         return false;
     }
     match certainty {

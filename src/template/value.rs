@@ -103,6 +103,14 @@ impl TValue {
         TValue::tmap(entries.into_iter().collect())
     }
 
+    /// Sets `key` in a map in place, as Helm does when it points `.Template` at each template it
+    /// renders with a chart's one shared context. No effect on other kinds.
+    pub fn insert(&self, key: &str, value: TValue) {
+        if let Kind::Map(map) = self.kind() {
+            map.borrow_mut().insert(key.to_string(), value);
+        }
+    }
+
     /// `.Files`: file path (relative to the chart root) -> bytes.
     pub fn files(files: BTreeMap<String, Vec<u8>>) -> TValue {
         TValue::new(Kind::Files(Rc::new(files)), None)
