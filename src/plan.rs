@@ -126,10 +126,7 @@ pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets:
             (None, _) => Outcome::Excluded,
             (Some(d), _) if same_image(&image.reference, d) => Outcome::AlreadyThere,
             (Some(d), Some(r)) if same_image(&r.reference, d) => Outcome::Moved {
-                keys: discover::keys(&r.parts)
-                    .into_iter()
-                    .filter(|k| overlay_keys.iter().any(|o| o.to_string() == *k))
-                    .collect(),
+                keys: overlay_keys_behind(&discover::keys(&r.parts), &overlay_keys),
             },
             (Some(_), _) => Outcome::PostRenderOnly { reason: why_unmovable(image) },
         };
@@ -543,6 +540,22 @@ fn failing_templates(render: &TreeRender) -> BTreeSet<String> {
 
 fn new_failures<'r>(render: &'r TreeRender, before: &BTreeSet<String>) -> Vec<(String, &'r TemplateError)> {
     render.failures().filter(|(t, _)| !before.contains(&t.name)).map(|(t, e)| (t.name.clone(), e)).collect()
+}
+
+/// The overlay keys a rendered reference now comes from: a traced key itself, or the list that
+/// holds it (lists are written whole).
+fn overlay_keys_behind(traced: &[String], overlay_keys: &[ValuesPath]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for key in traced {
+        let key = ValuesPath::parse(key);
+        if let Some(o) = overlay_keys.iter().find(|o| key.starts_with(o)) {
+            let name = o.to_string();
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+    }
+    out
 }
 
 /// Every leaf path of a values tree (lists count as leaves).
