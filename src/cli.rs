@@ -70,8 +70,10 @@ impl TargetArgs {
         match (&self.mapping, &self.registry) {
             (Some(file), registry) => RegistryMapping::from_file(file, registry.as_deref()),
             (None, Some(registry)) => RegistryMapping::from_registry(registry),
-            (None, None) => Err(Error::new("no target registry given")
-                .hint("pass --registry HOST[:PORT][/PREFIX] or --mapping FILE")),
+            (None, None) => {
+                Err(Error::new("no target registry given")
+                    .hint("pass --registry HOST[:PORT][/PREFIX] or --mapping FILE"))
+            }
         }
     }
 }

@@ -120,7 +120,8 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
     let mapping = args.target.mapping()?;
     let user = user_values(&args.values)?;
     let several = args.charts.len() > 1;
-    let (plans, errored) = for_each_chart(&args.charts, |_, chart| Ok(plan::plan(&chart, &user, &mapping, &args.pull_secrets)));
+    let (plans, errored) =
+        for_each_chart(&args.charts, |_, chart| Ok(plan::plan(&chart, &user, &mapping, &args.pull_secrets)));
     let color = diff::stderr_wants_color();
     let mut stale = false;
     for p in &plans {
@@ -200,8 +201,7 @@ pub fn post_render(args: &PostRenderArgs) -> Result<Outcome> {
     let mut rewrites = Vec::new();
     let summary = {
         let mut out = std::io::BufWriter::new(&mut spool);
-        let summary =
-            rewrite::rewrite_stream(std::io::stdin().lock(), &mut out, &retarget, &mut |r| rewrites.push(r))?;
+        let summary = rewrite::rewrite_stream(std::io::stdin().lock(), &mut out, &retarget, &mut |r| rewrites.push(r))?;
         out.flush().context("post-render: temporary file")?;
         summary
     };
@@ -255,7 +255,11 @@ pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
         report::note(&format!("verify: all {} image reference(s) are on the target registry", fields.len()));
         Ok(Outcome::Success)
     } else {
-        report::note(&format!("verify: {} of {} image reference(s) are not on the target registry", stray.len(), fields.len()));
+        report::note(&format!(
+            "verify: {} of {} image reference(s) are not on the target registry",
+            stray.len(),
+            fields.len()
+        ));
         Ok(Outcome::Failed)
     }
 }

@@ -303,11 +303,8 @@ pub fn scan(root: &Chart, user: &Value) -> Scan {
         reads_by_chart.get(chart).is_some_and(|r| r.contains(&global))
     });
 
-    let mut unrendered: Vec<Unrendered> = renderer
-        .parse_errors
-        .iter()
-        .map(|e| Unrendered { template: template_of(e), error: e.to_string() })
-        .collect();
+    let mut unrendered: Vec<Unrendered> =
+        renderer.parse_errors.iter().map(|e| Unrendered { template: template_of(e), error: e.to_string() }).collect();
     unrendered.extend(baseline.failures().map(|(t, e)| Unrendered { template: t.name.clone(), error: e.to_string() }));
 
     let sites = base_images
@@ -360,7 +357,8 @@ pub fn defined_at(renderer: &TreeRenderer<'_>, key: &ValuesPath) -> Option<Strin
             continue;
         }
         let file = format!("{}/values.yaml", entry.chart.source);
-        let line = entry.chart.values_file.as_deref().and_then(|text| crate::yaml::key_lines(text).get(&relative).copied());
+        let line =
+            entry.chart.values_file.as_deref().and_then(|text| crate::yaml::key_lines(text).get(&relative).copied());
         return Some(match line {
             Some(line) => format!("{file}:{line}"),
             None => file,

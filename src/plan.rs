@@ -84,6 +84,8 @@ struct Planner<'a, 'c> {
     effective: Value,
     gates: Vec<Gate>,
     warnings: Vec<String>,
+    /// Knobs a previous attempt showed to leave images on the mirror under a wrong name.
+    banned: BTreeSet<ValuesPath>,
 }
 
 /// Plans the overlay for one chart tree.
@@ -91,7 +93,16 @@ pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets:
     let renderer = TreeRenderer::new(root);
     let (base, placeholders) = with_placeholders(&renderer, user);
     let effective = crate::chart::effective_values(root, &base);
-    let mut planner = Planner { renderer: &renderer, base, effective, overlay: Value::Map(Default::default()), gates: Vec::new(), warnings: Vec::new() };
+    let fresh = |banned: BTreeSet<ValuesPath>| Planner {
+        renderer: &renderer,
+        base: base.clone(),
+        effective: effective.clone(),
+        overlay: Value::Map(Default::default()),
+        gates: Vec::new(),
+        warnings: Vec::new(),
+        banned,
+    };
+    let mut planner = fresh(BTreeSet::new());
 
     let baseline_render = planner.render_with(&Value::Null);
     let baseline = discover::images(&renderer, &baseline_render);
@@ -99,22 +110,47 @@ pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets:
     let destinations: BTreeMap<SiteId, Option<Reference>> =
         baseline.iter().map(|i| (i.id.clone(), mapping.destination(&i.reference))).collect();
 
+    // A knob that breaks some images (a double host) is tried only if direct edits can mend them;
+    // when they cannot, plan again without it.
+    let (final_render, finals) = loop {
+        planner.apply_knobs(&baseline_render, &destinations, &baseline_failures);
+        planner.apply_direct_edits(&destinations, &baseline_failures);
+        let final_render = planner.render_with(&planner.overlay.clone());
+        let finals: BTreeMap<SiteId, RenderedImage> =
+            discover::images(&renderer, &final_render).into_iter().map(|i| (i.id.clone(), i)).collect();
+        let overlay_keys = leaf_paths(&planner.overlay);
+        let mut culprits = BTreeSet::new();
+        for (id, image) in &finals {
+            let Some(Some(dest)) = destinations.get(id) else { continue };
+            if mapping.is_destination(&image.reference) && !same_image(&image.reference, dest) {
+                culprits.extend(
+                    overlay_keys_behind(&discover::keys(&image.parts), &overlay_keys)
+                        .into_iter()
+                        .map(|k| ValuesPath::parse(&k))
+                        .filter(is_registry_knob),
+                );
+            }
+        }
+        let mut banned = planner.banned.clone();
+        if culprits.is_empty() || !culprits.iter().any(|c| banned.insert(c.clone())) {
+            break (final_render, finals);
+        }
+        planner = fresh(banned);
+    };
     if let Err(e) = mapping.check_collisions(baseline.iter().map(|i| &i.reference)) {
         planner.warnings.push(e.to_string());
     }
-
-    planner.apply_knobs(&baseline_render, &destinations, &baseline_failures);
-    planner.apply_direct_edits(&destinations, &baseline_failures);
-    if !pull_secrets.is_empty() {
+    let (final_render, finals) = if pull_secrets.is_empty() {
+        (final_render, finals)
+    } else {
         planner.apply_pull_secrets(&baseline_render, pull_secrets, &baseline_failures);
-    }
-
-    let final_render = planner.render_with(&planner.overlay.clone());
+        let render = planner.render_with(&planner.overlay.clone());
+        let images = discover::images(&renderer, &render).into_iter().map(|i| (i.id.clone(), i)).collect();
+        (render, images)
+    };
     for (template, error) in new_failures(&final_render, &baseline_failures) {
         planner.warnings.push(format!("{template}: fails to render with the overlay: {error}"));
     }
-    let finals: BTreeMap<SiteId, RenderedImage> =
-        discover::images(&renderer, &final_render).into_iter().map(|i| (i.id.clone(), i)).collect();
     let overlay_keys = leaf_paths(&planner.overlay);
 
     let mut moves = Vec::new();
@@ -125,9 +161,9 @@ pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets:
         let outcome = match (&destination, rendered) {
             (None, _) => Outcome::Excluded,
             (Some(d), _) if same_image(&image.reference, d) => Outcome::AlreadyThere,
-            (Some(d), Some(r)) if same_image(&r.reference, d) => Outcome::Moved {
-                keys: overlay_keys_behind(&discover::keys(&r.parts), &overlay_keys),
-            },
+            (Some(d), Some(r)) if same_image(&r.reference, d) => {
+                Outcome::Moved { keys: overlay_keys_behind(&discover::keys(&r.parts), &overlay_keys) }
+            }
             (Some(_), _) => Outcome::PostRenderOnly { reason: why_unmovable(image) },
         };
         moves.push(ImageMove {
@@ -167,10 +203,7 @@ fn why_unmovable(image: &RenderedImage) -> String {
     if discover::keys(&image.parts).is_empty() {
         "hard-coded in the template: no values key decides it".to_string()
     } else {
-        format!(
-            "the registry part comes from the template, not from values ({})",
-            discover::composition(&image.parts)
-        )
+        format!("the registry part comes from the template, not from values ({})", discover::composition(&image.parts))
     }
 }
 
@@ -191,7 +224,10 @@ impl Planner<'_, '_> {
         (render, images)
     }
 
-    fn correct(images: &BTreeMap<SiteId, RenderedImage>, destinations: &BTreeMap<SiteId, Option<Reference>>) -> BTreeSet<SiteId> {
+    fn correct(
+        images: &BTreeMap<SiteId, RenderedImage>,
+        destinations: &BTreeMap<SiteId, Option<Reference>>,
+    ) -> BTreeSet<SiteId> {
         destinations
             .iter()
             .filter(|(id, d)| match (images.get(*id), d) {
@@ -214,7 +250,8 @@ impl Planner<'_, '_> {
         let mut candidates: Vec<ValuesPath> = baseline
             .reads()
             .into_keys()
-            .filter(|p| is_registry_knob(p) && matches!(baseline.effective.get(p), None | Some(Value::Null | Value::String(_))))
+            .filter(|p| is_registry_knob(p) && !self.banned.contains(p))
+            .filter(|p| matches!(baseline.effective.get(p), None | Some(Value::Null | Value::String(_))))
             .collect();
         candidates.sort_by_key(|p| (!p.is_global(), p.steps().len(), p.to_string()));
 
@@ -247,7 +284,11 @@ impl Planner<'_, '_> {
     /// For images still off target, edits the values key that carries the differing text (usually
     /// the host inside a `repository`), keeping the rest of its value. Each edit is kept only if a
     /// render confirms it, and is then written under the shortest key that has the same effect.
-    fn apply_direct_edits(&mut self, destinations: &BTreeMap<SiteId, Option<Reference>>, baseline_failures: &BTreeSet<String>) {
+    fn apply_direct_edits(
+        &mut self,
+        destinations: &BTreeMap<SiteId, Option<Reference>>,
+        baseline_failures: &BTreeSet<String>,
+    ) {
         for _round in 0..3 {
             let (render, current) = self.images_with(&[]);
             let mut correct = Self::correct(&current, destinations);
@@ -348,7 +389,8 @@ impl Planner<'_, '_> {
                 .map(|(k, v)| (if k == path { alternative.clone() } else { k.clone() }, v.clone()))
                 .collect();
             let (render, images) = self.images_with(&trial);
-            if Self::correct(&images, destinations) == *expected && new_failures(&render, baseline_failures).is_empty() {
+            if Self::correct(&images, destinations) == *expected && new_failures(&render, baseline_failures).is_empty()
+            {
                 return trial;
             }
         }
@@ -399,7 +441,10 @@ impl Planner<'_, '_> {
                 let extra = [(key.clone(), value.clone())];
                 let (render, _) = self.images_with(&extra);
                 let now = pods_with_secrets(&render, secrets);
-                if now.len() > served.len() && served.is_subset(&now) && new_failures(&render, baseline_failures).is_empty() {
+                if now.len() > served.len()
+                    && served.is_subset(&now)
+                    && new_failures(&render, baseline_failures).is_empty()
+                {
                     self.overlay.set(&key, value.clone());
                     served = now;
                     break;
@@ -447,13 +492,21 @@ fn knob_value(
         if after.text == before.text {
             continue;
         }
-        let Some(suffix) = after.text.strip_prefix(PROBE_HOST) else { return None };
         let dest = match destinations.get(id) {
             Some(Some(d)) => d.to_string(),
             _ => return None,
         };
-        let needed = dest.strip_suffix(suffix)?.to_string();
-        if needed.is_empty() || value.as_ref().is_some_and(|v| *v != needed) {
+        let needed = after.text.strip_prefix(PROBE_HOST).and_then(|suffix| dest.strip_suffix(suffix));
+        let Some(needed) = needed.filter(|n| !n.is_empty()).map(str::to_string) else {
+            // The knob breaks this image (it prepends to a full reference: a double host). That is
+            // acceptable only for an image not yet right, which a direct edit may still mend; the
+            // final check bans the knob if none does.
+            if correct.contains(id) {
+                return None;
+            }
+            continue;
+        };
+        if value.as_ref().is_some_and(|v| *v != needed) {
             return None;
         }
         helps |= !correct.contains(id);

@@ -51,8 +51,8 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         _ => Path::new("."),
     };
     let place = path.display();
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .context(format!("{place}: cannot create a temporary file beside it"))?;
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).context(format!("{place}: cannot create a temporary file beside it"))?;
     tmp.write_all(bytes).and_then(|()| tmp.flush()).context(&place)?;
     tmp.persist(path).map_err(|e| Error::new(e.error.to_string()).at(place.to_string()))?;
     Ok(())

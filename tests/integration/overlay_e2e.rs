@@ -184,7 +184,11 @@ fn every_fixture_overlay_moves_its_images_to_the_mirror_and_changes_nothing_else
         let before_docs = parse_documents(&before);
         let after_docs = parse_documents(&after);
         if before_docs.len() != after_docs.len() {
-            failures.push(format!("{name}: {} documents before, {} with the overlay", before_docs.len(), after_docs.len()));
+            failures.push(format!(
+                "{name}: {} documents before, {} with the overlay",
+                before_docs.len(),
+                after_docs.len()
+            ));
             continue;
         }
         for ((template, b), (_, a)) in before_docs.iter().zip(&after_docs) {
