@@ -56,6 +56,7 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
         }
     }
     let text = match args.format {
+        ScanFormat::Table if scans.is_empty() => String::new(),
         ScanFormat::Table => scan_table(&scans),
         ScanFormat::Json => serde_json::to_string_pretty(&scans).map_err(|e| Error::new(e.to_string()))? + "\n",
     };

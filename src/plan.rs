@@ -72,6 +72,13 @@ pub struct RetargetPlan {
     pub effective_after: Value,
 }
 
+/// An edit that a render confirmed: the keys to add (with a gate it opened) and the sites then right.
+struct Trial {
+    keys: Vec<(ValuesPath, Value)>,
+    gate: Option<Gate>,
+    correct: BTreeSet<SiteId>,
+}
+
 /// The placeholder text for values a chart requires that have nothing to do with images.
 pub const PLACEHOLDER: &str = "helm-retarget-placeholder";
 
@@ -314,7 +321,7 @@ impl Planner<'_, '_> {
             }
             let mut progress = false;
             for (path, value) in edits {
-                let Some((extra, gate, now_correct)) =
+                let Some(Trial { keys: extra, gate, correct: now_correct }) =
                     self.try_edit(&path, Value::String(value.clone()), destinations, &correct, baseline_failures)
                 else {
                     continue;
@@ -342,7 +349,7 @@ impl Planner<'_, '_> {
         destinations: &BTreeMap<SiteId, Option<Reference>>,
         correct: &BTreeSet<SiteId>,
         baseline_failures: &BTreeSet<String>,
-    ) -> Option<(Vec<(ValuesPath, Value)>, Option<Gate>, BTreeSet<SiteId>)> {
+    ) -> Option<Trial> {
         let mut extra = vec![(path.clone(), value)];
         let (mut render, mut images) = self.images_with(&extra);
         let mut gate = None;
@@ -353,7 +360,11 @@ impl Planner<'_, '_> {
         }
         let now_correct = Self::correct(&images, destinations);
         let improves = now_correct.len() > correct.len() && correct.is_subset(&now_correct);
-        (improves && new_failures(&render, baseline_failures).is_empty()).then_some((extra, gate, now_correct))
+        (improves && new_failures(&render, baseline_failures).is_empty()).then_some(Trial {
+            keys: extra,
+            gate,
+            correct: now_correct,
+        })
     }
 
     /// The trace names the key a template finally read, which may sit deep in a defaults block that

@@ -264,7 +264,9 @@ fn require_chart_yaml(files: &ChartFiles) -> Result<(), Error> {
     found.dedup();
     let shown: Vec<&str> = found.iter().take(8).copied().collect();
     let more = if found.len() > shown.len() { ", ..." } else { "" };
-    Err(Error::new(format!("not a Helm chart: there is no Chart.yaml at its root (found: {}{more})", shown.join(", ")))
+    let contents =
+        if found.is_empty() { "it is empty".to_string() } else { format!("found: {}{more}", shown.join(", ")) };
+    Err(Error::new(format!("not a Helm chart: there is no Chart.yaml at its root ({contents})"))
         .at(files.name.clone())
         .hint("point at the directory that holds Chart.yaml, or at a packaged chart .tgz"))
 }

@@ -98,10 +98,13 @@ pub fn find_images(input: &[u8]) -> Result<Vec<ImageField>, Error> {
     Ok(fields)
 }
 
+/// An image field and the bytes of its reference in the input, when they hold it verbatim.
+pub type PlacedField = (ImageField, Option<Range<usize>>);
+
 /// Like `find_images`, with the bytes of each reference in `input`; `None` where the written
 /// text differs from the value (escapes), so no byte range holds it. Discovery maps these ranges
 /// back to the values that produced them.
-pub fn find_images_with_places(input: &[u8]) -> Result<Vec<(ImageField, Option<Range<usize>>)>, Error> {
+pub fn find_images_with_places(input: &[u8]) -> Result<Vec<PlacedField>, Error> {
     let mut scanner = Scanner::default();
     let mut fields = Vec::new();
     for chunk in stream::chunks(input) {
