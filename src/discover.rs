@@ -110,6 +110,8 @@ pub struct RenderedImage {
     pub text: String,
     pub reference: Reference,
     pub parts: Vec<Part>,
+    /// For an image-config `base`: the full references it composes with each component.
+    pub components: Vec<String>,
 }
 
 /// An image site: where a chart puts an image, and what decides it.
@@ -133,6 +135,9 @@ pub struct ImageSite {
     /// Where the first deciding key is defined: `values.yaml:12` (or the template for hardcoded).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub defined_at: Option<String>,
+    /// For an image-config `base` (a registry and path prefix): the images it composes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<String>,
 }
 
 /// A template that could not be rendered: its images are not listed.
@@ -175,6 +180,7 @@ pub fn images(renderer: &TreeRenderer<'_>, render: &TreeRender) -> Vec<RenderedI
                 text: field.text.clone(),
                 reference,
                 parts,
+                components: field.components.clone(),
             });
         }
     }
@@ -322,6 +328,7 @@ pub fn scan(root: &Chart, user: &Value) -> Scan {
                 shape: shape(image),
                 composition: composition(&image.parts),
                 global_registry: effects.get(&image.id).copied().unwrap_or(GlobalRegistry::NotRead),
+                components: image.components.clone(),
             }
         })
         .collect();
