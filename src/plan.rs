@@ -656,7 +656,7 @@ fn comments(moves: &[ImageMove], gates: &[Gate], overlay_keys: &[ValuesPath]) ->
     for g in gates {
         out.entry(ValuesPath::parse(&g.key)).or_default().push(format!(
             "required: the chart refuses changed images without it ({})",
-            g.message.lines().next().unwrap_or_default()
+            g.message.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default()
         ));
     }
     for k in overlay_keys {

@@ -205,3 +205,52 @@ fn every_fixture_overlay_moves_its_images_to_the_mirror_and_changes_nothing_else
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// Every pod spec of a render: (`Kind/name`, spec).
+fn pod_specs(manifests: &BTreeMap<String, String>) -> Vec<(String, serde_yaml::Value)> {
+    let mut out = Vec::new();
+    for (_, doc) in parse_documents(manifests) {
+        let kind = doc["kind"].as_str().unwrap_or_default().to_string();
+        let spec = match kind.as_str() {
+            "Pod" => &doc["spec"],
+            "CronJob" => &doc["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => &doc["spec"]["template"]["spec"],
+            _ => continue,
+        };
+        out.push((format!("{kind}/{}", doc["metadata"]["name"].as_str().unwrap_or_default()), spec.clone()));
+    }
+    out
+}
+
+#[test]
+fn pull_secrets_reach_every_pod_through_the_keys_each_chart_reads() {
+    for name in ["cloudzero-agent", "bitnami-style-library", "aspen-mesh", "stackstate"] {
+        let chart = crate::cli::fixture(name);
+        let out = helm_retarget(&["overlay", "--registry", MIRROR, "--pull-secret", "mirror-creds"]).arg(&chart).run();
+        out.status(0);
+        let overlay: serde_json::Value = serde_yaml::from_str(&out.stdout).unwrap();
+        let rendered = engine::render(&chart, &overlay);
+        let pods = pod_specs(&rendered);
+        assert!(!pods.is_empty(), "{name}: no pods rendered");
+        // Pods whose charts read no pull-secret key must be named in the warning, not passed over.
+        let unserved: Vec<&str> = out
+            .stderr
+            .lines()
+            .find_map(|l| l.split_once("no values key sets pull secrets for: ").map(|(_, list)| list))
+            .map(|list| list.split(", ").collect())
+            .unwrap_or_default();
+        let mut served = 0;
+        for (pod, spec) in pods {
+            if unserved.contains(&pod.as_str()) {
+                continue;
+            }
+            served += 1;
+            let names: Vec<&str> = spec["imagePullSecrets"]
+                .as_sequence()
+                .map(|s| s.iter().filter_map(|i| i["name"].as_str()).collect())
+                .unwrap_or_default();
+            assert!(names.contains(&"mirror-creds"), "{name}: {pod} lacks the pull secret:\n{}", out.stdout);
+        }
+        assert!(served > 0, "{name}: no pod got the pull secret");
+    }
+}
