@@ -84,6 +84,7 @@ pub const PLACEHOLDER: &str = "helm-retarget-placeholder";
 
 struct Planner<'a, 'c> {
     renderer: &'a TreeRenderer<'c>,
+    mapping: &'a RegistryMapping,
     /// User values plus placeholders: what every render starts from.
     base: Value,
     overlay: Value,
@@ -93,6 +94,11 @@ struct Planner<'a, 'c> {
     warnings: Vec<String>,
     /// Knobs a previous attempt showed to leave images on the mirror under a wrong name.
     banned: BTreeSet<ValuesPath>,
+    /// For each image-config `base` site: the destinations of the images it composes. Such a site
+    /// is moved once later documents of its ConfigMap offer all of them (later documents win).
+    components: BTreeMap<SiteId, Vec<Reference>>,
+    /// ConfigMap (`Kind/name`) -> the values list that now carries its moved image-config documents.
+    image_config_lists: BTreeMap<String, ValuesPath>,
 }
 
 /// Plans the overlay for one chart tree.
@@ -100,28 +106,44 @@ pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets:
     let renderer = TreeRenderer::new(root);
     let (base, placeholders) = with_placeholders(&renderer, user);
     let effective = crate::chart::effective_values(root, &base);
+    let baseline_render = renderer.render(&base);
+    let baseline = discover::images(&renderer, &baseline_render);
+    let baseline_failures = failing_templates(&baseline_render);
+    let destinations: BTreeMap<SiteId, Option<Reference>> =
+        baseline.iter().map(|i| (i.id.clone(), mapping.destination(&i.reference))).collect();
+    let components: BTreeMap<SiteId, Vec<Reference>> = baseline
+        .iter()
+        .filter(|i| !i.components.is_empty())
+        .map(|i| {
+            let wanted = i
+                .components
+                .iter()
+                .filter_map(|c| Reference::parse(c).ok())
+                .map(|c| mapping.destination(&c).unwrap_or(c))
+                .collect();
+            (i.id.clone(), wanted)
+        })
+        .collect();
     let fresh = |banned: BTreeSet<ValuesPath>| Planner {
         renderer: &renderer,
+        mapping,
         base: base.clone(),
         effective: effective.clone(),
         overlay: Value::Map(Default::default()),
         gates: Vec::new(),
         warnings: Vec::new(),
         banned,
+        components: components.clone(),
+        image_config_lists: BTreeMap::new(),
     };
     let mut planner = fresh(BTreeSet::new());
-
-    let baseline_render = planner.render_with(&Value::Null);
-    let baseline = discover::images(&renderer, &baseline_render);
-    let baseline_failures = failing_templates(&baseline_render);
-    let destinations: BTreeMap<SiteId, Option<Reference>> =
-        baseline.iter().map(|i| (i.id.clone(), mapping.destination(&i.reference))).collect();
 
     // A knob that breaks some images (a double host) is tried only if direct edits can mend them;
     // when they cannot, plan again without it.
     let (final_render, finals) = loop {
         planner.apply_knobs(&baseline_render, &destinations, &baseline_failures);
         planner.apply_direct_edits(&destinations, &baseline_failures);
+        planner.apply_image_configs(&baseline_render, &destinations, &baseline_failures);
         let final_render = planner.render_with(&planner.overlay.clone());
         let finals: BTreeMap<SiteId, RenderedImage> =
             discover::images(&renderer, &final_render).into_iter().map(|i| (i.id.clone(), i)).collect();
@@ -168,8 +190,13 @@ pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets:
         let outcome = match (&destination, rendered) {
             (None, _) => Outcome::Excluded,
             (Some(d), _) if same_image(&image.reference, d) => Outcome::AlreadyThere,
-            (Some(d), Some(r)) if same_image(&r.reference, d) => {
-                Outcome::Moved { keys: overlay_keys_behind(&discover::keys(&r.parts), &overlay_keys) }
+            (Some(d), Some(r))
+                if same_image(&r.reference, d)
+                    || components.get(&image.id).is_some_and(|w| components_offered(&finals, &image.id.object, w)) =>
+            {
+                let mut keys = overlay_keys_behind(&discover::keys(&r.parts), &overlay_keys);
+                keys.extend(planner.image_config_lists.get(&image.id.object).map(|k| k.to_string()));
+                Outcome::Moved { keys }
             }
             (Some(_), _) => Outcome::PostRenderOnly { reason: why_unmovable(image) },
         };
@@ -180,7 +207,11 @@ pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets:
             keys: discover::keys(&image.parts),
             source: image.reference.to_string(),
             destination: destination.as_ref().map(|d| d.to_string()),
-            rendered: rendered.map_or_else(|| image.text.clone(), |r| r.text.clone()),
+            // An image-config `base` stays in its document; later documents carry the move.
+            rendered: match rendered {
+                Some(r) if r.components.is_empty() => r.text.clone(),
+                _ => destination.as_ref().map_or_else(|| image.text.clone(), |d| d.name()),
+            },
             outcome,
         });
     }
@@ -199,6 +230,44 @@ pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets:
         effective_before,
         effective_after,
     }
+}
+
+/// The `base` + `components` documents of one ConfigMap in a render, in the order its reader
+/// takes them: data keys in order, then documents in order.
+fn image_config_documents(render: &TreeRender, template: &str, object: &str) -> Vec<Value> {
+    let Some(text) = render.templates.iter().find(|t| t.name == template).and_then(|t| t.output.as_ref().ok()) else {
+        return Vec::new();
+    };
+    let Ok(documents) = crate::yaml::parse_documents(&text.text.text, template) else { return Vec::new() };
+    let field = |doc: &Value, path: &str| doc.get(&ValuesPath::parse(path)).and_then(Value::as_str).map(str::to_string);
+    let mut out = Vec::new();
+    for doc in documents {
+        let name =
+            format!("{}/{}", field(&doc, "kind").unwrap_or_default(), field(&doc, "metadata.name").unwrap_or_default());
+        if name != object {
+            continue;
+        }
+        let Some(Value::Map(data)) = doc.get(&ValuesPath::parse("data")) else { continue };
+        for (key, content) in data {
+            let Some(content) = content.as_str() else { continue };
+            let Ok(embedded) = crate::yaml::parse_documents(content, key) else { continue };
+            out.extend(embedded.into_iter().filter(|d| {
+                d.get(&ValuesPath::parse("base")).is_some_and(|b| b.as_str().is_some())
+                    && matches!(d.get(&ValuesPath::parse("components")), Some(Value::Map(_)))
+            }));
+        }
+    }
+    out
+}
+
+/// True when the image-config documents of `object` offer every `wanted` reference.
+fn components_offered(images: &BTreeMap<SiteId, RenderedImage>, object: &str, wanted: &[Reference]) -> bool {
+    let offered: Vec<Reference> = images
+        .iter()
+        .filter(|(id, _)| id.object == object)
+        .flat_map(|(_, i)| i.components.iter().filter_map(|c| Reference::parse(c).ok()))
+        .collect();
+    wanted.iter().all(|w| offered.iter().any(|o| same_image(o, w)))
 }
 
 /// True when two references name the same image (host, path, tag, digest), however spelled.
@@ -232,13 +301,17 @@ impl Planner<'_, '_> {
     }
 
     fn correct(
+        &self,
         images: &BTreeMap<SiteId, RenderedImage>,
         destinations: &BTreeMap<SiteId, Option<Reference>>,
     ) -> BTreeSet<SiteId> {
         destinations
             .iter()
             .filter(|(id, d)| match (images.get(*id), d) {
-                (Some(i), Some(d)) => same_image(&i.reference, d),
+                (Some(i), Some(d)) => {
+                    same_image(&i.reference, d)
+                        || self.components.get(*id).is_some_and(|wanted| components_offered(images, &id.object, wanted))
+                }
                 _ => false,
             })
             .map(|(id, _)| id.clone())
@@ -263,7 +336,7 @@ impl Planner<'_, '_> {
         candidates.sort_by_key(|p| (!p.is_global(), p.steps().len(), p.to_string()));
 
         let (_, mut current) = self.images_with(&[]);
-        let mut correct = Self::correct(&current, destinations);
+        let mut correct = self.correct(&current, destinations);
         for knob in candidates {
             let (_, probed) = self.images_with(&[(knob.clone(), Value::String(PROBE_HOST.to_string()))]);
             let Some(value) = knob_value(&current, &probed, destinations, &correct) else { continue };
@@ -275,7 +348,7 @@ impl Planner<'_, '_> {
                 (render, images) = self.images_with(&extra);
                 gate = Some(Gate { key: path.to_string(), message });
             }
-            let now_correct = Self::correct(&images, destinations);
+            let now_correct = self.correct(&images, destinations);
             let improves = now_correct.len() > correct.len() && correct.is_subset(&now_correct);
             if improves && new_failures(&render, baseline_failures).is_empty() {
                 for (k, v) in extra {
@@ -298,7 +371,7 @@ impl Planner<'_, '_> {
     ) {
         for _round in 0..3 {
             let (render, current) = self.images_with(&[]);
-            let mut correct = Self::correct(&current, destinations);
+            let mut correct = self.correct(&current, destinations);
             let mut edits: BTreeMap<ValuesPath, String> = BTreeMap::new();
             for (id, image) in &current {
                 let Some(Some(dest)) = destinations.get(id) else { continue };
@@ -358,7 +431,7 @@ impl Planner<'_, '_> {
             (render, images) = self.images_with(&extra);
             gate = Some(Gate { key: gate_path.to_string(), message });
         }
-        let now_correct = Self::correct(&images, destinations);
+        let now_correct = self.correct(&images, destinations);
         let improves = now_correct.len() > correct.len() && correct.is_subset(&now_correct);
         (improves && new_failures(&render, baseline_failures).is_empty()).then_some(Trial {
             keys: extra,
@@ -400,12 +473,83 @@ impl Planner<'_, '_> {
                 .map(|(k, v)| (if k == path { alternative.clone() } else { k.clone() }, v.clone()))
                 .collect();
             let (render, images) = self.images_with(&trial);
-            if Self::correct(&images, destinations) == *expected && new_failures(&render, baseline_failures).is_empty()
-            {
+            if self.correct(&images, destinations) == *expected && new_failures(&render, baseline_failures).is_empty() {
                 return trial;
             }
         }
         extra
+    }
+
+    /// Image configs (a ConfigMap of `base` + `components` documents, later documents winning)
+    /// whose `base` the chart hard-codes: find a list the chart renders as further documents of that
+    /// ConfigMap (probed with a sentinel document), and put there each document again with its
+    /// `base` on the destination.
+    fn apply_image_configs(
+        &mut self,
+        baseline: &TreeRender,
+        destinations: &BTreeMap<SiteId, Option<Reference>>,
+        baseline_failures: &BTreeSet<String>,
+    ) {
+        let (render, current) = self.images_with(&[]);
+        let mut correct = self.correct(&current, destinations);
+        let objects: BTreeSet<(String, String)> = current
+            .iter()
+            .filter(|(id, i)| !i.components.is_empty() && !correct.contains(*id))
+            .filter(|(id, _)| matches!(destinations.get(*id), Some(Some(_))))
+            .map(|(id, _)| (id.template.clone(), id.object.clone()))
+            .collect();
+        if objects.is_empty() {
+            return;
+        }
+        let lists: Vec<ValuesPath> = baseline
+            .reads()
+            .into_iter()
+            .filter(|(p, found)| *found && matches!(self.effective.get(p), Some(Value::List(_))))
+            .map(|(p, _)| p)
+            .collect();
+        let probe_base = format!("{PROBE_HOST}/probe");
+        let probe_document: Value = crate::yaml::parse(
+            &format!("base: {probe_base}\ncomponents:\n  probe:\n    image: probe\n    tag: v1\n"),
+            "probe",
+        )
+        .unwrap_or_default();
+        for (template, object) in objects {
+            let moved: Vec<Value> = image_config_documents(&render, &template, &object)
+                .into_iter()
+                .filter_map(|mut document| {
+                    let base = document.get(&ValuesPath::parse("base"))?.as_str()?.to_string();
+                    let destination = self.mapping.destination(&Reference::parse(&base).ok()?)?.name();
+                    (destination != base).then(|| {
+                        document.set(&ValuesPath::parse("base"), Value::String(destination));
+                        document
+                    })
+                })
+                .collect();
+            if moved.is_empty() {
+                continue;
+            }
+            for list in &lists {
+                let existing = match self.overlay.get(list).or_else(|| self.effective.get(list)) {
+                    Some(Value::List(items)) => items.clone(),
+                    _ => continue,
+                };
+                let probe = Value::List(existing.iter().cloned().chain([probe_document.clone()]).collect());
+                let (_, probed) = self.images_with(&[(list.clone(), probe)]);
+                if !probed.iter().any(|(id, i)| id.object == object && i.text == probe_base) {
+                    continue;
+                }
+                let value = Value::List(existing.into_iter().chain(moved.iter().cloned()).collect());
+                if let Some(trial) = self.try_edit(list, value, destinations, &correct, baseline_failures) {
+                    for (k, v) in trial.keys {
+                        self.overlay = with_edit(&self.overlay, &self.effective, &k, v);
+                    }
+                    self.gates.extend(trial.gate);
+                    self.image_config_lists.insert(object.clone(), list.clone());
+                    correct = trial.correct;
+                    break;
+                }
+            }
+        }
     }
 
     /// A render gate: a template that fails with our changes but not without them. Looks for a
