@@ -338,7 +338,13 @@ impl Planner<'_, '_> {
         let (_, mut current) = self.images_with(&[]);
         let mut correct = self.correct(&current, destinations);
         for knob in candidates {
-            let (_, probed) = self.images_with(&[(knob.clone(), Value::String(PROBE_HOST.to_string()))]);
+            // A chart with a render gate refuses the probe host too: open the gate for the probe.
+            let mut probe = vec![(knob.clone(), Value::String(PROBE_HOST.to_string()))];
+            let (probe_render, mut probed) = self.images_with(&probe);
+            if let Some((gate, _)) = self.find_gate(&probe_render, baseline_failures, &probe) {
+                probe.push((gate, Value::Bool(true)));
+                (_, probed) = self.images_with(&probe);
+            }
             let Some(value) = knob_value(&current, &probed, destinations, &correct) else { continue };
             let mut extra = vec![(knob.clone(), Value::String(value))];
             let (mut render, mut images) = self.images_with(&extra);

@@ -167,7 +167,11 @@ impl<'a> TreeRenderer<'a> {
                     "Template",
                     TValue::map(vec![("Name".to_string(), text(&name)), ("BasePath".to_string(), text(&base_path))]),
                 );
-                let output = self.engine.render(&name, dot).map(|o| normalize_output(o, &entry.values_base));
+                let output = self
+                    .engine
+                    .render(&name, dot)
+                    .map(|o| normalize_output(o, &entry.values_base))
+                    .map_err(|e| normalize_error(e, &entry.values_base));
                 RenderedTemplate { chart: index, name, output }
             })
             .collect();
@@ -299,6 +303,21 @@ fn normalize_output(mut output: RenderOutput, base: &ValuesPath) -> RenderOutput
         .filter(|r| seen.insert(r.clone()))
         .collect();
     output
+}
+
+/// A failing helper's reads are what a caller searches for a render gate: same paths as above.
+fn normalize_error(error: TemplateError, base: &ValuesPath) -> TemplateError {
+    match error {
+        TemplateError::Fail { template, message, reads } => TemplateError::Fail {
+            template,
+            message,
+            reads: reads
+                .into_iter()
+                .map(|r| ValuesRead { path: normalize_path(&r.path, base), found: r.found })
+                .collect(),
+        },
+        other => other,
+    }
 }
 
 fn normalize_traced(text: &mut Traced, base: &ValuesPath) {
