@@ -105,8 +105,8 @@ struct Planner<'a, 'c> {
 pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets: &[String]) -> RetargetPlan {
     let renderer = TreeRenderer::new(root);
     let (base, placeholders) = with_placeholders(&renderer, user);
-    let effective = crate::chart::effective_values(root, &base);
     let baseline_render = renderer.render(&base);
+    let effective = baseline_render.covering.clone();
     let baseline = discover::images(&renderer, &baseline_render);
     let baseline_failures = failing_templates(&baseline_render);
     let destinations: BTreeMap<SiteId, Option<Reference>> =
@@ -385,7 +385,7 @@ impl Planner<'_, '_> {
                 if correct.contains(id) {
                     continue;
                 }
-                if let Some((path, value)) = direct_edit(image, dest, &render.effective) {
+                if let Some((path, value)) = direct_edit(image, dest, &render.covering) {
                     // Two sites needing different values of one key cannot both be served by it.
                     match edits.get(&path) {
                         Some(existing) if *existing != value => {

@@ -70,6 +70,9 @@ pub struct RenderedTemplate {
 #[derive(Debug)]
 pub struct TreeRender {
     pub effective: Value,
+    /// The effective values with every condition and tag holding: what disabled subcharts were
+    /// rendered with, so their keys can be looked up too.
+    pub covering: Value,
     pub templates: Vec<RenderedTemplate>,
     /// Chart path -> why it is disabled under these values.
     pub disabled: BTreeMap<Vec<String>, String>,
@@ -130,6 +133,7 @@ impl<'a> TreeRenderer<'a> {
         // Helm gives a disabled subchart no values at all; to cover its images before a user turns
         // it on, render it with the values it would have if its condition and tags held.
         let enabling = if disabled.is_empty() { None } else { Some(self.enabling_values(user)) };
+        let covering = enabling.clone().unwrap_or_else(|| effective.clone());
         let dots: Vec<Option<TValue>> = self
             .charts
             .iter()
@@ -175,7 +179,7 @@ impl<'a> TreeRenderer<'a> {
                 RenderedTemplate { chart: index, name, output }
             })
             .collect();
-        TreeRender { effective, templates, disabled }
+        TreeRender { effective, covering, templates, disabled }
     }
 
     /// Values under which every condition and tag holds: `user` plus `true` at each condition path
