@@ -523,18 +523,30 @@ impl Planner<'_, '_> {
         )
         .unwrap_or_default();
         for (template, object) in objects {
-            let moved: Vec<Value> = image_config_documents(&render, &template, &object)
+            // Every document in the order the reader takes them, each `base` on its destination:
+            // as the list's items render after the chart's own documents, the restated defaults
+            // come first and the user's own documents (already in the list) keep the last word.
+            let documents = image_config_documents(&render, &template, &object);
+            let mut changed = false;
+            let moved: Vec<Value> = documents
                 .into_iter()
-                .filter_map(|mut document| {
-                    let base = document.get(&ValuesPath::parse("base"))?.as_str()?.to_string();
-                    let destination = self.mapping.destination(&Reference::parse(&base).ok()?)?.name();
-                    (destination != base).then(|| {
-                        document.set(&ValuesPath::parse("base"), Value::String(destination));
-                        document
-                    })
+                .map(|mut document| {
+                    let base = document.get(&ValuesPath::parse("base")).and_then(Value::as_str).map(str::to_string);
+                    let destination = base
+                        .as_deref()
+                        .and_then(|b| Reference::parse(b).ok())
+                        .and_then(|r| self.mapping.destination(&r))
+                        .map(|d| d.name());
+                    if let (Some(base), Some(destination)) = (base, destination) {
+                        if base != destination {
+                            changed = true;
+                            document.set(&ValuesPath::parse("base"), Value::String(destination));
+                        }
+                    }
+                    document
                 })
                 .collect();
-            if moved.is_empty() {
+            if !changed {
                 continue;
             }
             for list in &lists {
@@ -547,7 +559,7 @@ impl Planner<'_, '_> {
                 if !probed.iter().any(|(id, i)| id.object == object && i.text == probe_base) {
                     continue;
                 }
-                let value = Value::List(existing.into_iter().chain(moved.iter().cloned()).collect());
+                let value = Value::List(moved.clone());
                 if let Some(trial) = self.try_edit(list, value, destinations, &correct, baseline_failures) {
                     for (k, v) in trial.keys {
                         self.overlay = with_edit(&self.overlay, &self.effective, &k, v);
