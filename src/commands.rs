@@ -443,7 +443,7 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
             text
         }
         DiffFormat::Json => {
-            let mut json = changes.to_json();
+            let mut json = changes.to_json(mapping.is_some());
             if let Some(map) = json.as_object_mut() {
                 map.insert("overlay_diff".to_string(), serde_json::Value::String(overlay_diff));
             }
