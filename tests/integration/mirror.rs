@@ -137,17 +137,17 @@ fn the_default_layout_refuses_skopeo_sync_naming_the_destinations_and_the_way_ou
 #[test]
 fn every_script_of_every_fixture_passes_shellcheck() {
     let dir = tempfile::tempdir().unwrap();
-    let keep_host = dir.path().join("keep-host.yaml");
-    std::fs::write(&keep_host, KEEP_HOST).unwrap();
     let mut failures = Vec::new();
     for chart in fixture_charts() {
         let name = name_of(&chart);
         for format in SCRIPTS {
-            for mapping in [None, Some(&keep_host)] {
-                let mut run = helm_retarget(&["mirror", "--registry", MIRROR, "--format", format]).arg(&chart);
-                if let Some(file) = mapping {
-                    run = run.arg("--mapping").arg(file);
-                }
+            // The plain registry, then each mapping layout: every destination shape goes through.
+            for layout in std::iter::once(None).chain(LAYOUTS.iter().map(Some)) {
+                let run = match layout {
+                    None => helm_retarget(&["mirror", "--registry", MIRROR]),
+                    Some(layout) => layout.command("mirror", dir.path()),
+                };
+                let run = run.arg("--format").arg(format).arg(&chart);
                 let out = run.run();
                 out.status(0);
                 let script = &out.stdout;
@@ -326,6 +326,149 @@ fn every_fixture_plan_lists_exactly_the_rendered_images_with_their_overlay_and_p
             let source = image["source"].as_str().unwrap();
             if destination.get(source).map(String::as_str) != image["destination"].as_str() {
                 failures.push(format!("{name}: --from-manifests sends {source} elsewhere: {}", image["destination"]));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A mapping file and where it sends a fully qualified source, computed here from the
+/// documented tables rather than by the crate.
+struct Layout {
+    name: &'static str,
+    file: &'static str,
+    /// Source registry -> destination prefix; a source registry not listed keeps its path
+    /// below `fallback`.
+    prefixes: &'static [(&'static str, &'static str)],
+    fallback: &'static str,
+    keep_host: bool,
+}
+
+const LAYOUTS: [Layout; 3] = [
+    Layout { name: "keep-host", file: KEEP_HOST, prefixes: &[], fallback: MIRROR, keep_host: true },
+    Layout {
+        name: "harbor-proxy-cache",
+        file: "registry: harbor.example.com\npreset: harbor-proxy-cache\n",
+        prefixes: &[
+            ("docker.io", "harbor.example.com/dockerhub-proxy"),
+            ("quay.io", "harbor.example.com/quay-proxy"),
+            ("ghcr.io", "harbor.example.com/ghcr-proxy"),
+            ("gcr.io", "harbor.example.com/gcr-proxy"),
+            ("registry.k8s.io", "harbor.example.com/k8s-proxy"),
+            ("public.ecr.aws", "harbor.example.com/ecr-public-proxy"),
+        ],
+        fallback: "harbor.example.com",
+        keep_host: false,
+    },
+    Layout {
+        name: "ecr-pull-through",
+        file: "registry: 123456789012.dkr.ecr.eu-west-1.amazonaws.com\npreset: ecr-pull-through\n",
+        prefixes: &[
+            ("docker.io", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/docker-hub"),
+            ("quay.io", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/quay"),
+            ("ghcr.io", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/github"),
+            ("registry.k8s.io", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/kubernetes"),
+            ("public.ecr.aws", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ecr-public"),
+        ],
+        fallback: "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+        keep_host: false,
+    },
+];
+
+impl Layout {
+    /// `helm-retarget COMMAND --mapping FILE` with this layout's file written into `dir`.
+    fn command(&self, command: &str, dir: &Path) -> crate::cli::Run {
+        let mapping = dir.join(format!("{}.yaml", self.name));
+        std::fs::write(&mapping, self.file).unwrap();
+        let run = helm_retarget(&[command, "--mapping"]).arg(&mapping);
+        // keep-host shapes the default destination, which --registry names.
+        if self.keep_host {
+            run.arg("--registry").arg(MIRROR)
+        } else {
+            run
+        }
+    }
+
+    fn destination(&self, source: &str) -> String {
+        let (host, path) = source.split_once('/').expect("a fully qualified source");
+        if self.keep_host {
+            return format!("{}/{source}", self.fallback);
+        }
+        match self.prefixes.iter().find(|(registry, _)| *registry == host) {
+            Some((_, prefix)) => format!("{prefix}/{path}"),
+            None => format!("{}/{path}", self.fallback),
+        }
+    }
+}
+
+#[test]
+fn overlay_post_render_and_mirror_follow_the_same_pull_through_preset() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    for chart in fixture_charts() {
+        let name = name_of(&chart);
+        let defaults = engine::render(&chart, &serde_json::json!({}));
+        for layout in &LAYOUTS {
+            let with_mapping = |command: &str| layout.command(command, dir.path());
+            let at = format!("{name} ({})", layout.name);
+
+            let out = with_mapping("mirror").arg("--format").arg("json").arg(&chart).run();
+            out.status(0);
+            let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+            let mut destination = BTreeMap::new();
+            for image in plan["images"].as_array().unwrap() {
+                let source = image["source"].as_str().unwrap().to_string();
+                let dest = image["destination"].as_str().unwrap().to_string();
+                if dest != layout.destination(&source) {
+                    failures
+                        .push(format!("{at}: the plan sends {source} to {dest}, want {}", layout.destination(&source)));
+                }
+                destination.insert(source, qualified(&dest));
+            }
+
+            let out = with_mapping("post-render").stdin(stream(&defaults)).run();
+            out.status(0);
+            let mut checked = 0;
+            for (source, landed) in moves(&by_source(&stream(&defaults)), &by_source(&out.stdout)) {
+                for got in landed {
+                    checked += 1;
+                    if destination.get(&source) != Some(&qualified(&got)) {
+                        failures.push(format!(
+                            "{at}: post-render puts {source} at {got}, the plan at {:?}",
+                            destination.get(&source)
+                        ));
+                    }
+                }
+            }
+
+            let out = with_mapping("overlay").arg(&chart).run();
+            out.status(0);
+            let overlay: serde_json::Value = serde_yaml::from_str(&out.stdout).unwrap();
+            let overlay = if overlay.is_null() { serde_json::json!({}) } else { overlay };
+            let unmovable = post_render_only(&out.stdout);
+            let rendered = match engine::try_render(&chart, &overlay) {
+                Ok(rendered) => rendered,
+                Err(e) => {
+                    failures.push(format!("{at}: the engine refuses the overlay: {e}"));
+                    continue;
+                }
+            };
+            for (source, landed) in moves(&defaults, &rendered) {
+                if unmovable.iter().any(|u| *u == source || source.starts_with(&format!("{u}/"))) {
+                    continue;
+                }
+                for got in landed {
+                    checked += 1;
+                    if destination.get(&source) != Some(&qualified(&got)) {
+                        failures.push(format!(
+                            "{at}: the overlay renders {source} as {got}, the plan says {:?}",
+                            destination.get(&source)
+                        ));
+                    }
+                }
+            }
+            if checked == 0 {
+                failures.push(format!("{at}: nothing was compared"));
             }
         }
     }
