@@ -164,6 +164,82 @@ fn every_script_of_every_fixture_passes_shellcheck() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+#[test]
+fn every_sync_config_of_every_fixture_is_yaml_listing_each_enabled_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    for chart in fixture_charts() {
+        let name = name_of(&chart);
+        let plan = plan_json(&chart);
+        let enabled = sources(&plan, "images", |image| image["disabled"] == false);
+        let copies: BTreeSet<(String, String)> = plan["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|image| image["disabled"] == false)
+            .map(|image| {
+                let field = |key: &str| image[key].as_str().unwrap().to_string();
+                (field("copy_source"), field("copy_destination"))
+            })
+            .collect();
+
+        let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "regsync"]).arg(&chart).run();
+        out.status(0);
+        let config: serde_yaml::Value =
+            serde_yaml::from_str(&out.stdout).unwrap_or_else(|e| panic!("{name}: regsync: {e}\n{}", out.stdout));
+        let listed: BTreeSet<(String, String)> = config["sync"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|entry| {
+                let field = |key: &str| entry[key].as_str().unwrap().to_string();
+                (field("source"), field("target"))
+            })
+            .collect();
+        if listed != copies {
+            failures.push(format!("{name}: regsync lists {listed:?}, the plan copies {copies:?}"));
+        }
+
+        // skopeo sync with --scoped: registry -> path -> tags or digests, one per enabled image.
+        let out = LAYOUTS[0].command("mirror", dir.path()).arg("--format").arg("skopeo-sync").arg(&chart).run();
+        out.status(0);
+        let file: serde_yaml::Value =
+            serde_yaml::from_str(&out.stdout).unwrap_or_else(|e| panic!("{name}: skopeo-sync: {e}\n{}", out.stdout));
+        let mut synced = BTreeSet::new();
+        for (registry, settings) in file.as_mapping().unwrap() {
+            for (path, items) in settings["images"].as_mapping().unwrap() {
+                for item in items.as_sequence().unwrap() {
+                    let item = item.as_str().unwrap();
+                    let separator = if item.starts_with("sha256:") { '@' } else { ':' };
+                    synced.insert(format!(
+                        "{}/{}{separator}{item}",
+                        registry.as_str().unwrap(),
+                        path.as_str().unwrap()
+                    ));
+                }
+            }
+        }
+        // A source pinned by tag and digest is synced by its digest alone.
+        let wanted: BTreeSet<String> = enabled
+            .iter()
+            .map(|source| match source.split_once('@') {
+                Some((name_and_tag, digest)) => {
+                    let name = name_and_tag
+                        .rsplit_once(':')
+                        .filter(|(_, tag)| !tag.contains('/'))
+                        .map_or(name_and_tag, |(n, _)| n);
+                    format!("{name}@{digest}")
+                }
+                None => source.clone(),
+            })
+            .collect();
+        if synced != wanted {
+            failures.push(format!("{name}: skopeo-sync lists {synced:?}, want {wanted:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. The plan against the real Helm engine, the overlay and the post-renderer.
 
