@@ -384,10 +384,13 @@ pub fn mirror(args: &MirrorArgs) -> Result<Outcome> {
     Ok(if errored { Outcome::Errored } else { Outcome::Success })
 }
 
+/// `chmod +x` as a user means it: whoever may read the script may run it, nobody else (bash
+/// cannot run a script it cannot read, so an execute bit without a read bit only misleads).
 fn make_executable(file: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mut permissions = std::fs::metadata(file).context(file.display())?.permissions();
-    permissions.set_mode(permissions.mode() | 0o111);
+    let mode = permissions.mode();
+    permissions.set_mode(mode | ((mode & 0o444) >> 2));
     std::fs::set_permissions(file, permissions).context(file.display())
 }
 
@@ -443,7 +446,7 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
             text
         }
         DiffFormat::Json => {
-            let mut json = changes.to_json();
+            let mut json = changes.to_json(mapping.is_some());
             if let Some(map) = json.as_object_mut() {
                 map.insert("overlay_diff".to_string(), serde_json::Value::String(overlay_diff));
             }

@@ -200,8 +200,15 @@ fn site_text(site: &MirrorSite) -> String {
     text.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
 }
 
+/// Each distinct use of an image, for people. Sites differ by location, which the text leaves
+/// out when a values path names the use: an image five pods run from one key is one entry.
+fn site_texts(image: &MirrorImage) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    image.sites.iter().map(site_text).filter(|text| seen.insert(text.clone())).collect()
+}
+
 fn sites_text(image: &MirrorImage) -> String {
-    image.sites.iter().map(site_text).collect::<Vec<_>>().join("; ")
+    site_texts(image).join("; ")
 }
 
 impl ImageChanges {
@@ -253,7 +260,7 @@ impl ImageChanges {
         text.push_str("| Change | Image | Old | New | Used by |\n");
         text.push_str("| --- | --- | --- | --- | --- |\n");
         let used_by = |image: &MirrorImage| {
-            image.sites.iter().map(|site| markdown_code(&site_text(site))).collect::<Vec<_>>().join("<br>")
+            site_texts(image).iter().map(|text| markdown_code(text)).collect::<Vec<_>>().join("<br>")
         };
         for image in &self.added {
             text.push_str(&format!(
@@ -285,7 +292,8 @@ impl ImageChanges {
     }
 
     /// The changes as JSON, for tools (and for the lead's combined `diff --format json`).
-    pub fn to_json(&self) -> serde_json::Value {
+    /// Without `destinations` (no target registry was given) every `destination` is null.
+    pub fn to_json(&self, destinations: bool) -> serde_json::Value {
         let site = |site: &MirrorSite| {
             json!({
                 "chart": site.chart,
@@ -297,7 +305,7 @@ impl ImageChanges {
         let image = |image: &MirrorImage| {
             json!({
                 "source": image.source.to_string(),
-                "destination": image.destination.to_string(),
+                "destination": destinations.then(|| image.destination.to_string()),
                 "disabled": image.disabled(),
                 "sites": image.sites.iter().map(site).collect::<Vec<_>>(),
             })
@@ -614,11 +622,39 @@ mod tests {
         }
 
         #[test]
+        fn one_values_path_used_by_several_pods_is_listed_once() {
+            let mapping = RegistryMapping::from_registry("harbor.example.com/mirror").unwrap();
+            let mut new = MirrorPlan::new();
+            for location in
+                ["Deployment/a spec.template.spec.containers[0].image", "Job/b spec.template.spec.containers[0].image"]
+            {
+                let site = MirrorSite { location: location.into(), ..site("web", "agent.image") };
+                new.add(&reference("quay.io/org/agent:2.1"), &mapping, site);
+            }
+            new.add(&reference("quay.io/org/agent:2.1"), &mapping, site("web", "defaults.image"));
+            let changes = compare_images(&MirrorPlan::new(), &new);
+            assert_eq!(changes.added[0].sites.len(), 3, "the plan keeps every site");
+            assert_eq!(
+                changes.to_text().lines().nth(1).unwrap(),
+                "  + quay.io/org/agent:2.1  (web agent.image; web defaults.image)"
+            );
+            let row = changes.to_markdown().lines().find(|l| l.starts_with("| added")).map(str::to_string);
+            assert_eq!(
+                row.unwrap(),
+                "| added | `quay.io/org/agent` |  | `2.1` | `web agent.image`<br>`web defaults.image` |"
+            );
+        }
+
+        #[test]
         fn json_report_carries_sources_destinations_and_sites() {
             let (old, new) = upgrade();
-            let json = compare_images(&old, &new).to_json();
+            let changes = compare_images(&old, &new);
+            let json = changes.to_json(true);
             assert_eq!(json["added"][0]["source"], "quay.io/org/sidecar:0.3");
             assert_eq!(json["added"][0]["destination"], "harbor.example.com/mirror/org/sidecar:0.3");
+            let sources_only = changes.to_json(false);
+            assert_eq!(sources_only["added"][0]["destination"], serde_json::Value::Null);
+            assert_eq!(sources_only["retagged"][0]["new"]["destination"], serde_json::Value::Null);
             assert_eq!(json["added"][0]["sites"][0]["values_path"], "sidecar.image");
             assert_eq!(json["removed"][0]["source"], "docker.io/library/busybox:1.36");
             assert_eq!(json["retagged"][0]["name"], "docker.io/library/nginx");
