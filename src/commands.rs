@@ -367,12 +367,10 @@ pub fn mirror(args: &MirrorArgs) -> Result<Outcome> {
         None => plan.render(args.format)?,
     };
     match &args.output {
-        Some(file) => {
-            report::write_atomically(file, text.as_bytes())?;
-            if args.template.is_none() && args.format.is_script() {
-                make_executable(file)?;
-            }
+        Some(file) if args.template.is_none() && args.format.is_script() => {
+            report::write_script_atomically(file, text.as_bytes())?
         }
+        Some(file) => report::write_atomically(file, text.as_bytes())?,
         None => report::data(text.as_bytes())?,
     }
     report::note(&format!(
@@ -386,13 +384,6 @@ pub fn mirror(args: &MirrorArgs) -> Result<Outcome> {
 
 /// `chmod +x` as a user means it: whoever may read the script may run it, nobody else (bash
 /// cannot run a script it cannot read, so an execute bit without a read bit only misleads).
-fn make_executable(file: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let mut permissions = std::fs::metadata(file).context(file.display())?.permissions();
-    let mode = permissions.mode();
-    permissions.set_mode(mode | ((mode & 0o444) >> 2));
-    std::fs::set_permissions(file, permissions).context(file.display())
-}
 
 /// What a chart upgrade changes: images added, removed and retagged, and how the overlay changes.
 pub fn diff(args: &DiffArgs) -> Result<Outcome> {
