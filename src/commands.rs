@@ -382,9 +382,6 @@ pub fn mirror(args: &MirrorArgs) -> Result<Outcome> {
     Ok(if errored { Outcome::Errored } else { Outcome::Success })
 }
 
-/// `chmod +x` as a user means it: whoever may read the script may run it, nobody else (bash
-/// cannot run a script it cannot read, so an execute bit without a read bit only misleads).
-
 /// What a chart upgrade changes: images added, removed and retagged, and how the overlay changes.
 pub fn diff(args: &DiffArgs) -> Result<Outcome> {
     // Without a target the comparison is of sources only; a placeholder destination builds the plans.
