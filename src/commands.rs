@@ -194,6 +194,9 @@ pub fn moves_table(plan: &RetargetPlan) -> String {
         };
         rows.push([keys, m.source.clone(), after, how]);
     }
+    // One row per distinct move: a sidecar image used by six pods is one line, not six.
+    let mut seen = std::collections::BTreeSet::new();
+    rows.retain(|row| seen.insert(row.clone()));
     format!("{}:\n{}", plan.chart, table(&rows))
 }
 
