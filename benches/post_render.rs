@@ -39,48 +39,22 @@ fn main() {
     let (small_bytes, _) = generate(&small, TARGET_BYTES / 10);
     let small_mb = small_bytes as f64 / 1e6;
     let mb = bytes as f64 / 1e6;
-    println!(
-        "stream: {} ({mb:.1} MB, {documents} documents)",
-        stream.display()
-    );
+    println!("stream: {} ({mb:.1} MB, {documents} documents)", stream.display());
 
     let me = std::env::current_exe().unwrap();
-    let ours = measure(
-        "post-render (library, spooled)",
-        Command::new(&me).env("POST_RENDER_BENCH_WORKER", &stream),
-        &dir,
-    );
+    let ours =
+        measure("post-render (library, spooled)", Command::new(&me).env("POST_RENDER_BENCH_WORKER", &stream), &dir);
     let cat = measure("cat", Command::new("cat").arg(&stream), &dir);
     write_kustomization(&small_dir);
-    let kustomize = measure(
-        "kubectl kustomize (images:)",
-        Command::new("kubectl").arg("kustomize").arg(&small_dir),
-        &dir,
-    );
-    let ours_small = measure(
-        "post-render on the prefix",
-        Command::new(&me).env("POST_RENDER_BENCH_WORKER", &small),
-        &dir,
-    );
+    let kustomize =
+        measure("kubectl kustomize (images:)", Command::new("kubectl").arg("kustomize").arg(&small_dir), &dir);
+    let ours_small =
+        measure("post-render on the prefix", Command::new(&me).env("POST_RENDER_BENCH_WORKER", &small), &dir);
 
     println!();
-    println!(
-        "{:<32} {:>10} {:>12} {:>14}",
-        "contender", "seconds", "MB/s", "peak RSS MB"
-    );
-    for (m, size) in [
-        (&ours, mb),
-        (&cat, mb),
-        (&ours_small, small_mb),
-        (&kustomize, small_mb),
-    ] {
-        println!(
-            "{:<32} {:>10.3} {:>12.1} {:>14.1}",
-            m.name,
-            m.seconds,
-            size / m.seconds,
-            m.peak_kb as f64 / 1024.0
-        );
+    println!("{:<32} {:>10} {:>12} {:>14}", "contender", "seconds", "MB/s", "peak RSS MB");
+    for (m, size) in [(&ours, mb), (&cat, mb), (&ours_small, small_mb), (&kustomize, small_mb)] {
+        println!("{:<32} {:>10.3} {:>12.1} {:>14.1}", m.name, m.seconds, size / m.seconds, m.peak_kb as f64 / 1024.0);
     }
     println!();
     println!("prefix for kustomize: {small_mb:.1} MB");
@@ -88,27 +62,19 @@ fn main() {
         "post-render is {:.1}x faster than kustomize on the prefix (target >= 30x)",
         kustomize.seconds / ours_small.seconds
     );
-    println!(
-        "post-render takes {:.1}x the time of cat (target <= 10x)",
-        ours.seconds / cat.seconds
-    );
+    println!("post-render takes {:.1}x the time of cat (target <= 10x)", ours.seconds / cat.seconds);
     let largest = std::fs::read_to_string(dir.join("largest-document")).unwrap_or_default();
-    println!(
-        "largest document: {largest} bytes; post-render peak RSS {:.1} MB",
-        ours.peak_kb as f64 / 1024.0
-    );
+    println!("largest document: {largest} bytes; post-render peak RSS {:.1} MB", ours.peak_kb as f64 / 1024.0);
 }
 
 /// The post-renderer as the CLI will run it: stream -> spool -> stdout.
 fn worker(input: &Path) {
-    let to_mirror = |r: &Reference| {
-        (r.registry != MIRROR).then(|| r.with_location(MIRROR, &format!("proxy/{}", r.repository)))
-    };
+    let to_mirror =
+        |r: &Reference| (r.registry != MIRROR).then(|| r.with_location(MIRROR, &format!("proxy/{}", r.repository)));
     let reader = BufReader::with_capacity(1 << 16, File::open(input).unwrap());
     let mut spool = BufWriter::with_capacity(1 << 16, tempfile::tempfile().unwrap());
     let mut count = 0usize;
-    let summary = rewrite_stream(reader, &mut spool, &to_mirror, &mut |_| count += 1)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let summary = rewrite_stream(reader, &mut spool, &to_mirror, &mut |_| count += 1).unwrap_or_else(|e| panic!("{e}"));
     let mut spool = spool.into_inner().unwrap();
     spool.rewind().unwrap();
     std::io::copy(&mut spool, &mut std::io::stdout().lock()).unwrap();
@@ -131,57 +97,28 @@ fn measure(name: &'static str, command: &mut Command, dir: &Path) -> Measured {
     let runs = if name.starts_with("kubectl") { 1 } else { 3 };
     for _ in 0..runs {
         let mut timed = Command::new("/usr/bin/time");
-        timed
-            .arg("-f")
-            .arg("%M")
-            .arg("-o")
-            .arg(&rusage)
-            .arg(command.get_program())
-            .args(command.get_args());
+        timed.arg("-f").arg("%M").arg("-o").arg(&rusage).arg(command.get_program()).args(command.get_args());
         for (k, v) in command.get_envs() {
             if let Some(v) = v {
                 timed.env(k, v);
             }
         }
         let start = Instant::now();
-        let status = timed
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .status()
-            .unwrap();
+        let status = timed.stdout(Stdio::null()).stderr(Stdio::inherit()).status().unwrap();
         let seconds = start.elapsed().as_secs_f64();
         assert!(status.success(), "{name} failed");
         best = best.min(seconds);
     }
-    let peak_kb = std::fs::read_to_string(&rusage)
-        .unwrap()
-        .trim()
-        .lines()
-        .last()
-        .unwrap_or("0")
-        .parse()
-        .unwrap_or(0);
+    let peak_kb = std::fs::read_to_string(&rusage).unwrap().trim().lines().last().unwrap_or("0").parse().unwrap_or(0);
     eprintln!("{name}: {best:.3}s, peak {peak_kb} KB");
-    Measured {
-        name,
-        seconds: best,
-        peak_kb,
-    }
+    Measured { name, seconds: best, peak_kb }
 }
 
 fn write_kustomization(dir: &Path) {
     let mut images = String::new();
-    for name in [
-        "nginx",
-        "busybox",
-        "quay.io/acme/api",
-        "ghcr.io/acme/worker",
-        "quay.io/prometheus/prometheus",
-    ] {
+    for name in ["nginx", "busybox", "quay.io/acme/api", "ghcr.io/acme/worker", "quay.io/prometheus/prometheus"] {
         let tail = name.rsplit('/').next().unwrap();
-        images.push_str(&format!(
-            "  - name: {name}\n    newName: {MIRROR}/proxy/{tail}\n"
-        ));
+        images.push_str(&format!("  - name: {name}\n    newName: {MIRROR}/proxy/{tail}\n"));
     }
     let text = format!("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - stream.yaml\nimages:\n{images}");
     std::fs::write(dir.join("kustomization.yaml"), text).unwrap();
