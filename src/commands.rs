@@ -130,6 +130,7 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
         for_each_chart(&args.charts, |_, chart| Ok(plan::plan(&chart, &user, &mapping, &args.pull_secrets)));
     let color = diff::stderr_wants_color();
     let mut stale = false;
+    let mut to_stdout = Vec::new();
     for p in &plans {
         for w in &p.warnings {
             report::warning(&format!("{}: {w}", p.chart));
@@ -156,8 +157,11 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
                     report::note(&diff::unified(&current, &text, &file.display().to_string(), "regenerated", color));
                 }
             }
-            (None, None) => report::data(overlay::join(std::slice::from_ref(&text)).as_bytes())?,
+            (None, None) => to_stdout.push(text),
         }
+    }
+    if !to_stdout.is_empty() {
+        report::data(overlay::join(&to_stdout).as_bytes())?;
     }
     Ok(if errored {
         Outcome::Errored

@@ -159,7 +159,7 @@ pub struct Scan {
 pub const PROBE_HOST: &str = "probe.helm-retarget.invalid";
 
 /// Finds the images of one render, with their traces.
-pub fn images(renderer: &TreeRenderer<'_>, render: &TreeRender) -> Vec<RenderedImage> {
+pub fn images(render: &TreeRender) -> Vec<RenderedImage> {
     let mut out = Vec::new();
     for t in &render.templates {
         let Ok(output) = &t.output else { continue };
@@ -184,7 +184,6 @@ pub fn images(renderer: &TreeRenderer<'_>, render: &TreeRender) -> Vec<RenderedI
             });
         }
     }
-    let _ = renderer;
     out
 }
 
@@ -298,12 +297,12 @@ pub fn global_registry_effect(
 pub fn scan(root: &Chart, user: &Value) -> Scan {
     let renderer = TreeRenderer::new(root);
     let baseline = renderer.render(user);
-    let base_images = images(&renderer, &baseline);
+    let base_images = images(&baseline);
     let global = ValuesPath::parse("global.imageRegistry");
     let mut probe_values = user.clone();
     probe_values.set(&global, Value::String(PROBE_HOST.to_string()));
     let probed = renderer.render(&probe_values);
-    let probed_images = images(&renderer, &probed);
+    let probed_images = images(&probed);
     let reads_by_chart = reads_by_chart(&baseline, renderer.charts.len());
     let effects = global_registry_effect(&base_images, &probed_images, &|chart| {
         reads_by_chart.get(chart).is_some_and(|r| r.contains(&global))

@@ -107,7 +107,7 @@ pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets:
     let (base, placeholders) = with_placeholders(&renderer, user);
     let baseline_render = renderer.render(&base);
     let effective = baseline_render.covering.clone();
-    let baseline = discover::images(&renderer, &baseline_render);
+    let baseline = discover::images(&baseline_render);
     let baseline_failures = failing_templates(&baseline_render);
     let destinations: BTreeMap<SiteId, Option<Reference>> =
         baseline.iter().map(|i| (i.id.clone(), mapping.destination(&i.reference))).collect();
@@ -146,7 +146,7 @@ pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets:
         planner.apply_image_configs(&baseline_render, &destinations, &baseline_failures);
         let final_render = planner.render_with(&planner.overlay.clone());
         let finals: BTreeMap<SiteId, RenderedImage> =
-            discover::images(&renderer, &final_render).into_iter().map(|i| (i.id.clone(), i)).collect();
+            discover::images(&final_render).into_iter().map(|i| (i.id.clone(), i)).collect();
         let overlay_keys = leaf_paths(&planner.overlay);
         let mut culprits = BTreeSet::new();
         for (id, image) in &finals {
@@ -174,7 +174,7 @@ pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets:
     } else {
         planner.apply_pull_secrets(&baseline_render, pull_secrets, &baseline_failures);
         let render = planner.render_with(&planner.overlay.clone());
-        let images = discover::images(&renderer, &render).into_iter().map(|i| (i.id.clone(), i)).collect();
+        let images = discover::images(&render).into_iter().map(|i| (i.id.clone(), i)).collect();
         (render, images)
     };
     for (template, error) in new_failures(&final_render, &baseline_failures) {
@@ -296,7 +296,7 @@ impl Planner<'_, '_> {
             overlay = with_edit(&overlay, &self.effective, k, v.clone());
         }
         let render = self.render_with(&overlay);
-        let images = discover::images(self.renderer, &render).into_iter().map(|i| (i.id.clone(), i)).collect();
+        let images = discover::images(&render).into_iter().map(|i| (i.id.clone(), i)).collect();
         (render, images)
     }
 
@@ -328,7 +328,7 @@ impl Planner<'_, '_> {
         baseline_failures: &BTreeSet<String>,
     ) {
         // Keys the templates read, and keys the traces show carrying text (read inside a `merge`).
-        let traced = discover::images(self.renderer, baseline)
+        let traced = discover::images(baseline)
             .into_iter()
             .flat_map(|i| discover::keys(&i.parts))
             .map(|k| ValuesPath::parse(&k));
