@@ -53,6 +53,12 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
     let user = user_values(&args.values)?;
     let (scans, errored) = for_each_chart(&args.charts, |_, chart| Ok(discover::scan(&chart, &user)));
     for s in &scans {
+        for idle in &s.idle_images {
+            report::warning(&format!(
+                "{}: {} holds {}, which these values do not render; pass values that turn it on (-f) to list it",
+                s.chart, idle.values_path, idle.reference
+            ));
+        }
         for u in &s.unrendered {
             report::warning(&format!(
                 "{}: {}: not rendered, its images are not listed (the post-renderer still moves them): {}",

@@ -1,7 +1,7 @@
 //! Finds every image site of a chart tree: renders it with the tracing engine, finds the
 //! references in the output, and reads off which values keys built each one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Range;
 
@@ -153,6 +153,59 @@ pub struct Scan {
     pub chart: String,
     pub sites: Vec<ImageSite>,
     pub unrendered: Vec<Unrendered>,
+    /// Image blocks in values that no template rendered with these values (a mode or feature
+    /// that is off): pass values that turn them on with `-f` to have them moved too.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub idle_images: Vec<IdleImage>,
+}
+
+/// An image spelled in values that the scanned values do not render.
+#[derive(Debug, Clone, Serialize)]
+pub struct IdleImage {
+    pub values_path: String,
+    pub reference: String,
+}
+
+/// Image blocks in `values` (a `repository` string with its `registry`/`tag`/`digest` siblings, or
+/// an `image` string that reads as a reference) whose keys no rendered site used.
+pub fn idle_images(values: &Value, used: &BTreeSet<String>) -> Vec<IdleImage> {
+    fn text(map: &crate::values::Map, key: &str) -> Option<String> {
+        map.get(key).and_then(Value::scalar_text).filter(|t| !t.is_empty())
+    }
+    fn walk(value: &Value, at: ValuesPath, used: &BTreeSet<String>, out: &mut Vec<IdleImage>) {
+        let Value::Map(map) = value else { return };
+        let is_used = |p: &ValuesPath| used.iter().any(|u| u.starts_with(&p.to_string()));
+        if let Some(repository) = text(map, "repository") {
+            if !is_used(&at) {
+                let mut reference = match text(map, "registry") {
+                    Some(registry) => format!("{registry}/{repository}"),
+                    None => repository,
+                };
+                if let Some(tag) = text(map, "tag") {
+                    reference = format!("{reference}:{tag}");
+                }
+                if let Some(digest) = text(map, "digest") {
+                    reference = format!("{reference}@{digest}");
+                }
+                if Reference::parse(&reference).is_ok() && !reference.contains("{{") {
+                    out.push(IdleImage { values_path: at.to_string(), reference });
+                }
+            }
+            return;
+        }
+        for (key, child) in map {
+            let path = at.child(key);
+            match child {
+                Value::String(s) if key == "image" && Reference::looks_like_reference(s) && !is_used(&path) => {
+                    out.push(IdleImage { values_path: path.to_string(), reference: s.clone() })
+                }
+                _ => walk(child, path, used, out),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(values, ValuesPath::root(), used, &mut out);
+    out
 }
 
 /// A host no registry has, used to probe what a values key does to the rendered images.
@@ -312,7 +365,7 @@ pub fn scan(root: &Chart, user: &Value) -> Scan {
         renderer.parse_errors.iter().map(|e| Unrendered { template: template_of(e), error: e.to_string() }).collect();
     unrendered.extend(baseline.failures().map(|(t, e)| Unrendered { template: t.name.clone(), error: e.to_string() }));
 
-    let sites = base_images
+    let sites: Vec<ImageSite> = base_images
         .iter()
         .map(|image| {
             let entry = &renderer.charts[image.chart];
@@ -331,7 +384,9 @@ pub fn scan(root: &Chart, user: &Value) -> Scan {
             }
         })
         .collect();
-    Scan { chart: root.display_path(), sites, unrendered }
+    let used: BTreeSet<String> = sites.iter().flat_map(|s: &ImageSite| s.keys.iter().cloned()).collect();
+    let idle_images = idle_images(&baseline.covering, &used);
+    Scan { chart: root.display_path(), sites, unrendered, idle_images }
 }
 
 fn template_of(e: &crate::template::TemplateError) -> String {

@@ -18,6 +18,12 @@ pub fn to_yaml(plan: &RetargetPlan) -> String {
             let _ = writeln!(out, "#   {} ({} {})", m.source, m.site.object, m.site.field);
         }
     }
+    if !plan.idle_images.is_empty() {
+        let _ = writeln!(out, "# Not rendered with these values (pass values that turn them on with -f to move them):");
+        for idle in &plan.idle_images {
+            let _ = writeln!(out, "#   {}: {}", idle.values_path, idle.reference);
+        }
+    }
     if !plan.placeholders.is_empty() {
         let _ = writeln!(out, "# Rendered with placeholders for required values: {}", plan.placeholders.join(", "));
     }

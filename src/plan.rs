@@ -68,6 +68,8 @@ pub struct RetargetPlan {
     /// Required values we filled with placeholders to render (the user supplies them at install).
     pub placeholders: Vec<String>,
     pub warnings: Vec<String>,
+    /// Images spelled in values that these values do not render (a mode that is off).
+    pub idle_images: Vec<discover::IdleImage>,
     pub effective_before: Value,
     pub effective_after: Value,
 }
@@ -217,6 +219,8 @@ pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets:
     }
 
     let comments = comments(&moves, &planner.gates, &overlay_keys);
+    let used = moves.iter().flat_map(|m| m.keys.iter().cloned()).collect();
+    let idle_images = discover::idle_images(&baseline_render.covering, &used);
     let effective_before = baseline_render.effective.clone();
     let effective_after = final_render.effective.clone();
     RetargetPlan {
@@ -227,6 +231,7 @@ pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets:
         gates: planner.gates,
         placeholders,
         warnings: planner.warnings,
+        idle_images,
         effective_before,
         effective_after,
     }
