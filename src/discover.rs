@@ -427,3 +427,82 @@ pub fn defined_at(renderer: &TreeRenderer<'_>, key: &ValuesPath) -> Option<Strin
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn traced(pieces: &[(&str, Option<&str>)]) -> Traced {
+        let mut t = Traced::default();
+        for (text, origin) in pieces {
+            match origin {
+                Some(path) => t.push(&Traced::from_origin(*text, Some(&Origin::Values(ValuesPath::parse(path))))),
+                None => t.push_str(text),
+            }
+        }
+        t
+    }
+
+    fn rendered(pieces: &[(&str, Option<&str>)]) -> RenderedImage {
+        let t = traced(pieces);
+        RenderedImage {
+            id: SiteId { template: "t".into(), object: "Pod/p".into(), field: "f".into() },
+            chart: 0,
+            reference: Reference::parse(&t.text).unwrap(),
+            parts: parts_of(&t, 0..t.text.len()),
+            text: t.text,
+            components: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_trace_names_each_key_and_the_composition_shows_the_template_glue() {
+        let img = rendered(&[
+            ("registry.k8s.io", Some("ksm.image.registry")),
+            ("/", None),
+            ("kube-state-metrics/kube-state-metrics", Some("ksm.image.repository")),
+            (":v", None),
+            ("2.17.0", Some("ksm.image.tag")),
+        ]);
+        assert_eq!(keys(&img.parts), ["ksm.image.registry", "ksm.image.repository", "ksm.image.tag"]);
+        assert_eq!(composition(&img.parts), "{ksm.image.registry}/{ksm.image.repository}:v{ksm.image.tag}");
+        assert_eq!(shape(&img), Shape::RegistryKey);
+    }
+
+    #[test]
+    fn shapes_follow_how_far_the_first_key_reaches() {
+        let repo = rendered(&[("quay.io/org/app", Some("image.repository")), (":", None), ("1", Some("image.tag"))]);
+        assert_eq!(shape(&repo), Shape::RepositoryWithHost);
+        let hub = rendered(&[("docker.io/istio", Some("global.hub")), ("/pilot:", None), ("1.24", Some("global.tag"))]);
+        assert_eq!(shape(&hub), Shape::Hub);
+        let whole = rendered(&[("ghcr.io/org/x:1.0", Some("sidecar.image"))]);
+        assert_eq!(shape(&whole), Shape::ImageString);
+        let hub_less = rendered(&[("bitnami/redis", Some("image.repository")), (":7", None)]);
+        assert_eq!(shape(&hub_less), Shape::NoRegistry);
+        let computed = rendered(&[("gcr.io/", None), ("org/agent", Some("agent.image.name")), (":1", None)]);
+        assert_eq!(shape(&computed), Shape::TemplateRegistry);
+        let fixed = rendered(&[("docker.io/bitnami/kubectl:1.36", None)]);
+        assert_eq!(shape(&fixed), Shape::Hardcoded);
+    }
+
+    #[test]
+    fn image_blocks_no_template_used_are_reported_idle() {
+        let values = crate::yaml::parse(
+            "agent:\n  image: {repository: ghcr.io/org/agent, tag: '1.0'}\n  \
+             clustered:\n    image: {registry: docker.io, repository: grafana/alloy, tag: v1.11.3}\n\
+             sidecar:\n  image: quay.io/org/sidecar:2.0\n",
+            "values.yaml",
+        )
+        .unwrap();
+        let used: BTreeSet<String> = ["agent.image.repository".to_string()].into();
+        let idle: Vec<(String, String)> =
+            idle_images(&values, &used).into_iter().map(|i| (i.values_path, i.reference)).collect();
+        assert_eq!(
+            idle,
+            [
+                ("agent.clustered.image".to_string(), "docker.io/grafana/alloy:v1.11.3".to_string()),
+                ("sidecar.image".to_string(), "quay.io/org/sidecar:2.0".to_string()),
+            ]
+        );
+    }
+}

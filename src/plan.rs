@@ -884,3 +884,111 @@ fn pod_specs(render: &TreeRender) -> Vec<(String, Value)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(text: &str, parts: Vec<Part>) -> RenderedImage {
+        RenderedImage {
+            id: SiteId { template: "t".into(), object: "Pod/p".into(), field: "spec.containers[0].image".into() },
+            chart: 0,
+            text: text.to_string(),
+            reference: Reference::parse(text).unwrap(),
+            parts,
+            components: Vec::new(),
+        }
+    }
+
+    fn values(path: &str, text: &str, offset: usize) -> Part {
+        Part::Values { path: path.into(), text: text.into(), offset }
+    }
+
+    fn literal(text: &str) -> Part {
+        Part::Template { text: text.into() }
+    }
+
+    fn effective(pairs: &[(&str, &str)]) -> Value {
+        let mut v = Value::Map(Default::default());
+        for (k, t) in pairs {
+            v.set(&ValuesPath::parse(k), Value::String(t.to_string()));
+        }
+        v
+    }
+
+    #[test]
+    fn a_host_inside_a_repository_is_replaced_keeping_the_path() {
+        let img = image(
+            "quay.io/org/app:1.0",
+            vec![values("image.repository", "quay.io/org/app", 0), literal(":"), values("image.tag", "1.0", 0)],
+        );
+        let dest = Reference::parse("mirror.example/org/app:1.0").unwrap();
+        let edit = direct_edit(&img, &dest, &effective(&[("image.repository", "quay.io/org/app")]));
+        assert_eq!(edit, Some((ValuesPath::parse("image.repository"), "mirror.example/org/app".into())));
+    }
+
+    #[test]
+    fn a_docker_hub_name_without_host_gets_the_mirror_and_library_in_front() {
+        let img = image("nginx:1.27", vec![values("image", "nginx:1.27", 0)]);
+        let dest = Reference::parse("mirror.example/library/nginx:1.27").unwrap();
+        let edit = direct_edit(&img, &dest, &effective(&[("image", "nginx:1.27")]));
+        assert_eq!(edit, Some((ValuesPath::parse("image"), "mirror.example/library/nginx:1.27".into())));
+    }
+
+    #[test]
+    fn a_host_written_by_the_template_cannot_be_edited_through_values() {
+        let img = image(
+            "docker.io/org/app:1",
+            vec![literal("docker.io/"), values("image.repository", "org/app", 0), literal(":1")],
+        );
+        let dest = Reference::parse("mirror.example/org/app:1").unwrap();
+        assert_eq!(direct_edit(&img, &dest, &effective(&[("image.repository", "org/app")])), None);
+    }
+
+    #[test]
+    fn an_edit_inside_a_list_restates_the_whole_list() {
+        let mut effective = Value::Map(Default::default());
+        let list =
+            crate::yaml::parse("- name: a\n  image: x/a:1\n  args: [--v]\n- name: b\n  image: x/b:1\n", "t").unwrap();
+        effective.set(&ValuesPath::parse("extra"), list);
+        let out =
+            with_edit(&Value::Null, &effective, &ValuesPath::parse("extra[1].image"), Value::String("m/b:1".into()));
+        let got = out.get(&ValuesPath::parse("extra")).unwrap();
+        assert_eq!(got.get(&ValuesPath::parse("[0].args[0]")), Some(&Value::String("--v".into())));
+        assert_eq!(got.get(&ValuesPath::parse("[1].image")), Some(&Value::String("m/b:1".into())));
+        assert_eq!(got.get(&ValuesPath::parse("[1].name")), Some(&Value::String("b".into())));
+    }
+
+    #[test]
+    fn a_knob_value_is_what_makes_every_image_it_moves_land_on_its_destination() {
+        let site = |field: &str| SiteId { template: "t".into(), object: "Pod/p".into(), field: field.into() };
+        let at = |field: &str, text: &str| {
+            let mut i = image(text, Vec::new());
+            i.id = site(field);
+            (site(field), i)
+        };
+        let current: BTreeMap<_, _> = [at("a", "docker.io/istio/pilot:1"), at("b", "docker.io/istio/proxy:1")].into();
+        let probed: BTreeMap<_, _> =
+            [at("a", &format!("{PROBE_HOST}/pilot:1")), at("b", &format!("{PROBE_HOST}/proxy:1"))].into();
+        let destinations: BTreeMap<_, _> = [
+            (site("a"), Some(Reference::parse("m.example/istio/pilot:1").unwrap())),
+            (site("b"), Some(Reference::parse("m.example/istio/proxy:1").unwrap())),
+        ]
+        .into();
+        let value = knob_value(&current, &probed, &destinations, &BTreeSet::new());
+        assert_eq!(value.as_deref(), Some("m.example/istio"));
+        // A knob that would move an excluded image is refused.
+        let mut excluded = destinations.clone();
+        excluded.insert(site("b"), None);
+        assert_eq!(knob_value(&current, &probed, &excluded, &BTreeSet::new()), None);
+    }
+
+    #[test]
+    fn registry_knobs_and_pull_secret_keys_are_recognised_by_their_leaf() {
+        assert!(is_registry_knob(&ValuesPath::parse("global.imageRegistry")));
+        assert!(is_registry_knob(&ValuesPath::parse("cni.repair.hub")));
+        assert!(!is_registry_knob(&ValuesPath::parse("image.repository")));
+        assert!(is_pull_secret_knob(&ValuesPath::parse("global.imagePullSecrets")));
+        assert!(is_pull_secret_knob(&ValuesPath::parse("defaults.image.pullSecrets")));
+    }
+}
