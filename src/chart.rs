@@ -387,13 +387,18 @@ impl<'a> Node<'a> {
 /// with `user`, each subchart's defaults under its key, `global` propagated down and merged) exactly as
 /// `helm template -f user.yaml` would hand to templates. Disabled subcharts contribute no defaults.
 pub fn effective_values(root: &Chart, user: &Value) -> Value {
+    effective_values_and_status(root, user).0
+}
+
+/// `effective_values` and `enabled` from one pass over the tree (both need Helm's walk).
+pub fn effective_values_and_status(root: &Chart, user: &Value) -> (Value, BTreeMap<Vec<String>, Result<(), String>>) {
     let user = user.as_map().cloned().unwrap_or_default();
     let mut status = BTreeMap::new();
     let mut node = enable(root, &user, "", &mut status);
     import_values(&mut node);
     let mut out = user;
     coalesce(&node, &mut out, false);
-    Value::Map(out)
+    (Value::Map(out), status)
 }
 
 /// The `.Values` a given chart's templates see (its subtree of effective values, with globals merged in).

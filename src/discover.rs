@@ -213,29 +213,32 @@ pub const PROBE_HOST: &str = "probe.helm-retarget.invalid";
 
 /// Finds the images of one render, with their traces.
 pub fn images(render: &TreeRender) -> Vec<RenderedImage> {
+    render.templates.iter().flat_map(|t| t.images.get_or_init(|| images_of(t)).iter().cloned()).collect()
+}
+
+/// The images of one rendered template.
+fn images_of(t: &crate::render::RenderedTemplate) -> Vec<RenderedImage> {
     let mut out = Vec::new();
-    for t in &render.templates {
-        let Ok(output) = &t.output else { continue };
-        let Ok(fields) = crate::rewrite::find_images_with_places(output.text.text.as_bytes()) else { continue };
-        for (field, place) in fields {
-            let Ok(reference) = Reference::parse(&field.text) else { continue };
-            let parts = match place {
-                Some(range) => parts_of(&output.text, range),
-                None => vec![Part::Template { text: field.text.clone() }],
-            };
-            out.push(RenderedImage {
-                id: SiteId {
-                    template: t.name.clone(),
-                    object: format!("{}/{}", field.kind, field.name),
-                    field: field.field_path.clone(),
-                },
-                chart: t.chart,
-                text: field.text.clone(),
-                reference,
-                parts,
-                components: field.components.clone(),
-            });
-        }
+    let Ok(output) = &t.output else { return out };
+    let Ok(fields) = crate::rewrite::find_images_with_places(output.text.text.as_bytes()) else { return out };
+    for (field, place) in fields {
+        let Ok(reference) = Reference::parse(&field.text) else { continue };
+        let parts = match place {
+            Some(range) => parts_of(&output.text, range),
+            None => vec![Part::Template { text: field.text.clone() }],
+        };
+        out.push(RenderedImage {
+            id: SiteId {
+                template: t.name.clone(),
+                object: format!("{}/{}", field.kind, field.name),
+                field: field.field_path.clone(),
+            },
+            chart: t.chart,
+            text: field.text.clone(),
+            reference,
+            parts,
+            components: field.components.clone(),
+        });
     }
     out
 }

@@ -101,6 +101,8 @@ struct Planner<'a, 'c> {
     components: BTreeMap<SiteId, Vec<Reference>>,
     /// ConfigMap (`Kind/name`) -> the values list that now carries its moved image-config documents.
     image_config_lists: BTreeMap<String, ValuesPath>,
+    /// The last render under the overlay it was made with.
+    current: std::cell::RefCell<Option<(Value, TreeRender)>>,
 }
 
 /// Plans the overlay for one chart tree.
@@ -137,6 +139,7 @@ pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets:
         banned,
         components: components.clone(),
         image_config_lists: BTreeMap::new(),
+        current: Default::default(),
     };
     let mut planner = fresh(BTreeSet::new());
 
@@ -294,13 +297,46 @@ impl Planner<'_, '_> {
         self.renderer.render(&values)
     }
 
+    /// The render under the current overlay, re-rendering only the charts that the keys changed
+    /// since the last one touch.
+    fn current_render(&self) -> TreeRender {
+        let mut cache = self.current.borrow_mut();
+        let render = match cache.take() {
+            Some((overlay, render)) if overlay == self.overlay => render,
+            Some((overlay, render)) => self.rerender(&render, &self.overlay, &changed_paths(&overlay, &self.overlay)),
+            None => self.render_with(&self.overlay),
+        };
+        *cache = Some((self.overlay.clone(), render.clone()));
+        render
+    }
+
+    /// `previous` brought up to date with `overlay`, where only `keys` differ: a template that
+    /// neither read nor printed anything on those keys' branches renders the same, so only the
+    /// charts that did are rendered again.
+    fn rerender(&self, previous: &TreeRender, overlay: &Value, keys: &[ValuesPath]) -> TreeRender {
+        // A key nothing was seen to read may still be consumed whole (a `merge` of `.Values`, as
+        // Istio's profiles do): then nothing can be ruled out.
+        let mut charts = previous.charts_touching(keys);
+        if charts.is_empty() {
+            charts = (0..self.renderer.charts.len()).collect();
+        }
+        let values = crate::values::coalesce(&self.base, overlay);
+        previous.with_charts_from(self.renderer.render_charts(&values, Some(&charts)), &charts)
+    }
+
     /// Images of a render under the current overlay plus `extra`.
     fn images_with(&self, extra: &[(ValuesPath, Value)]) -> (TreeRender, BTreeMap<SiteId, RenderedImage>) {
-        let mut overlay = self.overlay.clone();
-        for (k, v) in extra {
-            overlay = with_edit(&overlay, &self.effective, k, v.clone());
-        }
-        let render = self.render_with(&overlay);
+        let current = self.current_render();
+        let render = if extra.is_empty() {
+            current
+        } else {
+            let mut overlay = self.overlay.clone();
+            for (k, v) in extra {
+                overlay = with_edit(&overlay, &self.effective, k, v.clone());
+            }
+            let keys: Vec<ValuesPath> = extra.iter().map(|(k, _)| k.clone()).collect();
+            self.rerender(&current, &overlay, &keys)
+        };
         let images = discover::images(&render).into_iter().map(|i| (i.id.clone(), i)).collect();
         (render, images)
     }
@@ -351,6 +387,19 @@ impl Planner<'_, '_> {
         let (_, mut current) = self.images_with(&[]);
         let mut correct = self.correct(&current, destinations);
         for knob in candidates {
+            // A knob can only help an image still off target, in a chart that reads or prints it.
+            let (render, _) = self.images_with(&[]);
+            let pending: BTreeSet<usize> = current
+                .iter()
+                .filter(|(id, _)| !correct.contains(*id) && matches!(destinations.get(*id), Some(Some(_))))
+                .map(|(_, i)| i.chart)
+                .collect();
+            if pending.is_empty() {
+                break;
+            }
+            if render.charts_touching(std::slice::from_ref(&knob)).is_disjoint(&pending) {
+                continue;
+            }
             // A chart with a render gate refuses the probe host too: open the gate for the probe.
             let mut probe = vec![(knob.clone(), Value::String(PROBE_HOST.to_string()))];
             let (probe_render, mut probed) = self.images_with(&probe);
@@ -790,6 +839,16 @@ fn overlay_keys_behind(traced: &[String], overlay_keys: &[ValuesPath]) -> Vec<St
         }
     }
     out
+}
+
+/// The leaf paths whose values differ between two overlays.
+fn changed_paths(a: &Value, b: &Value) -> Vec<ValuesPath> {
+    let mut paths = leaf_paths(a);
+    paths.extend(leaf_paths(b));
+    paths.sort();
+    paths.dedup();
+    paths.retain(|p| a.get(p) != b.get(p));
+    paths
 }
 
 /// Every leaf path of a values tree (lists count as leaves).

@@ -2,7 +2,8 @@
 //! trace of which values key built each byte. Disabled subcharts are rendered too, so their images
 //! are covered before a user turns them on.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use crate::chart::{self, Chart};
 use crate::template::{Engine, Origin, RenderOutput, TValue, TemplateError, Traced, ValuesRead};
@@ -64,16 +65,19 @@ pub struct RenderedTemplate {
     /// Helm's template name: `cloudzero-agent/charts/kubeStateMetrics/templates/deployment.yaml`.
     pub name: String,
     pub output: Result<RenderOutput, TemplateError>,
+    /// The images found in `output`, computed once (a template kept from an earlier render is not
+    /// scanned again).
+    pub images: std::cell::OnceCell<Vec<crate::discover::RenderedImage>>,
 }
 
 /// Every template of the tree rendered under one set of values.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct TreeRender {
     pub effective: Value,
     /// The effective values with every condition and tag holding: what disabled subcharts were
     /// rendered with, so their keys can be looked up too.
     pub covering: Value,
-    pub templates: Vec<RenderedTemplate>,
+    pub templates: Vec<Rc<RenderedTemplate>>,
     /// Chart path -> why it is disabled under these values.
     pub disabled: BTreeMap<Vec<String>, String>,
 }
@@ -93,7 +97,39 @@ impl TreeRender {
     }
 
     pub fn failures(&self) -> impl Iterator<Item = (&RenderedTemplate, &TemplateError)> {
-        self.templates.iter().filter_map(|t| t.output.as_ref().err().map(|e| (t, e)))
+        self.templates.iter().filter_map(|t| t.output.as_ref().err().map(|e| (t.as_ref(), e)))
+    }
+
+    /// Charts whose templates read, or built output from, a values path on the same branch as one
+    /// of `keys` (the key itself, a map above it, or a key below it), and charts whose templates
+    /// failed (what they read is not known). Only these can render differently when `keys` change.
+    pub fn charts_touching(&self, keys: &[ValuesPath]) -> BTreeSet<usize> {
+        let related = |p: &ValuesPath| keys.iter().any(|k| k.starts_with(p) || p.starts_with(k));
+        let mut out = BTreeSet::new();
+        for t in &self.templates {
+            if out.contains(&t.chart) {
+                continue;
+            }
+            let touches = match &t.output {
+                Err(_) => true,
+                Ok(o) => {
+                    o.reads.iter().any(|r| related(&r.path))
+                        || o.text.spans.iter().any(|s| matches!(&s.origin, Origin::Values(p) if related(p)))
+                }
+            };
+            if touches {
+                out.insert(t.chart);
+            }
+        }
+        out
+    }
+
+    /// This render with the templates of `charts` taken from `partial` (a render of just those).
+    pub fn with_charts_from(&self, partial: TreeRender, charts: &BTreeSet<usize>) -> TreeRender {
+        let mut templates: Vec<Rc<RenderedTemplate>> =
+            self.templates.iter().filter(|t| !charts.contains(&t.chart)).cloned().collect();
+        templates.extend(partial.templates);
+        TreeRender { effective: partial.effective, covering: partial.covering, templates, disabled: partial.disabled }
     }
 }
 
@@ -125,11 +161,14 @@ impl<'a> TreeRenderer<'a> {
     /// (deepest first, then reverse name order), each chart's templates sharing one context, so a
     /// template that rewrites `$.Values` (Istio's `zzz_profile.yaml`) affects the ones after it.
     pub fn render(&self, user: &Value) -> TreeRender {
-        let effective = chart::effective_values(self.root, user);
-        let disabled: BTreeMap<Vec<String>, String> = chart::enabled(self.root, &effective)
-            .into_iter()
-            .filter_map(|(path, state)| state.err().map(|why| (path, why)))
-            .collect();
+        self.render_charts(user, None)
+    }
+
+    /// Like `render`, for the charts in `only` (all when None); the values are the whole tree's.
+    pub fn render_charts(&self, user: &Value, only: Option<&BTreeSet<usize>>) -> TreeRender {
+        let (effective, status) = chart::effective_values_and_status(self.root, user);
+        let disabled: BTreeMap<Vec<String>, String> =
+            status.into_iter().filter_map(|(path, state)| state.err().map(|why| (path, why))).collect();
         // Helm gives a disabled subchart no values at all; to cover its images before a user turns
         // it on, render it with the values it would have if its condition and tags held.
         let enabling = if disabled.is_empty() { None } else { Some(self.enabling_values(user)) };
@@ -137,8 +176,10 @@ impl<'a> TreeRenderer<'a> {
         let dots: Vec<Option<TValue>> = self
             .charts
             .iter()
-            .map(|entry| {
-                (!entry.chart.is_library()).then(|| {
+            .enumerate()
+            .map(|(index, entry)| {
+                let wanted = !entry.chart.is_library() && only.is_none_or(|o| o.contains(&index));
+                wanted.then(|| {
                     let from = match &enabling {
                         Some(all) if disabled.contains_key(&entry.chart.path) => all,
                         _ => &effective,
@@ -176,7 +217,7 @@ impl<'a> TreeRenderer<'a> {
                     .render(&name, dot)
                     .map(|o| normalize_output(o, &entry.values_base))
                     .map_err(|e| normalize_error(e, &entry.values_base));
-                RenderedTemplate { chart: index, name, output }
+                Rc::new(RenderedTemplate { chart: index, name, output, images: Default::default() })
             })
             .collect();
         TreeRender { effective, covering, templates, disabled }
@@ -300,10 +341,13 @@ fn normalize_output(mut output: RenderOutput, base: &ValuesPath) -> RenderOutput
     }
     normalize_traced(&mut output.text, base);
     let mut seen = std::collections::HashSet::new();
+    // A chart's whole `.Values` consumed at once (merged, printed) includes its globals.
+    let whole = output.reads.iter().any(|r| r.path == *base);
     output.reads = output
         .reads
         .into_iter()
         .map(|r| ValuesRead { path: normalize_path(&r.path, base), found: r.found })
+        .chain(whole.then(|| ValuesRead { path: ValuesPath::parse("global"), found: true }))
         .filter(|r| seen.insert(r.clone()))
         .collect();
     output

@@ -169,7 +169,40 @@ fn bool_of(b: bool) -> Res {
     Ok(TValue::bool(b))
 }
 
+/// Functions that take in every key of a map they are given, not one field.
+const WHOLE_MAP_READERS: &[&str] = &[
+    "merge",
+    "mustMerge",
+    "mergeOverwrite",
+    "mustMergeOverwrite",
+    "deepCopy",
+    "mustDeepCopy",
+    "toYaml",
+    "mustToYaml",
+    "toJson",
+    "mustToJson",
+    "toPrettyJson",
+    "mustToPrettyJson",
+    "toRawJson",
+    "mustToRawJson",
+    "toToml",
+    "keys",
+    "values",
+    "pick",
+    "omit",
+    "deepEqual",
+];
+
 pub(crate) fn call(name: &str, mut args: Args, record: &mut dyn FnMut(ValuesRead)) -> Res {
+    // A values map consumed whole is a read of all of it: whoever tracks what a template depends
+    // on (to know what a change of values can affect) must see it.
+    if WHOLE_MAP_READERS.contains(&name) {
+        for arg in &args {
+            if let (Kind::Map(_), Some(path)) = (arg.kind(), arg.values_path()) {
+                record(ValuesRead { path: path.clone(), found: true });
+            }
+        }
+    }
     let a = |i: usize| -> TValue { args.get(i).cloned().unwrap_or_else(TValue::null) };
     match name {
         // ---- Go builtins ----
