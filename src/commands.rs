@@ -1,15 +1,16 @@
 //! The commands: load the inputs, run the pipeline, hand the results to `report`.
 
 use std::fmt::Write as _;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::chart::{self, Chart};
-use crate::cli::{Outcome, OverlayArgs, ScanArgs, ScanFormat};
+use crate::cli::{Outcome, OverlayArgs, PostRenderArgs, ScanArgs, ScanFormat, VerifyArgs};
 use crate::discover::{self, Scan};
 use crate::error::{Context, Error, Result};
 use crate::plan::{self, Outcome as Move, RetargetPlan};
 use crate::values::{coalesce, Value};
-use crate::{diff, overlay, report, source, yaml};
+use crate::{diff, overlay, report, rewrite, source, yaml};
 
 /// Reads a CHART argument into a chart tree.
 pub fn load_chart(arg: &str) -> Result<Chart> {
@@ -189,12 +190,93 @@ pub fn moves_table(plan: &RetargetPlan) -> String {
     format!("{}:\n{}", plan.chart, table(&rows))
 }
 
-pub fn post_render(_args: &crate::cli::PostRenderArgs) -> Result<Outcome> {
-    Err(Error::new("post-render is being integrated"))
+/// The Helm post-renderer: manifests on stdin, the same stream with images retargeted on stdout.
+/// The output is spooled to a temporary file and copied out only on success, so a failure writes
+/// nothing to stdout while memory stays bounded by the largest document.
+pub fn post_render(args: &PostRenderArgs) -> Result<Outcome> {
+    let mapping = args.target.mapping()?;
+    let retarget = |r: &crate::reference::Reference| mapping.destination(r);
+    let mut spool = tempfile::tempfile().context("post-render: cannot create a temporary file")?;
+    let mut rewrites = Vec::new();
+    let summary = {
+        let mut out = std::io::BufWriter::new(&mut spool);
+        let summary =
+            rewrite::rewrite_stream(std::io::stdin().lock(), &mut out, &retarget, &mut |r| rewrites.push(r))?;
+        out.flush().context("post-render: temporary file")?;
+        summary
+    };
+    if let Some(file) = &args.report {
+        report::write_atomically(file, rewrite::report_json(&rewrites).as_bytes())?;
+    }
+    spool.seek(SeekFrom::Start(0)).context("post-render: temporary file")?;
+    report::copy_to_stdout(&mut spool)?;
+    report::note(&format!(
+        "helm-retarget: {} image reference(s) moved in {} object(s)",
+        summary.rewrites, summary.objects
+    ));
+    Ok(Outcome::Success)
 }
 
-pub fn verify(_args: &crate::cli::VerifyArgs) -> Result<Outcome> {
-    Err(Error::new("verify is being integrated"))
+/// Lists every image of a manifest stream that is not on the target registry; exit 1 if any.
+pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
+    let mapping = args.target.mapping()?;
+    let input = read_input(&args.input)?;
+    let fields = rewrite::find_images(&input).map_err(|e| e.at(input_name(&args.input)))?;
+    let stray = rewrite::unmoved(&fields, &mapping);
+    let controls = match &args.chart {
+        Some(chart) => {
+            let chart = load_chart(chart)?;
+            discover::scan(&chart, &Value::Map(Default::default())).sites
+        }
+        None => Vec::new(),
+    };
+    let mut out = String::new();
+    for field in &stray {
+        let object = format!("{}/{}", field.kind, field.name);
+        let mut line = format!("{object}\t{}\t{}", field.field_path, field.text);
+        if args.chart.is_some() {
+            let site = controls.iter().find(|s| {
+                s.id.object == object
+                    && s.id.field == field.field_path
+                    && field.source.as_ref().is_none_or(|t| *t == s.id.template)
+            });
+            match site {
+                Some(s) if !s.keys.is_empty() => {
+                    let _ = write!(line, "\tvalues: {}", s.keys.join(", "));
+                }
+                _ => line.push_str("\tnot controlled by values: use the post-renderer"),
+            }
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    report::data(out.as_bytes())?;
+    if stray.is_empty() {
+        report::note(&format!("verify: all {} image reference(s) are on the target registry", fields.len()));
+        Ok(Outcome::Success)
+    } else {
+        report::note(&format!("verify: {} of {} image reference(s) are not on the target registry", stray.len(), fields.len()));
+        Ok(Outcome::Failed)
+    }
+}
+
+/// A FILE argument's bytes; `-` is stdin.
+pub fn read_input(arg: &str) -> Result<Vec<u8>> {
+    if arg == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes).context("stdin")?;
+        Ok(bytes)
+    } else {
+        std::fs::read(arg).context(arg)
+    }
+}
+
+fn input_name(arg: &str) -> &str {
+    if arg == "-" {
+        "stdin"
+    } else {
+        arg
+    }
 }
 
 pub fn mirror(_args: &crate::cli::MirrorArgs) -> Result<Outcome> {

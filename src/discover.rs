@@ -158,10 +158,13 @@ pub fn images(renderer: &TreeRenderer<'_>, render: &TreeRender) -> Vec<RenderedI
     let mut out = Vec::new();
     for t in &render.templates {
         let Ok(output) = &t.output else { continue };
-        let Ok(fields) = crate::rewrite::find_images(output.text.text.as_bytes()) else { continue };
-        for field in fields {
+        let Ok(fields) = crate::rewrite::find_images_with_places(output.text.text.as_bytes()) else { continue };
+        for (field, place) in fields {
             let Ok(reference) = Reference::parse(&field.text) else { continue };
-            let parts = parts_of(&output.text, field.range.clone());
+            let parts = match place {
+                Some(range) => parts_of(&output.text, range),
+                None => vec![Part::Template { text: field.text.clone() }],
+            };
             out.push(RenderedImage {
                 id: SiteId {
                     template: t.name.clone(),

@@ -19,7 +19,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(message: impl Into<String>) -> Self {
-        Error { location: Vec::new(), message: message.into(), line: None, hint: None }
+        Error {
+            location: Vec::new(),
+            message: message.into(),
+            line: None,
+            hint: None,
+        }
     }
 
     /// Prefixes a location: call from the inside out (`.at("values.yaml").at("chart.tgz")`).

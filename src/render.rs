@@ -162,8 +162,7 @@ impl<'a> TreeRenderer<'a> {
             ("Name".to_string(), text(&chart.key)),
             ("Version".to_string(), text(&meta.version)),
             ("APIVersion".to_string(), text(&meta.api_version)),
-            ("Type".to_string(), text(meta.chart_type.as_deref().unwrap_or("application"))),
-            ("Description".to_string(), text(meta.description.as_deref().unwrap_or(""))),
+            ("Type".to_string(), text(if chart.is_library() { "library" } else { "application" })),
         ];
         let app_version = meta.app_version.clone().unwrap_or_default();
         chart_fields.push((

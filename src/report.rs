@@ -17,6 +17,15 @@ pub fn data(bytes: &[u8]) -> Result<()> {
     }
 }
 
+/// Copies a finished result (a spooled post-render) to stdout; a closed pipe is not an error.
+pub fn copy_to_stdout(reader: &mut dyn io::Read) -> Result<()> {
+    let mut out = io::stdout().lock();
+    match io::copy(reader, &mut out).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::new(e.to_string()).at("stdout")),
+        _ => Ok(()),
+    }
+}
+
 /// People-facing text on stderr, as is (tables, diffs, summaries).
 pub fn note(text: &str) {
     let mut err = io::stderr().lock();

@@ -1,4 +1,8 @@
 //! The one integration test binary: every module below is a group of end-to-end tests.
 
+mod cli; // a builder that runs the binary and asserts exact output and exit status
 mod engine; // the real Helm engine, through helm-python-sdk
-mod fixtures; // every chart under fixtures/charts/ rendered, and the independent image walker
+mod fixtures; // every fixture chart renders; the independent image walker the other tests trust
+mod overlay_e2e; // overlays rendered by the real engine: images on the mirror, nothing else changed
+mod post_render_e2e; // post-render of real renders: every image moved, only reference text changed
+mod rewrite; // post-render on hand-written streams: exact bytes out, only references changed

@@ -1,0 +1,692 @@
+//! The post-renderer: finds every image reference in a rendered manifest stream and rewrites the
+//! ones the registry mapping moves, splicing new text in place so every other byte is kept.
+//!
+//! The stream is split at document markers and handled one document at a time: each document is
+//! parsed with positions (saphyr-parser), its image sites found by the rules in `sites`, and the
+//! reference text replaced where it is written. Nothing is ever re-serialized.
+
+mod sites;
+mod stream;
+mod tree;
+
+use std::io::{BufRead, Write};
+use std::ops::Range;
+
+use saphyr_parser::ScalarStyle;
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::mapping::RegistryMapping;
+use crate::reference::Reference;
+use sites::{Object, Site};
+
+/// Where in the manifest stream an image reference sits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageField {
+    /// 0-based index of the YAML document in the stream (empty documents count too).
+    pub document: usize,
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+    /// The `# Source: chart/templates/x.yaml` comment above the document, if any.
+    pub source: Option<String>,
+    /// `spec.template.spec.containers[0].image`, `...env[2].value`, `...args[1]`,
+    /// `data.config.yaml#base` (inside an embedded document), `...volumes[0].image.reference`.
+    pub field_path: String,
+    /// 1-based line of the reference in the input.
+    pub line: usize,
+    /// The reference as written; for a `--flag=REF` argument only REF; for an image config
+    /// `base`, the registry and path prefix.
+    pub text: String,
+    /// For an image config `base`: the full references it composes with each component
+    /// (`quay.io/piraeusdatastore/piraeus-server:v1.31.0`). Empty for ordinary references.
+    pub components: Vec<String>,
+}
+
+impl ImageField {
+    /// The images this field names: the reference itself, or every component of a `base`.
+    pub fn references(&self) -> Vec<Reference> {
+        if self.components.is_empty() {
+            Reference::parse(&self.text).into_iter().collect()
+        } else {
+            self.components
+                .iter()
+                .filter_map(|c| Reference::parse(c).ok())
+                .collect()
+        }
+    }
+
+    /// `Deployment/web` or `Deployment/web (namespace ns)`, for messages.
+    pub fn object(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{}/{} (namespace {ns})", self.kind, self.name),
+            None => format!("{}/{}", self.kind, self.name),
+        }
+    }
+}
+
+/// One reference the post-renderer replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rewrite {
+    pub field: ImageField,
+    pub new: String,
+}
+
+/// A rewritten stream, what changed, and how many objects (non-empty documents) it held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rewritten {
+    pub output: Vec<u8>,
+    pub rewrites: Vec<Rewrite>,
+    pub objects: usize,
+}
+
+/// What `rewrite_stream` did: how many objects it read and how many references it replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StreamSummary {
+    pub objects: usize,
+    pub rewrites: usize,
+    /// Bytes of the largest document, which bounds the memory a stream needs.
+    pub largest_document: usize,
+}
+
+/// Every image reference in a manifest stream, by the post-renderer's rules (also used by
+/// `verify` and by `mirror --from-manifests`).
+pub fn find_images(input: &[u8]) -> Result<Vec<ImageField>, Error> {
+    let mut scanner = Scanner::default();
+    let mut fields = Vec::new();
+    for chunk in stream::chunks(input) {
+        let sites = scanner.scan(chunk.bytes, chunk.first_line)?;
+        fields.extend(sites.into_iter().map(|s| s.field));
+    }
+    Ok(fields)
+}
+
+/// Like `find_images`, with the bytes of each reference in `input`; `None` where the written
+/// text differs from the value (escapes), so no byte range holds it. Discovery maps these ranges
+/// back to the values that produced them.
+pub fn find_images_with_places(input: &[u8]) -> Result<Vec<(ImageField, Option<Range<usize>>)>, Error> {
+    let mut scanner = Scanner::default();
+    let mut fields = Vec::new();
+    for chunk in stream::chunks(input) {
+        let offset = chunk.bytes.as_ptr() as usize - input.as_ptr() as usize;
+        let sites = scanner.scan(chunk.bytes, chunk.first_line)?;
+        fields.extend(sites.into_iter().map(|s| {
+            let place = s.place.ok().map(|r| r.start + offset..r.end + offset);
+            (s.field, place)
+        }));
+    }
+    Ok(fields)
+}
+
+/// Rewrites every image for which `retarget` returns a new reference; everything else byte for
+/// byte. Empty input gives empty output.
+pub fn rewrite(
+    input: &[u8],
+    retarget: &dyn Fn(&Reference) -> Option<Reference>,
+) -> Result<Rewritten, Error> {
+    let mut scanner = Scanner::default();
+    let mut output = Vec::with_capacity(input.len() + input.len() / 16);
+    let mut rewrites = Vec::new();
+    for chunk in stream::chunks(input) {
+        scanner.rewrite(
+            chunk.bytes,
+            chunk.first_line,
+            retarget,
+            &mut output,
+            &mut |r| rewrites.push(r),
+        )?;
+    }
+    Ok(Rewritten {
+        output,
+        rewrites,
+        objects: scanner.objects,
+    })
+}
+
+/// Like `rewrite`, reading and writing one document at a time so memory stays bounded by the
+/// largest document. On an error part of the stream may already be written: to fail closed,
+/// write into a buffer or temporary file and copy it out only on success.
+pub fn rewrite_stream(
+    input: impl BufRead,
+    output: &mut dyn Write,
+    retarget: &dyn Fn(&Reference) -> Option<Reference>,
+    on_rewrite: &mut dyn FnMut(Rewrite),
+) -> Result<StreamSummary, Error> {
+    let mut scanner = Scanner::default();
+    let mut reader = stream::ChunkReader::new(input);
+    let mut document = Vec::new();
+    let mut summary = StreamSummary::default();
+    while let Some(first_line) = reader.next_into(&mut document)? {
+        summary.largest_document = summary.largest_document.max(document.len());
+        scanner.rewrite(&document, first_line, retarget, output, &mut |r| {
+            summary.rewrites += 1;
+            on_rewrite(r);
+        })?;
+    }
+    summary.objects = scanner.objects;
+    Ok(summary)
+}
+
+#[derive(Debug, Serialize)]
+struct ReportEntry<'a> {
+    object: String,
+    kind: &'a str,
+    name: &'a str,
+    namespace: Option<&'a str>,
+    source: Option<&'a str>,
+    document: usize,
+    line: usize,
+    field: &'a str,
+    old: &'a str,
+    new: &'a str,
+}
+
+/// JSON report of rewrites (object, field path, old, new) for `--report FILE`.
+pub fn report_json(rewrites: &[Rewrite]) -> String {
+    let entries: Vec<ReportEntry<'_>> = rewrites
+        .iter()
+        .map(|r| ReportEntry {
+            object: format!("{}/{}", r.field.kind, r.field.name),
+            kind: &r.field.kind,
+            name: &r.field.name,
+            namespace: r.field.namespace.as_deref(),
+            source: r.field.source.as_deref(),
+            document: r.field.document,
+            line: r.field.line,
+            field: &r.field.field_path,
+            old: &r.field.text,
+            new: &r.new,
+        })
+        .collect();
+    let mut json = serde_json::to_string_pretty(&entries).unwrap_or_else(|_| "[]".into());
+    json.push('\n');
+    json
+}
+
+/// Images not on the mirror (verify): fields naming an image that the mapping would still move.
+/// Images the mapping excludes stay where they are by design and are not listed.
+pub fn unmoved<'a>(fields: &'a [ImageField], mapping: &RegistryMapping) -> Vec<&'a ImageField> {
+    unmoved_by(fields, &|r| {
+        !mapping.is_destination(r) && mapping.destination(r).is_some()
+    })
+}
+
+/// `unmoved` with the test spelled out: `moves(r)` is true for an image that should move.
+pub fn unmoved_by<'a>(
+    fields: &'a [ImageField],
+    moves: &dyn Fn(&Reference) -> bool,
+) -> Vec<&'a ImageField> {
+    fields
+        .iter()
+        .filter(|f| f.references().iter().any(moves))
+        .collect()
+}
+
+/// Walks the stream document by document, numbering documents and carrying a `# Source:`
+/// comment that stands alone before a `---` over to the document after it.
+#[derive(Debug, Default)]
+struct Scanner {
+    document: usize,
+    objects: usize,
+    pending_source: Option<String>,
+}
+
+const STREAM_HINT: &str = "post-render reads the YAML manifest stream Helm renders; run `helm template` on the chart to see it";
+
+impl Scanner {
+    /// Parses one chunk and finds its image sites.
+    fn scan(&mut self, bytes: &[u8], first_line: usize) -> Result<Vec<Site>, Error> {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let line = first_line
+                + bytes[..e.valid_up_to()]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count();
+            Error::new(format!(
+                "document {}: the stream is not UTF-8 text",
+                self.document
+            ))
+            .at("manifest stream")
+            .line(line)
+            .hint(STREAM_HINT)
+        })?;
+        let documents = tree::parse(text).map_err(|e| {
+            Error::new(format!(
+                "document {}: not valid YAML: {} at column {}",
+                self.document, e.message, e.column
+            ))
+            .at("manifest stream")
+            .line(first_line + e.line - 1)
+            .hint(STREAM_HINT)
+        })?;
+        let source = source_comment(text, documents.first().map(|d| d.line))
+            .or_else(|| self.pending_source.take());
+        if documents.is_empty() {
+            self.pending_source = source;
+            return Ok(Vec::new());
+        }
+        let mut sites = Vec::new();
+        for document in &documents {
+            let index = self.document;
+            self.document += 1;
+            if document.root.is_null() {
+                continue;
+            }
+            let kind = document.root.get("kind").and_then(tree::Node::as_text);
+            let Some(kind) = kind.filter(|k| !k.is_empty()) else {
+                let found = match &document.root {
+                    tree::Node::Mapping(_) => "a mapping without `kind`",
+                    tree::Node::Sequence(_) => "a sequence",
+                    _ => "a scalar",
+                };
+                return Err(Error::new(format!(
+                    "document {index}: not a Kubernetes object: expected a mapping with `kind`, found {found}"
+                ))
+                .at("manifest stream")
+                .line(first_line + document.line - 1)
+                .hint(STREAM_HINT));
+            };
+            self.objects += 1;
+            let metadata = document.root.get("metadata");
+            let text_at = |key: &str| {
+                metadata
+                    .and_then(|m| m.get(key))
+                    .and_then(tree::Node::as_text)
+                    .map(str::to_string)
+            };
+            let object = Object {
+                document: index,
+                kind: kind.to_string(),
+                name: text_at("name").unwrap_or_default(),
+                namespace: text_at("namespace"),
+                source: source.clone(),
+            };
+            sites.extend(sites::find(&document.root, &object, text, first_line));
+        }
+        Ok(sites)
+    }
+
+    /// Rewrites one chunk into `output`, reporting each replacement.
+    fn rewrite(
+        &mut self,
+        bytes: &[u8],
+        first_line: usize,
+        retarget: &dyn Fn(&Reference) -> Option<Reference>,
+        output: &mut dyn Write,
+        on_rewrite: &mut dyn FnMut(Rewrite),
+    ) -> Result<(), Error> {
+        let mut sites = self.scan(bytes, first_line)?;
+        sites.sort_by_key(|s| s.place.as_ref().map_or(0, |r| r.start));
+        let mut edits: Vec<(Range<usize>, String, Rewrite)> = Vec::new();
+        for site in sites {
+            let Some(new) = new_text(&site.field, retarget)? else {
+                continue;
+            };
+            let (range, replacement) = splice(&site, &new)?;
+            if edits
+                .last()
+                .is_some_and(|(last, _, _)| last.end > range.start)
+            {
+                return Err(site_error(
+                    &site.field,
+                    "overlaps another image reference in the same scalar".into(),
+                ));
+            }
+            edits.push((
+                range,
+                replacement,
+                Rewrite {
+                    field: site.field,
+                    new,
+                },
+            ));
+        }
+        let mut at = 0;
+        let io = |e: std::io::Error| Error::new(format!("cannot write the rewritten stream: {e}"));
+        for (range, replacement, rewrite) in edits {
+            output.write_all(&bytes[at..range.start]).map_err(io)?;
+            output.write_all(replacement.as_bytes()).map_err(io)?;
+            at = range.end;
+            on_rewrite(rewrite);
+        }
+        output.write_all(&bytes[at..]).map_err(io)?;
+        Ok(())
+    }
+}
+
+/// The last `# Source:` comment before the document's first line (Helm writes one per template).
+fn source_comment(text: &str, content_line: Option<usize>) -> Option<String> {
+    let lines = text
+        .lines()
+        .take(content_line.map_or(usize::MAX, |l| l.saturating_sub(1)));
+    lines
+        .filter_map(|l| l.strip_prefix("# Source:"))
+        .last()
+        .map(|s| s.trim().to_string())
+}
+
+/// The new text for a field, or None when `retarget` leaves it where it is.
+fn new_text(
+    field: &ImageField,
+    retarget: &dyn Fn(&Reference) -> Option<Reference>,
+) -> Result<Option<String>, Error> {
+    if field.components.is_empty() {
+        let old = Reference::parse(&field.text).map_err(|e| site_error(field, e.to_string()))?;
+        return Ok(retarget(&old)
+            .filter(|new| *new != old)
+            .map(|new| new.to_string()));
+    }
+    new_base(field, retarget)
+}
+
+/// Moves an image config's `base` so that every component lands where the mapping sends it.
+/// One base serves all components, so the mapping must agree on it for all of them.
+fn new_base(
+    field: &ImageField,
+    retarget: &dyn Fn(&Reference) -> Option<Reference>,
+) -> Result<Option<String>, Error> {
+    let base = field.text.as_str();
+    let mut decided: Option<Option<String>> = None;
+    for component in &field.components {
+        let old = Reference::parse(component).map_err(|e| site_error(field, e.to_string()))?;
+        let old_name = component.split(['@']).next().unwrap_or(component);
+        let image_path = old_name
+            .strip_prefix(base)
+            .unwrap_or(old_name)
+            .trim_start_matches('/');
+        let image_path = strip_tag(image_path);
+        let new_base = match retarget(&old).filter(|new| *new != old) {
+            None => None,
+            Some(new) => {
+                let name = format!("{}/{}", new.registry, new.repository);
+                let stripped = name
+                    .strip_suffix(image_path)
+                    .and_then(|b| b.strip_suffix('/'));
+                Some(stripped.map(str::to_string).ok_or_else(|| {
+                    site_error(field, format!(
+                        "the mapping renames {component} to {new}, which no single `base` can express"
+                    ))
+                })?)
+            }
+        };
+        match &decided {
+            None => decided = Some(new_base),
+            Some(previous) if *previous != new_base => {
+                return Err(site_error(field, format!(
+                    "the mapping sends the components of base {base} to different places ({} and {}); \
+                     one base cannot serve both",
+                    previous.as_deref().unwrap_or(base),
+                    new_base.as_deref().unwrap_or(base)
+                ))
+                .hint("map or exclude this base's registry as a whole in the mapping file"));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(decided.flatten())
+}
+
+/// `path/image:tag` -> `path/image` (the colon after the last slash starts the tag).
+fn strip_tag(name: &str) -> &str {
+    let last_slash = name.rfind('/').map_or(0, |i| i + 1);
+    match name[last_slash..].find(':') {
+        Some(i) => &name[..last_slash + i],
+        None => name,
+    }
+}
+
+/// The bytes to replace and their replacement. Reference characters stand for themselves in
+/// every scalar style, except that a bracketed IPv6 registry cannot sit in a plain scalar as is:
+/// then the whole scalar is double-quoted.
+fn splice(site: &Site, new: &str) -> Result<(Range<usize>, String), Error> {
+    let place = site
+        .place
+        .clone()
+        .map_err(|why| site_error(&site.field, why))?;
+    let self_representing = |c: char| c.is_ascii_alphanumeric() || "._-/:@+".contains(c);
+    if new.chars().all(self_representing) {
+        return Ok((place, new.to_string()));
+    }
+    let quotable = !new.contains(['"', '\\', '\'']) && !new.chars().any(char::is_control);
+    match (&site.plain, site.style) {
+        (_, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted) if quotable => {
+            Ok((place, new.to_string()))
+        }
+        (Some((whole, value, within)), ScalarStyle::Plain) if quotable => {
+            let mut quoted = String::from("\"");
+            quoted.push_str(&value[..within.start]);
+            quoted.push_str(new);
+            quoted.push_str(&value[within.end..]);
+            quoted.push('"');
+            Ok((whole.clone(), quoted))
+        }
+        _ => Err(site_error(
+            &site.field,
+            format!("{new:?} cannot be written into this scalar without re-quoting it"),
+        )),
+    }
+}
+
+fn site_error(field: &ImageField, why: String) -> Error {
+    Error::new(format!(
+        "{}: {}: cannot rewrite {:?}: {why}",
+        field.object(),
+        field.field_path,
+        field.text
+    ))
+    .at("manifest stream")
+    .at(format!("document {}", field.document))
+    .line(field.line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every image goes to `mirror.example.com` with its path, tag and digest kept.
+    fn to_mirror(r: &Reference) -> Option<Reference> {
+        (r.registry != "mirror.example.com")
+            .then(|| r.with_location("mirror.example.com", &r.repository))
+    }
+
+    fn rewritten(input: &str) -> String {
+        String::from_utf8(rewrite(input.as_bytes(), &to_mirror).unwrap().output).unwrap()
+    }
+
+    fn paths(input: &str) -> Vec<(String, String)> {
+        find_images(input.as_bytes())
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.field_path, f.text))
+            .collect()
+    }
+
+    #[test]
+    fn container_images_of_every_pod_bearing_kind() {
+        let input = "kind: CronJob\nmetadata: {name: c}\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          initContainers:\n          - image: busybox\n          containers:\n          - name: a\n            image: \"nginx:1.25\"\n";
+        assert_eq!(
+            rewritten(input),
+            input
+                .replace("busybox", "mirror.example.com/library/busybox")
+                .replace("nginx:1.25", "mirror.example.com/library/nginx:1.25")
+        );
+        let pod = "kind: Pod\nspec:\n  ephemeralContainers: [{image: 'quay.io/a/b:1'}]\n  volumes:\n  - name: v\n    image: {reference: quay.io/a/data@sha256:0123456789012345678901234567890123456789012345678901234567890123}\n";
+        assert_eq!(
+            paths(pod),
+            vec![
+                ("spec.ephemeralContainers[0].image".to_string(), "quay.io/a/b:1".to_string()),
+                ("spec.volumes[0].image.reference".to_string(), "quay.io/a/data@sha256:0123456789012345678901234567890123456789012345678901234567890123".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn env_values_and_flags_that_carry_images() {
+        let input = "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: quay.io/op/operator:v1\n        env:\n        - {name: RELATED_IMAGE_DB, value: quay.io/op/db:2}\n        - {name: LOG_LEVEL, value: quay.io/op/db:2}\n        - {name: SIDECAR_IMAGE, value: auto}\n        args: [--config-reloader-image=quay.io/p/r:v0.75.0, --image-pull-policy=Always, --sidecar-image, ghcr.io/x/y:3, --log=info]\n";
+        assert_eq!(
+            paths(input),
+            vec![
+                (
+                    "spec.template.spec.containers[0].image".to_string(),
+                    "quay.io/op/operator:v1".to_string()
+                ),
+                (
+                    "spec.template.spec.containers[0].env[0].value".to_string(),
+                    "quay.io/op/db:2".to_string()
+                ),
+                (
+                    "spec.template.spec.containers[0].args[0]".to_string(),
+                    "quay.io/p/r:v0.75.0".to_string()
+                ),
+                (
+                    "spec.template.spec.containers[0].args[3]".to_string(),
+                    "ghcr.io/x/y:3".to_string()
+                ),
+            ]
+        );
+        let out = rewritten(input);
+        assert!(out.contains("[--config-reloader-image=mirror.example.com/p/r:v0.75.0, --image-pull-policy=Always, --sidecar-image, mirror.example.com/x/y:3, --log=info]"), "{out}");
+        assert!(
+            out.contains("{name: LOG_LEVEL, value: quay.io/op/db:2}"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn image_fields_of_other_kinds_only_when_they_read_as_images() {
+        let input = "kind: Prometheus\nmetadata: {name: p, namespace: mon}\nspec:\n  image: quay.io/prometheus/prometheus:v2.53.0\n  thanos: {image: auto}\n  other: {image: \"\", deep: [{image: \"{{ .Values.x }}\"}, {image: busybox}]}\n  containers:\n  - name: c\n    image: quay.io/c/c:1\n    env: [{name: X_IMAGE, value: \"docker.io/x/y:1\"}]\n";
+        let fields = find_images(input.as_bytes()).unwrap();
+        let found: Vec<_> = fields
+            .iter()
+            .map(|f| (f.field_path.as_str(), f.text.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("spec.image", "quay.io/prometheus/prometheus:v2.53.0"),
+                ("spec.containers[0].env[0].value", "docker.io/x/y:1"),
+                ("spec.containers[0].image", "quay.io/c/c:1"),
+            ]
+        );
+        assert_eq!(fields[0].object(), "Prometheus/p (namespace mon)");
+        assert_eq!(fields[0].line, 4);
+    }
+
+    #[test]
+    fn an_image_config_base_moves_with_all_its_components() {
+        let input = "kind: ConfigMap\nmetadata: {name: images}\ndata:\n  0_images.yaml: |\n    # every image starts with the base\n    base: quay.io/piraeusdatastore\n    components:\n      linstor-controller:\n        tag: v1.31.0\n        image: piraeus-server\n      drbd-module-loader:\n        tag: v9.2.13\n        image: drbd9-noble\n        match:\n          - osImage: Red Hat\n            image: drbd9-centos7\n  other.yaml: |\n    base: 1\n";
+        let fields = find_images(input.as_bytes()).unwrap();
+        assert_eq!(fields.len(), 1);
+        assert_eq!(fields[0].field_path, "data.0_images.yaml#base");
+        assert_eq!(fields[0].line, 6);
+        assert_eq!(
+            fields[0].components,
+            vec![
+                "quay.io/piraeusdatastore/piraeus-server:v1.31.0",
+                "quay.io/piraeusdatastore/drbd9-noble:v9.2.13",
+                "quay.io/piraeusdatastore/drbd9-centos7:v9.2.13",
+            ]
+        );
+        assert_eq!(
+            rewritten(input),
+            input.replace(
+                "base: quay.io/piraeusdatastore",
+                "base: mirror.example.com/piraeusdatastore"
+            )
+        );
+    }
+
+    #[test]
+    fn a_base_the_mapping_splits_is_an_error() {
+        let input = "kind: ConfigMap\ndata:\n  a: |\n    base: quay.io/p\n    components:\n      x: {image: one}\n      y: {image: two}\n";
+        let only_one = |r: &Reference| {
+            r.repository
+                .ends_with("one")
+                .then(|| to_mirror(r))
+                .flatten()
+        };
+        let e = rewrite(input.as_bytes(), &only_one).unwrap_err();
+        assert!(e.to_string().contains("one base cannot serve both"), "{e}");
+    }
+
+    #[test]
+    fn an_ipv6_registry_in_a_plain_scalar_is_quoted() {
+        let input = "kind: Pod\nspec:\n  containers:\n  - image: nginx:1\n  - image: 'nginx:2'\n";
+        let v6 = |r: &Reference| Some(r.with_location("[fd00::1]:5000", &r.repository));
+        let out = String::from_utf8(rewrite(input.as_bytes(), &v6).unwrap().output).unwrap();
+        assert_eq!(
+            out,
+            "kind: Pod\nspec:\n  containers:\n  - image: \"[fd00::1]:5000/library/nginx:1\"\n  - image: '[fd00::1]:5000/library/nginx:2'\n"
+        );
+    }
+
+    #[test]
+    fn fails_closed_on_what_is_not_a_manifest_stream() {
+        for (input, says) in [
+            ("hello world\n", "found a scalar"),
+            ("- a\n- b\n", "found a sequence"),
+            ("a: 1\n", "without `kind`"),
+            ("kind: Pod\nspec: [\n", "not valid YAML"),
+        ] {
+            let e = rewrite(input.as_bytes(), &to_mirror)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says), "{input:?}: {e}");
+        }
+        let e = rewrite(b"kind: Pod\n---\nkind: \xff\n", &to_mirror).unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(
+            e.to_string()
+                .contains("document 1: the stream is not UTF-8"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn source_comments_name_each_object_and_empty_documents_count() {
+        let input = "# Source: c/templates/a.yaml\n---\n---\n# Source: c/templates/b.yaml\nkind: Pod\nmetadata: {name: b}\nspec: {containers: [{image: nginx:1}]}\n";
+        let fields = find_images(input.as_bytes()).unwrap();
+        assert_eq!(fields.len(), 1);
+        assert_eq!(fields[0].source.as_deref(), Some("c/templates/b.yaml"));
+        assert_eq!(fields[0].document, 1);
+        let r = rewrite(input.as_bytes(), &to_mirror).unwrap();
+        assert_eq!(r.objects, 1);
+        assert_eq!(r.rewrites.len(), 1);
+    }
+
+    #[test]
+    fn streaming_gives_the_same_bytes_as_rewriting_in_memory() {
+        let input = "---\nkind: Pod\nspec: {containers: [{image: nginx:1}]}\n--- # next\nkind: Pod\nspec: {containers: [{image: \"redis:7\"}]}\n...\n";
+        let mut out = Vec::new();
+        let mut seen = Vec::new();
+        let summary = rewrite_stream(input.as_bytes(), &mut out, &to_mirror, &mut |r| {
+            seen.push(r)
+        })
+        .unwrap();
+        let whole = rewrite(input.as_bytes(), &to_mirror).unwrap();
+        assert_eq!(out, whole.output);
+        assert_eq!(seen, whole.rewrites);
+        assert_eq!(summary.objects, 2);
+        assert_eq!(summary.rewrites, 2);
+    }
+
+    #[test]
+    fn report_lists_object_field_old_and_new() {
+        let input = "kind: Pod\nmetadata: {name: web}\nspec: {containers: [{image: nginx:1}]}\n";
+        let r = rewrite(input.as_bytes(), &to_mirror).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&report_json(&r.rewrites)).unwrap();
+        assert_eq!(json[0]["object"], "Pod/web");
+        assert_eq!(json[0]["field"], "spec.containers[0].image");
+        assert_eq!(json[0]["old"], "nginx:1");
+        assert_eq!(json[0]["new"], "mirror.example.com/library/nginx:1");
+    }
+
+    #[test]
+    fn unmoved_lists_images_that_should_still_move() {
+        let input = "kind: Pod\nspec: {containers: [{image: nginx:1}, {image: mirror.example.com/library/redis:7}]}\n";
+        let fields = find_images(input.as_bytes()).unwrap();
+        let left = unmoved_by(&fields, &|r| to_mirror(r).is_some());
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].text, "nginx:1");
+    }
+}

@@ -1,0 +1,567 @@
+//! Where images sit in a Kubernetes object, by the post-renderer's rules: container images,
+//! image volumes, image env vars and flags in pod specs, `image` fields of other kinds, and
+//! `base` of image-config documents kept in ConfigMap data.
+
+use std::ops::Range;
+
+use saphyr_parser::ScalarStyle;
+
+use super::tree::{self, Node, Scalar};
+use super::ImageField;
+use crate::reference::Reference;
+
+/// Kinds whose pod spec sits at a fixed path.
+const POD_SPECS: &[(&str, &[&str])] = &[
+    ("Pod", &["spec"]),
+    ("Deployment", &["spec", "template", "spec"]),
+    ("StatefulSet", &["spec", "template", "spec"]),
+    ("DaemonSet", &["spec", "template", "spec"]),
+    ("ReplicaSet", &["spec", "template", "spec"]),
+    ("ReplicationController", &["spec", "template", "spec"]),
+    ("Job", &["spec", "template", "spec"]),
+    (
+        "CronJob",
+        &["spec", "jobTemplate", "spec", "template", "spec"],
+    ),
+    ("PodTemplate", &["template", "spec"]),
+];
+
+const CONTAINER_LISTS: [&str; 3] = ["initContainers", "containers", "ephemeralContainers"];
+
+/// An image reference found in one document, and where its text sits in the document's bytes.
+#[derive(Debug, Clone)]
+pub(crate) struct Site {
+    pub field: ImageField,
+    /// Bytes of `field.text` in the document text, or why they cannot be pinned down (written
+    /// with escapes, or twice in one scalar): such a site is reported but never rewritten.
+    pub place: Result<Range<usize>, String>,
+    /// How to rewrite the whole scalar when the new text cannot stand in a plain scalar as is
+    /// (an IPv6 registry in brackets): the scalar's bytes, its value, and the reference within it.
+    pub plain: Option<(Range<usize>, String, Range<usize>)>,
+    pub style: ScalarStyle,
+}
+
+/// The object a document describes, as reported with each of its images.
+#[derive(Debug, Clone)]
+pub(crate) struct Object {
+    pub document: usize,
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub source: Option<String>,
+}
+
+/// How sure the field's meaning makes us that a string is an image reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Certainty {
+    /// A container's `image` or an image volume's `reference`: the API says it is an image, so
+    /// the grammar alone decides (`busybox` is an image here).
+    ImageField,
+    /// Anything else: the text must also look like an image (see `Reference::looks_like_reference`).
+    Plausible,
+}
+
+fn is_reference(text: &str, certainty: Certainty) -> bool {
+    if text.is_empty() || text.contains("{{") {
+        return false;
+    }
+    match certainty {
+        Certainty::ImageField => {
+            !text.contains(char::is_whitespace) && Reference::parse(text).is_ok()
+        }
+        Certainty::Plausible => Reference::looks_like_reference(text),
+    }
+}
+
+/// Every image site in the document rooted at `root`. `text` is the document's text and
+/// `first_line` its first line in the stream.
+pub(crate) fn find(root: &Node<'_>, object: &Object, text: &str, first_line: usize) -> Vec<Site> {
+    let mut finder = Finder {
+        object,
+        text,
+        first_line,
+        sites: Vec::new(),
+    };
+    let pod_spec_path = POD_SPECS
+        .iter()
+        .find(|(kind, _)| *kind == object.kind)
+        .map(|(_, path)| *path);
+    match pod_spec_path {
+        Some(path) => {
+            let mut node = Some(root);
+            for step in path {
+                node = node.and_then(|n| n.get(step));
+            }
+            if let Some(spec) = node {
+                finder.pod_spec(spec, &path.join("."));
+            }
+        }
+        None => {
+            let mut path = String::new();
+            finder.anywhere(root, &mut path);
+            if object.kind == "ConfigMap" {
+                finder.image_configs(root);
+            }
+        }
+    }
+    finder.sites
+}
+
+struct Finder<'f> {
+    object: &'f Object,
+    text: &'f str,
+    first_line: usize,
+    sites: Vec<Site>,
+}
+
+impl Finder<'_> {
+    fn pod_spec(&mut self, spec: &Node<'_>, path: &str) {
+        for list in CONTAINER_LISTS {
+            for (i, container) in items(spec.get(list)) {
+                let at = format!("{path}.{list}[{i}]");
+                if let Some(Node::Scalar(image)) = container.get("image") {
+                    self.whole(image, &format!("{at}.image"), Certainty::ImageField);
+                }
+                self.container_env_and_args(container, &at);
+            }
+        }
+        for (i, volume) in items(spec.get("volumes")) {
+            if let Some(Node::Scalar(reference)) =
+                volume.get("image").and_then(|v| v.get("reference"))
+            {
+                self.whole(
+                    reference,
+                    &format!("{path}.volumes[{i}].image.reference"),
+                    Certainty::ImageField,
+                );
+            }
+        }
+    }
+
+    /// `RELATED_IMAGE_*` and `*_IMAGE` env values, and image flags among args and command.
+    fn container_env_and_args(&mut self, container: &Node<'_>, at: &str) {
+        for (j, var) in items(container.get("env")) {
+            let (Some(name), Some(Node::Scalar(value))) =
+                (var.get("name").and_then(Node::as_text), var.get("value"))
+            else {
+                continue;
+            };
+            if names_an_image(name) {
+                self.whole(value, &format!("{at}.env[{j}].value"), Certainty::Plausible);
+            }
+        }
+        for list in ["command", "args"] {
+            let Some(words) = container.get(list).and_then(Node::as_sequence) else {
+                continue;
+            };
+            for (k, word) in words.iter().enumerate() {
+                let Some(Node::Scalar(scalar)) = Some(word) else {
+                    continue;
+                };
+                if scalar.foreign_tag {
+                    continue;
+                }
+                let path = format!("{at}.{list}[{k}]");
+                let text = scalar.value.as_ref();
+                match flag(text) {
+                    Some((name, Some(value))) if name.to_ascii_lowercase().contains("image") => {
+                        let start = text.len() - value.len();
+                        if is_reference(value, Certainty::Plausible) {
+                            self.site(scalar, &path, start..text.len());
+                        }
+                    }
+                    // `--sidecar-image REF`: the next word is the flag's value when it is not a
+                    // flag itself and reads as an image.
+                    Some((name, None)) if name.to_ascii_lowercase().contains("image") => {
+                        if let Some(Node::Scalar(next)) = words.get(k + 1) {
+                            if !next.value.starts_with('-') && !next.foreign_tag {
+                                self.whole(
+                                    next,
+                                    &format!("{at}.{list}[{}]", k + 1),
+                                    Certainty::Plausible,
+                                );
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Any other kind: every text field named `image` that reads as an image, at any depth, and
+    /// the env and flags of anything shaped like a container list.
+    fn anywhere(&mut self, node: &Node<'_>, path: &mut String) {
+        match node {
+            Node::Mapping(entries) => {
+                for (key, value) in entries {
+                    let Some(key) = key.as_text() else { continue };
+                    let len = path.len();
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(key);
+                    match value {
+                        Node::Scalar(s) if key == "image" => {
+                            self.whole(s, path, Certainty::Plausible)
+                        }
+                        Node::Sequence(list) if CONTAINER_LISTS.contains(&key) => {
+                            for (i, container) in list.iter().enumerate() {
+                                let at = format!("{path}[{i}]");
+                                self.container_env_and_args(container, &at);
+                            }
+                            self.anywhere(value, path);
+                        }
+                        _ => self.anywhere(value, path),
+                    }
+                    path.truncate(len);
+                }
+            }
+            Node::Sequence(list) => {
+                for (i, item) in list.iter().enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    self.anywhere(item, path);
+                    path.truncate(len);
+                }
+            }
+            Node::Scalar(_) | Node::Alias => {}
+        }
+    }
+
+    /// ConfigMap data values that are image-config documents (`base` + `components`, as the
+    /// Piraeus operator keeps them): `base` is a registry and path prefix of every component.
+    fn image_configs(&mut self, root: &Node<'_>) {
+        let Some(data) = root.get("data").and_then(Node::as_mapping) else {
+            return;
+        };
+        for (key, value) in data {
+            let (Some(key), Node::Scalar(outer)) = (key.as_text(), value) else {
+                continue;
+            };
+            if outer.foreign_tag
+                || !outer.value.contains("base")
+                || !outer.value.contains("components")
+            {
+                continue;
+            }
+            // A payload that does not parse is not an image config; it is not ours to judge.
+            let Ok(documents) = tree::parse(&outer.value) else {
+                continue;
+            };
+            for document in &documents {
+                let (Some(Node::Scalar(base)), Some(components)) = (
+                    document.root.get("base"),
+                    document.root.get("components").and_then(Node::as_mapping),
+                ) else {
+                    continue;
+                };
+                if base.foreign_tag || !is_base(&base.value) {
+                    continue;
+                }
+                let composed = component_references(&base.value, components);
+                let inner = locate(&outer.value, base, 0..base.value.len());
+                let place = inner.and_then(|r| self.in_literal_block(outer, r));
+                let line = match &place {
+                    Ok(r) => self.line_of(r.start),
+                    Err(_) => self.first_line + outer.line - 1,
+                };
+                self.sites.push(Site {
+                    field: self.field(
+                        &format!("data.{key}#base"),
+                        line,
+                        base.value.to_string(),
+                        composed,
+                    ),
+                    place,
+                    plain: None,
+                    style: outer.style,
+                });
+            }
+        }
+    }
+
+    /// Maps a byte range of a literal block scalar's value onto the document text: each value
+    /// line is a source line minus the block's indentation. Checked, never assumed.
+    fn in_literal_block(
+        &self,
+        outer: &Scalar<'_>,
+        inner: Range<usize>,
+    ) -> Result<Range<usize>, String> {
+        if outer.style != ScalarStyle::Literal {
+            return Err(
+                "image configs are rewritten only inside literal block scalars (`|`)".into(),
+            );
+        }
+        let value = outer.value.as_ref();
+        let value_line = value[..inner.start].matches('\n').count();
+        let value_line_start = value[..inner.start].rfind('\n').map_or(0, |i| i + 1);
+        let value_line_text = value[value_line_start..].split('\n').next().unwrap_or("");
+        // The span starts at the first line with content; leading empty lines come before it.
+        let leading_empty = value.len() - value.trim_start_matches('\n').len();
+        let Some(offset) = value_line.checked_sub(leading_empty) else {
+            return Err("the reference is on an empty line of the block".into());
+        };
+        let mut line_start = self.text[..outer.span.start]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        for _ in 0..offset {
+            line_start += self.text[line_start..]
+                .find('\n')
+                .map(|i| i + 1)
+                .ok_or("block ends early")?;
+        }
+        let line_end = self.text[line_start..]
+            .find('\n')
+            .map_or(self.text.len(), |i| line_start + i);
+        let source_line = self.text[line_start..line_end].trim_end_matches('\r');
+        let indent = source_line.len().checked_sub(value_line_text.len());
+        match indent {
+            Some(indent)
+                if source_line.ends_with(value_line_text)
+                    && source_line[..indent].bytes().all(|b| b == b' ') =>
+            {
+                let start = line_start + indent + (inner.start - value_line_start);
+                Ok(start..start + inner.len())
+            }
+            _ => Err("the block scalar's lines do not match its value".into()),
+        }
+    }
+
+    /// A scalar whose whole value is the reference.
+    fn whole(&mut self, scalar: &Scalar<'_>, path: &str, certainty: Certainty) {
+        if !scalar.foreign_tag && is_reference(&scalar.value, certainty) {
+            self.site(scalar, path, 0..scalar.value.len());
+        }
+    }
+
+    /// The reference at `within` (bytes of the scalar's value).
+    fn site(&mut self, scalar: &Scalar<'_>, path: &str, within: Range<usize>) {
+        let value = scalar.value.as_ref();
+        let place = locate(self.text, scalar, within.clone());
+        let line = match &place {
+            Ok(r) => self.line_of(r.start),
+            Err(_) => self.first_line + scalar.line - 1,
+        };
+        let own_text = scalar.span.end.saturating_sub(value.len())..scalar.span.end;
+        let plain = (scalar.style == ScalarStyle::Plain
+            && self.text.get(own_text.clone()) == Some(value))
+        .then(|| (own_text, value.to_string(), within.clone()));
+        self.sites.push(Site {
+            field: self.field(path, line, value[within].to_string(), Vec::new()),
+            place,
+            plain,
+            style: scalar.style,
+        });
+    }
+
+    fn field(&self, path: &str, line: usize, text: String, components: Vec<String>) -> ImageField {
+        ImageField {
+            document: self.object.document,
+            kind: self.object.kind.clone(),
+            name: self.object.name.clone(),
+            namespace: self.object.namespace.clone(),
+            source: self.object.source.clone(),
+            field_path: path.to_string(),
+            line,
+            text,
+            components,
+        }
+    }
+
+    fn line_of(&self, byte: usize) -> usize {
+        self.first_line + self.text[..byte].matches('\n').count()
+    }
+}
+
+fn items<'n, 'a>(node: Option<&'n Node<'a>>) -> impl Iterator<Item = (usize, &'n Node<'a>)> {
+    node.and_then(Node::as_sequence)
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+}
+
+/// Env var names that carry an image: `RELATED_IMAGE_*` (the operator convention), `*_IMAGE`,
+/// and `IMAGE` itself. `*_IMAGE_TAG` or `*_IMAGE_PULL_POLICY` do not hold references.
+fn names_an_image(name: &str) -> bool {
+    let name = name.to_ascii_uppercase();
+    name.starts_with("RELATED_IMAGE_") || name.ends_with("_IMAGE") || name == "IMAGE"
+}
+
+/// `--name=value` -> (name, Some(value)); `--name` -> (name, None); anything else -> None.
+fn flag(word: &str) -> Option<(&str, Option<&str>)> {
+    let body = word.strip_prefix("--").or_else(|| word.strip_prefix('-'))?;
+    if body.is_empty() || body.starts_with('-') {
+        return None;
+    }
+    Some(match body.split_once('=') {
+        Some((name, value)) => (name, Some(value)),
+        None => (body, None),
+    })
+}
+
+/// A registry and path prefix such as `quay.io/piraeusdatastore`: a name that parses once an
+/// image name is appended.
+fn is_base(text: &str) -> bool {
+    !text.is_empty()
+        && !text.contains(['{', ' ', '@'])
+        && !text.ends_with('/')
+        && Reference::parse(&format!("{text}/image")).is_ok_and(|r| r.tag.is_none())
+}
+
+/// The references an image config composes: `base/image` with the component's tag or digest,
+/// for each component and each of its `match` alternatives.
+fn component_references(base: &str, components: &[(Node<'_>, Node<'_>)]) -> Vec<String> {
+    let mut references = Vec::new();
+    for (_, component) in components {
+        let suffix = match (
+            component.get("digest").and_then(Node::as_text),
+            component.get("tag").and_then(Node::as_text),
+        ) {
+            (Some(digest), _) if !digest.is_empty() => format!("@{digest}"),
+            (_, Some(tag)) if !tag.is_empty() => format!(":{tag}"),
+            _ => String::new(),
+        };
+        let alternatives = items(component.get("match"))
+            .filter_map(|(_, m)| m.get("image").and_then(Node::as_text));
+        for image in component
+            .get("image")
+            .and_then(Node::as_text)
+            .into_iter()
+            .chain(alternatives)
+        {
+            let reference = format!("{base}/{image}{suffix}");
+            if Reference::parse(&reference).is_ok() && !references.contains(&reference) {
+                references.push(reference);
+            }
+        }
+    }
+    references
+}
+
+/// Where the bytes of `within` (a range of the scalar's value) are written in `text`. Reference
+/// characters never need escaping in any style, so when the scalar is written without escapes
+/// or folding the offsets carry over exactly; otherwise the reference must occur exactly once in
+/// both the written text and the value, which makes the two occurrences the same one.
+pub(crate) fn locate(
+    text: &str,
+    scalar: &Scalar<'_>,
+    within: Range<usize>,
+) -> Result<Range<usize>, String> {
+    let value = scalar.value.as_ref();
+    let wanted = &value[within.clone()];
+    let written = &text[scalar.span.clone()];
+    let prefix = &value[..within.start];
+    let exact = match scalar.style {
+        ScalarStyle::Plain if written.ends_with(value) => {
+            Some(written.len() - value.len() + prefix.len())
+        }
+        ScalarStyle::SingleQuoted => {
+            let quoted = format!("'{}'", value.replace('\'', "''"));
+            written
+                .ends_with(&quoted)
+                .then(|| written.len() - quoted.len() + 1 + prefix.replace('\'', "''").len())
+        }
+        ScalarStyle::DoubleQuoted => {
+            let quoted = format!("\"{value}\"");
+            (!value.contains(['\\', '"']) && written.ends_with(&quoted))
+                .then(|| written.len() - quoted.len() + 1 + prefix.len())
+        }
+        _ => None,
+    };
+    let start = match exact {
+        Some(at) => at,
+        None if written.matches(wanted).count() == 1 && value.matches(wanted).count() == 1 => {
+            written.find(wanted).unwrap_or_default()
+        }
+        None => {
+            return Err(format!(
+            "{wanted:?} is written with escapes or line folding, or more than once in its scalar, \
+                 so it cannot be replaced without touching other text"
+        ))
+        }
+    };
+    let start = scalar.span.start + start;
+    match text.get(start..start + wanted.len()) {
+        Some(found) if found == wanted => Ok(start..start + wanted.len()),
+        _ => Err(format!("{wanted:?} is not where its scalar says")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first_scalar<'d>(node: &'d Node<'d>) -> &'d Scalar<'d> {
+        match node {
+            Node::Scalar(s) => s,
+            Node::Mapping(entries) => first_scalar(&entries[0].1),
+            Node::Sequence(items) => first_scalar(&items[0]),
+            Node::Alias => panic!("alias"),
+        }
+    }
+
+    fn locate_in(text: &str, within: Range<usize>) -> Result<String, String> {
+        let docs = tree::parse(text).unwrap();
+        let scalar = first_scalar(&docs[0].root);
+        locate(text, scalar, within).map(|r| text[..r.start].to_string())
+    }
+
+    #[test]
+    fn locates_references_in_each_scalar_style() {
+        assert_eq!(locate_in("image: ab/c:1\n", 0..6).unwrap(), "image: ");
+        assert_eq!(locate_in("image: 'ab/c:1'\n", 0..6).unwrap(), "image: '");
+        assert_eq!(locate_in("image: \"ab/c:1\"\n", 0..6).unwrap(), "image: \"");
+        assert_eq!(
+            locate_in("x: &a !!str \"--i=ab/c:1\"\n", 4..10).unwrap(),
+            "x: &a !!str \"--i="
+        );
+        assert_eq!(
+            locate_in("x: 'it''s --i=ab/c:1'\n", 9..15).unwrap(),
+            "x: 'it''s --i="
+        );
+        assert_eq!(locate_in("x: [--i=ab/c:1]\n", 4..10).unwrap(), "x: [--i=");
+    }
+
+    #[test]
+    fn escaped_or_folded_scalars_fall_back_to_a_unique_occurrence() {
+        // \x41 is an escape before the reference: offsets differ, but the text occurs once.
+        assert_eq!(
+            locate_in("x: \"\\x41 ab/c:1\"\n", 2..8).unwrap(),
+            "x: \"\\x41 "
+        );
+        assert_eq!(
+            locate_in("x: >\n  one\n  ab/c:1\n", 4..10).unwrap(),
+            "x: >\n  one\n  "
+        );
+        assert!(locate_in("x: \"ab/c:1 \\\"ab/c:1\"\n", 0..6).is_err());
+    }
+
+    #[test]
+    fn env_names_that_hold_images() {
+        for name in [
+            "RELATED_IMAGE_linstor-controller",
+            "SIDECAR_IMAGE",
+            "IMAGE",
+            "related_image_x",
+        ] {
+            assert!(names_an_image(name), "{name}");
+        }
+        for name in ["IMAGE_PULL_POLICY", "MY_IMAGE_TAG", "IMAGES", "PAGE"] {
+            assert!(!names_an_image(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn flags_split_into_name_and_value() {
+        assert_eq!(
+            flag("--config-reloader-image=quay.io/x:1"),
+            Some(("config-reloader-image", Some("quay.io/x:1")))
+        );
+        assert_eq!(flag("-image=x"), Some(("image", Some("x"))));
+        assert_eq!(flag("--sidecar-image"), Some(("sidecar-image", None)));
+        assert_eq!(flag("---x"), None);
+        assert_eq!(flag("--"), None);
+        assert_eq!(flag("image=x"), None);
+    }
+}
