@@ -9,6 +9,8 @@
 mod baselines;
 #[path = "overlay/synthetic_chart.rs"]
 mod synthetic_chart;
+#[path = "overlay/table.rs"]
+mod table;
 #[path = "overlay/timing.rs"]
 mod timing;
 
@@ -23,7 +25,8 @@ use helm_retarget::mapping::RegistryMapping;
 use helm_retarget::{commands, overlay, plan};
 
 use baselines::HelmEngine;
-use timing::{ms, ratio, Repeat, Samples};
+use table::Row;
+use timing::Repeat;
 
 const REGISTRY: &str = "registry.example.org";
 
@@ -35,19 +38,6 @@ struct BenchChart {
     files: usize,
     /// Images the Helm render must hold, when we know (the generated chart).
     expected_images: Option<usize>,
-}
-
-/// One table row.
-#[derive(Debug)]
-struct Measured {
-    chart: String,
-    files: usize,
-    overlay_binary: Samples,
-    overlay_library: Samples,
-    untar: Samples,
-    helm: Samples,
-    moved: usize,
-    sites: usize,
 }
 
 fn main() {
@@ -67,7 +57,7 @@ fn main() {
     }
     charts.push(generated_chart(&work, subcharts));
 
-    let rows: Vec<Measured> = charts
+    let rows: Vec<Row> = charts
         .iter()
         .map(|chart| {
             progress(&format!("measuring {} ...", chart.label));
@@ -75,7 +65,7 @@ fn main() {
         })
         .collect();
 
-    let report = table(&rows, repeat);
+    let report = table::markdown(&rows, repeat, REGISTRY);
     std::io::stdout().write_all(report.as_bytes()).expect("stdout");
     if bench {
         let file = target.join("bench-overlay.md");
@@ -84,7 +74,7 @@ fn main() {
     }
 }
 
-fn measure(chart: &BenchChart, engine: &HelmEngine, work: &Path, repeat: Repeat) -> Measured {
+fn measure(chart: &BenchChart, engine: &HelmEngine, work: &Path, repeat: Repeat) -> Row {
     let mapping = RegistryMapping::from_registry(REGISTRY).unwrap_or_else(|e| panic!("--registry {REGISTRY}: {e}"));
     let mut last = None;
     let overlay_library = timing::repeat(repeat, || {
@@ -106,7 +96,7 @@ fn measure(chart: &BenchChart, engine: &HelmEngine, work: &Path, repeat: Repeat)
             chart.label, helm.images
         );
     }
-    Measured {
+    Row {
         chart: chart.label.clone(),
         files: chart.files,
         overlay_binary,
@@ -214,66 +204,6 @@ fn size(dir: &Path) -> (u64, usize) {
 
 fn file_stem(path: &Path) -> String {
     path.file_name().expect("file name").to_string_lossy().trim_end_matches(".tgz").to_string()
-}
-
-fn table(rows: &[Measured], repeat: Repeat) -> String {
-    let mut out = String::from(
-        "| chart | overlay ms | untar ms | helm render ms | overlay/untar | helm/overlay | overlay in-process ms | \
-         images moved |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
-    );
-    for r in rows {
-        out.push_str(&format!(
-            "| {} ({} files) | {} | {} | {} | {} | {} | {} | {} of {} |\n",
-            r.chart,
-            r.files,
-            r.overlay_binary.cell(),
-            r.untar.cell(),
-            r.helm.cell(),
-            ratio(r.overlay_binary.median(), r.untar.median()),
-            ratio(r.helm.median(), r.overlay_binary.median()),
-            r.overlay_library.cell(),
-            r.moved,
-            r.sites,
-        ));
-    }
-    let runs: Vec<String> = rows
-        .iter()
-        .map(|r| {
-            format!(
-                "{}: {}/{}/{}/{}",
-                r.chart,
-                r.overlay_binary.runs(),
-                r.untar.runs(),
-                r.helm.runs(),
-                r.overlay_library.runs()
-            )
-        })
-        .collect();
-    out.push_str(&format!(
-        "\nMedian (min) of up to {} runs or {} per cell after {} warm-up run(s); runs per column: {}. \
-         Targets (issue 2): overlay/untar at most 2x, helm/overlay at least 10x.\n\n\
-         - overlay: the release binary as a process, `helm-retarget overlay CHART.tgz --registry {REGISTRY} -o FILE` \
-         (its stderr table and diff included).\n\
-         - untar: `sh -c 'gzip -dc CHART.tgz | tar -x -C DIR'`, into a fresh directory each run.\n\
-         - helm render: `Chart.load` + `render` with the chart's defaults in helm-python-sdk (Helm's Go engine), \
-         timed inside one Python process: interpreter and engine start-up are not counted.\n\
-         - overlay in-process: the library, `commands::load_chart` + `plan::plan` + `overlay::to_yaml`.\n\
-         - {} CPU(s); ratios are of medians.\n",
-        repeat.max_runs,
-        ms_or_secs(repeat.budget),
-        repeat.warmup,
-        runs.join(", "),
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-    ));
-    out
-}
-
-fn ms_or_secs(d: Duration) -> String {
-    if d >= Duration::from_secs(1) {
-        format!("{} s", d.as_secs_f64())
-    } else {
-        format!("{} ms", ms(d))
-    }
 }
 
 fn progress(line: &str) {
