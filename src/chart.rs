@@ -57,6 +57,9 @@ pub struct ChartMetadata {
     pub app_version: Option<String>,
     pub chart_type: ChartType,
     pub dependencies: Vec<Dependency>,
+    /// The whole Chart.yaml document: templates read any field through `.Chart`
+    /// (`.Chart.Annotations`, `.Chart.KubeVersion`).
+    pub document: Value,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -337,6 +340,7 @@ fn parse_metadata(text: &str, source: &str) -> Result<ChartMetadata, Error> {
         app_version: field("appVersion"),
         chart_type,
         dependencies,
+        document: doc.clone(),
     })
 }
 

@@ -45,26 +45,10 @@ fn write_map(out: &mut String, value: &Value, at: &ValuesPath, indent: usize, pl
                 write_map(out, child, &path, indent + 2, plan);
             }
             Value::List(items) if !items.is_empty() => {
+                // Helm replaces lists whole, so a list is written out in full.
                 let _ = writeln!(out, "{pad}{key_text}:");
-                for item in items {
-                    match item {
-                        Value::Map(m) => {
-                            let mut first = true;
-                            for (k, v) in m {
-                                let lead = if first { format!("{pad}- ") } else { format!("{pad}  ") };
-                                first = false;
-                                let _ = writeln!(
-                                    out,
-                                    "{lead}{}: {}",
-                                    crate::yaml::scalar(&Value::String(k.clone())),
-                                    crate::yaml::scalar(v)
-                                );
-                            }
-                        }
-                        other => {
-                            let _ = writeln!(out, "{pad}- {}", crate::yaml::scalar(other));
-                        }
-                    }
+                for line in crate::yaml::to_string(child).lines() {
+                    let _ = writeln!(out, "{pad}{line}");
                 }
             }
             other => {

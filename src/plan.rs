@@ -13,7 +13,7 @@ use crate::mapping::RegistryMapping;
 use crate::reference::Reference;
 use crate::render::{TreeRender, TreeRenderer};
 use crate::template::TemplateError;
-use crate::values::{Value, ValuesPath};
+use crate::values::{Step, Value, ValuesPath};
 
 /// What happens to one image site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -77,10 +77,11 @@ pub const PLACEHOLDER: &str = "helm-retarget-placeholder";
 
 struct Planner<'a, 'c> {
     renderer: &'a TreeRenderer<'c>,
-    mapping: &'a RegistryMapping,
     /// User values plus placeholders: what every render starts from.
     base: Value,
     overlay: Value,
+    /// The values every template sees without an overlay (lists are restated from here).
+    effective: Value,
     gates: Vec<Gate>,
     warnings: Vec<String>,
 }
@@ -89,7 +90,8 @@ struct Planner<'a, 'c> {
 pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets: &[String]) -> RetargetPlan {
     let renderer = TreeRenderer::new(root);
     let (base, placeholders) = with_placeholders(&renderer, user);
-    let mut planner = Planner { renderer: &renderer, mapping, base, overlay: Value::Map(Default::default()), gates: Vec::new(), warnings: Vec::new() };
+    let effective = crate::chart::effective_values(root, &base);
+    let mut planner = Planner { renderer: &renderer, base, effective, overlay: Value::Map(Default::default()), gates: Vec::new(), warnings: Vec::new() };
 
     let baseline_render = planner.render_with(&Value::Null);
     let baseline = discover::images(&renderer, &baseline_render);
@@ -124,10 +126,7 @@ pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets:
             (None, _) => Outcome::Excluded,
             (Some(d), _) if same_image(&image.reference, d) => Outcome::AlreadyThere,
             (Some(d), Some(r)) if same_image(&r.reference, d) => Outcome::Moved {
-                keys: discover::keys(&r.parts)
-                    .into_iter()
-                    .filter(|k| overlay_keys.iter().any(|o| o.to_string() == *k))
-                    .collect(),
+                keys: overlay_keys_behind(&discover::keys(&r.parts), &overlay_keys),
             },
             (Some(_), _) => Outcome::PostRenderOnly { reason: why_unmovable(image) },
         };
@@ -185,7 +184,7 @@ impl Planner<'_, '_> {
     fn images_with(&self, extra: &[(ValuesPath, Value)]) -> (TreeRender, BTreeMap<SiteId, RenderedImage>) {
         let mut overlay = self.overlay.clone();
         for (k, v) in extra {
-            overlay.set(k, v.clone());
+            overlay = with_edit(&overlay, &self.effective, k, v.clone());
         }
         let render = self.render_with(&overlay);
         let images = discover::images(self.renderer, &render).into_iter().map(|i| (i.id.clone(), i)).collect();
@@ -236,7 +235,7 @@ impl Planner<'_, '_> {
             let improves = now_correct.len() > correct.len() && correct.is_subset(&now_correct);
             if improves && new_failures(&render, baseline_failures).is_empty() {
                 for (k, v) in extra {
-                    self.overlay.set(&k, v);
+                    self.overlay = with_edit(&self.overlay, &self.effective, &k, v);
                 }
                 self.gates.extend(gate);
                 current = images;
@@ -246,11 +245,12 @@ impl Planner<'_, '_> {
     }
 
     /// For images still off target, edits the values key that carries the differing text (usually
-    /// the host inside a `repository`), keeping the rest of its value.
+    /// the host inside a `repository`), keeping the rest of its value. Each edit is kept only if a
+    /// render confirms it, and is then written under the shortest key that has the same effect.
     fn apply_direct_edits(&mut self, destinations: &BTreeMap<SiteId, Option<Reference>>, baseline_failures: &BTreeSet<String>) {
         for _round in 0..3 {
             let (render, current) = self.images_with(&[]);
-            let correct = Self::correct(&current, destinations);
+            let mut correct = Self::correct(&current, destinations);
             let mut edits: BTreeMap<ValuesPath, String> = BTreeMap::new();
             for (id, image) in &current {
                 let Some(Some(dest)) = destinations.get(id) else { continue };
@@ -271,26 +271,88 @@ impl Planner<'_, '_> {
                     }
                 }
             }
-            if edits.is_empty() {
+            let mut progress = false;
+            for (path, value) in edits {
+                let Some((extra, gate, now_correct)) =
+                    self.try_edit(&path, Value::String(value.clone()), destinations, &correct, baseline_failures)
+                else {
+                    continue;
+                };
+                let extra = self.shortest_equivalent(extra, &path, &now_correct, destinations, baseline_failures);
+                for (k, v) in extra {
+                    self.overlay = with_edit(&self.overlay, &self.effective, &k, v);
+                }
+                self.gates.extend(gate);
+                correct = now_correct;
+                progress = true;
+            }
+            if !progress {
                 return;
             }
-            let mut extra: Vec<(ValuesPath, Value)> = edits.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
-            let (mut render, mut images) = self.images_with(&extra);
-            let mut gate = None;
-            if let Some((path, message)) = self.find_gate(&render, baseline_failures, &extra) {
-                extra.push((path.clone(), Value::Bool(true)));
-                (render, images) = self.images_with(&extra);
-                gate = Some(Gate { key: path.to_string(), message });
-            }
-            let now_correct = Self::correct(&images, destinations);
-            if now_correct.len() <= correct.len() || !new_failures(&render, baseline_failures).is_empty() {
-                return;
-            }
-            for (k, v) in extra {
-                self.overlay.set(&k, v);
-            }
-            self.gates.extend(gate);
         }
+    }
+
+    /// Renders with one more key set (and a render gate opened if it trips one); returns the keys to
+    /// add and the sites then correct, if more images land and none leave.
+    fn try_edit(
+        &self,
+        path: &ValuesPath,
+        value: Value,
+        destinations: &BTreeMap<SiteId, Option<Reference>>,
+        correct: &BTreeSet<SiteId>,
+        baseline_failures: &BTreeSet<String>,
+    ) -> Option<(Vec<(ValuesPath, Value)>, Option<Gate>, BTreeSet<SiteId>)> {
+        let mut extra = vec![(path.clone(), value)];
+        let (mut render, mut images) = self.images_with(&extra);
+        let mut gate = None;
+        if let Some((gate_path, message)) = self.find_gate(&render, baseline_failures, &extra) {
+            extra.push((gate_path.clone(), Value::Bool(true)));
+            (render, images) = self.images_with(&extra);
+            gate = Some(Gate { key: gate_path.to_string(), message });
+        }
+        let now_correct = Self::correct(&images, destinations);
+        let improves = now_correct.len() > correct.len() && correct.is_subset(&now_correct);
+        (improves && new_failures(&render, baseline_failures).is_empty()).then_some((extra, gate, now_correct))
+    }
+
+    /// The trace names the key a template finally read, which may sit deep in a defaults block that
+    /// a chart merges under its values (`istiod._internal_defaults.global.hub`). Users set the
+    /// shorter key (`global.hub`, `istiod.hub`): try the global spelling and each path with one step
+    /// dropped, shortest first, and take the first that lands the same images.
+    fn shortest_equivalent(
+        &self,
+        extra: Vec<(ValuesPath, Value)>,
+        path: &ValuesPath,
+        expected: &BTreeSet<SiteId>,
+        destinations: &BTreeMap<SiteId, Option<Reference>>,
+        baseline_failures: &BTreeSet<String>,
+    ) -> Vec<(ValuesPath, Value)> {
+        let steps = path.steps();
+        let mut alternatives: Vec<ValuesPath> = Vec::new();
+        if let Some(i) = steps.iter().position(|s| matches!(s, Step::Key(k) if k == "global")).filter(|i| *i > 0) {
+            alternatives.push(ValuesPath::from_steps(steps[i..].to_vec()));
+        }
+        for drop in 1..steps.len().saturating_sub(1) {
+            let mut shorter = steps.to_vec();
+            shorter.remove(drop);
+            alternatives.push(ValuesPath::from_steps(shorter));
+        }
+        alternatives.sort_by_key(|p| p.steps().len());
+        alternatives.dedup();
+        for alternative in alternatives {
+            if self.effective.get(&alternative).is_some_and(|v| !matches!(v, Value::Null | Value::String(_))) {
+                continue;
+            }
+            let trial: Vec<(ValuesPath, Value)> = extra
+                .iter()
+                .map(|(k, v)| (if k == path { alternative.clone() } else { k.clone() }, v.clone()))
+                .collect();
+            let (render, images) = self.images_with(&trial);
+            if Self::correct(&images, destinations) == *expected && new_failures(&render, baseline_failures).is_empty() {
+                return trial;
+            }
+        }
+        extra
     }
 
     /// A render gate: a template that fails with our changes but not without them. Looks for a
@@ -429,6 +491,24 @@ fn direct_edit(image: &RenderedImage, dest: &Reference, effective: &Value) -> Op
     None
 }
 
+/// `overlay` with `path` set to `value`. Helm replaces lists whole, so a key inside a list (an
+/// image in a raw container list) is written by restating the whole list with the one change.
+fn with_edit(overlay: &Value, effective: &Value, path: &ValuesPath, value: Value) -> Value {
+    let mut out = overlay.clone();
+    let steps = path.steps();
+    match steps.iter().position(|s| matches!(s, Step::Index(_))) {
+        Some(i) => {
+            let list_path = ValuesPath::from_steps(steps[..i].to_vec());
+            let rest = ValuesPath::from_steps(steps[i..].to_vec());
+            let mut list = out.get(&list_path).or_else(|| effective.get(&list_path)).cloned().unwrap_or_default();
+            list.set(&rest, value);
+            out.set(&list_path, list);
+        }
+        None => out.set(path, value),
+    }
+    out
+}
+
 /// Fills values that templates `require` (API keys, cluster names) with a placeholder so the chart
 /// renders; these never go into the overlay.
 fn with_placeholders(renderer: &TreeRenderer<'_>, user: &Value) -> (Value, Vec<String>) {
@@ -460,6 +540,22 @@ fn failing_templates(render: &TreeRender) -> BTreeSet<String> {
 
 fn new_failures<'r>(render: &'r TreeRender, before: &BTreeSet<String>) -> Vec<(String, &'r TemplateError)> {
     render.failures().filter(|(t, _)| !before.contains(&t.name)).map(|(t, e)| (t.name.clone(), e)).collect()
+}
+
+/// The overlay keys a rendered reference now comes from: a traced key itself, or the list that
+/// holds it (lists are written whole).
+fn overlay_keys_behind(traced: &[String], overlay_keys: &[ValuesPath]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for key in traced {
+        let key = ValuesPath::parse(key);
+        if let Some(o) = overlay_keys.iter().find(|o| key.starts_with(o)) {
+            let name = o.to_string();
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+    }
+    out
 }
 
 /// Every leaf path of a values tree (lists count as leaves).

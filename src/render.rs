@@ -106,10 +106,7 @@ impl<'a> TreeRenderer<'a> {
         }
         // Helm parses deeper files first and, at equal depth, in reverse name order; a later
         // `define` replaces an earlier one, so the parent's helpers win over a subchart's.
-        files.sort_by(|(a, _), (b, _)| {
-            let (da, db) = (a.matches('/').count(), b.matches('/').count());
-            db.cmp(&da).then_with(|| b.cmp(a))
-        });
+        files.sort_by(|(a, _), (b, _)| helm_order(a, b));
         let mut engine = Engine::new();
         let mut parse_errors = Vec::new();
         for (name, source) in files {
@@ -121,57 +118,104 @@ impl<'a> TreeRenderer<'a> {
     }
 
     /// Renders every manifest template of every chart (libraries only lend helpers) with `user`
-    /// values coalesced over the defaults, as `helm template -f user.yaml` would.
+    /// values coalesced over the defaults, as `helm template -f user.yaml` would: in Helm's order
+    /// (deepest first, then reverse name order), each chart's templates sharing one context, so a
+    /// template that rewrites `$.Values` (Istio's `zzz_profile.yaml`) affects the ones after it.
     pub fn render(&self, user: &Value) -> TreeRender {
         let effective = chart::effective_values(self.root, user);
-        let disabled = chart::enabled(self.root, &effective)
+        let disabled: BTreeMap<Vec<String>, String> = chart::enabled(self.root, &effective)
             .into_iter()
             .filter_map(|(path, state)| state.err().map(|why| (path, why)))
             .collect();
-        let mut templates = Vec::new();
+        // Helm gives a disabled subchart no values at all; to cover its images before a user turns
+        // it on, render it with the values it would have if its condition and tags held.
+        let enabling = if disabled.is_empty() { None } else { Some(self.enabling_values(user)) };
+        let dots: Vec<Option<TValue>> = self
+            .charts
+            .iter()
+            .map(|entry| {
+                (!entry.chart.is_library()).then(|| {
+                    let from = match &enabling {
+                        Some(all) if disabled.contains_key(&entry.chart.path) => all,
+                        _ => &effective,
+                    };
+                    self.dot(entry, &chart::scoped_values(from, &entry.chart.path))
+                })
+            })
+            .collect();
+        let mut order: Vec<(usize, String)> = Vec::new();
         for (index, entry) in self.charts.iter().enumerate() {
-            if entry.chart.is_library() {
+            if dots[index].is_none() {
                 continue;
             }
-            let scoped = chart::scoped_values(&effective, &entry.chart.path);
             for t in &entry.chart.templates {
-                if !renders_manifest(&t.path) {
-                    continue;
-                }
                 let name = format!("{}/{}", entry.prefix, t.path);
-                if self.parse_errors.iter().any(|e| error_template(e) == name) {
-                    continue;
+                if renders_manifest(&t.path) && !self.parse_errors.iter().any(|e| error_template(e) == name) {
+                    order.push((index, name));
                 }
-                let dot = self.dot(entry, &scoped, &name);
-                let output = self
-                    .engine
-                    .render(&name, &dot)
-                    .map(|o| normalize_output(o, &entry.values_base));
-                templates.push(RenderedTemplate { chart: index, name, output });
             }
         }
+        order.sort_by(|(_, a), (_, b)| helm_order(a, b));
+        let templates = order
+            .into_iter()
+            .map(|(index, name)| {
+                let entry = &self.charts[index];
+                let Some(dot) = &dots[index] else { unreachable!("only charts with a context are listed") };
+                let base_path = format!("{}/templates", entry.prefix);
+                let text = |s: &str| TValue::plain(&Value::String(s.to_string()));
+                dot.insert(
+                    "Template",
+                    TValue::map(vec![("Name".to_string(), text(&name)), ("BasePath".to_string(), text(&base_path))]),
+                );
+                let output = self.engine.render(&name, dot).map(|o| normalize_output(o, &entry.values_base));
+                RenderedTemplate { chart: index, name, output }
+            })
+            .collect();
         TreeRender { effective, templates, disabled }
     }
 
-    fn dot(&self, entry: &ChartEntry<'_>, scoped: &Value, template: &str) -> TValue {
+    /// Values under which every condition and tag holds: `user` plus `true` at each condition path
+    /// and tag of the tree.
+    fn enabling_values(&self, user: &Value) -> Value {
+        let mut values = user.clone();
+        for entry in &self.charts {
+            let parent = &entry.values_base.parent().unwrap_or_default();
+            if let Some(condition) = &entry.chart.condition {
+                for path in condition.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                    values.set(&parent.join(&ValuesPath::parse(path)), Value::Bool(true));
+                }
+            }
+            for tag in &entry.chart.tags {
+                values.set(&parent.child("tags").child(tag), Value::Bool(true));
+            }
+        }
+        chart::effective_values(self.root, &values)
+    }
+
+    fn dot(&self, entry: &ChartEntry<'_>, scoped: &Value) -> TValue {
         let chart = entry.chart;
-        let display = chart.display_path();
         let meta = &chart.metadata;
         let text = |s: &str| TValue::plain(&Value::String(s.to_string()));
-        let mut chart_fields = vec![
+        let mut chart_fields: Vec<(String, TValue)> = Vec::new();
+        if let Value::Map(doc) = &meta.document {
+            for (key, value) in doc {
+                chart_fields.push((go_field_name(key), TValue::plain(value)));
+            }
+        }
+        chart_fields.retain(|(k, _)| !matches!(k.as_str(), "Name" | "Version" | "APIVersion" | "AppVersion" | "Type"));
+        chart_fields.extend([
             ("Name".to_string(), text(&chart.key)),
             ("Version".to_string(), text(&meta.version)),
             ("APIVersion".to_string(), text(&meta.api_version)),
             ("Type".to_string(), text(if chart.is_library() { "library" } else { "application" })),
-        ];
-        let app_version = meta.app_version.clone().unwrap_or_default();
-        chart_fields.push((
-            "AppVersion".to_string(),
-            TValue::with_origin(
-                &Value::String(app_version),
-                Origin::Chart { chart: display, field: "appVersion".to_string() },
+            (
+                "AppVersion".to_string(),
+                TValue::with_origin(
+                    &Value::String(meta.app_version.clone().unwrap_or_default()),
+                    Origin::Chart { chart: chart.display_path(), field: "appVersion".to_string() },
+                ),
             ),
-        ));
+        ]);
         let release = TValue::map(vec![
             ("Name".to_string(), text("release")),
             ("Namespace".to_string(), text("default")),
@@ -180,10 +224,6 @@ impl<'a> TreeRenderer<'a> {
             ("IsUpgrade".to_string(), TValue::plain(&Value::Bool(false))),
             ("Revision".to_string(), TValue::plain(&Value::Int(1))),
         ]);
-        let base_path = match template.rfind("/templates/") {
-            Some(i) => template[..i + "/templates".len()].to_string(),
-            None => format!("{}/templates", entry.prefix),
-        };
         TValue::map(vec![
             ("Values".to_string(), TValue::from_values(scoped, &entry.values_base)),
             ("Chart".to_string(), TValue::map(chart_fields)),
@@ -192,15 +232,27 @@ impl<'a> TreeRenderer<'a> {
                 "Capabilities".to_string(),
                 TValue::capabilities(KUBE_VERSION, API_VERSIONS.iter().map(|s| s.to_string()).collect()),
             ),
-            (
-                "Template".to_string(),
-                TValue::map(vec![
-                    ("Name".to_string(), text(template)),
-                    ("BasePath".to_string(), text(&base_path)),
-                ]),
-            ),
             ("Files".to_string(), TValue::files(chart.files.clone())),
         ])
+    }
+}
+
+/// Helm's `sortTemplates`: more path segments first; at equal depth, reverse name order.
+fn helm_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let (da, db) = (a.matches('/').count(), b.matches('/').count());
+    db.cmp(&da).then_with(|| b.cmp(a))
+}
+
+/// Chart.yaml's `kubeVersion` is `.Chart.KubeVersion`: Go's field names for the chart metadata.
+fn go_field_name(key: &str) -> String {
+    match key {
+        "apiVersion" => "APIVersion".to_string(),
+        "appVersion" => "AppVersion".to_string(),
+        "kubeVersion" => "KubeVersion".to_string(),
+        other => {
+            let mut chars = other.chars();
+            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+        }
     }
 }
 

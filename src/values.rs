@@ -148,6 +148,10 @@ impl ValuesPath {
         ValuesPath(steps)
     }
 
+    pub fn from_steps(steps: Vec<Step>) -> Self {
+        ValuesPath(steps)
+    }
+
     pub fn steps(&self) -> &[Step] {
         &self.0
     }

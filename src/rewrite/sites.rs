@@ -61,8 +61,12 @@ enum Certainty {
     Plausible,
 }
 
+/// Values a container's `image` holds that are not references but instructions to something else:
+/// Istio's gateway injection replaces `image: auto` with its proxy image at admission.
+const PLACEHOLDERS: &[&str] = &["auto"];
+
 fn is_reference(text: &str, certainty: Certainty) -> bool {
-    if text.is_empty() || text.contains("{{") {
+    if text.is_empty() || text.contains("{{") || PLACEHOLDERS.contains(&text) {
         return false;
     }
     match certainty {
@@ -169,6 +173,12 @@ impl Finder<'_> {
                         if is_reference(value, Certainty::Plausible) {
                             self.site(scalar, &path, start..text.len());
                         }
+                    }
+                    // `--prometheus-config-reloader=quay.io/org/app:v1`: a flag named for what the
+                    // image does; its value is taken only when it names a registry and a version.
+                    Some((_, Some(value))) if is_qualified_reference(value) => {
+                        let start = text.len() - value.len();
+                        self.site(scalar, &path, start..text.len());
                     }
                     // `--sidecar-image REF`: the next word is the flag's value when it is not a
                     // flag itself and reads as an image.
@@ -386,6 +396,12 @@ fn items<'n, 'a>(node: Option<&'n Node<'a>>) -> impl Iterator<Item = (usize, &'n
 fn names_an_image(name: &str) -> bool {
     let name = name.to_ascii_uppercase();
     name.starts_with("RELATED_IMAGE_") || name.ends_with("_IMAGE") || name == "IMAGE"
+}
+
+/// A reference that spells out its registry host and a tag or digest, and reads as an image.
+fn is_qualified_reference(text: &str) -> bool {
+    is_reference(text, Certainty::Plausible)
+        && Reference::parse(text).is_ok_and(|r| r.explicit_registry && (r.tag.is_some() || r.digest.is_some()))
 }
 
 /// `--name=value` -> (name, Some(value)); `--name` -> (name, None); anything else -> None.

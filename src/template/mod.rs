@@ -1,1 +1,149 @@
-//! Helm's Go templates (skeleton).
+//! Helm's Go templates (text/template + sprig + Helm's functions), evaluated in Rust while tracing
+//! which values key or Chart.yaml field produced every byte of the output.
+//!
+//! Parse once with [`Engine::add`], render many times with [`Engine::render`]. The dot is a
+//! [`TValue`]: a values tree whose nodes remember their values path, so strings copied into the
+//! output keep a [`Span`] naming their origin, and every field read on a values map is recorded.
+
+mod eval;
+mod format;
+mod funcs;
+mod lex;
+mod parse;
+mod semver;
+mod traced;
+mod value;
+mod yaml_out;
+
+#[cfg(test)]
+mod tests;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt;
+use std::rc::Rc;
+
+use crate::values::ValuesPath;
+
+pub use traced::{Span, Traced};
+pub use value::TValue;
+
+/// Where a piece of output text came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Origin {
+    /// A values key, as a path from the ROOT chart's values (e.g. `kubeStateMetrics.image.registry`).
+    Values(ValuesPath),
+    /// A field of a chart's Chart.yaml, e.g. ("cloudzero-agent > kubeStateMetrics", "appVersion").
+    Chart { chart: String, field: String },
+}
+
+/// A values path that a template read: `found` false when the key was missing or null.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ValuesRead {
+    pub path: ValuesPath,
+    pub found: bool,
+}
+
+#[derive(Debug)]
+pub struct RenderOutput {
+    pub text: Traced,
+    /// Every values path read while rendering, deduplicated, in first-read order.
+    pub reads: Vec<ValuesRead>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TemplateError {
+    /// Syntax error or unknown function: template name, line, message.
+    Parse { template: String, line: usize, message: String },
+    /// `fail "..."` was called, or `required` failed: template, message, and the values paths read
+    /// inside the innermost `define` that was running when it failed.
+    Fail { template: String, message: String, reads: Vec<ValuesRead> },
+    /// Any other execution error, with the template name and line, as Go would report it.
+    Exec { template: String, line: usize, message: String },
+}
+
+impl fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TemplateError::Parse { template, line, message } => {
+                write!(f, "parse error at ({template}:{line}): {message}")
+            }
+            TemplateError::Fail { template, message, .. } => {
+                write!(f, "execution error at ({template}): {message}")
+            }
+            TemplateError::Exec { template, line, message } => {
+                write!(f, "template: {template}:{line}: {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for TemplateError {}
+
+/// One parsed template body: a file's top level, a `define`, or a `block`.
+#[derive(Debug)]
+pub(crate) struct Body {
+    /// The template name errors report: the file for its top level, else the define's name.
+    pub(crate) file: String,
+    /// The text the nodes' literal ranges point into; `tpl` strings keep their own spans here.
+    pub(crate) source: Rc<Traced>,
+    pub(crate) nodes: Rc<Vec<parse::Node>>,
+}
+
+/// Parsed templates and defines. Parse once, render many.
+#[derive(Debug, Default)]
+pub struct Engine {
+    bodies: HashMap<String, Rc<Body>>,
+    /// `tpl` strings parsed earlier, by text, so probe renders do not reparse them.
+    tpl_cache: RefCell<HashMap<String, Rc<parse::Parsed>>>,
+}
+
+impl Engine {
+    pub fn new() -> Self {
+        Engine::default()
+    }
+
+    /// Parses one template file and registers its top-level body under `name` and every
+    /// `define`/`block` it contains. A later add of the same define name replaces the earlier one.
+    pub fn add(&mut self, name: &str, source: &str) -> Result<(), TemplateError> {
+        let source = Rc::new(Traced::plain(source));
+        let parsed = parse::parse(name, &source.text)?;
+        self.bodies.insert(
+            name.to_string(),
+            Rc::new(Body { file: name.to_string(), source: source.clone(), nodes: parsed.root }),
+        );
+        for (define, nodes) in parsed.defines {
+            self.bodies.insert(define.clone(), Rc::new(Body { file: name.to_string(), source: source.clone(), nodes }));
+        }
+        Ok(())
+    }
+
+    /// True when a file or define of that name was added.
+    pub fn has(&self, name: &str) -> bool {
+        self.bodies.contains_key(name)
+    }
+
+    /// Renders the template registered as `name` (a file name or a define) with `dot`.
+    pub fn render(&self, name: &str, dot: &TValue) -> Result<RenderOutput, TemplateError> {
+        let body = self.bodies.get(name).ok_or_else(|| TemplateError::Exec {
+            template: name.to_string(),
+            line: 0,
+            message: format!("no template {name:?} associated with template {name:?}"),
+        })?;
+        eval::render(self, body, dot)
+    }
+
+    pub(crate) fn body(&self, name: &str) -> Option<&Rc<Body>> {
+        self.bodies.get(name)
+    }
+
+    /// Parses a `tpl` string, reusing an earlier parse of the same text.
+    pub(crate) fn parse_tpl(&self, text: &str) -> Result<Rc<parse::Parsed>, TemplateError> {
+        if let Some(parsed) = self.tpl_cache.borrow().get(text) {
+            return Ok(parsed.clone());
+        }
+        let parsed = Rc::new(parse::parse("tpl", text)?);
+        self.tpl_cache.borrow_mut().insert(text.to_string(), parsed.clone());
+        Ok(parsed)
+    }
+}

@@ -41,7 +41,7 @@ pub fn fixture_charts() -> Vec<PathBuf> {
 ///   ephemeralContainers of every pod spec (Deployment, Job, CronJob, bare Pod, ...) and image
 ///   fields of custom resources alike;
 /// - `env` items whose `name` ends with `_IMAGE` or starts with `RELATED_IMAGE_` (their `value`);
-/// - `args` and `command` items of the form `--<flag containing "image">=<reference>`;
+/// - `args` and `command` items of the form `--image=<reference>` or `--<name>-image=<reference>`;
 /// - ConfigMap `data` entries that hold YAML documents with a `base` string and a `components`
 ///   map (the Piraeus image config): read in ascending key order, then document order, a later
 ///   definition of a component replacing an earlier one whole, as the operator does. Each winning
@@ -163,7 +163,9 @@ fn flag_images(items: &[Value], path: &str, found: &mut Vec<(String, String)>) {
             continue;
         };
         if let Some((name, reference)) = flag.split_once('=') {
-            if name.contains("image") {
+            // `--helper-image=`, `--image=`: the flag names an image. `--image-config-map-name=`
+            // merely mentions the word and holds a ConfigMap name.
+            if name == "image" || name.ends_with("-image") {
                 found.push((format!("{path}[{i}]"), reference.to_string()));
             }
         }

@@ -6,3 +6,4 @@ mod fixtures; // every fixture chart renders; the independent image walker the o
 mod overlay_e2e; // overlays rendered by the real engine: images on the mirror, nothing else changed
 mod post_render_e2e; // post-render of real renders: every image moved, only reference text changed
 mod rewrite; // post-render on hand-written streams: exact bytes out, only references changed
+mod snapshots; // reviewed snapshots of scan tables and overlays for every fixture

@@ -12,7 +12,8 @@ use crate::overlay_e2e::{expected_on_mirror, generate_overlay, MIRROR};
 pub fn stream(manifests: &BTreeMap<String, String>) -> String {
     let mut out = String::new();
     for (template, text) in manifests {
-        if text.trim().is_empty() {
+        // Helm prints NOTES.txt apart and never hands it to a post-renderer.
+        if text.trim().is_empty() || template.ends_with("NOTES.txt") {
             continue;
         }
         out.push_str(&format!("---\n# Source: {template}\n{text}"));
