@@ -4,6 +4,7 @@
 //! It prints a Markdown table (also written to target/bench-overlay.md for the README) and asserts no
 //! timings. Under `cargo test --all-targets` (no `--bench` argument) it runs every measurement once
 //! on a small generated chart instead, so the harness cannot rot unnoticed.
+//! `cargo bench --bench overlay -- --subcharts 10,25,100` measures generated charts of those sizes.
 
 #[path = "overlay/baselines.rs"]
 mod baselines;
@@ -41,8 +42,14 @@ struct BenchChart {
 }
 
 fn main() {
-    let bench = std::env::args().any(|a| a == "--bench");
-    let (repeat, subcharts) = if bench { (Repeat::BENCH, 100) } else { (Repeat::SMOKE, 4) };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let bench = args.iter().any(|a| a == "--bench");
+    let repeat = if bench { Repeat::BENCH } else { Repeat::SMOKE };
+    let sizes = match args.iter().position(|a| a == "--subcharts") {
+        Some(i) => subchart_counts(args.get(i + 1).map(String::as_str).unwrap_or("")),
+        None if bench => vec![100],
+        None => vec![4],
+    };
     let project = Path::new(env!("CARGO_MANIFEST_DIR"));
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| project.join("target"));
     let work = target.join("bench-charts");
@@ -55,7 +62,7 @@ fn main() {
     if bench {
         charts.push(largest_fixture(&project.join("fixtures/charts"), &work));
     }
-    charts.push(generated_chart(&work, subcharts));
+    charts.extend(sizes.into_iter().map(|n| generated_chart(&work, n)));
 
     let rows: Vec<Row> = charts
         .iter()
@@ -65,7 +72,10 @@ fn main() {
         })
         .collect();
 
-    let report = table::markdown(&rows, repeat, REGISTRY);
+    let mut report = table::markdown(&rows, repeat, REGISTRY);
+    if !bench {
+        report.insert_str(0, "Smoke run (cargo test: debug build, one run each; the timings mean nothing).\n\n");
+    }
     std::io::stdout().write_all(report.as_bytes()).expect("stdout");
     if bench {
         let file = target.join("bench-overlay.md");
@@ -177,6 +187,17 @@ fn generated_chart(work: &Path, subcharts: usize) -> BenchChart {
         files: size(&generated.dir).1,
         expected_images: Some(generated.images),
     }
+}
+
+/// `--subcharts 10,25,100`: one generated chart per count, to show how `overlay` scales.
+fn subchart_counts(list: &str) -> Vec<usize> {
+    list.split(',')
+        .map(|n| {
+            n.trim().parse().unwrap_or_else(|_| {
+                panic!("--subcharts {list:?}: expected counts separated by commas, as in `--subcharts 10,25,100`")
+            })
+        })
+        .collect()
 }
 
 /// `tar czf ARCHIVE -C PARENT NAME`.

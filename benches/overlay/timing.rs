@@ -87,7 +87,12 @@ pub fn ms(d: Duration) -> String {
     }
 }
 
-/// `a / b` as `1.7x`.
+/// `a / b` as `1.7x`, with enough digits that a small ratio does not read as zero.
 pub fn ratio(a: Duration, b: Duration) -> String {
-    format!("{:.1}x", a.as_secs_f64() / b.as_secs_f64())
+    let r = a.as_secs_f64() / b.as_secs_f64();
+    match r {
+        r if r < 0.1 => format!("{r:.3}x"),
+        r if r < 1.0 => format!("{r:.2}x"),
+        r => format!("{r:.1}x"),
+    }
 }
