@@ -96,6 +96,9 @@ fn measure(chart: &BenchChart, engine: &HelmEngine, work: &Path, repeat: Repeat)
     let out = work.join("out").join(format!("{}.yaml", file_stem(&chart.archive)));
     fs::create_dir_all(out.parent().expect("out dir")).expect("out dir");
     let overlay_binary = timing::repeat(repeat, || overlay_process(&chart.archive, &out));
+    // What Helm renders with the overlay the binary wrote: the proof the timed work is the real work.
+    let rendered = engine.images_with(&chart.archive, &out);
+    let on_mirror = rendered.iter().filter(|image| image.starts_with(&format!("{REGISTRY}/"))).count();
     let untar = timing::repeat(repeat, || baselines::untar(&chart.archive, &work.join("scratch")));
     let helm = engine.render(&chart.archive, repeat);
     if let Some(expected) = chart.expected_images {
@@ -115,6 +118,8 @@ fn measure(chart: &BenchChart, engine: &HelmEngine, work: &Path, repeat: Repeat)
         helm: helm.samples,
         moved,
         sites,
+        on_mirror,
+        rendered: rendered.len(),
     }
 }
 

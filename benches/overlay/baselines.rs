@@ -70,6 +70,23 @@ images = sum(len(image_field.findall(text)) for text in manifests.values())
 json.dump({"samples": samples, "images": images}, sys.stdout)
 "#;
 
+/// Renders the chart once with a values file (the overlay) and lists every `image:` field's value.
+const RENDER_IMAGES: &str = r#"
+import json, re, sys
+import helm_python
+
+try:
+    chart = helm_python.Chart.load(sys.argv[1])
+    with open(sys.argv[2]) as values:
+        manifests = chart.render(helm_python.values_from_yaml(values.read()) or {}, name="release",
+                                 namespace="default", is_install=True)
+except Exception as error:
+    print(f"helm engine: {type(error).__name__}: {error}", file=sys.stderr)
+    sys.exit(1)
+image_field = re.compile(r"""^\s*(?:- )?image:\s*["']?([^"'\s]+)""", re.M)
+json.dump([m for text in manifests.values() for m in image_field.findall(text)], sys.stdout)
+"#;
+
 impl HelmEngine {
     /// Finds the engine or panics saying how to get it: a benchmark without Helm is no benchmark.
     pub fn locate(project: &Path) -> HelmEngine {
@@ -118,5 +135,24 @@ impl HelmEngine {
             .collect();
         let images = reply["images"].as_u64().expect("an image count") as usize;
         HelmRenders { samples: Samples::new(samples), images }
+    }
+
+    /// The `image:` values of one render of `chart` with `values` (a YAML file) over its defaults.
+    pub fn images_with(&self, chart: &Path, values: &Path) -> Vec<String> {
+        let output = Command::new(&self.python)
+            .args(["-c", RENDER_IMAGES])
+            .arg(chart)
+            .arg(values)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.python.display()));
+        assert!(
+            output.status.success(),
+            "{}: the Helm engine failed to render it with {}: {}",
+            chart.display(),
+            values.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("the Helm engine's image list is not JSON ({e})"))
     }
 }

@@ -16,17 +16,20 @@ pub struct Row {
     /// Image sites the overlay moved, of all it found: a fast overlay that moves nothing is no result.
     pub moved: usize,
     pub sites: usize,
+    /// `image:` fields on the registry in Helm's render with the overlay, of all `image:` fields.
+    pub on_mirror: usize,
+    pub rendered: usize,
 }
 
 /// The table (ratios of medians, the binary's timing for "overlay") and how each column was taken.
 pub fn markdown(rows: &[Row], repeat: Repeat, registry: &str) -> String {
     let mut out = String::from(
         "| chart | overlay ms | untar ms | helm render ms | overlay/untar | helm/overlay | overlay in-process ms | \
-         images moved |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
+         images moved | on registry in Helm's render |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in rows {
         out.push_str(&format!(
-            "| {} ({} files) | {} | {} | {} | {} | {} | {} | {} of {} |\n",
+            "| {} ({} files) | {} | {} | {} | {} | {} | {} | {} of {} | {} of {} |\n",
             r.chart,
             r.files,
             r.overlay_binary.cell(),
@@ -37,6 +40,8 @@ pub fn markdown(rows: &[Row], repeat: Repeat, registry: &str) -> String {
             r.overlay_library.cell(),
             r.moved,
             r.sites,
+            r.on_mirror,
+            r.rendered,
         ));
     }
     let runs: Vec<String> = rows
@@ -56,6 +61,8 @@ pub fn markdown(rows: &[Row], repeat: Repeat, registry: &str) -> String {
          - helm render: `Chart.load` + `render` with the chart's defaults in helm-python-sdk (Helm's Go \
          engine), timed inside one Python process, so interpreter and engine start-up are not counted.\n\
          - overlay in-process: the library, `commands::load_chart` + `plan::plan` + `overlay::to_yaml`.\n\
+         - images moved: the plan's image sites it moved; on registry: `image:` fields of the Helm render \
+         with the binary's overlay that start with `{registry}/` (not timed).\n\
          - Machine: {} CPU(s) available to the process.\n",
         repeat.max_runs,
         seconds(repeat.budget),
