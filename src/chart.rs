@@ -135,17 +135,10 @@ fn set_path(chart: &mut Chart, path: Vec<String>) {
 }
 
 fn load_one(files: &ChartFiles, source: String) -> Result<Chart, Error> {
-    let text = |name: &str| -> Option<String> {
-        files
-            .files
-            .get(name)
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-    };
-    let chart_yaml = text("Chart.yaml").ok_or_else(|| {
-        Error::new("no Chart.yaml")
-            .at(source.clone())
-            .hint("a chart needs a Chart.yaml at its root")
-    })?;
+    let text =
+        |name: &str| -> Option<String> { files.files.get(name).map(|b| String::from_utf8_lossy(b).into_owned()) };
+    let chart_yaml = text("Chart.yaml")
+        .ok_or_else(|| Error::new("no Chart.yaml").at(source.clone()).hint("a chart needs a Chart.yaml at its root"))?;
     let mut metadata = parse_metadata(&chart_yaml, &source)?;
     if let Some(req) = text("requirements.yaml") {
         // Helm reads requirements.yaml into the same metadata, whatever the apiVersion.
@@ -171,20 +164,14 @@ fn load_one(files: &ChartFiles, source: String) -> Result<Chart, Error> {
         }
         if path.starts_with("templates/") {
             let source = String::from_utf8_lossy(bytes).into_owned();
-            templates.push(TemplateFile {
-                path: path.clone(),
-                source,
-            });
+            templates.push(TemplateFile { path: path.clone(), source });
         } else if let Some(rest) = path.strip_prefix("charts/") {
             if path.ends_with(".prov") {
                 own_files.insert(path.clone(), bytes.clone());
                 continue;
             }
             let (dir, inner) = rest.split_once('/').unwrap_or((rest, ""));
-            sub_files
-                .entry(dir.to_string())
-                .or_default()
-                .insert(inner.to_string(), bytes.clone());
+            sub_files.entry(dir.to_string()).or_default().insert(inner.to_string(), bytes.clone());
         } else {
             own_files.insert(path.clone(), bytes.clone());
         }
@@ -204,34 +191,19 @@ fn load_one(files: &ChartFiles, source: String) -> Result<Chart, Error> {
             })?;
             load_one(&unpacked, sub_source)?
         } else {
-            let entries: BTreeMap<String, Vec<u8>> =
-                entries.into_iter().filter(|(k, _)| !k.is_empty()).collect();
+            let entries: BTreeMap<String, Vec<u8>> = entries.into_iter().filter(|(k, _)| !k.is_empty()).collect();
             if !entries.contains_key("Chart.yaml") {
-                return Err(Error::new(
-                    "is neither a chart directory (no Chart.yaml) nor a chart archive (.tgz)",
-                )
-                .at(format!("charts/{dir}"))
-                .at(source.clone())
-                .hint(
-                    "remove it from charts/, or run `helm dependency build` to fetch the subcharts",
-                ));
+                return Err(Error::new("is neither a chart directory (no Chart.yaml) nor a chart archive (.tgz)")
+                    .at(format!("charts/{dir}"))
+                    .at(source.clone())
+                    .hint("remove it from charts/, or run `helm dependency build` to fetch the subcharts"));
             }
-            load_one(
-                &ChartFiles {
-                    name: sub_source.clone(),
-                    files: entries,
-                },
-                sub_source,
-            )?
+            load_one(&ChartFiles { name: sub_source.clone(), files: entries }, sub_source)?
         };
         loaded.push(sub);
     }
-    let subcharts = attach_dependencies(
-        &metadata,
-        loaded,
-        &source,
-        v1 || files.files.contains_key("requirements.yaml"),
-    )?;
+    let subcharts =
+        attach_dependencies(&metadata, loaded, &source, v1 || files.files.contains_key("requirements.yaml"))?;
     let key = metadata.name.clone();
     Ok(Chart {
         name: metadata.name.clone(),
@@ -258,29 +230,13 @@ fn attach_dependencies(
     source: &str,
     from_requirements: bool,
 ) -> Result<Vec<Chart>, Error> {
-    let declared: BTreeSet<&str> = metadata
-        .dependencies
-        .iter()
-        .map(|d| d.name.as_str())
-        .collect();
-    let mut out: Vec<Chart> = loaded
-        .iter()
-        .filter(|c| !declared.contains(c.name.as_str()))
-        .cloned()
-        .collect();
-    let file = if from_requirements {
-        "requirements.yaml"
-    } else {
-        "Chart.yaml"
-    };
+    let declared: BTreeSet<&str> = metadata.dependencies.iter().map(|d| d.name.as_str()).collect();
+    let mut out: Vec<Chart> = loaded.iter().filter(|c| !declared.contains(c.name.as_str())).cloned().collect();
+    let file = if from_requirements { "requirements.yaml" } else { "Chart.yaml" };
     let mut missing = Vec::new();
     for dep in &metadata.dependencies {
         let candidates: Vec<&Chart> = loaded.iter().filter(|c| c.name == dep.name).collect();
-        let Some(found) = candidates
-            .iter()
-            .find(|c| c.metadata.version == dep.version)
-            .or(candidates.first())
-        else {
+        let Some(found) = candidates.iter().find(|c| c.metadata.version == dep.version).or(candidates.first()) else {
             missing.push(dep.name.clone());
             continue;
         };
@@ -292,13 +248,10 @@ fn attach_dependencies(
         out.push(sub);
     }
     if !missing.is_empty() {
-        return Err(Error::new(format!(
-            "dependencies declared but missing from charts/: {}",
-            missing.join(", ")
-        ))
-        .at(file)
-        .at(source)
-        .hint("run `helm dependency build` in the chart directory (or `helm pull` the packaged chart)"));
+        return Err(Error::new(format!("dependencies declared but missing from charts/: {}", missing.join(", ")))
+            .at(file)
+            .at(source)
+            .hint("run `helm dependency build` in the chart directory (or `helm pull` the packaged chart)"));
     }
     Ok(out)
 }
@@ -311,19 +264,19 @@ fn parse_metadata(text: &str, source: &str) -> Result<ChartMetadata, Error> {
         return Err(fail("", "Chart.yaml must be a map of fields".into()));
     }
     let field = |key: &str| doc.get(&ValuesPath::parse(key)).and_then(yaml::go_string);
-    let name = field("name").filter(|n| !n.is_empty()).ok_or_else(|| {
-        fail("name", "the chart has no name".into()).hint("add `name: <chart name>` to Chart.yaml")
-    })?;
-    let version = field("version").filter(|v| !v.is_empty()).ok_or_else(|| {
-        fail("version", "the chart has no version".into())
-            .hint("add `version: 0.1.0` to Chart.yaml")
-    })?;
+    let name = field("name")
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| fail("name", "the chart has no name".into()).hint("add `name: <chart name>` to Chart.yaml"))?;
+    let version = field("version")
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| fail("version", "the chart has no version".into()).hint("add `version: 0.1.0` to Chart.yaml"))?;
     let chart_type = match field("type").as_deref() {
         None | Some("") | Some("application") => ChartType::Application,
         Some("library") => ChartType::Library,
         Some(other) => {
-            return Err(fail("type", format!("chart type `{other}` is not valid"))
-                .hint("use `application` or `library`"))
+            return Err(
+                fail("type", format!("chart type `{other}` is not valid")).hint("use `application` or `library`")
+            )
         }
     };
     let dependencies = if doc.get(&ValuesPath::parse("dependencies")).is_some() {
@@ -332,9 +285,7 @@ fn parse_metadata(text: &str, source: &str) -> Result<ChartMetadata, Error> {
         Vec::new()
     };
     Ok(ChartMetadata {
-        api_version: field("apiVersion")
-            .filter(|a| !a.is_empty())
-            .unwrap_or_else(|| "v1".into()),
+        api_version: field("apiVersion").filter(|a| !a.is_empty()).unwrap_or_else(|| "v1".into()),
         name,
         version,
         app_version: field("appVersion"),
@@ -357,12 +308,7 @@ fn located(text: &str, file: &str, source: &str, path: &str, message: String) ->
     e
 }
 
-fn parse_dependencies(
-    doc: &Value,
-    text: &str,
-    file: &str,
-    source: &str,
-) -> Result<Vec<Dependency>, Error> {
+fn parse_dependencies(doc: &Value, text: &str, file: &str, source: &str) -> Result<Vec<Dependency>, Error> {
     let fail = |path: &str, message: String| located(text, file, source, path, message);
     let list = match doc.get(&ValuesPath::parse("dependencies")) {
         Some(Value::List(l)) => l,
@@ -373,25 +319,17 @@ fn parse_dependencies(
     for (i, item) in list.iter().enumerate() {
         let at = format!("dependencies[{i}]");
         if !matches!(item, Value::Map(_)) {
-            return Err(fail(
-                &at,
-                "each dependency must be a map with a `name`".into(),
-            ));
+            return Err(fail(&at, "each dependency must be a map with a `name`".into()));
         }
         let field = |key: &str| item.get(&ValuesPath::parse(key)).and_then(yaml::go_string);
-        let name = field("name").filter(|n| !n.is_empty()).ok_or_else(|| {
-            fail(&at, "the dependency has no name".into()).hint("add `name:` to this dependency")
-        })?;
+        let name = field("name")
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| fail(&at, "the dependency has no name".into()).hint("add `name:` to this dependency"))?;
         let alias = field("alias").filter(|a| !a.is_empty());
         if let Some(a) = &alias {
-            if !a
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
-                return Err(
-                    fail(&format!("{at}.alias"), format!("alias `{a}` is not valid"))
-                        .hint("an alias may only hold letters, digits, `_` and `-`"),
-                );
+            if !a.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                return Err(fail(&format!("{at}.alias"), format!("alias `{a}` is not valid"))
+                    .hint("an alias may only hold letters, digits, `_` and `-`"));
             }
         }
         let tags = match item.get(&ValuesPath::parse("tags")) {
@@ -403,12 +341,8 @@ fn parse_dependencies(
             for import in imports {
                 match import {
                     Value::Map(m) => {
-                        let text_of =
-                            |k: &str| m.get(k).and_then(yaml::go_string).unwrap_or_default();
-                        import_values.push(ImportValue::Path {
-                            child: text_of("child"),
-                            parent: text_of("parent"),
-                        });
+                        let text_of = |k: &str| m.get(k).and_then(yaml::go_string).unwrap_or_default();
+                        import_values.push(ImportValue::Path { child: text_of("child"), parent: text_of("parent") });
                     }
                     other => {
                         if let Some(s) = yaml::go_string(other) {
@@ -515,20 +449,13 @@ fn enable<'a>(
             }
             Err(reason) => {
                 for below in sub.walk().skip(1) {
-                    status.insert(
-                        below.path.clone(),
-                        Err(format!("its parent {} is disabled", sub.display_path())),
-                    );
+                    status.insert(below.path.clone(), Err(format!("its parent {} is disabled", sub.display_path())));
                 }
                 status.insert(sub.path.clone(), Err(reason));
             }
         }
     }
-    Node {
-        chart,
-        values: chart.values.as_map().cloned().unwrap_or_default(),
-        deps,
-    }
+    Node { chart, values: chart.values.as_map().cloned().unwrap_or_default(), deps }
 }
 
 fn decide(sub: &Chart, tags: Option<&Map>, cvals: &Map, prefix: &str) -> Result<(), String> {
@@ -550,11 +477,7 @@ fn decide(sub: &Chart, tags: Option<&Map>, cvals: &Map, prefix: &str) -> Result<
         // Helm trims the whole list, not each path: "a, b" looks up " b" (and finds nothing).
         for path in condition.trim().split(',').filter(|p| !p.is_empty()) {
             if let Some(Value::Bool(b)) = path_value(cvals, &format!("{prefix}{path}")) {
-                result = if *b {
-                    Ok(())
-                } else {
-                    Err(format!("condition {path} is false"))
-                };
+                result = if *b { Ok(()) } else { Err(format!("condition {path} is false")) };
                 break;
             }
         }
@@ -706,11 +629,7 @@ fn coalesce_values(node: &Node, v: &mut Map, merge: bool) {
 /// Helm's `coalesceTablesFullKey`: `dst` wins; maps merge; when coalescing, a `null` in `dst`
 /// over a default deletes the key.
 fn coalesce_tables(dst: &mut Map, mut src: Map, merge: bool) {
-    let src_non_nil: BTreeSet<String> = src
-        .iter()
-        .filter(|(_, v)| !v.is_null())
-        .map(|(k, _)| k.clone())
-        .collect();
+    let src_non_nil: BTreeSet<String> = src.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k.clone()).collect();
     for (key, val) in dst.iter() {
         if val.is_null() {
             src.insert(key.clone(), Value::Null);
@@ -754,10 +673,7 @@ mod tests {
     fn files(name: &str, entries: &[(&str, &str)]) -> ChartFiles {
         ChartFiles {
             name: name.to_string(),
-            files: entries
-                .iter()
-                .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
-                .collect(),
+            files: entries.iter().map(|(p, t)| (p.to_string(), t.as_bytes().to_vec())).collect(),
         }
     }
 
@@ -815,10 +731,7 @@ mod tests {
         assert_eq!(db.condition.as_deref(), Some("database.enabled"));
         assert_eq!(db.source, "shop > charts/db");
         let templates: Vec<&str> = root.templates.iter().map(|t| t.path.as_str()).collect();
-        assert_eq!(
-            templates,
-            ["templates/_helpers.tpl", "templates/deploy.yaml"]
-        );
+        assert_eq!(templates, ["templates/_helpers.tpl", "templates/deploy.yaml"]);
         let own: Vec<&str> = root.files.keys().map(String::as_str).collect();
         assert_eq!(own, ["files/init.sql"]);
         let walked: Vec<String> = root.walk().map(Chart::display_path).collect();
@@ -829,56 +742,29 @@ mod tests {
     fn parent_overrides_subchart_defaults_and_globals_flow_down() {
         let root = aliased();
         let eff = effective_values(&root, &v("database:\n  image:\n    pullPolicy: Always\n"));
-        assert_eq!(
-            get(&eff, "database.image.tag"),
-            s("16.1"),
-            "parent values.yaml wins"
-        );
-        assert_eq!(
-            get(&eff, "database.image.repository"),
-            s("library/postgres")
-        );
-        assert_eq!(
-            get(&eff, "database.image.pullPolicy"),
-            s("Always"),
-            "user wins"
-        );
-        assert_eq!(
-            get(&eff, "database.global.imageRegistry"),
-            s("mirror.local")
-        );
+        assert_eq!(get(&eff, "database.image.tag"), s("16.1"), "parent values.yaml wins");
+        assert_eq!(get(&eff, "database.image.repository"), s("library/postgres"));
+        assert_eq!(get(&eff, "database.image.pullPolicy"), s("Always"), "user wins");
+        assert_eq!(get(&eff, "database.global.imageRegistry"), s("mirror.local"));
         assert_eq!(get(&eff, "database.global.storageClass"), s("standard"));
         assert_eq!(get(&eff, "database.global.labels.team"), s("shop"));
         assert_eq!(get(&eff, "database.global.labels.tier"), s("data"));
-        assert_eq!(
-            get(&eff, "global.storageClass"),
-            None,
-            "globals do not flow up"
-        );
+        assert_eq!(get(&eff, "global.storageClass"), None, "globals do not flow up");
         let scoped = scoped_values(&eff, &root.subcharts[0].path);
         assert_eq!(get(&scoped, "image.tag"), s("16.1"));
         assert_eq!(get(&scoped, "global.imageRegistry"), s("mirror.local"));
         let user_global = effective_values(&root, &v("global:\n  imageRegistry: user.local\n"));
-        assert_eq!(
-            get(&user_global, "database.global.imageRegistry"),
-            s("user.local")
-        );
+        assert_eq!(get(&user_global, "database.global.imageRegistry"), s("user.local"));
     }
 
     #[test]
     fn user_null_deletes_a_default_at_any_level() {
         let root = aliased();
-        let eff = effective_values(
-            &root,
-            &v("image:\n  tag: null\ndatabase:\n  image:\n    pullPolicy: null\n"),
-        );
+        let eff = effective_values(&root, &v("image:\n  tag: null\ndatabase:\n  image:\n    pullPolicy: null\n"));
         assert_eq!(get(&eff, "image.tag"), None);
         assert_eq!(get(&eff, "image.repository"), s("shop/web"));
         assert_eq!(get(&eff, "database.image.pullPolicy"), None);
-        assert_eq!(
-            get(&eff, "database.image.repository"),
-            s("library/postgres")
-        );
+        assert_eq!(get(&eff, "database.image.repository"), s("library/postgres"));
     }
 
     #[test]
@@ -886,17 +772,10 @@ mod tests {
         let root = aliased();
         let user = v("database:\n  enabled: false\n");
         let eff = effective_values(&root, &user);
-        assert_eq!(
-            get(&eff, "database.image.repository"),
-            None,
-            "no defaults of a disabled chart"
-        );
+        assert_eq!(get(&eff, "database.image.repository"), None, "no defaults of a disabled chart");
         let status = enabled(&root, &eff);
         let db = vec!["shop".to_string(), "database".to_string()];
-        assert_eq!(
-            status[&db],
-            Err("condition database.enabled is false".into())
-        );
+        assert_eq!(status[&db], Err("condition database.enabled is false".into()));
         assert_eq!(status[&vec!["shop".to_string()]], Ok(()));
         assert_eq!(enabled(&root, &Value::Map(Map::new()))[&db], Ok(()));
     }
@@ -912,14 +791,8 @@ mod tests {
                      - {name: logs, version: 1.0.0, tags: [extras], condition: logs.on}\n",
                 ),
                 ("values.yaml", "tags:\n  extras: false\n"),
-                (
-                    "charts/metrics/Chart.yaml",
-                    "apiVersion: v2\nname: metrics\nversion: 1.0.0\n",
-                ),
-                (
-                    "charts/logs/Chart.yaml",
-                    "apiVersion: v2\nname: logs\nversion: 1.0.0\n",
-                ),
+                ("charts/metrics/Chart.yaml", "apiVersion: v2\nname: metrics\nversion: 1.0.0\n"),
+                ("charts/logs/Chart.yaml", "apiVersion: v2\nname: logs\nversion: 1.0.0\n"),
                 ("charts/logs/values.yaml", "on: true\n"),
             ],
         ))
@@ -938,32 +811,19 @@ mod tests {
         let status = tagged("tags:\n  monitoring: true\n");
         assert_eq!(status[&metrics], Ok(()), "one true tag enables");
         let status = tagged("logs:\n  'on': true\n");
-        assert_eq!(
-            status[&logs],
-            Ok(()),
-            "a condition that resolves wins over tags"
-        );
+        assert_eq!(status[&logs], Ok(()), "a condition that resolves wins over tags");
     }
 
     #[test]
     fn v1_requirements_and_nested_archives_two_levels_deep() {
         let leaf_bytes = tgz(&[
             file("leaf/Chart.yaml", "name: leaf\nversion: 0.3.0\n"),
-            file(
-                "leaf/values.yaml",
-                "image: {repository: leaf/img}\nglobal: {env: leaf}\n",
-            ),
+            file("leaf/values.yaml", "image: {repository: leaf/img}\nglobal: {env: leaf}\n"),
         ]);
         let mid_bytes = {
             let mut entries = vec![
-                file(
-                    "mid/Chart.yaml",
-                    "apiVersion: v1\nname: mid\nversion: 0.2.0\n",
-                ),
-                file(
-                    "mid/requirements.yaml",
-                    "dependencies:\n- name: leaf\n  version: 0.3.0\n  alias: inner\n",
-                ),
+                file("mid/Chart.yaml", "apiVersion: v1\nname: mid\nversion: 0.2.0\n"),
+                file("mid/requirements.yaml", "dependencies:\n- name: leaf\n  version: 0.3.0\n  alias: inner\n"),
                 file("mid/values.yaml", "inner:\n  image: {tag: v3}\n"),
             ];
             entries.push(crate::source::tests::Entry {
@@ -976,25 +836,20 @@ mod tests {
         let mut root_files = files(
             "top-1.0.0.tgz",
             &[
-                ("Chart.yaml", "apiVersion: v2\nname: top\nversion: 1.0.0\ndependencies:\n- name: mid\n  version: 0.2.0\n"),
+                (
+                    "Chart.yaml",
+                    "apiVersion: v2\nname: top\nversion: 1.0.0\ndependencies:\n- name: mid\n  version: 0.2.0\n",
+                ),
                 ("values.yaml", "global: {env: prod}\n"),
             ],
         );
-        root_files
-            .files
-            .insert("charts/mid-0.2.0.tgz".into(), mid_bytes);
+        root_files.files.insert("charts/mid-0.2.0.tgz".into(), mid_bytes);
         let root = load(&root_files).unwrap();
         let inner = root.walk().find(|c| c.name == "leaf").unwrap();
         assert_eq!(inner.path, vec!["top", "mid", "inner"]);
-        assert_eq!(
-            inner.source,
-            "top-1.0.0.tgz > charts/mid-0.2.0.tgz > charts/leaf-0.3.0.tgz"
-        );
+        assert_eq!(inner.source, "top-1.0.0.tgz > charts/mid-0.2.0.tgz > charts/leaf-0.3.0.tgz");
         let mid = &root.subcharts[0];
-        assert!(
-            mid.files.contains_key("requirements.yaml"),
-            "v1 charts keep requirements in .Files"
-        );
+        assert!(mid.files.contains_key("requirements.yaml"), "v1 charts keep requirements in .Files");
         let eff = effective_values(&root, &Value::Map(Map::new()));
         assert_eq!(get(&eff, "mid.inner.image.repository"), s("leaf/img"));
         assert_eq!(get(&eff, "mid.inner.image.tag"), s("v3"));
@@ -1007,10 +862,7 @@ mod tests {
             "app",
             &[
                 ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.0.0\n"),
-                (
-                    "charts/extra/Chart.yaml",
-                    "apiVersion: v2\nname: extra\nversion: 1.0.0\n",
-                ),
+                ("charts/extra/Chart.yaml", "apiVersion: v2\nname: extra\nversion: 1.0.0\n"),
                 ("charts/extra/values.yaml", "x: 1\n"),
                 ("charts/_skipped/Chart.yaml", "not: loaded\n"),
             ],
@@ -1018,24 +870,18 @@ mod tests {
         .unwrap();
         assert_eq!(root.subcharts.len(), 1);
         assert_eq!(root.subcharts[0].key, "extra");
-        assert_eq!(
-            get(&effective_values(&root, &Value::Null), "extra.x"),
-            Some(Value::Int(1))
-        );
+        assert_eq!(get(&effective_values(&root, &Value::Null), "extra.x"), Some(Value::Int(1)));
 
         let err = load(&files(
             "app",
-            &[("Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- name: redis\n  version: 1.0.0\n")],
+            &[(
+                "Chart.yaml",
+                "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- name: redis\n  version: 1.0.0\n",
+            )],
         ))
         .unwrap_err();
         assert!(err.message.contains("redis"), "{err}");
-        assert!(
-            err.hint
-                .as_deref()
-                .unwrap()
-                .contains("helm dependency build"),
-            "{err}"
-        );
+        assert!(err.hint.as_deref().unwrap().contains("helm dependency build"), "{err}");
         assert_eq!(err.location, vec!["app", "Chart.yaml"]);
     }
 
@@ -1044,7 +890,10 @@ mod tests {
         let root = load(&files(
             "app",
             &[
-                ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- name: common\n  version: 2.0.0\n"),
+                (
+                    "Chart.yaml",
+                    "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- name: common\n  version: 2.0.0\n",
+                ),
                 ("charts/common/Chart.yaml", "apiVersion: v2\nname: common\nversion: 2.0.0\ntype: library\n"),
                 ("charts/common/values.yaml", "exampleValue: common-chart\n"),
                 ("charts/common/templates/_images.tpl", "{{- define \"common.image\" -}}{{- end -}}\n"),
@@ -1086,26 +935,19 @@ mod tests {
     fn chart_yaml_errors_name_the_file_key_and_line() {
         let err = load(&files(
             "bad",
-            &[("Chart.yaml", "apiVersion: v2\nname: bad\nversion: 1.0.0\ndependencies:\n- name: x\n  alias: not.valid\n")],
+            &[(
+                "Chart.yaml",
+                "apiVersion: v2\nname: bad\nversion: 1.0.0\ndependencies:\n- name: x\n  alias: not.valid\n",
+            )],
         ))
         .unwrap_err();
-        assert_eq!(
-            err.location,
-            vec!["bad", "Chart.yaml", "dependencies[0].alias"]
-        );
+        assert_eq!(err.location, vec!["bad", "Chart.yaml", "dependencies[0].alias"]);
         assert_eq!(err.line, Some(6));
-        let err = load(&files(
-            "noname",
-            &[("Chart.yaml", "apiVersion: v2\nversion: 1.0.0\n")],
-        ))
-        .unwrap_err();
+        let err = load(&files("noname", &[("Chart.yaml", "apiVersion: v2\nversion: 1.0.0\n")])).unwrap_err();
         assert!(err.message.contains("no name"), "{err}");
         let err = load(&files(
             "badvalues",
-            &[
-                ("Chart.yaml", "apiVersion: v2\nname: b\nversion: 1.0.0\n"),
-                ("values.yaml", "a: 1\n  b: [\n"),
-            ],
+            &[("Chart.yaml", "apiVersion: v2\nname: b\nversion: 1.0.0\n"), ("values.yaml", "a: 1\n  b: [\n")],
         ))
         .unwrap_err();
         assert_eq!(err.location, vec!["badvalues", "values.yaml"]);

@@ -70,8 +70,10 @@ impl TargetArgs {
         match (&self.mapping, &self.registry) {
             (Some(file), registry) => RegistryMapping::from_file(file, registry.as_deref()),
             (None, Some(registry)) => RegistryMapping::from_registry(registry),
-            (None, None) => Err(Error::new("no target registry given")
-                .hint("pass --registry HOST[:PORT][/PREFIX] or --mapping FILE")),
+            (None, None) => {
+                Err(Error::new("no target registry given")
+                    .hint("pass --registry HOST[:PORT][/PREFIX] or --mapping FILE"))
+            }
         }
     }
 }
@@ -128,27 +130,14 @@ pub struct MirrorArgs {
     /// Also take images from a rendered manifest stream (`-` for stdin).
     #[arg(long = "from-manifests", value_name = "FILE")]
     pub from_manifests: Vec<String>,
-    #[arg(long, value_enum, default_value_t = MirrorFormat::Tsv)]
-    pub format: MirrorFormat,
+    #[arg(long, value_enum, default_value_t = crate::mirror::Format::List)]
+    pub format: crate::mirror::Format,
     /// A handlebars template of your own, given the same variables as the built-in formats.
     #[arg(long, value_name = "FILE", conflicts_with = "format")]
     pub template: Option<PathBuf>,
     /// Write to FILE (atomically) instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum MirrorFormat {
-    List,
-    Tsv,
-    Json,
-    Skopeo,
-    Crane,
-    Docker,
-    Regsync,
-    SkopeoSync,
-    DryRun,
 }
 
 #[derive(Debug, Args)]
@@ -164,9 +153,9 @@ pub struct DiffArgs {
     /// Exit 1 when the new chart needs images that are not in the --mirrored list.
     #[arg(long = "fail-on-new-images", requires = "mirrored")]
     pub fail_on_new_images: bool,
-    /// File listing the references already mirrored, one per line.
+    /// File listing the references already mirrored, one per line (`-` for stdin).
     #[arg(long, value_name = "FILE")]
-    pub mirrored: Option<PathBuf>,
+    pub mirrored: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -5,10 +5,15 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::chart::{self, Chart};
-use crate::cli::{Outcome, OverlayArgs, PostRenderArgs, ScanArgs, ScanFormat, VerifyArgs};
+use crate::cli::{
+    DiffArgs, DiffFormat, MirrorArgs, Outcome, OverlayArgs, PostRenderArgs, ScanArgs, ScanFormat, VerifyArgs,
+};
 use crate::discover::{self, Scan};
 use crate::error::{Context, Error, Result};
+use crate::mapping::RegistryMapping;
+use crate::mirror::{MirrorPlan, MirrorSite};
 use crate::plan::{self, Outcome as Move, RetargetPlan};
+use crate::reference::Reference;
 use crate::values::{coalesce, Value};
 use crate::{diff, overlay, report, rewrite, source, yaml};
 
@@ -56,6 +61,7 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
         }
     }
     let text = match args.format {
+        ScanFormat::Table if scans.is_empty() => String::new(),
         ScanFormat::Table => scan_table(&scans),
         ScanFormat::Json => serde_json::to_string_pretty(&scans).map_err(|e| Error::new(e.to_string()))? + "\n",
     };
@@ -120,7 +126,8 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
     let mapping = args.target.mapping()?;
     let user = user_values(&args.values)?;
     let several = args.charts.len() > 1;
-    let (plans, errored) = for_each_chart(&args.charts, |_, chart| Ok(plan::plan(&chart, &user, &mapping, &args.pull_secrets)));
+    let (plans, errored) =
+        for_each_chart(&args.charts, |_, chart| Ok(plan::plan(&chart, &user, &mapping, &args.pull_secrets)));
     let color = diff::stderr_wants_color();
     let mut stale = false;
     for p in &plans {
@@ -200,8 +207,7 @@ pub fn post_render(args: &PostRenderArgs) -> Result<Outcome> {
     let mut rewrites = Vec::new();
     let summary = {
         let mut out = std::io::BufWriter::new(&mut spool);
-        let summary =
-            rewrite::rewrite_stream(std::io::stdin().lock(), &mut out, &retarget, &mut |r| rewrites.push(r))?;
+        let summary = rewrite::rewrite_stream(std::io::stdin().lock(), &mut out, &retarget, &mut |r| rewrites.push(r))?;
         out.flush().context("post-render: temporary file")?;
         summary
     };
@@ -255,7 +261,11 @@ pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
         report::note(&format!("verify: all {} image reference(s) are on the target registry", fields.len()));
         Ok(Outcome::Success)
     } else {
-        report::note(&format!("verify: {} of {} image reference(s) are not on the target registry", stray.len(), fields.len()));
+        report::note(&format!(
+            "verify: {} of {} image reference(s) are not on the target registry",
+            stray.len(),
+            fields.len()
+        ));
         Ok(Outcome::Failed)
     }
 }
@@ -279,10 +289,176 @@ fn input_name(arg: &str) -> &str {
     }
 }
 
-pub fn mirror(_args: &crate::cli::MirrorArgs) -> Result<Outcome> {
-    Err(Error::new("mirror is being integrated"))
+/// Every image site of `scan` as mirror-plan entries: one per image (an image-config `base` adds
+/// each component it composes).
+fn add_scan(plan: &mut MirrorPlan, scan: &Scan, mapping: &RegistryMapping) {
+    for site in &scan.sites {
+        let references: Vec<&str> = if site.components.is_empty() {
+            vec![site.reference.as_str()]
+        } else {
+            site.components.iter().map(String::as_str).collect()
+        };
+        for text in references {
+            let Ok(reference) = Reference::parse(text) else { continue };
+            plan.add(
+                &reference,
+                mapping,
+                MirrorSite {
+                    chart: site.chart.clone(),
+                    values_path: site.keys.first().cloned(),
+                    location: format!("{} {}", site.id.object, site.id.field),
+                    disabled: site.disabled.is_some(),
+                },
+            );
+        }
+    }
 }
 
-pub fn diff(_args: &crate::cli::DiffArgs) -> Result<Outcome> {
-    Err(Error::new("diff is being integrated"))
+fn add_manifests(plan: &mut MirrorPlan, arg: &str, mapping: &RegistryMapping) -> Result<()> {
+    let input = read_input(arg)?;
+    let fields = rewrite::find_images(&input).map_err(|e| e.at(input_name(arg)))?;
+    for field in fields {
+        for reference in field.references() {
+            plan.add(
+                &reference,
+                mapping,
+                MirrorSite {
+                    chart: field.source.clone().unwrap_or_else(|| input_name(arg).to_string()),
+                    values_path: None,
+                    location: format!("{} {}", field.object(), field.field_path),
+                    disabled: false,
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The copy plan for charts and/or rendered manifests, in the chosen format.
+pub fn mirror(args: &MirrorArgs) -> Result<Outcome> {
+    if args.charts.is_empty() && args.from_manifests.is_empty() {
+        return Err(Error::new("nothing to mirror").hint("name charts, or pass --from-manifests FILE (`-` for stdin)"));
+    }
+    let mapping = args.target.mapping()?;
+    let user = Value::Map(Default::default());
+    let mut plan = MirrorPlan::new();
+    let (scans, mut errored) = for_each_chart(&args.charts, |_, chart| Ok(discover::scan(&chart, &user)));
+    for scan in &scans {
+        add_scan(&mut plan, scan, &mapping);
+        for u in &scan.unrendered {
+            report::warning(&format!(
+                "{}: {}: not rendered, its images are missing from the plan (use --from-manifests): {}",
+                scan.chart, u.template, u.error
+            ));
+        }
+    }
+    for arg in &args.from_manifests {
+        if let Err(e) = add_manifests(&mut plan, arg, &mapping) {
+            report::error(&e);
+            errored = true;
+        }
+    }
+    mapping.check_collisions(plan.images().iter().map(|i| &i.source))?;
+    let text = match &args.template {
+        Some(file) => {
+            let template = std::fs::read_to_string(file).context(file.display())?;
+            plan.render_template(&template, &file.display().to_string())?
+        }
+        None => plan.render(args.format)?,
+    };
+    match &args.output {
+        Some(file) if args.template.is_none() && args.format.is_script() => {
+            report::write_script_atomically(file, text.as_bytes())?
+        }
+        Some(file) => report::write_atomically(file, text.as_bytes())?,
+        None => report::data(text.as_bytes())?,
+    }
+    report::note(&format!(
+        "helm-retarget: {} image(s) to copy, {} excluded, {} already on the target",
+        plan.images().len(),
+        plan.excluded().len(),
+        plan.already_on_destination().len()
+    ));
+    Ok(if errored { Outcome::Errored } else { Outcome::Success })
+}
+
+/// What a chart upgrade changes: images added, removed and retagged, and how the overlay changes.
+pub fn diff(args: &DiffArgs) -> Result<Outcome> {
+    // Without a target the comparison is of sources only; a placeholder destination builds the plans.
+    let mapping = match (&args.target.registry, &args.target.mapping) {
+        (None, None) => None,
+        _ => Some(args.target.mapping()?),
+    };
+    let plan_mapping = match &mapping {
+        Some(m) => m.clone(),
+        None => RegistryMapping::from_registry("mirror.invalid")?,
+    };
+    let user = Value::Map(Default::default());
+    let old = load_chart(&args.old)?;
+    let new = load_chart(&args.new)?;
+    let mut plans = [MirrorPlan::new(), MirrorPlan::new()];
+    for (plan, chart) in plans.iter_mut().zip([&old, &new]) {
+        add_scan(plan, &discover::scan(chart, &user), &plan_mapping);
+    }
+    let changes = crate::diff::compare_images(&plans[0], &plans[1]);
+    let overlay_diff = match &mapping {
+        Some(m) => {
+            let before = overlay::to_yaml(&plan::plan(&old, &user, m, &[]));
+            let after = overlay::to_yaml(&plan::plan(&new, &user, m, &[]));
+            crate::diff::unified(
+                &before,
+                &after,
+                &format!("overlay ({})", args.old),
+                &format!("overlay ({})", args.new),
+                false,
+            )
+        }
+        None => String::new(),
+    };
+    let text = match args.format {
+        DiffFormat::Text => {
+            let mut text = changes.to_text();
+            if !overlay_diff.is_empty() {
+                text.push_str("\nOverlay:\n");
+                text.push_str(&overlay_diff);
+            }
+            text
+        }
+        DiffFormat::Markdown => {
+            let mut text = changes.to_markdown();
+            if !overlay_diff.is_empty() {
+                text.push_str("\n### Overlay\n\n```diff\n");
+                text.push_str(&overlay_diff);
+                text.push_str("```\n");
+            }
+            text
+        }
+        DiffFormat::Json => {
+            let mut json = changes.to_json(mapping.is_some());
+            if let Some(map) = json.as_object_mut() {
+                map.insert("overlay_diff".to_string(), serde_json::Value::String(overlay_diff));
+            }
+            serde_json::to_string_pretty(&json).map_err(|e| Error::new(e.to_string()))? + "\n"
+        }
+    };
+    report::data(text.as_bytes())?;
+    if args.fail_on_new_images {
+        let list = match args.mirrored.as_deref() {
+            Some("-") => {
+                let bytes = read_input("-")?;
+                crate::diff::parse_mirrored_list(&String::from_utf8_lossy(&bytes), "<stdin>")?
+            }
+            Some(file) => crate::diff::read_mirrored_list(Path::new(file))?,
+            None => Vec::new(),
+        };
+        let missing = crate::diff::unmirrored(&plans[1], &list);
+        if !missing.is_empty() {
+            report::note(&format!("{} image(s) of {} are not mirrored yet:", missing.len(), args.new));
+            for image in missing {
+                report::note(&format!("  {}", image.source));
+            }
+            return Ok(Outcome::Failed);
+        }
+    }
+    Ok(Outcome::Success)
 }

@@ -24,11 +24,7 @@ pub fn unified(a: &str, b: &str, a_name: &str, b_name: &str, color: bool) -> Str
     if a == b {
         return String::new();
     }
-    let plain = TextDiff::from_lines(a, b)
-        .unified_diff()
-        .context_radius(3)
-        .header(a_name, b_name)
-        .to_string();
+    let plain = TextDiff::from_lines(a, b).unified_diff().context_radius(3).header(a_name, b_name).to_string();
     if !color {
         return plain;
     }
@@ -65,9 +61,7 @@ pub fn unified(a: &str, b: &str, a_name: &str, b_name: &str, color: bool) -> Str
 /// Whether to colour output written to stderr: a terminal and `NO_COLOR` unset (any non-empty
 /// value disables), `CLICOLOR_FORCE`/`FORCE_COLOR` set forces it on. See [`wants_color`].
 pub fn stderr_wants_color() -> bool {
-    wants_color(std::io::stderr().is_terminal(), |name| {
-        std::env::var(name).ok()
-    })
+    wants_color(std::io::stderr().is_terminal(), |name| std::env::var(name).ok())
 }
 
 /// The colour decision from whether the stream is a terminal and the environment (`variable`
@@ -80,8 +74,7 @@ pub fn stderr_wants_color() -> bool {
 /// - otherwise colour goes only to a terminal that is not `TERM=dumb`.
 pub fn wants_color(is_terminal: bool, variable: impl Fn(&str) -> Option<String>) -> bool {
     let set = |name: &str, off_values: &[&str]| {
-        variable(name)
-            .is_some_and(|value| !value.is_empty() && !off_values.contains(&value.as_str()))
+        variable(name).is_some_and(|value| !value.is_empty() && !off_values.contains(&value.as_str()))
     };
     if set("CLICOLOR_FORCE", &["0"]) || set("FORCE_COLOR", &["0", "false"]) {
         return true;
@@ -136,36 +129,25 @@ pub fn compare_images(old: &MirrorPlan, new: &MirrorPlan) -> ImageChanges {
         }
     }
 
-    let mut changes = ImageChanges {
-        unchanged,
-        ..ImageChanges::default()
-    };
+    let mut changes = ImageChanges { unchanged, ..ImageChanges::default() };
     for (name, mut added) in new_only {
         let mut removed = old_only.remove(&name).unwrap_or_default();
         // First the pairs that share a site: the values path that moved from one tag to another.
         let mut index = 0;
         while index < added.len() {
-            let partner = removed
-                .iter()
-                .position(|old_image| share_a_site(old_image, added[index]));
+            let partner = removed.iter().position(|old_image| share_a_site(old_image, added[index]));
             match partner {
                 Some(partner) => {
                     let old_image = removed.remove(partner);
                     let new_image = added.remove(index);
-                    changes.retagged.push(Retag {
-                        old: old_image.clone(),
-                        new: new_image.clone(),
-                    });
+                    changes.retagged.push(Retag { old: old_image.clone(), new: new_image.clone() });
                 }
                 None => index += 1,
             }
         }
         let pairs = added.len().min(removed.len());
         for (old_image, new_image) in removed.drain(..pairs).zip(added.drain(..pairs)) {
-            changes.retagged.push(Retag {
-                old: old_image.clone(),
-                new: new_image.clone(),
-            });
+            changes.retagged.push(Retag { old: old_image.clone(), new: new_image.clone() });
         }
         changes.added.extend(added.into_iter().cloned());
         changes.removed.extend(removed.into_iter().cloned());
@@ -188,17 +170,9 @@ fn name_key(image: &MirrorImage) -> String {
 }
 
 fn share_a_site(old: &MirrorImage, new: &MirrorImage) -> bool {
-    let place = |site: &MirrorSite| {
-        (
-            site.chart.clone(),
-            site.values_path.clone(),
-            site.location.clone(),
-        )
-    };
+    let place = |site: &MirrorSite| (site.chart.clone(), site.values_path.clone(), site.location.clone());
     let old_places: BTreeSet<_> = old.sites.iter().map(place).collect();
-    new.sites
-        .iter()
-        .any(|site| old_places.contains(&place(site)))
+    new.sites.iter().any(|site| old_places.contains(&place(site)))
 }
 
 /// The part of a reference after its name: `1.25`, `1.25@sha256:…`, `@sha256:…`, or
@@ -223,18 +197,18 @@ fn site_text(site: &MirrorSite) -> String {
         text.push_str(" (disabled)");
     }
     // Charts are untrusted input; keep each report line one line.
-    text.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    text.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+}
+
+/// Each distinct use of an image, for people. Sites differ by location, which the text leaves
+/// out when a values path names the use: an image five pods run from one key is one entry.
+fn site_texts(image: &MirrorImage) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    image.sites.iter().map(site_text).filter(|text| seen.insert(text.clone())).collect()
 }
 
 fn sites_text(image: &MirrorImage) -> String {
-    image
-        .sites
-        .iter()
-        .map(site_text)
-        .collect::<Vec<_>>()
-        .join("; ")
+    site_texts(image).join("; ")
 }
 
 impl ImageChanges {
@@ -280,21 +254,13 @@ impl ImageChanges {
     pub fn to_markdown(&self) -> String {
         let mut text = String::from("### Images\n\n");
         if self.is_empty() {
-            text.push_str(&format!(
-                "No image changes ({} unchanged).\n",
-                self.unchanged
-            ));
+            text.push_str(&format!("No image changes ({} unchanged).\n", self.unchanged));
             return text;
         }
         text.push_str("| Change | Image | Old | New | Used by |\n");
         text.push_str("| --- | --- | --- | --- | --- |\n");
         let used_by = |image: &MirrorImage| {
-            image
-                .sites
-                .iter()
-                .map(|site| markdown_code(&site_text(site)))
-                .collect::<Vec<_>>()
-                .join("<br>")
+            site_texts(image).iter().map(|text| markdown_code(text)).collect::<Vec<_>>().join("<br>")
         };
         for image in &self.added {
             text.push_str(&format!(
@@ -326,7 +292,8 @@ impl ImageChanges {
     }
 
     /// The changes as JSON, for tools (and for the lead's combined `diff --format json`).
-    pub fn to_json(&self) -> serde_json::Value {
+    /// Without `destinations` (no target registry was given) every `destination` is null.
+    pub fn to_json(&self, destinations: bool) -> serde_json::Value {
         let site = |site: &MirrorSite| {
             json!({
                 "chart": site.chart,
@@ -338,7 +305,7 @@ impl ImageChanges {
         let image = |image: &MirrorImage| {
             json!({
                 "source": image.source.to_string(),
-                "destination": image.destination.to_string(),
+                "destination": destinations.then(|| image.destination.to_string()),
                 "disabled": image.disabled(),
                 "sites": image.sites.iter().map(site).collect::<Vec<_>>(),
             })
@@ -361,11 +328,7 @@ impl ImageChanges {
 fn markdown_code(text: &str) -> String {
     let longest_run = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest_run + 1);
-    let padding = if text.starts_with('`') || text.ends_with('`') {
-        " "
-    } else {
-        ""
-    };
+    let padding = if text.starts_with('`') || text.ends_with('`') { " " } else { "" };
     format!("{fence}{padding}{text}{padding}{fence}").replace('|', "\\|")
 }
 
@@ -378,24 +341,21 @@ pub fn unmirrored<'a>(new: &'a MirrorPlan, mirrored: &[Reference]) -> Vec<&'a Mi
         .iter()
         .filter(|image| !image.disabled())
         .filter(|image| {
-            !mirrored
-                .iter()
-                .any(|listed| covers(listed, &image.source) || covers(listed, &image.destination))
+            !mirrored.iter().any(|listed| covers(listed, &image.source) || covers(listed, &image.destination))
         })
         .collect()
 }
 
 fn covers(listed: &Reference, wanted: &Reference) -> bool {
-    let same_repository = listed.registry.eq_ignore_ascii_case(&wanted.registry)
-        && listed.repository == wanted.repository;
+    let same_repository =
+        listed.registry.eq_ignore_ascii_case(&wanted.registry) && listed.repository == wanted.repository;
     if !same_repository {
         return false;
     }
     match &wanted.digest {
         Some(digest) => listed.digest.as_ref() == Some(digest),
         None => {
-            let tag =
-                |reference: &Reference| reference.tag.clone().unwrap_or_else(|| "latest".into());
+            let tag = |reference: &Reference| reference.tag.clone().unwrap_or_else(|| "latest".into());
             tag(listed) == tag(wanted)
         }
     }
@@ -417,13 +377,10 @@ pub fn parse_mirrored_list(text: &str, file_name: &str) -> Result<Vec<Reference>
                 continue;
             }
             let reference = Reference::parse(field).map_err(|e| {
-                Error::new(e.to_string())
-                    .at(file_name)
-                    .line(index + 1)
-                    .hint(
-                        "write one image reference a line (quay.io/org/app:1.2), or a source and \
+                Error::new(e.to_string()).at(file_name).line(index + 1).hint(
+                    "write one image reference a line (quay.io/org/app:1.2), or a source and \
                          destination separated by a tab; `#` starts a comment",
-                    )
+                )
             })?;
             references.push(reference);
         }
@@ -457,14 +414,9 @@ mod tests {
     #[test]
     fn diff_has_headers_hunks_and_three_lines_of_context() {
         let after = BEFORE.replace("e\n", "E\n");
-        let diff = unified(
-            BEFORE,
-            &after,
-            "values.yaml",
-            "values.yaml (retargeted)",
-            false,
-        );
-        let expected = "--- values.yaml\n+++ values.yaml (retargeted)\n@@ -2,7 +2,7 @@\n b\n c\n d\n-e\n+E\n f\n g\n h\n";
+        let diff = unified(BEFORE, &after, "values.yaml", "values.yaml (retargeted)", false);
+        let expected =
+            "--- values.yaml\n+++ values.yaml (retargeted)\n@@ -2,7 +2,7 @@\n b\n c\n d\n-e\n+E\n f\n g\n h\n";
         assert_eq!(diff, expected);
     }
 
@@ -472,11 +424,7 @@ mod tests {
     fn far_apart_changes_make_separate_hunks() {
         let after = BEFORE.replace("a\n", "A\n").replace("j\n", "J\n");
         let diff = unified(BEFORE, &after, "x", "y", false);
-        assert_eq!(
-            diff.lines().filter(|line| line.starts_with("@@")).count(),
-            2,
-            "{diff}"
-        );
+        assert_eq!(diff.lines().filter(|line| line.starts_with("@@")).count(), 2, "{diff}");
     }
 
     #[test]
@@ -487,13 +435,7 @@ mod tests {
 
     #[test]
     fn colour_marks_removed_added_and_hunk_lines() {
-        let diff = unified(
-            "keep\nold\n",
-            "keep\nnew\n",
-            "-dash-name",
-            "+plus-name",
-            true,
-        );
+        let diff = unified("keep\nold\n", "keep\nnew\n", "-dash-name", "+plus-name", true);
         let lines: Vec<&str> = diff.lines().collect();
         assert_eq!(lines[0], format!("{BOLD}--- -dash-name{RESET}"));
         assert_eq!(lines[1], format!("{BOLD}+++ +plus-name{RESET}"));
@@ -502,30 +444,13 @@ mod tests {
         assert_eq!(lines[4], format!("{RED}-old{RESET}"));
         assert_eq!(lines[5], format!("{GREEN}+new{RESET}"));
         assert!(diff.ends_with('\n'));
-        let stripped = diff
-            .replace(BOLD, "")
-            .replace(CYAN, "")
-            .replace(RED, "")
-            .replace(GREEN, "")
-            .replace(RESET, "");
-        assert_eq!(
-            stripped,
-            unified(
-                "keep\nold\n",
-                "keep\nnew\n",
-                "-dash-name",
-                "+plus-name",
-                false
-            )
-        );
+        let stripped = diff.replace(BOLD, "").replace(CYAN, "").replace(RED, "").replace(GREEN, "").replace(RESET, "");
+        assert_eq!(stripped, unified("keep\nold\n", "keep\nnew\n", "-dash-name", "+plus-name", false));
     }
 
     fn decide(is_terminal: bool, environment: &[(&str, &str)]) -> bool {
         wants_color(is_terminal, |name| {
-            environment
-                .iter()
-                .find(|(key, _)| *key == name)
-                .map(|(_, value)| value.to_string())
+            environment.iter().find(|(key, _)| *key == name).map(|(_, value)| value.to_string())
         })
     }
 
@@ -534,10 +459,7 @@ mod tests {
         assert!(decide(true, &[]));
         assert!(!decide(false, &[]));
         assert!(!decide(true, &[("NO_COLOR", "1")]));
-        assert!(
-            !decide(true, &[("NO_COLOR", "0")]),
-            "any non-empty value disables"
-        );
+        assert!(!decide(true, &[("NO_COLOR", "0")]), "any non-empty value disables");
         assert!(decide(true, &[("NO_COLOR", "")]), "empty counts as unset");
         assert!(!decide(true, &[("TERM", "dumb")]));
         assert!(decide(true, &[("TERM", "xterm-256color")]));
@@ -559,10 +481,8 @@ mod tests {
         use super::super::*;
         use crate::mapping::RegistryMapping;
 
-        const DIGEST_A: &str =
-            "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-        const DIGEST_B: &str =
-            "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+        const DIGEST_A: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        const DIGEST_B: &str = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
         fn reference(text: &str) -> Reference {
             Reference::parse(text).unwrap_or_else(|e| panic!("{e}"))
@@ -590,18 +510,11 @@ mod tests {
         }
 
         fn sources(images: &[MirrorImage]) -> Vec<String> {
-            images
-                .iter()
-                .map(|image| image.source.to_string())
-                .collect()
+            images.iter().map(|image| image.source.to_string()).collect()
         }
 
         fn retags(changes: &ImageChanges) -> Vec<(String, String)> {
-            changes
-                .retagged
-                .iter()
-                .map(|r| (r.old.source.to_string(), r.new.source.to_string()))
-                .collect()
+            changes.retagged.iter().map(|r| (r.old.source.to_string(), r.new.source.to_string())).collect()
         }
 
         fn upgrade() -> (MirrorPlan, MirrorPlan) {
@@ -609,28 +522,13 @@ mod tests {
                 ("nginx:1.25", "web", "image", false),
                 ("busybox:1.36", "web", "init.image", false),
                 ("quay.io/org/agent:2.0", "web", "agent.image", false),
-                (
-                    &format!("ghcr.io/org/app@{DIGEST_A}"),
-                    "web",
-                    "app.image",
-                    false,
-                ),
+                (&format!("ghcr.io/org/app@{DIGEST_A}"), "web", "app.image", false),
             ]);
             let new = plan(&[
                 ("nginx:1.26", "web", "image", false),
                 ("quay.io/org/agent:2.0", "web", "agent.image", false),
-                (
-                    &format!("ghcr.io/org/app@{DIGEST_B}"),
-                    "web",
-                    "app.image",
-                    false,
-                ),
-                (
-                    "quay.io/org/sidecar:0.3",
-                    "web/extra",
-                    "sidecar.image",
-                    false,
-                ),
+                (&format!("ghcr.io/org/app@{DIGEST_B}"), "web", "app.image", false),
+                ("quay.io/org/sidecar:0.3", "web/extra", "sidecar.image", false),
             ]);
             (old, new)
         }
@@ -640,21 +538,12 @@ mod tests {
             let (old, new) = upgrade();
             let changes = compare_images(&old, &new);
             assert_eq!(sources(&changes.added), ["quay.io/org/sidecar:0.3"]);
-            assert_eq!(
-                sources(&changes.removed),
-                ["docker.io/library/busybox:1.36"]
-            );
+            assert_eq!(sources(&changes.removed), ["docker.io/library/busybox:1.36"]);
             assert_eq!(
                 retags(&changes),
                 [
-                    (
-                        "docker.io/library/nginx:1.25".to_string(),
-                        "docker.io/library/nginx:1.26".to_string()
-                    ),
-                    (
-                        format!("ghcr.io/org/app@{DIGEST_A}"),
-                        format!("ghcr.io/org/app@{DIGEST_B}")
-                    ),
+                    ("docker.io/library/nginx:1.25".to_string(), "docker.io/library/nginx:1.26".to_string()),
+                    (format!("ghcr.io/org/app@{DIGEST_A}"), format!("ghcr.io/org/app@{DIGEST_B}")),
                 ]
             );
             assert_eq!(changes.unchanged, 1);
@@ -679,14 +568,8 @@ mod tests {
             assert_eq!(
                 retags(&changes),
                 [
-                    (
-                        "quay.io/org/app:2.0".to_string(),
-                        "quay.io/org/app:0.9".to_string()
-                    ),
-                    (
-                        "quay.io/org/app:1.0".to_string(),
-                        "quay.io/org/app:1.1".to_string()
-                    ),
+                    ("quay.io/org/app:2.0".to_string(), "quay.io/org/app:0.9".to_string()),
+                    ("quay.io/org/app:1.0".to_string(), "quay.io/org/app:1.1".to_string()),
                 ]
             );
             // A third reference with no partner is an addition.
@@ -707,26 +590,11 @@ mod tests {
             let (old, new) = upgrade();
             let text = compare_images(&old, &new).to_text();
             let lines: Vec<&str> = text.lines().collect();
-            assert_eq!(
-                lines[0],
-                "Images: 1 added, 1 removed, 2 retagged, 1 unchanged"
-            );
-            assert_eq!(
-                lines[1],
-                "  + quay.io/org/sidecar:0.3  (web/extra sidecar.image)"
-            );
-            assert_eq!(
-                lines[2],
-                "  - docker.io/library/busybox:1.36  (web init.image)"
-            );
-            assert_eq!(
-                lines[3],
-                "  ~ docker.io/library/nginx: 1.25 -> 1.26  (web image)"
-            );
-            assert_eq!(
-                lines[4],
-                format!("  ~ ghcr.io/org/app: @{DIGEST_A} -> @{DIGEST_B}  (web app.image)")
-            );
+            assert_eq!(lines[0], "Images: 1 added, 1 removed, 2 retagged, 1 unchanged");
+            assert_eq!(lines[1], "  + quay.io/org/sidecar:0.3  (web/extra sidecar.image)");
+            assert_eq!(lines[2], "  - docker.io/library/busybox:1.36  (web init.image)");
+            assert_eq!(lines[3], "  ~ docker.io/library/nginx: 1.25 -> 1.26  (web image)");
+            assert_eq!(lines[4], format!("  ~ ghcr.io/org/app: @{DIGEST_A} -> @{DIGEST_B}  (web app.image)"));
             assert_eq!(lines.len(), 5);
         }
 
@@ -736,19 +604,10 @@ mod tests {
             let text = compare_images(&old, &new).to_markdown();
             let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("| ")).collect();
             assert_eq!(rows[0], "| Change | Image | Old | New | Used by |");
-            assert_eq!(
-                rows[2],
-                "| added | `quay.io/org/sidecar` |  | `0.3` | `web/extra sidecar.image` |"
-            );
-            assert_eq!(
-                rows[4],
-                "| retagged | `docker.io/library/nginx` | `1.25` | `1.26` | `web image` |"
-            );
+            assert_eq!(rows[2], "| added | `quay.io/org/sidecar` |  | `0.3` | `web/extra sidecar.image` |");
+            assert_eq!(rows[4], "| retagged | `docker.io/library/nginx` | `1.25` | `1.26` | `web image` |");
             assert_eq!(rows.len(), 6);
-            assert!(
-                text.ends_with("\n1 added, 1 removed, 2 retagged, 1 unchanged.\n"),
-                "{text}"
-            );
+            assert!(text.ends_with("\n1 added, 1 removed, 2 retagged, 1 unchanged.\n"), "{text}");
 
             assert_eq!(markdown_code("a|b"), "`a\\|b`");
             assert_eq!(markdown_code("x `y` z"), "``x `y` z``");
@@ -756,38 +615,51 @@ mod tests {
             let hostile = plan(&[("nginx:1", "we|b\nx", "a`b", false)]);
             let text = compare_images(&MirrorPlan::new(), &hostile).to_markdown();
             let row = text.lines().find(|l| l.starts_with("| added")).unwrap();
-            assert_eq!(
-                row,
-                "| added | `docker.io/library/nginx` |  | `1` | ``we\\|b?x a`b`` |"
-            );
+            assert_eq!(row, "| added | `docker.io/library/nginx` |  | `1` | ``we\\|b?x a`b`` |");
 
             let same = compare_images(&new, &new).to_markdown();
             assert_eq!(same, "### Images\n\nNo image changes (4 unchanged).\n");
         }
 
         #[test]
+        fn one_values_path_used_by_several_pods_is_listed_once() {
+            let mapping = RegistryMapping::from_registry("harbor.example.com/mirror").unwrap();
+            let mut new = MirrorPlan::new();
+            for location in
+                ["Deployment/a spec.template.spec.containers[0].image", "Job/b spec.template.spec.containers[0].image"]
+            {
+                let site = MirrorSite { location: location.into(), ..site("web", "agent.image") };
+                new.add(&reference("quay.io/org/agent:2.1"), &mapping, site);
+            }
+            new.add(&reference("quay.io/org/agent:2.1"), &mapping, site("web", "defaults.image"));
+            let changes = compare_images(&MirrorPlan::new(), &new);
+            assert_eq!(changes.added[0].sites.len(), 3, "the plan keeps every site");
+            assert_eq!(
+                changes.to_text().lines().nth(1).unwrap(),
+                "  + quay.io/org/agent:2.1  (web agent.image; web defaults.image)"
+            );
+            let row = changes.to_markdown().lines().find(|l| l.starts_with("| added")).map(str::to_string);
+            assert_eq!(
+                row.unwrap(),
+                "| added | `quay.io/org/agent` |  | `2.1` | `web agent.image`<br>`web defaults.image` |"
+            );
+        }
+
+        #[test]
         fn json_report_carries_sources_destinations_and_sites() {
             let (old, new) = upgrade();
-            let json = compare_images(&old, &new).to_json();
+            let changes = compare_images(&old, &new);
+            let json = changes.to_json(true);
             assert_eq!(json["added"][0]["source"], "quay.io/org/sidecar:0.3");
-            assert_eq!(
-                json["added"][0]["destination"],
-                "harbor.example.com/mirror/org/sidecar:0.3"
-            );
+            assert_eq!(json["added"][0]["destination"], "harbor.example.com/mirror/org/sidecar:0.3");
+            let sources_only = changes.to_json(false);
+            assert_eq!(sources_only["added"][0]["destination"], serde_json::Value::Null);
+            assert_eq!(sources_only["retagged"][0]["new"]["destination"], serde_json::Value::Null);
             assert_eq!(json["added"][0]["sites"][0]["values_path"], "sidecar.image");
-            assert_eq!(
-                json["removed"][0]["source"],
-                "docker.io/library/busybox:1.36"
-            );
+            assert_eq!(json["removed"][0]["source"], "docker.io/library/busybox:1.36");
             assert_eq!(json["retagged"][0]["name"], "docker.io/library/nginx");
-            assert_eq!(
-                json["retagged"][0]["old"]["source"],
-                "docker.io/library/nginx:1.25"
-            );
-            assert_eq!(
-                json["retagged"][0]["new"]["source"],
-                "docker.io/library/nginx:1.26"
-            );
+            assert_eq!(json["retagged"][0]["old"]["source"], "docker.io/library/nginx:1.25");
+            assert_eq!(json["retagged"][0]["new"]["source"], "docker.io/library/nginx:1.26");
             assert_eq!(json["unchanged"], 1);
         }
 
@@ -795,21 +667,13 @@ mod tests {
         fn unmirrored_lists_needed_images_the_list_does_not_cover() {
             let new = plan(&[
                 ("nginx:1.26", "web", "image", false),
-                (
-                    &format!("ghcr.io/org/app:2@{DIGEST_B}"),
-                    "web",
-                    "app.image",
-                    false,
-                ),
+                (&format!("ghcr.io/org/app:2@{DIGEST_B}"), "web", "app.image", false),
                 ("quay.io/org/sidecar:0.3", "web", "sidecar.image", false),
                 ("quay.io/org/latest", "web", "latest.image", false),
                 ("quay.io/org/off:1", "web/off", "off.image", true),
             ]);
             let names = |mirrored: &[Reference]| -> Vec<String> {
-                unmirrored(&new, mirrored)
-                    .iter()
-                    .map(|image| image.source.to_string())
-                    .collect()
+                unmirrored(&new, mirrored).iter().map(|image| image.source.to_string()).collect()
             };
             assert_eq!(names(&[]).len(), 4, "a disabled-only image is not needed");
             let listed = [
@@ -854,15 +718,9 @@ mod tests {
             assert_eq!(error.location, ["mirrored.txt"]);
             assert_eq!(error.line, Some(3));
             let message = error.to_string();
-            assert!(
-                message.starts_with("mirrored.txt: \"nginx 1.25\" is not an image reference"),
-                "{message}"
-            );
+            assert!(message.starts_with("mirrored.txt: \"nginx 1.25\" is not an image reference"), "{message}");
             assert!(message.contains("(line 3)"), "{message}");
-            assert!(
-                message.contains("hint: write one image reference a line"),
-                "{message}"
-            );
+            assert!(message.contains("hint: write one image reference a line"), "{message}");
 
             let missing = read_mirrored_list(Path::new("/nonexistent/mirrored.txt")).unwrap_err();
             assert!(missing.to_string().contains("--mirrored"), "{missing}");

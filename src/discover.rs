@@ -110,6 +110,8 @@ pub struct RenderedImage {
     pub text: String,
     pub reference: Reference,
     pub parts: Vec<Part>,
+    /// For an image-config `base`: the full references it composes with each component.
+    pub components: Vec<String>,
 }
 
 /// An image site: where a chart puts an image, and what decides it.
@@ -133,6 +135,9 @@ pub struct ImageSite {
     /// Where the first deciding key is defined: `values.yaml:12` (or the template for hardcoded).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub defined_at: Option<String>,
+    /// For an image-config `base` (a registry and path prefix): the images it composes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<String>,
 }
 
 /// A template that could not be rendered: its images are not listed.
@@ -175,6 +180,7 @@ pub fn images(renderer: &TreeRenderer<'_>, render: &TreeRender) -> Vec<RenderedI
                 text: field.text.clone(),
                 reference,
                 parts,
+                components: field.components.clone(),
             });
         }
     }
@@ -303,11 +309,8 @@ pub fn scan(root: &Chart, user: &Value) -> Scan {
         reads_by_chart.get(chart).is_some_and(|r| r.contains(&global))
     });
 
-    let mut unrendered: Vec<Unrendered> = renderer
-        .parse_errors
-        .iter()
-        .map(|e| Unrendered { template: template_of(e), error: e.to_string() })
-        .collect();
+    let mut unrendered: Vec<Unrendered> =
+        renderer.parse_errors.iter().map(|e| Unrendered { template: template_of(e), error: e.to_string() }).collect();
     unrendered.extend(baseline.failures().map(|(t, e)| Unrendered { template: t.name.clone(), error: e.to_string() }));
 
     let sites = base_images
@@ -325,6 +328,7 @@ pub fn scan(root: &Chart, user: &Value) -> Scan {
                 shape: shape(image),
                 composition: composition(&image.parts),
                 global_registry: effects.get(&image.id).copied().unwrap_or(GlobalRegistry::NotRead),
+                components: image.components.clone(),
             }
         })
         .collect();
@@ -360,7 +364,8 @@ pub fn defined_at(renderer: &TreeRenderer<'_>, key: &ValuesPath) -> Option<Strin
             continue;
         }
         let file = format!("{}/values.yaml", entry.chart.source);
-        let line = entry.chart.values_file.as_deref().and_then(|text| crate::yaml::key_lines(text).get(&relative).copied());
+        let line =
+            entry.chart.values_file.as_deref().and_then(|text| crate::yaml::key_lines(text).get(&relative).copied());
         return Some(match line {
             Some(line) => format!("{file}:{line}"),
             None => file,

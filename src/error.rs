@@ -19,12 +19,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(message: impl Into<String>) -> Self {
-        Error {
-            location: Vec::new(),
-            message: message.into(),
-            line: None,
-            hint: None,
-        }
+        Error { location: Vec::new(), message: message.into(), line: None, hint: None }
     }
 
     /// Prefixes a location: call from the inside out (`.at("values.yaml").at("chart.tgz")`).
@@ -85,9 +80,6 @@ mod tests {
             .at("chart.tgz")
             .line(12)
             .hint("fix the YAML");
-        assert_eq!(
-            e.to_string(),
-            "chart.tgz: values.yaml: image.tag: expected a map (line 12)\n  hint: fix the YAML"
-        );
+        assert_eq!(e.to_string(), "chart.tgz: values.yaml: image.tag: expected a map (line 12)\n  hint: fix the YAML");
     }
 }

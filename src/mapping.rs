@@ -44,9 +44,7 @@ impl Destination {
             return Err("the registry is empty".into());
         }
         if let Some((scheme, _)) = text.split_once("://") {
-            return Err(format!(
-                "drop the {scheme}:// scheme: image references name the host alone"
-            ));
+            return Err(format!("drop the {scheme}:// scheme: image references name the host alone"));
         }
         if let Some(c) = text.chars().find(|c| c.is_whitespace()) {
             return Err(format!("it contains {c:?}"));
@@ -67,22 +65,12 @@ impl Destination {
             ));
         }
         if let Some(prefix) = prefix {
-            if let Some((_, tag)) = prefix
-                .rsplit('/')
-                .next()
-                .and_then(|last| last.split_once(':'))
-            {
-                return Err(format!(
-                    "a registry has no tag (\":{tag}\"): give only HOST[:PORT][/PREFIX]"
-                ));
+            if let Some((_, tag)) = prefix.rsplit('/').next().and_then(|last| last.split_once(':')) {
+                return Err(format!("a registry has no tag (\":{tag}\"): give only HOST[:PORT][/PREFIX]"));
             }
-            reference::check_repository(prefix)
-                .map_err(|reason| format!("path prefix {prefix:?}: {reason}"))?;
+            reference::check_repository(prefix).map_err(|reason| format!("path prefix {prefix:?}: {reason}"))?;
         }
-        Ok(Destination {
-            host: host.to_string(),
-            prefix: prefix.map(str::to_string),
-        })
+        Ok(Destination { host: host.to_string(), prefix: prefix.map(str::to_string) })
     }
 
     /// `repository` placed below this destination's prefix.
@@ -167,20 +155,14 @@ impl Preset {
     }
 
     /// Per-upstream destinations on `registry`, or why `registry` cannot host this preset.
-    fn destinations(
-        self,
-        registry: &Destination,
-    ) -> Result<Vec<(String, Destination)>, (String, String)> {
+    fn destinations(self, registry: &Destination) -> Result<Vec<(String, Destination)>, (String, String)> {
         if registry.prefix.is_some() {
             let why = match self {
                 Preset::HarborProxyCache => "Harbor projects sit directly below the host",
                 Preset::EcrPullThrough => "each pull-through rule is its own prefix below the host",
             };
             return Err((
-                format!(
-                    "preset {} needs `registry` to be a host alone, not {registry}",
-                    self.name()
-                ),
+                format!("preset {} needs `registry` to be a host alone, not {registry}", self.name()),
                 format!("{why}; write `registry: {}`", registry.host),
             ));
         }
@@ -189,10 +171,7 @@ impl Preset {
             Preset::EcrPullThrough => {
                 if !is_ecr_host(&registry.host) {
                     return Err((
-                        format!(
-                            "preset ecr-pull-through needs an ECR registry host, not {:?}",
-                            registry.host
-                        ),
+                        format!("preset ecr-pull-through needs an ECR registry host, not {:?}", registry.host),
                         "write `registry: ACCOUNT.dkr.ecr.REGION.amazonaws.com`".into(),
                     ));
                 }
@@ -202,10 +181,7 @@ impl Preset {
         Ok(table
             .iter()
             .map(|(source, prefix)| {
-                let destination = Destination {
-                    host: registry.host.clone(),
-                    prefix: Some(prefix.to_string()),
-                };
+                let destination = Destination { host: registry.host.clone(), prefix: Some(prefix.to_string()) };
                 (source.to_string(), destination)
             })
             .collect())
@@ -217,18 +193,16 @@ fn is_ecr_host(host: &str) -> bool {
     let Some((account, rest)) = host.split_once('.') else {
         return false;
     };
-    let Some(region) = rest.strip_prefix("dkr.ecr.").and_then(|rest| {
-        rest.strip_suffix(".amazonaws.com")
-            .or_else(|| rest.strip_suffix(".amazonaws.com.cn"))
-    }) else {
+    let Some(region) = rest
+        .strip_prefix("dkr.ecr.")
+        .and_then(|rest| rest.strip_suffix(".amazonaws.com").or_else(|| rest.strip_suffix(".amazonaws.com.cn")))
+    else {
         return false;
     };
     account.len() == 12
         && account.bytes().all(|b| b.is_ascii_digit())
         && !region.is_empty()
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// A source the mapping leaves where it is.
@@ -246,13 +220,9 @@ impl Exclusion {
                     (docker.io/library/nginx, registry.k8s.io/pause)";
         if !text.contains('/') {
             if !is_written_host(text) {
-                return Err((
-                    format!("{text:?} is neither a registry host nor a repository name"),
-                    hint.into(),
-                ));
+                return Err((format!("{text:?} is neither a registry host nor a repository name"), hint.into()));
             }
-            reference::check_host(text)
-                .map_err(|reason| (format!("host {text:?}: {reason}"), hint.to_string()))?;
+            reference::check_host(text).map_err(|reason| (format!("host {text:?}: {reason}"), hint.to_string()))?;
             return Ok(Exclusion::Registry(normalise_host(text)));
         }
         let parsed = Reference::parse(text).map_err(|e| (e.to_string(), hint.to_string()))?;
@@ -262,23 +232,16 @@ impl Exclusion {
                 format!("write {:?}", parsed.name()),
             ));
         }
-        Ok(Exclusion::Name(format!(
-            "{}/{}",
-            normalise_host(&parsed.registry),
-            parsed.repository
-        )))
+        Ok(Exclusion::Name(format!("{}/{}", normalise_host(&parsed.registry), parsed.repository)))
     }
 
     fn matches(&self, source: &Reference) -> bool {
         match self {
             Exclusion::Registry(host) => normalise_host(&source.registry) == *host,
             Exclusion::Name(name) => {
-                let source_name =
-                    format!("{}/{}", normalise_host(&source.registry), source.repository);
+                let source_name = format!("{}/{}", normalise_host(&source.registry), source.repository);
                 source_name == *name
-                    || source_name
-                        .strip_prefix(name.as_str())
-                        .is_some_and(|rest| rest.starts_with('/'))
+                    || source_name.strip_prefix(name.as_str()).is_some_and(|rest| rest.starts_with('/'))
             }
         }
     }
@@ -342,19 +305,13 @@ impl RegistryMapping {
     /// The mapping file's rules from its text; `file_name` names it in errors. `registry`
     /// (from `--registry`) replaces the file's `registry:`, since a flag is the more specific
     /// request.
-    pub fn from_yaml_text(
-        text: &str,
-        file_name: &str,
-        registry: Option<&str>,
-    ) -> Result<Self, Error> {
-        Self::from_settings(text, file_name, registry).map_err(|error| {
-            match (error.line, error.location.as_slice()) {
-                (None, [file, place]) if file == file_name => match line_of_setting(text, place) {
-                    Some(line) => error.line(line),
-                    None => error,
-                },
-                _ => error,
-            }
+    pub fn from_yaml_text(text: &str, file_name: &str, registry: Option<&str>) -> Result<Self, Error> {
+        Self::from_settings(text, file_name, registry).map_err(|error| match (error.line, error.location.as_slice()) {
+            (None, [file, place]) if file == file_name => match line_of_setting(text, place) {
+                Some(line) => error.line(line),
+                None => error,
+            },
+            _ => error,
         })
     }
 
@@ -366,19 +323,15 @@ impl RegistryMapping {
                 None => error,
             }
         })?;
-        let fail = |key: &str, message: String, hint: String| {
-            Error::new(message).at(key).at(file_name).hint(hint)
-        };
+        let fail = |key: &str, message: String, hint: String| Error::new(message).at(key).at(file_name).hint(hint);
         let empty = serde_yaml::Mapping::new();
         let top = match &document {
             serde_yaml::Value::Mapping(map) => map,
             serde_yaml::Value::Null => &empty,
             _ => {
-                return Err(
-                    Error::new("the mapping file must be a YAML map of settings")
-                        .at(file_name)
-                        .hint(format!("use the keys {KEYS}")),
-                )
+                return Err(Error::new("the mapping file must be a YAML map of settings")
+                    .at(file_name)
+                    .hint(format!("use the keys {KEYS}")))
             }
         };
 
@@ -396,31 +349,26 @@ impl RegistryMapping {
             match key {
                 "registry" => {
                     let text = expect_text(value, key, file_name)?;
-                    let destination = Destination::parse(text)
-                        .map_err(|reason| fail(key, reason, registry_hint()))?;
+                    let destination = Destination::parse(text).map_err(|reason| fail(key, reason, registry_hint()))?;
                     file_registry = Some(destination);
                 }
                 "layout" => {
-                    layout =
-                        match expect_text(value, key, file_name)? {
-                            "keep-path" => Layout::KeepPath,
-                            "keep-host" => Layout::KeepHost,
-                            other => return Err(fail(
+                    layout = match expect_text(value, key, file_name)? {
+                        "keep-path" => Layout::KeepPath,
+                        "keep-host" => Layout::KeepHost,
+                        other => {
+                            return Err(fail(
                                 key,
                                 format!("unknown layout {other:?}"),
-                                "use keep-path (REG/org/app) or keep-host (REG/quay.io/org/app)"
-                                    .into(),
-                            )),
-                        };
+                                "use keep-path (REG/org/app) or keep-host (REG/quay.io/org/app)".into(),
+                            ))
+                        }
+                    };
                 }
                 "preset" => {
                     let name = expect_text(value, key, file_name)?;
                     let parsed = Preset::parse(name).ok_or_else(|| {
-                        fail(
-                            key,
-                            format!("unknown preset {name:?}"),
-                            format!("use one of {}", Preset::NAMES),
-                        )
+                        fail(key, format!("unknown preset {name:?}"), format!("use one of {}", Preset::NAMES))
                     })?;
                     preset = Some(parsed);
                 }
@@ -433,10 +381,7 @@ impl RegistryMapping {
                         ));
                     };
                     for (source, destination) in entries {
-                        let source_text = source
-                            .as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| yaml_inline(source));
+                        let source_text = source.as_str().map(str::to_string).unwrap_or_else(|| yaml_inline(source));
                         let place = format!("registries.{source_text}");
                         if !is_written_host(&source_text) {
                             return Err(fail(
@@ -449,7 +394,8 @@ impl RegistryMapping {
                             fail(
                                 &place,
                                 format!("source host {source_text:?}: {reason}"),
-                                "write the registry host as image references name it, e.g. quay.io or localhost:5000".into(),
+                                "write the registry host as image references name it, e.g. quay.io or localhost:5000"
+                                    .into(),
                             )
                         })?;
                         let destination_text = expect_text(destination, &place, file_name)?;
@@ -469,17 +415,12 @@ impl RegistryMapping {
                     for (index, item) in items.iter().enumerate() {
                         let place = format!("exclude[{index}]");
                         let text = expect_text(item, &place, file_name)?;
-                        let parsed = Exclusion::parse(text)
-                            .map_err(|(message, hint)| fail(&place, message, hint))?;
+                        let parsed = Exclusion::parse(text).map_err(|(message, hint)| fail(&place, message, hint))?;
                         exclude.push(parsed);
                     }
                 }
                 other => {
-                    return Err(fail(
-                        other,
-                        format!("unknown key {other:?}"),
-                        format!("use the keys {KEYS}"),
-                    ));
+                    return Err(fail(other, format!("unknown key {other:?}"), format!("use the keys {KEYS}")));
                 }
             }
         }
@@ -497,12 +438,10 @@ impl RegistryMapping {
                     "add `registry: HOST` to the file or pass --registry HOST".into(),
                 ));
             };
-            let entries = preset
-                .destinations(base)
-                .map_err(|(message, hint)| match registry {
-                    Some(_) => Error::new(message).at("--registry").hint(hint),
-                    None => fail("registry", message, hint),
-                })?;
+            let entries = preset.destinations(base).map_err(|(message, hint)| match registry {
+                Some(_) => Error::new(message).at("--registry").hint(hint),
+                None => fail("registry", message, hint),
+            })?;
             registries.extend(entries);
         }
         registries.extend(explicit_registries);
@@ -512,13 +451,7 @@ impl RegistryMapping {
                 .hint("add `registry: HOST[/PREFIX]` or `registries:` to the file, or pass --registry"));
         }
 
-        Ok(RegistryMapping {
-            origin: file_name.to_string(),
-            default,
-            layout,
-            registries,
-            exclude,
-        })
+        Ok(RegistryMapping { origin: file_name.to_string(), default, layout, registries, exclude })
     }
 
     /// The destination of `source`, or None when the mapping leaves it where it is: it is
@@ -529,28 +462,19 @@ impl RegistryMapping {
             return None;
         }
         if let Some(place) = self.registries.get(&normalise_host(&source.registry)) {
-            return Some(
-                source.with_location(&place.host, &place.repository_for(&source.repository)),
-            );
+            return Some(source.with_location(&place.host, &place.repository_for(&source.repository)));
         }
         let place = self.default.as_ref()?;
         let path = match self.layout {
             Layout::KeepPath => source.repository.clone(),
-            Layout::KeepHost => format!(
-                "{}/{}",
-                host_as_path_component(&source.registry),
-                source.repository
-            ),
+            Layout::KeepHost => format!("{}/{}", host_as_path_component(&source.registry), source.repository),
         };
         Some(source.with_location(&place.host, &place.repository_for(&path)))
     }
 
     /// Error naming both sources when two different source names would land on one destination
     /// name (`docker.io/bitnami/redis` and `quay.io/bitnami/redis` under keep-path).
-    pub fn check_collisions<'a>(
-        &self,
-        sources: impl IntoIterator<Item = &'a Reference>,
-    ) -> Result<(), Error> {
+    pub fn check_collisions<'a>(&self, sources: impl IntoIterator<Item = &'a Reference>) -> Result<(), Error> {
         let mut first_source_of: BTreeMap<String, String> = BTreeMap::new();
         let mut collisions = Vec::new();
         for source in sources {
@@ -560,10 +484,7 @@ impl RegistryMapping {
             let source_name = source.name();
             match first_source_of.get(&destination.name()) {
                 Some(earlier) if *earlier != source_name => {
-                    let line = format!(
-                        "{earlier} and {source_name} would both move to {}",
-                        destination.name()
-                    );
+                    let line = format!("{earlier} and {source_name} would both move to {}", destination.name());
                     if !collisions.contains(&line) {
                         collisions.push(line);
                     }
@@ -577,26 +498,19 @@ impl RegistryMapping {
         if collisions.is_empty() {
             return Ok(());
         }
-        Err(Error::new(format!(
-            "different images would share a destination: {}",
-            collisions.join("; ")
-        ))
-        .at(&self.origin)
-        .hint(
-            "use `layout: keep-host` in a --mapping file, or give one source registry its own \
+        Err(Error::new(format!("different images would share a destination: {}", collisions.join("; ")))
+            .at(&self.origin)
+            .hint(
+                "use `layout: keep-host` in a --mapping file, or give one source registry its own \
                  destination under `registries:`",
-        ))
+            ))
     }
 
     /// Every destination host, sorted and without repeats (for `docker login` lines in mirror
     /// scripts).
     pub fn destination_hosts(&self) -> Vec<String> {
-        let mut hosts: Vec<String> = self
-            .default
-            .iter()
-            .chain(self.registries.values())
-            .map(|place| place.host.clone())
-            .collect();
+        let mut hosts: Vec<String> =
+            self.default.iter().chain(self.registries.values()).map(|place| place.host.clone()).collect();
         hosts.sort();
         hosts.dedup();
         hosts
@@ -606,10 +520,7 @@ impl RegistryMapping {
     /// it, and such images are never moved again).
     pub fn is_destination(&self, reference: &Reference) -> bool {
         let host = normalise_host(&reference.registry);
-        self.default
-            .iter()
-            .chain(self.registries.values())
-            .any(|place| normalise_host(&place.host) == host)
+        self.default.iter().chain(self.registries.values()).any(|place| normalise_host(&place.host) == host)
     }
 }
 
@@ -617,11 +528,7 @@ impl RegistryMapping {
 /// YAML, found by its text; None when the file is written another way.
 fn line_of_setting(text: &str, place: &str) -> Option<usize> {
     let lines: Vec<&str> = text.lines().collect();
-    let top_level = |key: &str| {
-        lines
-            .iter()
-            .position(|line| line.starts_with(&format!("{key}:")))
-    };
+    let top_level = |key: &str| lines.iter().position(|line| line.starts_with(&format!("{key}:")));
     // The lines of a top-level key's block: up to the next line that starts a top-level key.
     let block = |key: &str| {
         let start = top_level(key)? + 1;
@@ -635,14 +542,10 @@ fn line_of_setting(text: &str, place: &str) -> Option<usize> {
         let (start, body) = block(key)?;
         let offset = body.iter().position(|line| {
             let line = line.trim_start().trim_start_matches(['"', '\'']);
-            line.strip_prefix(source)
-                .is_some_and(|rest| rest.trim_start_matches(['"', '\'']).starts_with(':'))
+            line.strip_prefix(source).is_some_and(|rest| rest.trim_start_matches(['"', '\'']).starts_with(':'))
         });
         (start, offset)
-    } else if let Some((key, index)) = place
-        .strip_suffix(']')
-        .and_then(|place| place.split_once('['))
-    {
+    } else if let Some((key, index)) = place.strip_suffix(']').and_then(|place| place.split_once('[')) {
         let (start, body) = block(key)?;
         let index: usize = index.parse().ok()?;
         let offset = body
@@ -659,19 +562,14 @@ fn line_of_setting(text: &str, place: &str) -> Option<usize> {
 }
 
 fn parse_registry_flag(registry: &str) -> Result<Destination, Error> {
-    Destination::parse(registry)
-        .map_err(|reason| Error::new(reason).at("--registry").hint(registry_hint()))
+    Destination::parse(registry).map_err(|reason| Error::new(reason).at("--registry").hint(registry_hint()))
 }
 
 fn registry_hint() -> String {
     "give HOST[:PORT][/PREFIX], e.g. harbor.example.com/mirror or localhost:5000".into()
 }
 
-fn expect_text<'v>(
-    value: &'v serde_yaml::Value,
-    place: &str,
-    file_name: &str,
-) -> Result<&'v str, Error> {
+fn expect_text<'v>(value: &'v serde_yaml::Value, place: &str, file_name: &str) -> Result<&'v str, Error> {
     value.as_str().ok_or_else(|| {
         Error::new(format!("expected text, found {}", yaml_inline(value)))
             .at(place)
@@ -685,9 +583,7 @@ fn yaml_inline(value: &serde_yaml::Value) -> String {
         serde_yaml::Value::Mapping(_) => "a map".into(),
         serde_yaml::Value::Sequence(_) => "a list".into(),
         serde_yaml::Value::Null => "nothing".into(),
-        other => serde_yaml::to_string(other)
-            .map(|text| text.trim_end().to_string())
-            .unwrap_or_default(),
+        other => serde_yaml::to_string(other).map(|text| text.trim_end().to_string()).unwrap_or_default(),
     }
 }
 
@@ -722,9 +618,7 @@ mod tests {
     }
 
     fn yaml_error(text: &str, registry: Option<&str>) -> String {
-        RegistryMapping::from_yaml_text(text, "map.yaml", registry)
-            .unwrap_err()
-            .to_string()
+        RegistryMapping::from_yaml_text(text, "map.yaml", registry).unwrap_err().to_string()
     }
 
     const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -732,25 +626,13 @@ mod tests {
     #[test]
     fn registry_flag_keeps_the_path_and_replaces_the_host() {
         let mapping = RegistryMapping::from_registry("harbor.example.com").unwrap();
-        assert_eq!(
-            moved(&mapping, "nginx").as_deref(),
-            Some("harbor.example.com/library/nginx")
-        );
-        assert_eq!(
-            moved(&mapping, "quay.io/org/app:1").as_deref(),
-            Some("harbor.example.com/org/app:1")
-        );
+        assert_eq!(moved(&mapping, "nginx").as_deref(), Some("harbor.example.com/library/nginx"));
+        assert_eq!(moved(&mapping, "quay.io/org/app:1").as_deref(), Some("harbor.example.com/org/app:1"));
         let with_digest = moved(&mapping, &format!("bitnami/redis:7@{DIGEST}")).unwrap();
-        assert_eq!(
-            with_digest,
-            format!("harbor.example.com/bitnami/redis:7@{DIGEST}")
-        );
+        assert_eq!(with_digest, format!("harbor.example.com/bitnami/redis:7@{DIGEST}"));
 
         let prefixed = RegistryMapping::from_registry("localhost:5000/mirror/").unwrap();
-        assert_eq!(
-            moved(&prefixed, "ghcr.io/o/a:v2").as_deref(),
-            Some("localhost:5000/mirror/o/a:v2")
-        );
+        assert_eq!(moved(&prefixed, "ghcr.io/o/a:v2").as_deref(), Some("localhost:5000/mirror/o/a:v2"));
     }
 
     #[test]
@@ -763,11 +645,7 @@ mod tests {
 
     #[test]
     fn registry_flag_is_validated_with_reasons() {
-        let error = |text: &str| {
-            RegistryMapping::from_registry(text)
-                .unwrap_err()
-                .to_string()
-        };
+        let error = |text: &str| RegistryMapping::from_registry(text).unwrap_err().to_string();
         assert!(error("https://harbor.example.com").contains("drop the https:// scheme"));
         assert!(error("harbor.example.com/proj:1.0").contains("has no tag"));
         assert!(error("harbor.example.com/Proj").contains("must be lowercase"));
@@ -776,33 +654,17 @@ mod tests {
         assert!(error("").contains("empty"));
         let message = error("harbor..example.com");
         assert!(message.starts_with("--registry: host"), "{message}");
-        assert!(
-            message.contains("hint: give HOST[:PORT][/PREFIX]"),
-            "{message}"
-        );
+        assert!(message.contains("hint: give HOST[:PORT][/PREFIX]"), "{message}");
     }
 
     #[test]
     fn keep_host_layout_puts_the_source_host_in_the_path() {
         let mapping = from_yaml("registry: reg.example.com/m\nlayout: keep-host\n");
-        assert_eq!(
-            moved(&mapping, "nginx:1").as_deref(),
-            Some("reg.example.com/m/docker.io/library/nginx:1")
-        );
-        assert_eq!(
-            moved(&mapping, "quay.io/org/app").as_deref(),
-            Some("reg.example.com/m/quay.io/org/app")
-        );
-        assert_eq!(
-            moved(&mapping, "localhost:5000/x").as_deref(),
-            Some("reg.example.com/m/localhost-5000/x")
-        );
+        assert_eq!(moved(&mapping, "nginx:1").as_deref(), Some("reg.example.com/m/docker.io/library/nginx:1"));
+        assert_eq!(moved(&mapping, "quay.io/org/app").as_deref(), Some("reg.example.com/m/quay.io/org/app"));
+        assert_eq!(moved(&mapping, "localhost:5000/x").as_deref(), Some("reg.example.com/m/localhost-5000/x"));
         let destination = mapping.destination(&image("[::1]:5000/x")).unwrap();
-        assert_eq!(
-            Reference::parse(&destination.to_string()).unwrap(),
-            destination,
-            "a valid reference"
-        );
+        assert_eq!(Reference::parse(&destination.to_string()).unwrap(), destination, "a valid reference");
     }
 
     #[test]
@@ -811,47 +673,26 @@ mod tests {
             "registry: harbor.example.com/other\nregistries:\n  docker.io: harbor.example.com/hub\n  \
              quay.io: cache.example.com:8443/quay\n",
         );
-        assert_eq!(
-            moved(&mapping, "nginx").as_deref(),
-            Some("harbor.example.com/hub/library/nginx")
-        );
-        assert_eq!(
-            moved(&mapping, "index.docker.io/a/b:1").as_deref(),
-            Some("harbor.example.com/hub/a/b:1")
-        );
-        assert_eq!(
-            moved(&mapping, "quay.io/o/a").as_deref(),
-            Some("cache.example.com:8443/quay/o/a")
-        );
-        assert_eq!(
-            moved(&mapping, "ghcr.io/o/a").as_deref(),
-            Some("harbor.example.com/other/o/a")
-        );
+        assert_eq!(moved(&mapping, "nginx").as_deref(), Some("harbor.example.com/hub/library/nginx"));
+        assert_eq!(moved(&mapping, "index.docker.io/a/b:1").as_deref(), Some("harbor.example.com/hub/a/b:1"));
+        assert_eq!(moved(&mapping, "quay.io/o/a").as_deref(), Some("cache.example.com:8443/quay/o/a"));
+        assert_eq!(moved(&mapping, "ghcr.io/o/a").as_deref(), Some("harbor.example.com/other/o/a"));
         assert!(mapping.is_destination(&image("cache.example.com:8443/anything")));
     }
 
     #[test]
     fn without_a_default_unlisted_registries_stay() {
         let mapping = from_yaml("registries:\n  quay.io: harbor.example.com/quay\n");
-        assert_eq!(
-            moved(&mapping, "quay.io/o/a").as_deref(),
-            Some("harbor.example.com/quay/o/a")
-        );
+        assert_eq!(moved(&mapping, "quay.io/o/a").as_deref(), Some("harbor.example.com/quay/o/a"));
         assert_eq!(moved(&mapping, "ghcr.io/o/a"), None);
     }
 
     #[test]
     fn registry_flag_overrides_the_file_registry() {
-        let mapping = RegistryMapping::from_yaml_text(
-            "registry: file.example.com\n",
-            "map.yaml",
-            Some("flag.example.com"),
-        )
-        .unwrap();
-        assert_eq!(
-            moved(&mapping, "nginx").as_deref(),
-            Some("flag.example.com/library/nginx")
-        );
+        let mapping =
+            RegistryMapping::from_yaml_text("registry: file.example.com\n", "map.yaml", Some("flag.example.com"))
+                .unwrap();
+        assert_eq!(moved(&mapping, "nginx").as_deref(), Some("flag.example.com/library/nginx"));
         assert!(yaml_error("registry: file.example.com\n", Some("bad")).starts_with("--registry:"));
     }
 
@@ -862,93 +703,44 @@ mod tests {
             moved(&mapping, "nginx:1.25").as_deref(),
             Some("harbor.example.com/dockerhub-proxy/library/nginx:1.25")
         );
-        assert_eq!(
-            moved(&mapping, "quay.io/o/a").as_deref(),
-            Some("harbor.example.com/quay-proxy/o/a")
-        );
+        assert_eq!(moved(&mapping, "quay.io/o/a").as_deref(), Some("harbor.example.com/quay-proxy/o/a"));
         assert_eq!(
             moved(&mapping, "registry.k8s.io/pause:3.9").as_deref(),
             Some("harbor.example.com/k8s-proxy/pause:3.9")
         );
         // Unlisted upstreams fall back to the default rule.
-        assert_eq!(
-            moved(&mapping, "mcr.microsoft.com/o/a").as_deref(),
-            Some("harbor.example.com/o/a")
-        );
+        assert_eq!(moved(&mapping, "mcr.microsoft.com/o/a").as_deref(), Some("harbor.example.com/o/a"));
         // The file's own entries win over the preset's.
-        let overridden =
-            from_yaml("registry: harbor.example.com\npreset: harbor-proxy-cache\nregistries:\n  quay.io: harbor.example.com/q\n");
-        assert_eq!(
-            moved(&overridden, "quay.io/o/a").as_deref(),
-            Some("harbor.example.com/q/o/a")
+        let overridden = from_yaml(
+            "registry: harbor.example.com\npreset: harbor-proxy-cache\nregistries:\n  quay.io: harbor.example.com/q\n",
         );
+        assert_eq!(moved(&overridden, "quay.io/o/a").as_deref(), Some("harbor.example.com/q/o/a"));
     }
 
     #[test]
     fn ecr_preset_uses_the_console_default_prefixes() {
         let host = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
-        let mapping =
-            RegistryMapping::from_yaml_text("preset: ecr-pull-through\n", "map.yaml", Some(host))
-                .unwrap();
-        assert_eq!(
-            moved(&mapping, "nginx").unwrap(),
-            format!("{host}/docker-hub/library/nginx")
-        );
-        assert_eq!(
-            moved(&mapping, "bitnami/redis:7").unwrap(),
-            format!("{host}/docker-hub/bitnami/redis:7")
-        );
-        assert_eq!(
-            moved(&mapping, "ghcr.io/o/a").unwrap(),
-            format!("{host}/github/o/a")
-        );
-        assert_eq!(
-            moved(&mapping, "registry.k8s.io/x").unwrap(),
-            format!("{host}/kubernetes/x")
-        );
-        assert_eq!(
-            moved(&mapping, "public.ecr.aws/o/a").unwrap(),
-            format!("{host}/ecr-public/o/a")
-        );
-        assert_eq!(
-            moved(&mapping, "quay.io/o/a").unwrap(),
-            format!("{host}/quay/o/a")
-        );
+        let mapping = RegistryMapping::from_yaml_text("preset: ecr-pull-through\n", "map.yaml", Some(host)).unwrap();
+        assert_eq!(moved(&mapping, "nginx").unwrap(), format!("{host}/docker-hub/library/nginx"));
+        assert_eq!(moved(&mapping, "bitnami/redis:7").unwrap(), format!("{host}/docker-hub/bitnami/redis:7"));
+        assert_eq!(moved(&mapping, "ghcr.io/o/a").unwrap(), format!("{host}/github/o/a"));
+        assert_eq!(moved(&mapping, "registry.k8s.io/x").unwrap(), format!("{host}/kubernetes/x"));
+        assert_eq!(moved(&mapping, "public.ecr.aws/o/a").unwrap(), format!("{host}/ecr-public/o/a"));
+        assert_eq!(moved(&mapping, "quay.io/o/a").unwrap(), format!("{host}/quay/o/a"));
     }
 
     #[test]
     fn presets_check_their_registry() {
-        let message = yaml_error(
-            "registry: harbor.example.com\npreset: ecr-pull-through\n",
-            None,
-        );
-        assert!(
-            message.starts_with("map.yaml: registry: preset ecr-pull-through needs an ECR"),
-            "{message}"
-        );
-        let message = yaml_error(
-            "registry: harbor.example.com/p\npreset: harbor-proxy-cache\n",
-            None,
-        );
-        assert!(
-            message.contains("host alone") && message.contains("registry: harbor.example.com"),
-            "{message}"
-        );
+        let message = yaml_error("registry: harbor.example.com\npreset: ecr-pull-through\n", None);
+        assert!(message.starts_with("map.yaml: registry: preset ecr-pull-through needs an ECR"), "{message}");
+        let message = yaml_error("registry: harbor.example.com/p\npreset: harbor-proxy-cache\n", None);
+        assert!(message.contains("host alone") && message.contains("registry: harbor.example.com"), "{message}");
         let message = yaml_error("preset: harbor-proxy-cache\n", Some("harbor.example.com/p"));
-        assert!(
-            message.starts_with("--registry: preset harbor-proxy-cache needs"),
-            "{message}"
-        );
+        assert!(message.starts_with("--registry: preset harbor-proxy-cache needs"), "{message}");
         let message = yaml_error("preset: harbor-proxy-cache\n", None);
-        assert!(
-            message.starts_with("map.yaml: preset: preset harbor-proxy-cache needs a registry"),
-            "{message}"
-        );
+        assert!(message.starts_with("map.yaml: preset: preset harbor-proxy-cache needs a registry"), "{message}");
         let message = yaml_error("registry: h.example.com\npreset: artifactory\n", None);
-        assert!(
-            message.contains("unknown preset \"artifactory\"")
-                && message.contains("harbor-proxy-cache")
-        );
+        assert!(message.contains("unknown preset \"artifactory\"") && message.contains("harbor-proxy-cache"));
     }
 
     #[test]
@@ -959,10 +751,7 @@ mod tests {
         );
         assert_eq!(moved(&mapping, "registry.k8s.io/pause:3.9"), None);
         assert_eq!(moved(&mapping, "registry.k8s.io/pause/sub:1"), None);
-        assert!(
-            moved(&mapping, "registry.k8s.io/pause-amd64:3.9").is_some(),
-            "only whole components match"
-        );
+        assert!(moved(&mapping, "registry.k8s.io/pause-amd64:3.9").is_some(), "only whole components match");
         assert_eq!(moved(&mapping, "internal.example.com/team/app"), None);
         assert_eq!(moved(&mapping, "docker.io/bitnami/redis:7"), None);
         assert!(moved(&mapping, "bitnami/redis-cluster:7").is_some());
@@ -972,59 +761,29 @@ mod tests {
     #[test]
     fn bad_exclusions_name_the_entry_and_the_fix() {
         let message = yaml_error("registry: r.example.com\nexclude:\n  - nginx\n", None);
-        assert!(
-            message.starts_with("map.yaml: exclude[0]: \"nginx\" is neither"),
-            "{message}"
-        );
+        assert!(message.starts_with("map.yaml: exclude[0]: \"nginx\" is neither"), "{message}");
         assert!(message.contains("docker.io/library/nginx"), "{message}");
-        let message = yaml_error(
-            "registry: r.example.com\nexclude:\n  - quay.io/o/a:1\n",
-            None,
-        );
+        let message = yaml_error("registry: r.example.com\nexclude:\n  - quay.io/o/a:1\n", None);
         assert!(message.contains("write \"quay.io/o/a\""), "{message}");
         let message = yaml_error("registry: r.example.com\nexclude: quay.io\n", None);
-        assert!(
-            message.starts_with("map.yaml: exclude: expected a list"),
-            "{message}"
-        );
+        assert!(message.starts_with("map.yaml: exclude: expected a list"), "{message}");
     }
 
     #[test]
     fn file_errors_name_the_file_the_key_and_the_fix() {
         let message = yaml_error("registry: r.example.com\nregistrys:\n  a: b\n", None);
-        assert!(
-            message.starts_with("map.yaml: registrys: unknown key"),
-            "{message}"
-        );
-        assert!(
-            message.contains("use the keys registry, layout"),
-            "{message}"
-        );
+        assert!(message.starts_with("map.yaml: registrys: unknown key"), "{message}");
+        assert!(message.contains("use the keys registry, layout"), "{message}");
         let message = yaml_error("registry: r.example.com\nlayout: flat\n", None);
-        assert!(
-            message.starts_with("map.yaml: layout: unknown layout \"flat\""),
-            "{message}"
-        );
+        assert!(message.starts_with("map.yaml: layout: unknown layout \"flat\""), "{message}");
         let message = yaml_error("registries:\n  quay.io: https://h.example.com\n", None);
-        assert!(
-            message.starts_with("map.yaml: registries.quay.io: drop the https://"),
-            "{message}"
-        );
+        assert!(message.starts_with("map.yaml: registries.quay.io: drop the https://"), "{message}");
         let message = yaml_error("registries:\n  quay: h.example.com\n", None);
-        assert!(
-            message.starts_with("map.yaml: registries.quay: \"quay\" is not a registry host"),
-            "{message}"
-        );
+        assert!(message.starts_with("map.yaml: registries.quay: \"quay\" is not a registry host"), "{message}");
         let message = yaml_error("registry: 12\n", None);
-        assert!(
-            message.starts_with("map.yaml: registry: expected text, found 12"),
-            "{message}"
-        );
+        assert!(message.starts_with("map.yaml: registry: expected text, found 12"), "{message}");
         let message = yaml_error("registry: [a\n", None);
-        assert!(
-            message.starts_with("map.yaml: not valid YAML") && message.contains("(line "),
-            "{message}"
-        );
+        assert!(message.starts_with("map.yaml: not valid YAML") && message.contains("(line "), "{message}");
         let message = yaml_error("- a\n", None);
         assert!(message.contains("must be a YAML map"), "{message}");
         let message = yaml_error("layout: keep-host\n", None);
@@ -1033,25 +792,12 @@ mod tests {
 
     #[test]
     fn file_errors_carry_the_line_of_the_setting() {
-        let line = |text: &str| {
-            RegistryMapping::from_yaml_text(text, "map.yaml", None)
-                .unwrap_err()
-                .line
-        };
-        assert_eq!(
-            line("registry: r.example.com\n# note\nlayout: flat\n"),
-            Some(3)
-        );
-        assert_eq!(
-            line("registries:\n  docker.io: h.example.com/d\n  quay.io: bad host\n"),
-            Some(3)
-        );
+        let line = |text: &str| RegistryMapping::from_yaml_text(text, "map.yaml", None).unwrap_err().line;
+        assert_eq!(line("registry: r.example.com\n# note\nlayout: flat\n"), Some(3));
+        assert_eq!(line("registries:\n  docker.io: h.example.com/d\n  quay.io: bad host\n"), Some(3));
         let exclude = "registry: r.example.com\nexclude:\n  - quay.io\n  # skip\n  - nginx\nlayout: keep-path\n";
         assert_eq!(line(exclude), Some(5));
-        assert_eq!(
-            line("exclude:\n- quay.io\n- Bad/x:1\nregistry: r.example.com\n"),
-            Some(3)
-        );
+        assert_eq!(line("exclude:\n- quay.io\n- Bad/x:1\nregistry: r.example.com\n"), Some(3));
         // Flow style has no line to point at; the key path still names the place.
         assert_eq!(line("{registry: r.example.com, layout: flat}"), None);
     }
@@ -1061,10 +807,7 @@ mod tests {
         let mapping = from_yaml(
             "registry: b.example.com\nregistries:\n  docker.io: a.example.com/hub\n  quay.io: b.example.com/q\n",
         );
-        assert_eq!(
-            mapping.destination_hosts(),
-            ["a.example.com", "b.example.com"]
-        );
+        assert_eq!(mapping.destination_hosts(), ["a.example.com", "b.example.com"]);
     }
 
     #[test]
@@ -1073,29 +816,17 @@ mod tests {
         let path = directory.path().join("mapping.yaml");
         std::fs::write(&path, "registry: reg.example.com/m\n").unwrap();
         let mapping = RegistryMapping::from_file(&path, None).unwrap();
-        assert_eq!(
-            moved(&mapping, "nginx").as_deref(),
-            Some("reg.example.com/m/library/nginx")
-        );
+        assert_eq!(moved(&mapping, "nginx").as_deref(), Some("reg.example.com/m/library/nginx"));
 
         let missing = directory.path().join("absent.yaml");
-        let message = RegistryMapping::from_file(&missing, None)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            message.starts_with(&format!("{}: cannot read", missing.display())),
-            "{message}"
-        );
+        let message = RegistryMapping::from_file(&missing, None).unwrap_err().to_string();
+        assert!(message.starts_with(&format!("{}: cannot read", missing.display())), "{message}");
     }
 
     #[test]
     fn collisions_name_both_sources() {
         let mapping = RegistryMapping::from_registry("reg.example.com").unwrap();
-        let sources = [
-            image("bitnami/redis:7"),
-            image("bitnami/redis:6"),
-            image("quay.io/bitnami/redis:7"),
-        ];
+        let sources = [image("bitnami/redis:7"), image("bitnami/redis:6"), image("quay.io/bitnami/redis:7")];
         let message = mapping.check_collisions(&sources).unwrap_err().to_string();
         assert!(
             message.starts_with(

@@ -52,10 +52,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
-use handlebars::{
-    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderError,
-    RenderErrorReason,
-};
+use handlebars::{Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderError, RenderErrorReason};
 use serde::Serialize;
 
 use crate::error::Error;
@@ -191,18 +188,12 @@ impl FromStr for Format {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<Format, Error> {
-        Format::ALL
-            .into_iter()
-            .find(|format| format.name() == text)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
-                Error::new(format!("unknown mirror format {text:?}"))
-                    .at("--format")
-                    .hint(format!(
-                        "use one of {}, or --template FILE",
-                        names.join(", ")
-                    ))
-            })
+        Format::ALL.into_iter().find(|format| format.name() == text).ok_or_else(|| {
+            let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+            Error::new(format!("unknown mirror format {text:?}"))
+                .at("--format")
+                .hint(format!("use one of {}, or --template FILE", names.join(", ")))
+        })
     }
 }
 
@@ -218,36 +209,19 @@ impl MirrorPlan {
         // are one image even though one named its registry.
         let key = source.to_string();
         if let Some(destination) = mapping.destination(source) {
-            let at = self
-                .images
-                .binary_search_by(|image| image.source.to_string().cmp(&key));
+            let at = self.images.binary_search_by(|image| image.source.to_string().cmp(&key));
             match at {
                 Ok(index) => insert_site(&mut self.images[index].sites, site),
-                Err(index) => self.images.insert(
-                    index,
-                    MirrorImage {
-                        source: source.clone(),
-                        destination,
-                        sites: vec![site],
-                    },
-                ),
+                Err(index) => {
+                    self.images.insert(index, MirrorImage { source: source.clone(), destination, sites: vec![site] })
+                }
             }
             return;
         }
-        let list = if mapping.is_destination(source) {
-            &mut self.already_on_destination
-        } else {
-            &mut self.excluded
-        };
+        let list = if mapping.is_destination(source) { &mut self.already_on_destination } else { &mut self.excluded };
         match list.binary_search_by(|image| image.source.to_string().cmp(&key)) {
             Ok(index) => insert_site(&mut list[index].sites, site),
-            Err(index) => list.insert(
-                index,
-                UncopiedImage {
-                    source: source.clone(),
-                    sites: vec![site],
-                },
-            ),
+            Err(index) => list.insert(index, UncopiedImage { source: source.clone(), sites: vec![site] }),
         }
     }
 
@@ -284,9 +258,7 @@ impl MirrorPlan {
             render_with(template, &name, &variables)
         };
         // A failure here is our bug, not the user's: say so.
-        rendered.map_err(|error| {
-            error.hint("this is a bug in helm-retarget's built-in template; please report it")
-        })
+        rendered.map_err(|error| error.hint("this is a bug in helm-retarget's built-in template; please report it"))
     }
 
     /// A user's own handlebars template (`--template FILE`), same variables as the built-ins.
@@ -302,22 +274,15 @@ impl MirrorPlan {
     fn variables(&self) -> PlanVariables {
         let images: Vec<ImageVariables> = self.images.iter().map(ImageVariables::new).collect();
         let disabled_count = images.iter().filter(|image| image.disabled).count();
-        let destination_registries: BTreeSet<String> = self
-            .images
-            .iter()
-            .map(|image| image.destination.registry.clone())
-            .collect();
+        let destination_registries: BTreeSet<String> =
+            self.images.iter().map(|image| image.destination.registry.clone()).collect();
         PlanVariables {
             generator: concat!("helm-retarget ", env!("CARGO_PKG_VERSION")),
             enabled_count: images.len() - disabled_count,
             disabled_count,
             images,
             excluded: self.excluded.iter().map(UncopiedVariables::new).collect(),
-            already_on_destination: self
-                .already_on_destination
-                .iter()
-                .map(UncopiedVariables::new)
-                .collect(),
+            already_on_destination: self.already_on_destination.iter().map(UncopiedVariables::new).collect(),
             destination_registries: destination_registries.into_iter().collect(),
         }
     }
@@ -362,10 +327,7 @@ struct SourceVariables {
 impl SourceVariables {
     fn new(source: &Reference, sites: &[MirrorSite]) -> Self {
         let charts: BTreeSet<&str> = sites.iter().map(|site| site.chart.as_str()).collect();
-        let values_paths: BTreeSet<&str> = sites
-            .iter()
-            .filter_map(|site| site.values_path.as_deref())
-            .collect();
+        let values_paths: BTreeSet<&str> = sites.iter().filter_map(|site| site.values_path.as_deref()).collect();
         let charts: Vec<String> = charts.into_iter().map(str::to_string).collect();
         let values_paths: Vec<String> = values_paths.into_iter().map(str::to_string).collect();
         SourceVariables {
@@ -448,9 +410,7 @@ struct UncopiedVariables {
 
 impl UncopiedVariables {
     fn new(image: &UncopiedImage) -> Self {
-        UncopiedVariables {
-            source: SourceVariables::new(&image.source, &image.sites),
-        }
+        UncopiedVariables { source: SourceVariables::new(&image.source, &image.sites) }
     }
 }
 
@@ -514,11 +474,7 @@ struct SyncRepository {
 
 impl<'a> SkopeoSyncVariables<'a> {
     fn new(plan: &MirrorPlan, variables: &'a PlanVariables) -> Result<Self, Error> {
-        let enabled: Vec<&MirrorImage> = plan
-            .images
-            .iter()
-            .filter(|image| !image.disabled())
-            .collect();
+        let enabled: Vec<&MirrorImage> = plan.images.iter().filter(|image| !image.disabled()).collect();
         // The DEST each shape would need for each image: the parent of the destination name
         // (plain), or the destination name with the full source name cut off (scoped).
         let plain: BTreeSet<String> = enabled
@@ -526,9 +482,7 @@ impl<'a> SkopeoSyncVariables<'a> {
             .map(|image| {
                 let name = image.destination.name();
                 match name.rsplit_once('/') {
-                    Some((parent, base))
-                        if Some(base) == image.source.repository.rsplit('/').next() =>
-                    {
+                    Some((parent, base)) if Some(base) == image.source.repository.rsplit('/').next() => {
                         parent.to_string()
                     }
                     _ => format!("(no DEST gives {name})"),
@@ -566,11 +520,9 @@ impl<'a> SkopeoSyncVariables<'a> {
         // An empty plan has no DEST of its own; the command still shows where one goes.
         let sync_destination = sync_destination.unwrap_or_else(|| "DEST".to_string());
         if sync_destination.starts_with("(no DEST") {
-            return Err(Error::new(format!(
-                "skopeo sync cannot reproduce the destination {sync_destination}"
-            ))
-            .at("--format skopeo-sync")
-            .hint("use --format skopeo or regsync, which name each destination"));
+            return Err(Error::new(format!("skopeo sync cannot reproduce the destination {sync_destination}"))
+                .at("--format skopeo-sync")
+                .hint("use --format skopeo or regsync, which name each destination"));
         }
 
         let mut registries: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
@@ -598,10 +550,7 @@ impl<'a> SkopeoSyncVariables<'a> {
                     registry,
                     repositories: repositories
                         .into_iter()
-                        .map(|(path, references)| SyncRepository {
-                            path,
-                            references: references.into_iter().collect(),
-                        })
+                        .map(|(path, references)| SyncRepository { path, references: references.into_iter().collect() })
                         .collect(),
                 })
                 .collect(),
@@ -612,10 +561,7 @@ impl<'a> SkopeoSyncVariables<'a> {
 /// Pieces the built-in templates share; user templates may use them too (`{{> image-comment}}`).
 const PARTIALS: &[(&str, &str)] = &[
     ("image-comment", include_str!("mirror/image-comment.hbs")),
-    (
-        "uncopied-comment",
-        include_str!("mirror/uncopied-comment.hbs"),
-    ),
+    ("uncopied-comment", include_str!("mirror/uncopied-comment.hbs")),
 ];
 
 /// Renders `template` (named `name` in errors) over `variables` with our helpers, no HTML
@@ -632,16 +578,13 @@ fn render_with(template: &str, name: &str, variables: &impl Serialize) -> Result
             .register_partial(partial, *text)
             .map_err(|e| Error::new(format!("built-in partial {partial}: {e}")))?;
     }
-    registry
-        .register_template_string(name, template)
-        .map_err(|e| {
-            let error =
-                Error::new(format!("not a valid handlebars template: {}", e.reason())).at(name);
-            match e.pos() {
-                Some((line, _column)) => error.line(line),
-                None => error,
-            }
-        })?;
+    registry.register_template_string(name, template).map_err(|e| {
+        let error = Error::new(format!("not a valid handlebars template: {}", e.reason())).at(name);
+        match e.pos() {
+            Some((line, _column)) => error.line(line),
+            None => error,
+        }
+    })?;
     registry.render(name, variables).map_err(|e| {
         let error = Error::new(render_error_message(&e)).at(name);
         match e.line_no {
@@ -662,9 +605,7 @@ fn render_error_message(error: &RenderError) -> String {
 
 /// A helper argument as text: strings as they are, anything else as JSON.
 fn argument_text(helper: &Helper<'_>, index: usize) -> Result<String, RenderError> {
-    let param = helper
-        .param(index)
-        .ok_or_else(|| RenderErrorReason::ParamNotFoundForIndex("an argument", index))?;
+    let param = helper.param(index).ok_or_else(|| RenderErrorReason::ParamNotFoundForIndex("an argument", index))?;
     Ok(match param.value() {
         serde_json::Value::String(text) => text.clone(),
         serde_json::Value::Null => String::new(),
@@ -700,9 +641,7 @@ fn json_helper(
     _: &mut RenderContext<'_, '_>,
     out: &mut dyn Output,
 ) -> HelperResult {
-    let param = helper
-        .param(0)
-        .ok_or(RenderErrorReason::ParamNotFoundForIndex("json", 0))?;
+    let param = helper.param(0).ok_or(RenderErrorReason::ParamNotFoundForIndex("json", 0))?;
     out.write(&param.value().to_string())?;
     Ok(())
 }
@@ -728,27 +667,22 @@ pub fn shell_quote(word: &str) -> String {
 
 /// `text` with every control character (newlines included) replaced by `?`.
 fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    text.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const DIGEST_A: &str =
-        "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-    const DIGEST_B: &str =
-        "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    const DIGEST_A: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const DIGEST_B: &str = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
     fn reference(text: &str) -> Reference {
         Reference::parse(text).unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn mapping(yaml: &str) -> RegistryMapping {
-        RegistryMapping::from_yaml_text(yaml, "mapping.yaml", None)
-            .unwrap_or_else(|e| panic!("{e}"))
+        RegistryMapping::from_yaml_text(yaml, "mapping.yaml", None).unwrap_or_else(|e| panic!("{e}"))
     }
 
     const KEEP_PATH: &str = "registry: harbor.example.com/mirror\n\
@@ -772,82 +706,36 @@ mod tests {
         let mapping = mapping(mapping_yaml);
         let mut plan = MirrorPlan::new();
         let mut add = |text: &str, site: MirrorSite| plan.add(&reference(text), &mapping, site);
-        add(
-            "nginx:1.25",
-            site(
-                "web",
-                Some("image"),
-                "Deployment/web spec.template.spec.containers[0].image",
-                false,
-            ),
-        );
-        add(
-            "docker.io/library/nginx:1.25",
-            site("web", None, "manifest stream", false),
-        );
+        add("nginx:1.25", site("web", Some("image"), "Deployment/web spec.template.spec.containers[0].image", false));
+        add("docker.io/library/nginx:1.25", site("web", None, "manifest stream", false));
         add(
             &format!("bitnami/redis:7.2@{DIGEST_A}"),
-            site(
-                "web/redis",
-                Some("redis.image"),
-                "StatefulSet/redis spec.template.spec.containers[0].image",
-                false,
-            ),
+            site("web/redis", Some("redis.image"), "StatefulSet/redis spec.template.spec.containers[0].image", false),
         );
         add(
             &format!("quay.io/prometheus/node-exporter@{DIGEST_B}"),
-            site(
-                "web/metrics",
-                Some("exporter.image"),
-                "DaemonSet/node spec.template.spec.containers[0].image",
-                false,
-            ),
+            site("web/metrics", Some("exporter.image"), "DaemonSet/node spec.template.spec.containers[0].image", false),
         );
         add(
             "ghcr.io/org/app:v1",
-            site(
-                "web",
-                Some("app.image"),
-                "Deployment/app spec.template.spec.containers[0].image",
-                false,
-            ),
+            site("web", Some("app.image"), "Deployment/app spec.template.spec.containers[0].image", false),
         );
         add(
             "ghcr.io/org/app:v1",
-            site(
-                "web/extra",
-                Some("app.image"),
-                "Job/migrate spec.template.spec.containers[0].image",
-                true,
-            ),
+            site("web/extra", Some("app.image"), "Job/migrate spec.template.spec.containers[0].image", true),
         );
         // The same site twice is recorded once.
         add(
             "ghcr.io/org/app:v1",
-            site(
-                "web",
-                Some("app.image"),
-                "Deployment/app spec.template.spec.containers[0].image",
-                false,
-            ),
+            site("web", Some("app.image"), "Deployment/app spec.template.spec.containers[0].image", false),
         );
         add(
             "registry.k8s.io/pause:3.9",
-            site(
-                "web",
-                Some("pause.image"),
-                "Deployment/web spec.template.spec.initContainers[0].image",
-                false,
-            ),
+            site("web", Some("pause.image"), "Deployment/web spec.template.spec.initContainers[0].image", false),
         );
         add(
             "harbor.example.com/mirror/tools/kubectl:1.30",
-            site(
-                "web",
-                Some("kubectl.image"),
-                "Job/hook spec.template.spec.containers[0].image",
-                false,
-            ),
+            site("web", Some("kubectl.image"), "Job/hook spec.template.spec.containers[0].image", false),
         );
         add(
             "docker.io/bitnami/postgresql:16",
@@ -866,10 +754,7 @@ mod tests {
     }
 
     fn sources(images: &[MirrorImage]) -> Vec<String> {
-        images
-            .iter()
-            .map(|image| image.source.to_string())
-            .collect()
+        images.iter().map(|image| image.source.to_string()).collect()
     }
 
     #[test]
@@ -886,31 +771,18 @@ mod tests {
             ]
         );
         let nginx = &plan.images()[2];
-        assert_eq!(
-            nginx.sites.len(),
-            2,
-            "both spellings of nginx share one image"
-        );
-        assert_eq!(
-            nginx.destination.to_string(),
-            "harbor.example.com/mirror/library/nginx:1.25"
-        );
+        assert_eq!(nginx.sites.len(), 2, "both spellings of nginx share one image");
+        assert_eq!(nginx.destination.to_string(), "harbor.example.com/mirror/library/nginx:1.25");
         let app = &plan.images()[3];
         assert_eq!(app.sites.len(), 2, "a repeated site is recorded once");
         assert!(!app.disabled(), "one enabled site makes the image needed");
         assert!(plan.images()[0].disabled());
         assert_eq!(
-            plan.excluded()
-                .iter()
-                .map(|i| i.source.to_string())
-                .collect::<Vec<_>>(),
+            plan.excluded().iter().map(|i| i.source.to_string()).collect::<Vec<_>>(),
             ["registry.k8s.io/pause:3.9"]
         );
         assert_eq!(
-            plan.already_on_destination()
-                .iter()
-                .map(|i| i.source.to_string())
-                .collect::<Vec<_>>(),
+            plan.already_on_destination().iter().map(|i| i.source.to_string()).collect::<Vec<_>>(),
             ["harbor.example.com/mirror/tools/kubectl:1.30"]
         );
     }
@@ -921,14 +793,8 @@ mod tests {
         assert_eq!(copy_source(&pinned), format!("quay.io/o/a@{DIGEST_A}"));
         assert_eq!(copy_destination(&pinned), "quay.io/o/a:1.0");
         let digest_only = reference(&format!("quay.io/o/a@{DIGEST_A}"));
-        assert_eq!(
-            copy_destination(&digest_only),
-            format!("quay.io/o/a@{DIGEST_A}")
-        );
-        assert_eq!(
-            tagged_destination(&digest_only),
-            format!("quay.io/o/a:{}", DIGEST_A.replace(':', "-"))
-        );
+        assert_eq!(copy_destination(&digest_only), format!("quay.io/o/a@{DIGEST_A}"));
+        assert_eq!(tagged_destination(&digest_only), format!("quay.io/o/a:{}", DIGEST_A.replace(':', "-")));
         let bare = reference("quay.io/o/a");
         assert_eq!(copy_source(&bare), "quay.io/o/a:latest");
         assert_eq!(copy_destination(&bare), "quay.io/o/a:latest");
@@ -973,9 +839,7 @@ mod tests {
         assert_eq!(lines(&text), expected);
         assert_eq!(
             lines(&text)[0],
-            format!(
-                "docker.io/bitnami/redis:7.2@{DIGEST_A}\tharbor.example.com/mirror/bitnami/redis:7.2@{DIGEST_A}"
-            )
+            format!("docker.io/bitnami/redis:7.2@{DIGEST_A}\tharbor.example.com/mirror/bitnami/redis:7.2@{DIGEST_A}")
         );
     }
 
@@ -987,9 +851,7 @@ mod tests {
             "Copying docker.io/library/nginx:1.25 to harbor.example.com/mirror/library/nginx:1.25 (dry-run)"
         );
         assert_eq!(lines(&text).len(), 4);
-        assert!(lines(&text)
-            .iter()
-            .all(|line| line.starts_with("Copying ") && line.ends_with(" (dry-run)")));
+        assert!(lines(&text).iter().all(|line| line.starts_with("Copying ") && line.ends_with(" (dry-run)")));
     }
 
     #[test]
@@ -999,52 +861,30 @@ mod tests {
         let images = json["images"].as_array().unwrap();
         assert_eq!(images.len(), 5);
         let redis = &images[1];
-        assert_eq!(
-            redis["source_short"],
-            format!("bitnami/redis:7.2@{DIGEST_A}")
-        );
+        assert_eq!(redis["source_short"], format!("bitnami/redis:7.2@{DIGEST_A}"));
         assert_eq!(redis["source_registry"], "docker.io");
         assert_eq!(redis["source_path"], "bitnami/redis");
         assert_eq!(redis["destination_registry"], "harbor.example.com");
         assert_eq!(redis["destination_path"], "mirror/bitnami/redis");
         assert_eq!(redis["tag"], "7.2");
         assert_eq!(redis["digest"], DIGEST_A);
-        assert_eq!(
-            redis["copy_source"],
-            format!("docker.io/bitnami/redis@{DIGEST_A}")
-        );
-        assert_eq!(
-            redis["copy_destination"],
-            "harbor.example.com/mirror/bitnami/redis:7.2"
-        );
+        assert_eq!(redis["copy_source"], format!("docker.io/bitnami/redis@{DIGEST_A}"));
+        assert_eq!(redis["copy_destination"], "harbor.example.com/mirror/bitnami/redis:7.2");
         assert_eq!(redis["chart"], "web/redis");
         assert_eq!(redis["values_path"], "redis.image");
-        assert_eq!(
-            redis["sites"][0]["location"],
-            "StatefulSet/redis spec.template.spec.containers[0].image"
-        );
+        assert_eq!(redis["sites"][0]["location"], "StatefulSet/redis spec.template.spec.containers[0].image");
         assert_eq!(redis["disabled"], false);
         let nginx = &images[2];
         assert_eq!(nginx["tag"], "1.25");
         assert_eq!(nginx["digest"], serde_json::Value::Null);
-        assert_eq!(
-            nginx["sites"][0]["values_path"],
-            serde_json::Value::Null,
-            "{nginx}"
-        );
+        assert_eq!(nginx["sites"][0]["values_path"], serde_json::Value::Null, "{nginx}");
         assert_eq!(images[0]["disabled"], true);
         assert_eq!(json["enabled_count"], 4);
         assert_eq!(json["disabled_count"], 1);
         assert_eq!(json["excluded"][0]["source"], "registry.k8s.io/pause:3.9");
         assert_eq!(json["excluded"][0]["values_path"], "pause.image");
-        assert_eq!(
-            json["already_on_destination"][0]["source"],
-            "harbor.example.com/mirror/tools/kubectl:1.30"
-        );
-        assert_eq!(
-            json["destination_registries"],
-            serde_json::json!(["harbor.example.com"])
-        );
+        assert_eq!(json["already_on_destination"][0]["source"], "harbor.example.com/mirror/tools/kubectl:1.30");
+        assert_eq!(json["destination_registries"], serde_json::json!(["harbor.example.com"]));
     }
 
     /// Runs shellcheck on `script`; fails loudly when shellcheck is missing.
@@ -1056,9 +896,7 @@ mod tests {
             .args(["--shell=bash", "--severity=style"])
             .arg(&path)
             .output()
-            .unwrap_or_else(|e| {
-                panic!("cannot run shellcheck ({e}): install it (apt-get install -y shellcheck)")
-            });
+            .unwrap_or_else(|e| panic!("cannot run shellcheck ({e}): install it (apt-get install -y shellcheck)"));
         assert!(
             output.status.success(),
             "shellcheck rejects {name}:\n{}\n--- script ---\n{script}",
@@ -1068,10 +906,7 @@ mod tests {
 
     /// The uncommented command lines of a script.
     fn commands(script: &str) -> Vec<&str> {
-        script
-            .lines()
-            .filter(|line| !line.is_empty() && !line.starts_with('#'))
-            .collect()
+        script.lines().filter(|line| !line.is_empty() && !line.starts_with('#')).collect()
     }
 
     fn check_script_frame(script: &str) {
@@ -1084,10 +919,7 @@ mod tests {
         let script = plan().render(Format::Skopeo).unwrap();
         check_script_frame(&script);
         shellcheck(&script, "skopeo.sh");
-        let copies: Vec<&str> = commands(&script)
-            .into_iter()
-            .filter(|line| line.starts_with("skopeo "))
-            .collect();
+        let copies: Vec<&str> = commands(&script).into_iter().filter(|line| line.starts_with("skopeo ")).collect();
         assert_eq!(
             copies,
             [
@@ -1097,23 +929,14 @@ mod tests {
                 format!("skopeo copy --all --preserve-digests 'docker://quay.io/prometheus/node-exporter@{DIGEST_B}' 'docker://harbor.example.com/mirror/prometheus/node-exporter@{DIGEST_B}'"),
             ]
         );
-        assert!(script.contains("\n# skopeo copy --all --preserve-digests 'docker://docker.io/bitnami/postgresql:16'"), "{script}");
         assert!(
-            script.contains("#   registry.k8s.io/pause:3.9\n"),
+            script.contains("\n# skopeo copy --all --preserve-digests 'docker://docker.io/bitnami/postgresql:16'"),
             "{script}"
         );
-        assert!(
-            script.contains("#   harbor.example.com/mirror/tools/kubectl:1.30\n"),
-            "{script}"
-        );
-        assert!(
-            script.contains("#   skopeo login harbor.example.com\n"),
-            "{script}"
-        );
-        assert!(
-            script.contains("#   web/redis redis.image: StatefulSet/redis"),
-            "{script}"
-        );
+        assert!(script.contains("#   registry.k8s.io/pause:3.9\n"), "{script}");
+        assert!(script.contains("#   harbor.example.com/mirror/tools/kubectl:1.30\n"), "{script}");
+        assert!(script.contains("#   skopeo login harbor.example.com\n"), "{script}");
+        assert!(script.contains("#   web/redis redis.image: StatefulSet/redis"), "{script}");
     }
 
     #[test]
@@ -1121,19 +944,13 @@ mod tests {
         let script = plan().render(Format::Crane).unwrap();
         check_script_frame(&script);
         shellcheck(&script, "crane.sh");
-        let copies: Vec<&str> = commands(&script)
-            .into_iter()
-            .filter(|line| line.starts_with("crane "))
-            .collect();
+        let copies: Vec<&str> = commands(&script).into_iter().filter(|line| line.starts_with("crane ")).collect();
         assert_eq!(copies.len(), 4);
         assert_eq!(
             copies[0],
             format!("crane copy 'docker.io/bitnami/redis@{DIGEST_A}' 'harbor.example.com/mirror/bitnami/redis:7.2'")
         );
-        assert!(
-            script.contains("every platform"),
-            "the header says crane copies the index"
-        );
+        assert!(script.contains("every platform"), "the header says crane copies the index");
     }
 
     #[test]
@@ -1143,26 +960,11 @@ mod tests {
         shellcheck(&script, "docker.sh");
         let commands = commands(&script);
         let pinned = format!("'quay.io/prometheus/node-exporter@{DIGEST_B}'");
-        let pushed = format!(
-            "'harbor.example.com/mirror/prometheus/node-exporter:{}'",
-            DIGEST_B.replace(':', "-")
-        );
-        assert!(
-            commands.contains(&format!("docker pull {pinned}").as_str()),
-            "{script}"
-        );
-        assert!(
-            commands.contains(&format!("docker tag {pinned} {pushed}").as_str()),
-            "{script}"
-        );
-        assert!(
-            commands.contains(&format!("docker push {pushed}").as_str()),
-            "{script}"
-        );
-        assert_eq!(
-            commands.iter().filter(|c| c.starts_with("docker ")).count(),
-            12
-        );
+        let pushed = format!("'harbor.example.com/mirror/prometheus/node-exporter:{}'", DIGEST_B.replace(':', "-"));
+        assert!(commands.contains(&format!("docker pull {pinned}").as_str()), "{script}");
+        assert!(commands.contains(&format!("docker tag {pinned} {pushed}").as_str()), "{script}");
+        assert!(commands.contains(&format!("docker push {pushed}").as_str()), "{script}");
+        assert_eq!(commands.iter().filter(|c| c.starts_with("docker ")).count(), 12);
         assert!(script.contains("ONE platform only"));
     }
 
@@ -1170,29 +972,20 @@ mod tests {
     fn regsync_config_parses_back_with_one_entry_per_enabled_image() {
         let plan = plan();
         let text = plan.render(Format::Regsync).unwrap();
-        let config: serde_yaml::Value =
-            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let config: serde_yaml::Value = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(config["version"], serde_yaml::Value::from(1));
         let entries = config["sync"].as_sequence().unwrap();
         let expected: Vec<(String, String)> = plan
             .images()
             .iter()
             .filter(|image| !image.disabled())
-            .map(|image| {
-                (
-                    copy_source(&image.source),
-                    copy_destination(&image.destination),
-                )
-            })
+            .map(|image| (copy_source(&image.source), copy_destination(&image.destination)))
             .collect();
         let found: Vec<(String, String)> = entries
             .iter()
             .map(|entry| {
                 assert_eq!(entry["type"], "image");
-                (
-                    entry["source"].as_str().unwrap().to_string(),
-                    entry["target"].as_str().unwrap().to_string(),
-                )
+                (entry["source"].as_str().unwrap().to_string(), entry["target"].as_str().unwrap().to_string())
             })
             .collect();
         assert_eq!(found, expected);
@@ -1207,24 +1000,10 @@ mod tests {
 
     /// Where `skopeo sync` puts an image: DEST/BASENAME, or DEST/FULL-NAME with --scoped
     /// (skopeo's cmd/skopeo/sync.go), for checking our file against what skopeo would do.
-    fn skopeo_sync_destination(
-        dest: &str,
-        scoped: bool,
-        registry: &str,
-        path: &str,
-        item: &str,
-    ) -> String {
+    fn skopeo_sync_destination(dest: &str, scoped: bool, registry: &str, path: &str, item: &str) -> String {
         let full = format!("{registry}/{path}");
-        let suffix = if scoped {
-            full.as_str()
-        } else {
-            full.rsplit('/').next().unwrap()
-        };
-        let separator = if item.starts_with("sha256:") {
-            '@'
-        } else {
-            ':'
-        };
+        let suffix = if scoped { full.as_str() } else { full.rsplit('/').next().unwrap() };
+        let separator = if item.starts_with("sha256:") { '@' } else { ':' };
         format!("{dest}/{suffix}{separator}{item}")
     }
 
@@ -1237,8 +1016,7 @@ mod tests {
             command,
             "#   skopeo sync --all --preserve-digests --src yaml --dest docker --scoped THIS-FILE harbor.example.com/mirror"
         );
-        let file: serde_yaml::Value =
-            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let file: serde_yaml::Value = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         let mut landed = BTreeSet::new();
         for (registry, settings) in file.as_mapping().unwrap() {
             for (path, items) in settings["images"].as_mapping().unwrap() {
@@ -1263,31 +1041,17 @@ mod tests {
             })
             .collect();
         assert_eq!(landed, expected);
-        assert!(
-            text.contains("#   docker.io/bitnami/postgresql:16\n"),
-            "disabled listed apart"
-        );
+        assert!(text.contains("#   docker.io/bitnami/postgresql:16\n"), "disabled listed apart");
     }
 
     #[test]
     fn skopeo_sync_uses_plain_destinations_when_they_share_a_parent() {
         let mapping = mapping("registry: harbor.example.com/flat\n");
         let mut plan = MirrorPlan::new();
-        plan.add(
-            &reference("quay.io/org/app:1"),
-            &mapping,
-            site("c", None, "manifest stream", false),
-        );
-        plan.add(
-            &reference("quay.io/org/tool"),
-            &mapping,
-            site("c", None, "manifest stream", false),
-        );
+        plan.add(&reference("quay.io/org/app:1"), &mapping, site("c", None, "manifest stream", false));
+        plan.add(&reference("quay.io/org/tool"), &mapping, site("c", None, "manifest stream", false));
         let text = plan.render(Format::SkopeoSync).unwrap();
-        assert!(
-            text.contains("--dest docker THIS-FILE harbor.example.com/flat/org\n"),
-            "{text}"
-        );
+        assert!(text.contains("--dest docker THIS-FILE harbor.example.com/flat/org\n"), "{text}");
         let file: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
         assert_eq!(
             file["quay.io"]["images"]["org/tool"],
@@ -1308,14 +1072,8 @@ mod tests {
     fn skopeo_sync_refuses_destinations_it_cannot_name() {
         let error = plan().render(Format::SkopeoSync).unwrap_err();
         let message = error.to_string();
-        assert!(
-            message.starts_with("--format skopeo-sync: skopeo sync copies"),
-            "{message}"
-        );
-        assert!(
-            message.contains("harbor.example.com/mirror/bitnami"),
-            "{message}"
-        );
+        assert!(message.starts_with("--format skopeo-sync: skopeo sync copies"), "{message}");
+        assert!(message.contains("harbor.example.com/mirror/bitnami"), "{message}");
         assert!(message.contains("layout: keep-host"), "{message}");
     }
 
@@ -1341,31 +1099,26 @@ mod tests {
     fn a_user_template_can_use_the_helpers_and_partials() {
         let template = "{{#each images}}{{#unless disabled}}{{> image-comment}}crane copy {{shell-quote copy_source}} {{shell-quote copy_destination}}\n{{/unless}}{{/each}}";
         let text = plan().render_template(template, "mine.hbs").unwrap();
-        assert!(text.contains("\ncrane copy 'docker.io/library/nginx:1.25' 'harbor.example.com/mirror/library/nginx:1.25'\n"), "{text}");
+        assert!(
+            text.contains(
+                "\ncrane copy 'docker.io/library/nginx:1.25' 'harbor.example.com/mirror/library/nginx:1.25'\n"
+            ),
+            "{text}"
+        );
         assert!(text.starts_with("# docker.io/bitnami/redis"), "{text}");
     }
 
     #[test]
     fn user_template_errors_name_the_file_line_and_variable() {
-        let error = plan()
-            .render_template("ok\n{{#each images}}{{sorce}}{{/each}}", "mine.hbs")
-            .unwrap_err();
+        let error = plan().render_template("ok\n{{#each images}}{{sorce}}{{/each}}", "mine.hbs").unwrap_err();
         let message = error.to_string();
-        assert!(
-            message.starts_with("mine.hbs: the template uses \"sorce\""),
-            "{message}"
-        );
+        assert!(message.starts_with("mine.hbs: the template uses \"sorce\""), "{message}");
         assert!(message.contains("(line 2)"), "{message}");
         assert!(message.contains("--format json"), "{message}");
 
-        let error = plan()
-            .render_template("{{#each images}}\n{{/if}}", "bad.hbs")
-            .unwrap_err();
+        let error = plan().render_template("{{#each images}}\n{{/if}}", "bad.hbs").unwrap_err();
         let message = error.to_string();
-        assert!(
-            message.starts_with("bad.hbs: not a valid handlebars template"),
-            "{message}"
-        );
+        assert!(message.starts_with("bad.hbs: not a valid handlebars template"), "{message}");
         assert_eq!(error.line, Some(2), "{message}");
     }
 
@@ -1381,14 +1134,8 @@ mod tests {
         );
         for format in [Format::Skopeo, Format::Crane, Format::Docker] {
             let script = plan.render(format).unwrap();
-            assert!(
-                !script.lines().any(|line| line.starts_with("rm ")),
-                "{script}"
-            );
-            assert!(
-                script.contains("#   evil?rm -rf / a?b: manifest?stream\n"),
-                "{script}"
-            );
+            assert!(!script.lines().any(|line| line.starts_with("rm ")), "{script}");
+            assert!(script.contains("#   evil?rm -rf / a?b: manifest?stream\n"), "{script}");
             shellcheck(&script, "hostile.sh");
         }
         let yaml = plan.render(Format::Regsync).unwrap();

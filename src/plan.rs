@@ -72,11 +72,19 @@ pub struct RetargetPlan {
     pub effective_after: Value,
 }
 
+/// An edit that a render confirmed: the keys to add (with a gate it opened) and the sites then right.
+struct Trial {
+    keys: Vec<(ValuesPath, Value)>,
+    gate: Option<Gate>,
+    correct: BTreeSet<SiteId>,
+}
+
 /// The placeholder text for values a chart requires that have nothing to do with images.
 pub const PLACEHOLDER: &str = "helm-retarget-placeholder";
 
 struct Planner<'a, 'c> {
     renderer: &'a TreeRenderer<'c>,
+    mapping: &'a RegistryMapping,
     /// User values plus placeholders: what every render starts from.
     base: Value,
     overlay: Value,
@@ -84,37 +92,94 @@ struct Planner<'a, 'c> {
     effective: Value,
     gates: Vec<Gate>,
     warnings: Vec<String>,
+    /// Knobs a previous attempt showed to leave images on the mirror under a wrong name.
+    banned: BTreeSet<ValuesPath>,
+    /// For each image-config `base` site: the destinations of the images it composes. Such a site
+    /// is moved once later documents of its ConfigMap offer all of them (later documents win).
+    components: BTreeMap<SiteId, Vec<Reference>>,
+    /// ConfigMap (`Kind/name`) -> the values list that now carries its moved image-config documents.
+    image_config_lists: BTreeMap<String, ValuesPath>,
 }
 
 /// Plans the overlay for one chart tree.
 pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets: &[String]) -> RetargetPlan {
     let renderer = TreeRenderer::new(root);
     let (base, placeholders) = with_placeholders(&renderer, user);
-    let effective = crate::chart::effective_values(root, &base);
-    let mut planner = Planner { renderer: &renderer, base, effective, overlay: Value::Map(Default::default()), gates: Vec::new(), warnings: Vec::new() };
-
-    let baseline_render = planner.render_with(&Value::Null);
+    let baseline_render = renderer.render(&base);
+    let effective = baseline_render.covering.clone();
     let baseline = discover::images(&renderer, &baseline_render);
     let baseline_failures = failing_templates(&baseline_render);
     let destinations: BTreeMap<SiteId, Option<Reference>> =
         baseline.iter().map(|i| (i.id.clone(), mapping.destination(&i.reference))).collect();
+    let components: BTreeMap<SiteId, Vec<Reference>> = baseline
+        .iter()
+        .filter(|i| !i.components.is_empty())
+        .map(|i| {
+            let wanted = i
+                .components
+                .iter()
+                .filter_map(|c| Reference::parse(c).ok())
+                .map(|c| mapping.destination(&c).unwrap_or(c))
+                .collect();
+            (i.id.clone(), wanted)
+        })
+        .collect();
+    let fresh = |banned: BTreeSet<ValuesPath>| Planner {
+        renderer: &renderer,
+        mapping,
+        base: base.clone(),
+        effective: effective.clone(),
+        overlay: Value::Map(Default::default()),
+        gates: Vec::new(),
+        warnings: Vec::new(),
+        banned,
+        components: components.clone(),
+        image_config_lists: BTreeMap::new(),
+    };
+    let mut planner = fresh(BTreeSet::new());
 
+    // A knob that breaks some images (a double host) is tried only if direct edits can mend them;
+    // when they cannot, plan again without it.
+    let (final_render, finals) = loop {
+        planner.apply_knobs(&baseline_render, &destinations, &baseline_failures);
+        planner.apply_direct_edits(&destinations, &baseline_failures);
+        planner.apply_image_configs(&baseline_render, &destinations, &baseline_failures);
+        let final_render = planner.render_with(&planner.overlay.clone());
+        let finals: BTreeMap<SiteId, RenderedImage> =
+            discover::images(&renderer, &final_render).into_iter().map(|i| (i.id.clone(), i)).collect();
+        let overlay_keys = leaf_paths(&planner.overlay);
+        let mut culprits = BTreeSet::new();
+        for (id, image) in &finals {
+            let Some(Some(dest)) = destinations.get(id) else { continue };
+            if mapping.is_destination(&image.reference) && !same_image(&image.reference, dest) {
+                culprits.extend(
+                    overlay_keys_behind(&discover::keys(&image.parts), &overlay_keys)
+                        .into_iter()
+                        .map(|k| ValuesPath::parse(&k))
+                        .filter(is_registry_knob),
+                );
+            }
+        }
+        let mut banned = planner.banned.clone();
+        if culprits.is_empty() || !culprits.iter().any(|c| banned.insert(c.clone())) {
+            break (final_render, finals);
+        }
+        planner = fresh(banned);
+    };
     if let Err(e) = mapping.check_collisions(baseline.iter().map(|i| &i.reference)) {
         planner.warnings.push(e.to_string());
     }
-
-    planner.apply_knobs(&baseline_render, &destinations, &baseline_failures);
-    planner.apply_direct_edits(&destinations, &baseline_failures);
-    if !pull_secrets.is_empty() {
+    let (final_render, finals) = if pull_secrets.is_empty() {
+        (final_render, finals)
+    } else {
         planner.apply_pull_secrets(&baseline_render, pull_secrets, &baseline_failures);
-    }
-
-    let final_render = planner.render_with(&planner.overlay.clone());
+        let render = planner.render_with(&planner.overlay.clone());
+        let images = discover::images(&renderer, &render).into_iter().map(|i| (i.id.clone(), i)).collect();
+        (render, images)
+    };
     for (template, error) in new_failures(&final_render, &baseline_failures) {
         planner.warnings.push(format!("{template}: fails to render with the overlay: {error}"));
     }
-    let finals: BTreeMap<SiteId, RenderedImage> =
-        discover::images(&renderer, &final_render).into_iter().map(|i| (i.id.clone(), i)).collect();
     let overlay_keys = leaf_paths(&planner.overlay);
 
     let mut moves = Vec::new();
@@ -125,9 +190,14 @@ pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets:
         let outcome = match (&destination, rendered) {
             (None, _) => Outcome::Excluded,
             (Some(d), _) if same_image(&image.reference, d) => Outcome::AlreadyThere,
-            (Some(d), Some(r)) if same_image(&r.reference, d) => Outcome::Moved {
-                keys: overlay_keys_behind(&discover::keys(&r.parts), &overlay_keys),
-            },
+            (Some(d), Some(r))
+                if same_image(&r.reference, d)
+                    || components.get(&image.id).is_some_and(|w| components_offered(&finals, &image.id.object, w)) =>
+            {
+                let mut keys = overlay_keys_behind(&discover::keys(&r.parts), &overlay_keys);
+                keys.extend(planner.image_config_lists.get(&image.id.object).map(|k| k.to_string()));
+                Outcome::Moved { keys }
+            }
             (Some(_), _) => Outcome::PostRenderOnly { reason: why_unmovable(image) },
         };
         moves.push(ImageMove {
@@ -137,7 +207,11 @@ pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets:
             keys: discover::keys(&image.parts),
             source: image.reference.to_string(),
             destination: destination.as_ref().map(|d| d.to_string()),
-            rendered: rendered.map_or_else(|| image.text.clone(), |r| r.text.clone()),
+            // An image-config `base` stays in its document; later documents carry the move.
+            rendered: match rendered {
+                Some(r) if r.components.is_empty() => r.text.clone(),
+                _ => destination.as_ref().map_or_else(|| image.text.clone(), |d| d.name()),
+            },
             outcome,
         });
     }
@@ -158,6 +232,44 @@ pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets:
     }
 }
 
+/// The `base` + `components` documents of one ConfigMap in a render, in the order its reader
+/// takes them: data keys in order, then documents in order.
+fn image_config_documents(render: &TreeRender, template: &str, object: &str) -> Vec<Value> {
+    let Some(text) = render.templates.iter().find(|t| t.name == template).and_then(|t| t.output.as_ref().ok()) else {
+        return Vec::new();
+    };
+    let Ok(documents) = crate::yaml::parse_documents(&text.text.text, template) else { return Vec::new() };
+    let field = |doc: &Value, path: &str| doc.get(&ValuesPath::parse(path)).and_then(Value::as_str).map(str::to_string);
+    let mut out = Vec::new();
+    for doc in documents {
+        let name =
+            format!("{}/{}", field(&doc, "kind").unwrap_or_default(), field(&doc, "metadata.name").unwrap_or_default());
+        if name != object {
+            continue;
+        }
+        let Some(Value::Map(data)) = doc.get(&ValuesPath::parse("data")) else { continue };
+        for (key, content) in data {
+            let Some(content) = content.as_str() else { continue };
+            let Ok(embedded) = crate::yaml::parse_documents(content, key) else { continue };
+            out.extend(embedded.into_iter().filter(|d| {
+                d.get(&ValuesPath::parse("base")).is_some_and(|b| b.as_str().is_some())
+                    && matches!(d.get(&ValuesPath::parse("components")), Some(Value::Map(_)))
+            }));
+        }
+    }
+    out
+}
+
+/// True when the image-config documents of `object` offer every `wanted` reference.
+fn components_offered(images: &BTreeMap<SiteId, RenderedImage>, object: &str, wanted: &[Reference]) -> bool {
+    let offered: Vec<Reference> = images
+        .iter()
+        .filter(|(id, _)| id.object == object)
+        .flat_map(|(_, i)| i.components.iter().filter_map(|c| Reference::parse(c).ok()))
+        .collect();
+    wanted.iter().all(|w| offered.iter().any(|o| same_image(o, w)))
+}
+
 /// True when two references name the same image (host, path, tag, digest), however spelled.
 pub fn same_image(a: &Reference, b: &Reference) -> bool {
     a.registry == b.registry && a.repository == b.repository && a.tag == b.tag && a.digest == b.digest
@@ -167,10 +279,7 @@ fn why_unmovable(image: &RenderedImage) -> String {
     if discover::keys(&image.parts).is_empty() {
         "hard-coded in the template: no values key decides it".to_string()
     } else {
-        format!(
-            "the registry part comes from the template, not from values ({})",
-            discover::composition(&image.parts)
-        )
+        format!("the registry part comes from the template, not from values ({})", discover::composition(&image.parts))
     }
 }
 
@@ -191,11 +300,18 @@ impl Planner<'_, '_> {
         (render, images)
     }
 
-    fn correct(images: &BTreeMap<SiteId, RenderedImage>, destinations: &BTreeMap<SiteId, Option<Reference>>) -> BTreeSet<SiteId> {
+    fn correct(
+        &self,
+        images: &BTreeMap<SiteId, RenderedImage>,
+        destinations: &BTreeMap<SiteId, Option<Reference>>,
+    ) -> BTreeSet<SiteId> {
         destinations
             .iter()
             .filter(|(id, d)| match (images.get(*id), d) {
-                (Some(i), Some(d)) => same_image(&i.reference, d),
+                (Some(i), Some(d)) => {
+                    same_image(&i.reference, d)
+                        || self.components.get(*id).is_some_and(|wanted| components_offered(images, &id.object, wanted))
+                }
                 _ => false,
             })
             .map(|(id, _)| id.clone())
@@ -211,53 +327,65 @@ impl Planner<'_, '_> {
         destinations: &BTreeMap<SiteId, Option<Reference>>,
         baseline_failures: &BTreeSet<String>,
     ) {
+        // Keys the templates read, and keys the traces show carrying text (read inside a `merge`).
+        let traced = discover::images(self.renderer, baseline)
+            .into_iter()
+            .flat_map(|i| discover::keys(&i.parts))
+            .map(|k| ValuesPath::parse(&k));
         let mut candidates: Vec<ValuesPath> = baseline
             .reads()
             .into_keys()
-            .filter(|p| is_registry_knob(p) && matches!(baseline.effective.get(p), None | Some(Value::Null | Value::String(_))))
+            .chain(traced)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .filter(|p| is_registry_knob(p) && !self.banned.contains(p))
+            .filter(|p| matches!(baseline.effective.get(p), None | Some(Value::Null | Value::String(_))))
             .collect();
         candidates.sort_by_key(|p| (!p.is_global(), p.steps().len(), p.to_string()));
 
         let (_, mut current) = self.images_with(&[]);
-        let mut correct = Self::correct(&current, destinations);
+        let mut correct = self.correct(&current, destinations);
         for knob in candidates {
-            let (_, probed) = self.images_with(&[(knob.clone(), Value::String(PROBE_HOST.to_string()))]);
+            // A chart with a render gate refuses the probe host too: open the gate for the probe.
+            let mut probe = vec![(knob.clone(), Value::String(PROBE_HOST.to_string()))];
+            let (probe_render, mut probed) = self.images_with(&probe);
+            if let Some((gate, _)) = self.find_gate(&probe_render, baseline_failures, &probe) {
+                probe.push((gate, Value::Bool(true)));
+                (_, probed) = self.images_with(&probe);
+            }
             let Some(value) = knob_value(&current, &probed, destinations, &correct) else { continue };
-            let mut extra = vec![(knob.clone(), Value::String(value))];
-            let (mut render, mut images) = self.images_with(&extra);
-            let mut gate = None;
-            if let Some((path, message)) = self.find_gate(&render, baseline_failures, &extra) {
-                extra.push((path.clone(), Value::Bool(true)));
-                (render, images) = self.images_with(&extra);
-                gate = Some(Gate { key: path.to_string(), message });
+            let Some(trial) = self.try_edit(&knob, Value::String(value), destinations, &correct, baseline_failures)
+            else {
+                continue;
+            };
+            let keys = self.shortest_equivalent(trial.keys, &knob, &trial.correct, destinations, baseline_failures);
+            for (k, v) in keys {
+                self.overlay = with_edit(&self.overlay, &self.effective, &k, v);
             }
-            let now_correct = Self::correct(&images, destinations);
-            let improves = now_correct.len() > correct.len() && correct.is_subset(&now_correct);
-            if improves && new_failures(&render, baseline_failures).is_empty() {
-                for (k, v) in extra {
-                    self.overlay = with_edit(&self.overlay, &self.effective, &k, v);
-                }
-                self.gates.extend(gate);
-                current = images;
-                correct = now_correct;
-            }
+            self.gates.extend(trial.gate);
+            current = self.images_with(&[]).1;
+            correct = self.correct(&current, destinations);
         }
     }
 
     /// For images still off target, edits the values key that carries the differing text (usually
     /// the host inside a `repository`), keeping the rest of its value. Each edit is kept only if a
     /// render confirms it, and is then written under the shortest key that has the same effect.
-    fn apply_direct_edits(&mut self, destinations: &BTreeMap<SiteId, Option<Reference>>, baseline_failures: &BTreeSet<String>) {
+    fn apply_direct_edits(
+        &mut self,
+        destinations: &BTreeMap<SiteId, Option<Reference>>,
+        baseline_failures: &BTreeSet<String>,
+    ) {
         for _round in 0..3 {
             let (render, current) = self.images_with(&[]);
-            let mut correct = Self::correct(&current, destinations);
+            let mut correct = self.correct(&current, destinations);
             let mut edits: BTreeMap<ValuesPath, String> = BTreeMap::new();
             for (id, image) in &current {
                 let Some(Some(dest)) = destinations.get(id) else { continue };
                 if correct.contains(id) {
                     continue;
                 }
-                if let Some((path, value)) = direct_edit(image, dest, &render.effective) {
+                if let Some((path, value)) = direct_edit(image, dest, &render.covering) {
                     // Two sites needing different values of one key cannot both be served by it.
                     match edits.get(&path) {
                         Some(existing) if *existing != value => {
@@ -273,7 +401,7 @@ impl Planner<'_, '_> {
             }
             let mut progress = false;
             for (path, value) in edits {
-                let Some((extra, gate, now_correct)) =
+                let Some(Trial { keys: extra, gate, correct: now_correct }) =
                     self.try_edit(&path, Value::String(value.clone()), destinations, &correct, baseline_failures)
                 else {
                     continue;
@@ -301,7 +429,7 @@ impl Planner<'_, '_> {
         destinations: &BTreeMap<SiteId, Option<Reference>>,
         correct: &BTreeSet<SiteId>,
         baseline_failures: &BTreeSet<String>,
-    ) -> Option<(Vec<(ValuesPath, Value)>, Option<Gate>, BTreeSet<SiteId>)> {
+    ) -> Option<Trial> {
         let mut extra = vec![(path.clone(), value)];
         let (mut render, mut images) = self.images_with(&extra);
         let mut gate = None;
@@ -310,9 +438,13 @@ impl Planner<'_, '_> {
             (render, images) = self.images_with(&extra);
             gate = Some(Gate { key: gate_path.to_string(), message });
         }
-        let now_correct = Self::correct(&images, destinations);
+        let now_correct = self.correct(&images, destinations);
         let improves = now_correct.len() > correct.len() && correct.is_subset(&now_correct);
-        (improves && new_failures(&render, baseline_failures).is_empty()).then_some((extra, gate, now_correct))
+        (improves && new_failures(&render, baseline_failures).is_empty()).then_some(Trial {
+            keys: extra,
+            gate,
+            correct: now_correct,
+        })
     }
 
     /// The trace names the key a template finally read, which may sit deep in a defaults block that
@@ -348,11 +480,97 @@ impl Planner<'_, '_> {
                 .map(|(k, v)| (if k == path { alternative.clone() } else { k.clone() }, v.clone()))
                 .collect();
             let (render, images) = self.images_with(&trial);
-            if Self::correct(&images, destinations) == *expected && new_failures(&render, baseline_failures).is_empty() {
+            if expected.is_subset(&self.correct(&images, destinations))
+                && new_failures(&render, baseline_failures).is_empty()
+            {
                 return trial;
             }
         }
         extra
+    }
+
+    /// Image configs (a ConfigMap of `base` + `components` documents, later documents winning)
+    /// whose `base` the chart hard-codes: find a list the chart renders as further documents of that
+    /// ConfigMap (probed with a sentinel document), and put there each document again with its
+    /// `base` on the destination.
+    fn apply_image_configs(
+        &mut self,
+        baseline: &TreeRender,
+        destinations: &BTreeMap<SiteId, Option<Reference>>,
+        baseline_failures: &BTreeSet<String>,
+    ) {
+        let (render, current) = self.images_with(&[]);
+        let mut correct = self.correct(&current, destinations);
+        let objects: BTreeSet<(String, String)> = current
+            .iter()
+            .filter(|(id, i)| !i.components.is_empty() && !correct.contains(*id))
+            .filter(|(id, _)| matches!(destinations.get(*id), Some(Some(_))))
+            .map(|(id, _)| (id.template.clone(), id.object.clone()))
+            .collect();
+        if objects.is_empty() {
+            return;
+        }
+        let lists: Vec<ValuesPath> = baseline
+            .reads()
+            .into_iter()
+            .filter(|(p, found)| *found && matches!(self.effective.get(p), Some(Value::List(_))))
+            .map(|(p, _)| p)
+            .collect();
+        let probe_base = format!("{PROBE_HOST}/probe");
+        let probe_document: Value = crate::yaml::parse(
+            &format!("base: {probe_base}\ncomponents:\n  probe:\n    image: probe\n    tag: v1\n"),
+            "probe",
+        )
+        .unwrap_or_default();
+        for (template, object) in objects {
+            // Every document in the order the reader takes them, each `base` on its destination:
+            // as the list's items render after the chart's own documents, the restated defaults
+            // come first and the user's own documents (already in the list) keep the last word.
+            let documents = image_config_documents(&render, &template, &object);
+            let mut changed = false;
+            let moved: Vec<Value> = documents
+                .into_iter()
+                .map(|mut document| {
+                    let base = document.get(&ValuesPath::parse("base")).and_then(Value::as_str).map(str::to_string);
+                    let destination = base
+                        .as_deref()
+                        .and_then(|b| Reference::parse(b).ok())
+                        .and_then(|r| self.mapping.destination(&r))
+                        .map(|d| d.name());
+                    if let (Some(base), Some(destination)) = (base, destination) {
+                        if base != destination {
+                            changed = true;
+                            document.set(&ValuesPath::parse("base"), Value::String(destination));
+                        }
+                    }
+                    document
+                })
+                .collect();
+            if !changed {
+                continue;
+            }
+            for list in &lists {
+                let existing = match self.overlay.get(list).or_else(|| self.effective.get(list)) {
+                    Some(Value::List(items)) => items.clone(),
+                    _ => continue,
+                };
+                let probe = Value::List(existing.iter().cloned().chain([probe_document.clone()]).collect());
+                let (_, probed) = self.images_with(&[(list.clone(), probe)]);
+                if !probed.iter().any(|(id, i)| id.object == object && i.text == probe_base) {
+                    continue;
+                }
+                let value = Value::List(moved.clone());
+                if let Some(trial) = self.try_edit(list, value, destinations, &correct, baseline_failures) {
+                    for (k, v) in trial.keys {
+                        self.overlay = with_edit(&self.overlay, &self.effective, &k, v);
+                    }
+                    self.gates.extend(trial.gate);
+                    self.image_config_lists.insert(object.clone(), list.clone());
+                    correct = trial.correct;
+                    break;
+                }
+            }
+        }
     }
 
     /// A render gate: a template that fails with our changes but not without them. Looks for a
@@ -399,7 +617,10 @@ impl Planner<'_, '_> {
                 let extra = [(key.clone(), value.clone())];
                 let (render, _) = self.images_with(&extra);
                 let now = pods_with_secrets(&render, secrets);
-                if now.len() > served.len() && served.is_subset(&now) && new_failures(&render, baseline_failures).is_empty() {
+                if now.len() > served.len()
+                    && served.is_subset(&now)
+                    && new_failures(&render, baseline_failures).is_empty()
+                {
                     self.overlay.set(&key, value.clone());
                     served = now;
                     break;
@@ -447,13 +668,21 @@ fn knob_value(
         if after.text == before.text {
             continue;
         }
-        let Some(suffix) = after.text.strip_prefix(PROBE_HOST) else { return None };
         let dest = match destinations.get(id) {
             Some(Some(d)) => d.to_string(),
             _ => return None,
         };
-        let needed = dest.strip_suffix(suffix)?.to_string();
-        if needed.is_empty() || value.as_ref().is_some_and(|v| *v != needed) {
+        let needed = after.text.strip_prefix(PROBE_HOST).and_then(|suffix| dest.strip_suffix(suffix));
+        let Some(needed) = needed.filter(|n| !n.is_empty()).map(str::to_string) else {
+            // The knob breaks this image (it prepends to a full reference: a double host). That is
+            // acceptable only for an image not yet right, which a direct edit may still mend; the
+            // final check bans the knob if none does.
+            if correct.contains(id) {
+                return None;
+            }
+            continue;
+        };
+        if value.as_ref().is_some_and(|v| *v != needed) {
             return None;
         }
         helps |= !correct.contains(id);
@@ -592,7 +821,7 @@ fn comments(moves: &[ImageMove], gates: &[Gate], overlay_keys: &[ValuesPath]) ->
     for g in gates {
         out.entry(ValuesPath::parse(&g.key)).or_default().push(format!(
             "required: the chart refuses changed images without it ({})",
-            g.message.lines().next().unwrap_or_default()
+            g.message.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default()
         ));
     }
     for k in overlay_keys {

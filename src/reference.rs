@@ -39,11 +39,7 @@ pub struct ReferenceError {
 
 impl fmt::Display for ReferenceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:?} is not an image reference: {}",
-            self.text, self.reason
-        )
+        write!(f, "{:?} is not an image reference: {}", self.text, self.reason)
     }
 }
 
@@ -55,22 +51,15 @@ impl Reference {
     /// `localhost`, or has uppercase letters; otherwise the image is on Docker Hub. A missing
     /// tag stays missing (no `latest` is filled in).
     pub fn parse(text: &str) -> Result<Reference, ReferenceError> {
-        let fail = |reason: String| ReferenceError {
-            text: text.to_string(),
-            reason,
-        };
+        let fail = |reason: String| ReferenceError { text: text.to_string(), reason };
         if text.is_empty() {
             return Err(fail("the text is empty".into()));
         }
         if let Some(c) = text.chars().find(|c| c.is_whitespace() || c.is_control()) {
-            return Err(fail(format!(
-                "it contains {c:?}; references have no spaces or control characters"
-            )));
+            return Err(fail(format!("it contains {c:?}; references have no spaces or control characters")));
         }
         if text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            return Err(fail(
-                "a 64-character hex string is an image ID, not a repository name".into(),
-            ));
+            return Err(fail("a 64-character hex string is an image ID, not a repository name".into()));
         }
 
         let (rest, digest) = match text.split_once('@') {
@@ -82,28 +71,21 @@ impl Reference {
         }
 
         if rest.starts_with('[') && !rest.contains('/') {
-            return Err(fail(
-                "a registry host needs a repository path after it, e.g. [::1]:5000/app".into(),
-            ));
+            return Err(fail("a registry host needs a repository path after it, e.g. [::1]:5000/app".into()));
         }
 
         // The tag separator is the first `:` after the last `/`; earlier colons belong to the
         // host's port (`localhost:5000/app`).
         let tail_start = rest.rfind('/').map_or(0, |slash| slash + 1);
         let (name, tag) = match rest[tail_start..].find(':') {
-            Some(colon) => (
-                &rest[..tail_start + colon],
-                Some(&rest[tail_start + colon + 1..]),
-            ),
+            Some(colon) => (&rest[..tail_start + colon], Some(&rest[tail_start + colon + 1..])),
             None => (rest, None),
         };
         if let Some(tag) = tag {
             check_tag(tag).map_err(fail)?;
         }
         if name.is_empty() {
-            return Err(fail(
-                "there is no repository name before the tag or digest".into(),
-            ));
+            return Err(fail("there is no repository name before the tag or digest".into()));
         }
 
         let (host, path) = match name.split_once('/') {
@@ -208,18 +190,15 @@ impl Reference {
             return true;
         }
         let first = text.split('/').next().unwrap_or_default();
-        let written_host = reference.explicit_registry
-            && (first.contains('.') || first.contains(':') || first == "localhost");
+        let written_host =
+            reference.explicit_registry && (first.contains('.') || first.contains(':') || first == "localhost");
         if reference.explicit_registry && !written_host {
             // Only uppercase made the first component a host: `Hello/world` is no registry.
             return false;
         }
         if written_host {
             let path_components = text.split('/').count() - 1;
-            return reference.tag.is_some()
-                || first.contains(':')
-                || first == "localhost"
-                || path_components >= 2;
+            return reference.tag.is_some() || first.contains(':') || first == "localhost" || path_components >= 2;
         }
         let Some(tag) = &reference.tag else {
             return false;
@@ -229,9 +208,7 @@ impl Reference {
         }
         let name = &text[..text.len() - tag.len() - 1];
         let port_like = tag.len() >= 3 && tag.bytes().all(|b| b.is_ascii_digit());
-        !name.contains('.')
-            && (tag.bytes().any(|b| b.is_ascii_digit()) || tag == "latest")
-            && !port_like
+        !name.contains('.') && (tag.bytes().any(|b| b.is_ascii_digit()) || tag == "latest") && !port_like
     }
 }
 
@@ -312,18 +289,11 @@ pub fn check_host(host: &str) -> Result<(), String> {
         if label.is_empty() {
             return Err("it has an empty label (a leading, trailing or doubled '.')".into());
         }
-        if let Some(c) = label
-            .chars()
-            .find(|c| !c.is_ascii_alphanumeric() && *c != '-')
-        {
-            return Err(format!(
-                "{c:?} is not allowed in a host name (letters, digits, '-' and '.')"
-            ));
+        if let Some(c) = label.chars().find(|c| !c.is_ascii_alphanumeric() && *c != '-') {
+            return Err(format!("{c:?} is not allowed in a host name (letters, digits, '-' and '.')"));
         }
         if label.starts_with('-') || label.ends_with('-') {
-            return Err(format!(
-                "label {label:?} must start and end with a letter or digit"
-            ));
+            return Err(format!("label {label:?} must start and end with a letter or digit"));
         }
     }
     Ok(())
@@ -344,27 +314,16 @@ pub fn check_repository(path: &str) -> Result<(), String> {
 fn check_path_component(component: &str) -> Result<(), String> {
     let alphanumeric = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
     if component.is_empty() {
-        return Err(
-            "the repository path has an empty component (a doubled or trailing '/')".into(),
-        );
+        return Err("the repository path has an empty component (a doubled or trailing '/')".into());
     }
     if component.chars().any(|c| c.is_ascii_uppercase()) {
-        return Err(format!(
-            "repository path component {component:?} must be lowercase"
-        ));
+        return Err(format!("repository path component {component:?} must be lowercase"));
     }
-    if let Some(c) = component
-        .chars()
-        .find(|&c| !alphanumeric(c) && !matches!(c, '.' | '_' | '-'))
-    {
-        return Err(format!(
-            "{c:?} in {component:?} is not allowed in a repository path (a-z, 0-9, '.', '_', '-')"
-        ));
+    if let Some(c) = component.chars().find(|&c| !alphanumeric(c) && !matches!(c, '.' | '_' | '-')) {
+        return Err(format!("{c:?} in {component:?} is not allowed in a repository path (a-z, 0-9, '.', '_', '-')"));
     }
     if !component.starts_with(alphanumeric) || !component.ends_with(alphanumeric) {
-        return Err(format!(
-            "repository path component {component:?} must start and end with a letter or digit"
-        ));
+        return Err(format!("repository path component {component:?} must start and end with a letter or digit"));
     }
     for separator in component.split(alphanumeric).filter(|run| !run.is_empty()) {
         let allowed = matches!(separator, "." | "_" | "__") || separator.bytes().all(|b| b == b'-');
@@ -384,20 +343,13 @@ fn check_tag(tag: &str) -> Result<(), String> {
         return Err("the tag after ':' is empty".into());
     }
     if tag.len() > TAG_LIMIT {
-        return Err(format!(
-            "the tag is {} characters; the limit is {TAG_LIMIT}",
-            tag.len()
-        ));
+        return Err(format!("the tag is {} characters; the limit is {TAG_LIMIT}", tag.len()));
     }
     if !tag.starts_with(word) {
-        return Err(format!(
-            "tag {tag:?} must start with a letter, digit or '_'"
-        ));
+        return Err(format!("tag {tag:?} must start with a letter, digit or '_'"));
     }
     if let Some(c) = tag.chars().find(|&c| !word(c) && c != '.' && c != '-') {
-        return Err(format!(
-            "{c:?} is not allowed in tag {tag:?} (letters, digits, '_', '.', '-')"
-        ));
+        return Err(format!("{c:?} is not allowed in tag {tag:?} (letters, digits, '_', '.', '-')"));
     }
     Ok(())
 }
@@ -406,38 +358,26 @@ fn check_tag(tag: &str) -> Result<(), String> {
 /// which fix the length and require lowercase hex.
 fn check_digest(digest: &str) -> Result<(), String> {
     let Some((algorithm, encoded)) = digest.split_once(':') else {
-        return Err(format!(
-            "digest {digest:?} needs an algorithm prefix, e.g. sha256:<64 hex digits>"
-        ));
+        return Err(format!("digest {digest:?} needs an algorithm prefix, e.g. sha256:<64 hex digits>"));
     };
     let well_formed_algorithm = !algorithm.is_empty()
         && algorithm.split(['-', '_', '+', '.']).all(|part| {
-            part.starts_with(|c: char| c.is_ascii_alphabetic())
-                && part.chars().all(|c| c.is_ascii_alphanumeric())
+            part.starts_with(|c: char| c.is_ascii_alphabetic()) && part.chars().all(|c| c.is_ascii_alphanumeric())
         });
     if !well_formed_algorithm {
         return Err(format!("digest algorithm {algorithm:?} is malformed"));
     }
     if let Some(c) = encoded.chars().find(|c| !c.is_ascii_hexdigit()) {
-        return Err(format!(
-            "digest {digest:?} has {c:?} where hex digits belong"
-        ));
+        return Err(format!("digest {digest:?} has {c:?} where hex digits belong"));
     }
     let expected = match algorithm {
         "sha256" => 64,
         "sha384" => 96,
         "sha512" => 128,
-        _ => {
-            return Err(format!(
-                "digest algorithm {algorithm:?} is not supported (sha256, sha384 or sha512)"
-            ))
-        }
+        _ => return Err(format!("digest algorithm {algorithm:?} is not supported (sha256, sha384 or sha512)")),
     };
     if encoded.len() != expected {
-        return Err(format!(
-            "a {algorithm} digest has {expected} hex digits, this one has {}",
-            encoded.len()
-        ));
+        return Err(format!("a {algorithm} digest has {expected} hex digits, this one has {}", encoded.len()));
     }
     if encoded.chars().any(|c| c.is_ascii_uppercase()) {
         return Err(format!("digest {digest:?} must use lowercase hex"));
@@ -463,26 +403,13 @@ mod tests {
     }
 
     /// (text, registry, repository, tag, digest, explicit_registry)
-    type Case<'a> = (
-        &'a str,
-        &'a str,
-        &'a str,
-        Option<&'a str>,
-        Option<String>,
-        bool,
-    );
+    type Case<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, Option<String>, bool);
 
     fn check(cases: &[Case<'_>]) {
         for (text, registry, repository, tag, digest, explicit) in cases {
             let r = parsed(text);
             assert_eq!(
-                (
-                    r.registry.as_str(),
-                    r.repository.as_str(),
-                    r.tag.as_deref(),
-                    r.digest.clone(),
-                    r.explicit_registry
-                ),
+                (r.registry.as_str(), r.repository.as_str(), r.tag.as_deref(), r.digest.clone(), r.explicit_registry),
                 (*registry, *repository, *tag, digest.clone(), *explicit),
                 "parsing {text:?}"
             );
@@ -493,97 +420,27 @@ mod tests {
     fn docker_hub_names_are_normalised() {
         check(&[
             ("nginx", "docker.io", "library/nginx", None, None, false),
-            (
-                "nginx:1.25",
-                "docker.io",
-                "library/nginx",
-                Some("1.25"),
-                None,
-                false,
-            ),
-            (
-                "library/nginx",
-                "docker.io",
-                "library/nginx",
-                None,
-                None,
-                false,
-            ),
-            (
-                "docker.io/nginx",
-                "docker.io",
-                "library/nginx",
-                None,
-                None,
-                true,
-            ),
-            (
-                "docker.io/library/nginx:latest",
-                "docker.io",
-                "library/nginx",
-                Some("latest"),
-                None,
-                true,
-            ),
+            ("nginx:1.25", "docker.io", "library/nginx", Some("1.25"), None, false),
+            ("library/nginx", "docker.io", "library/nginx", None, None, false),
+            ("docker.io/nginx", "docker.io", "library/nginx", None, None, true),
+            ("docker.io/library/nginx:latest", "docker.io", "library/nginx", Some("latest"), None, true),
             ("index.docker.io/x/y", "docker.io", "x/y", None, None, true),
-            (
-                "index.docker.io/busybox",
-                "docker.io",
-                "library/busybox",
-                None,
-                None,
-                true,
-            ),
-            (
-                "bitnami/redis:7.2",
-                "docker.io",
-                "bitnami/redis",
-                Some("7.2"),
-                None,
-                false,
-            ),
+            ("index.docker.io/busybox", "docker.io", "library/busybox", None, None, true),
+            ("bitnami/redis:7.2", "docker.io", "bitnami/redis", Some("7.2"), None, false),
             // A one-component name is never a host, so these are Docker Hub names with tags.
-            (
-                "test.com:5000",
-                "docker.io",
-                "library/test.com",
-                Some("5000"),
-                None,
-                false,
-            ),
-            (
-                "localhost:5000",
-                "docker.io",
-                "library/localhost",
-                Some("5000"),
-                None,
-                false,
-            ),
+            ("test.com:5000", "docker.io", "library/test.com", Some("5000"), None, false),
+            ("localhost:5000", "docker.io", "library/localhost", Some("5000"), None, false),
         ]);
     }
 
     #[test]
     fn hosts_are_recognised_by_dot_colon_localhost_or_uppercase() {
         check(&[
-            (
-                "quay.io/org/app:v1",
-                "quay.io",
-                "org/app",
-                Some("v1"),
-                None,
-                true,
-            ),
+            ("quay.io/org/app:v1", "quay.io", "org/app", Some("v1"), None, true),
             ("test:5000/repo", "test:5000", "repo", None, None, true),
             ("localhost/app", "localhost", "app", None, None, true),
             ("localhost:5000/x", "localhost:5000", "x", None, None, true),
-            (
-                "192.168.1.1:5000/repo:5050",
-                "192.168.1.1:5000",
-                "repo",
-                Some("5050"),
-                None,
-                true,
-            ),
+            ("192.168.1.1:5000/repo:5050", "192.168.1.1:5000", "repo", Some("5050"), None, true),
             ("Registry/app", "Registry", "app", None, None, true),
             (
                 "sub-dom1.foo.com/bar/baz/quux:some-tag",
@@ -593,23 +450,9 @@ mod tests {
                 None,
                 true,
             ),
-            (
-                "xn--n3h.com/img:xn--n3h.com",
-                "xn--n3h.com",
-                "img",
-                Some("xn--n3h.com"),
-                None,
-                true,
-            ),
+            ("xn--n3h.com/img:xn--n3h.com", "xn--n3h.com", "img", Some("xn--n3h.com"), None, true),
             // Without a dot, colon or uppercase the first component is a Hub namespace.
-            (
-                "registry/app",
-                "docker.io",
-                "registry/app",
-                None,
-                None,
-                false,
-            ),
+            ("registry/app", "docker.io", "registry/app", None, None, false),
         ]);
     }
 
@@ -617,30 +460,9 @@ mod tests {
     fn ipv6_hosts_need_brackets_and_a_path() {
         let digest = Some(format!("sha256:{HEX64}"));
         check(&[
-            (
-                "[2001:db8::1]/repo",
-                "[2001:db8::1]",
-                "repo",
-                None,
-                None,
-                true,
-            ),
-            (
-                "[::1]:5000/repo:tag",
-                "[::1]:5000",
-                "repo",
-                Some("tag"),
-                None,
-                true,
-            ),
-            (
-                &format!("[2001:db8::1]:5000/repo@sha256:{HEX64}"),
-                "[2001:db8::1]:5000",
-                "repo",
-                None,
-                digest,
-                true,
-            ),
+            ("[2001:db8::1]/repo", "[2001:db8::1]", "repo", None, None, true),
+            ("[::1]:5000/repo:tag", "[::1]:5000", "repo", Some("tag"), None, true),
+            (&format!("[2001:db8::1]:5000/repo@sha256:{HEX64}"), "[2001:db8::1]:5000", "repo", None, digest, true),
         ]);
         assert!(reason("[2001:db8::1]:5000").contains("needs a repository path"));
         assert!(reason("[fe80::1%eth0]:5000/repo").contains("IPv6"));
@@ -662,10 +484,7 @@ mod tests {
         assert!(reason("nginx/Web").contains("\"Web\" must be lowercase"));
         assert!(reason("test:5000/Uppercase/lowercase:tag").contains("must be lowercase"));
         // Uppercase tags are fine.
-        assert_eq!(
-            parsed("lowercase:Uppercase").tag.as_deref(),
-            Some("Uppercase")
-        );
+        assert_eq!(parsed("lowercase:Uppercase").tag.as_deref(), Some("Uppercase"));
     }
 
     #[test]
@@ -687,30 +506,9 @@ mod tests {
     fn tags_and_digests_combine() {
         let digest = format!("sha256:{HEX64}");
         check(&[
-            (
-                &format!("nginx@{digest}"),
-                "docker.io",
-                "library/nginx",
-                None,
-                Some(digest.clone()),
-                false,
-            ),
-            (
-                &format!("quay.io/o/a:1.0@{digest}"),
-                "quay.io",
-                "o/a",
-                Some("1.0"),
-                Some(digest.clone()),
-                true,
-            ),
-            (
-                &format!("test:5000/repo@{digest}"),
-                "test:5000",
-                "repo",
-                None,
-                Some(digest.clone()),
-                true,
-            ),
+            (&format!("nginx@{digest}"), "docker.io", "library/nginx", None, Some(digest.clone()), false),
+            (&format!("quay.io/o/a:1.0@{digest}"), "quay.io", "o/a", Some("1.0"), Some(digest.clone()), true),
+            (&format!("test:5000/repo@{digest}"), "test:5000", "repo", None, Some(digest.clone()), true),
         ]);
         let sha512 = format!("sha512:{}", "ab".repeat(64));
         assert_eq!(parsed(&format!("app@{sha512}")).digest, Some(sha512));
@@ -759,34 +557,19 @@ mod tests {
     fn display_familiar_and_name_round_trip() {
         let cases = [
             ("nginx:1.25", "docker.io/library/nginx:1.25", "nginx:1.25"),
-            (
-                "docker.io/bitnami/redis:7",
-                "docker.io/bitnami/redis:7",
-                "bitnami/redis:7",
-            ),
-            (
-                "index.docker.io/library/a/b",
-                "docker.io/library/a/b",
-                "library/a/b",
-            ),
+            ("docker.io/bitnami/redis:7", "docker.io/bitnami/redis:7", "bitnami/redis:7"),
+            ("index.docker.io/library/a/b", "docker.io/library/a/b", "library/a/b"),
             ("quay.io/org/app", "quay.io/org/app", "quay.io/org/app"),
         ];
         for (text, full, familiar) in cases {
             let r = parsed(text);
             assert_eq!(r.to_string(), full);
             assert_eq!(r.familiar(), familiar);
-            assert_eq!(
-                parsed(&r.to_string()).familiar(),
-                familiar,
-                "{full} re-parses"
-            );
+            assert_eq!(parsed(&r.to_string()).familiar(), familiar, "{full} re-parses");
         }
         let with_digest = parsed(&format!("localhost:5000/x:1@sha256:{HEX64}"));
         assert_eq!(with_digest.name(), "localhost:5000/x");
-        assert_eq!(
-            with_digest.familiar(),
-            format!("localhost:5000/x:1@sha256:{HEX64}")
-        );
+        assert_eq!(with_digest.familiar(), format!("localhost:5000/x:1@sha256:{HEX64}"));
     }
 
     #[test]
@@ -804,10 +587,7 @@ mod tests {
     fn with_location_keeps_tag_and_digest() {
         let source = parsed(&format!("nginx:1.25@sha256:{HEX64}"));
         let moved = source.with_location("harbor.example.com", "hub/library/nginx");
-        assert_eq!(
-            moved.to_string(),
-            format!("harbor.example.com/hub/library/nginx:1.25@sha256:{HEX64}")
-        );
+        assert_eq!(moved.to_string(), format!("harbor.example.com/hub/library/nginx:1.25@sha256:{HEX64}"));
         assert!(moved.explicit_registry);
         assert_eq!(parsed(&moved.to_string()), moved);
     }
@@ -855,13 +635,7 @@ mod tests {
 
     #[test]
     fn check_host_accepts_registry_hosts_and_ports() {
-        for good in [
-            "harbor.example.com",
-            "10.0.0.5:5000",
-            "localhost",
-            "[::1]:5000",
-            "REG.example.com",
-        ] {
+        for good in ["harbor.example.com", "10.0.0.5:5000", "localhost", "[::1]:5000", "REG.example.com"] {
             assert_eq!(check_host(good), Ok(()), "{good}");
         }
         for bad in ["", "a:b", "host.com:", "[::1", "ex ample.com"] {

@@ -70,6 +70,9 @@ pub struct RenderedTemplate {
 #[derive(Debug)]
 pub struct TreeRender {
     pub effective: Value,
+    /// The effective values with every condition and tag holding: what disabled subcharts were
+    /// rendered with, so their keys can be looked up too.
+    pub covering: Value,
     pub templates: Vec<RenderedTemplate>,
     /// Chart path -> why it is disabled under these values.
     pub disabled: BTreeMap<Vec<String>, String>,
@@ -130,6 +133,7 @@ impl<'a> TreeRenderer<'a> {
         // Helm gives a disabled subchart no values at all; to cover its images before a user turns
         // it on, render it with the values it would have if its condition and tags held.
         let enabling = if disabled.is_empty() { None } else { Some(self.enabling_values(user)) };
+        let covering = enabling.clone().unwrap_or_else(|| effective.clone());
         let dots: Vec<Option<TValue>> = self
             .charts
             .iter()
@@ -167,11 +171,15 @@ impl<'a> TreeRenderer<'a> {
                     "Template",
                     TValue::map(vec![("Name".to_string(), text(&name)), ("BasePath".to_string(), text(&base_path))]),
                 );
-                let output = self.engine.render(&name, dot).map(|o| normalize_output(o, &entry.values_base));
+                let output = self
+                    .engine
+                    .render(&name, dot)
+                    .map(|o| normalize_output(o, &entry.values_base))
+                    .map_err(|e| normalize_error(e, &entry.values_base));
                 RenderedTemplate { chart: index, name, output }
             })
             .collect();
-        TreeRender { effective, templates, disabled }
+        TreeRender { effective, covering, templates, disabled }
     }
 
     /// Values under which every condition and tag holds: `user` plus `true` at each condition path
@@ -299,6 +307,21 @@ fn normalize_output(mut output: RenderOutput, base: &ValuesPath) -> RenderOutput
         .filter(|r| seen.insert(r.clone()))
         .collect();
     output
+}
+
+/// A failing helper's reads are what a caller searches for a render gate: same paths as above.
+fn normalize_error(error: TemplateError, base: &ValuesPath) -> TemplateError {
+    match error {
+        TemplateError::Fail { template, message, reads } => TemplateError::Fail {
+            template,
+            message,
+            reads: reads
+                .into_iter()
+                .map(|r| ValuesRead { path: normalize_path(&r.path, base), found: r.found })
+                .collect(),
+        },
+        other => other,
+    }
 }
 
 fn normalize_traced(text: &mut Traced, base: &ValuesPath) {

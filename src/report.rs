@@ -46,14 +46,31 @@ pub fn error(error: &Error) {
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so a
 /// failed run never leaves a half-written file behind and readers never see one.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_file(path, bytes, false)
+}
+
+/// Like `write_atomically`, for a script: the file appears executable, never half-written.
+pub fn write_script_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_file(path, bytes, true)
+}
+
+fn write_file(path: &Path, bytes: &[u8], executable: bool) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     let place = path.display();
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .context(format!("{place}: cannot create a temporary file beside it"))?;
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).context(format!("{place}: cannot create a temporary file beside it"))?;
     tmp.write_all(bytes).and_then(|()| tmp.flush()).context(&place)?;
+    // A temporary file is private (0600); the result keeps the mode of the file it replaces, or
+    // gets the usual 0644 (0755 for a script), set before the rename so it is never seen without.
+    let mut mode = std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644);
+    if executable {
+        mode |= (mode & 0o444) >> 2;
+    }
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode)).context(&place)?;
     tmp.persist(path).map_err(|e| Error::new(e.error.to_string()).at(place.to_string()))?;
     Ok(())
 }

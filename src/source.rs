@@ -36,26 +36,22 @@ pub fn read(arg: &str) -> Result<ChartFiles, Error> {
         return read_archive(&bytes, "stdin");
     }
     let path = Path::new(arg);
-    let meta =
-        std::fs::metadata(path).map_err(|e| {
-            Error::new(format!("cannot read the chart: {e}")).at(arg).hint(
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Error::new(format!("cannot read the chart: {e}")).at(arg).hint(
             "pass a chart directory, a .tgz file, or `-` for a .tgz on stdin (to use a chart from \
              a repository, `helm pull REPO/CHART` it first)",
         )
-        })?;
+    })?;
     if meta.is_dir() {
         return read_dir(path);
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::new(format!("cannot read the chart: {e}")).at(arg))?;
+    let bytes = std::fs::read(path).map_err(|e| Error::new(format!("cannot read the chart: {e}")).at(arg))?;
     if !bytes.starts_with(b"\x1f\x8b") && (arg.ends_with(".yaml") || arg.ends_with(".yml")) {
         return Err(Error::new("this is a YAML file, but a chart was expected")
             .at(arg)
             .hint("pass the chart (a directory or .tgz) here, and values files with -f"));
     }
-    let name = path
-        .file_name()
-        .map_or(arg.to_string(), |n| n.to_string_lossy().into_owned());
+    let name = path.file_name().map_or(arg.to_string(), |n| n.to_string_lossy().into_owned());
     read_archive(&bytes, &name)
 }
 
@@ -65,25 +61,15 @@ pub fn read(arg: &str) -> Result<ChartFiles, Error> {
 pub fn read_archive(bytes: &[u8], name: &str) -> Result<ChartFiles, Error> {
     let fail = |message: String| Error::new(message).at(name);
     if !bytes.starts_with(b"\x1f\x8b") {
-        return Err(fail(
-            "not a gzipped archive (a chart .tgz starts with gzip's magic bytes)".into(),
-        )
-        .hint("pass a chart packaged by `helm package`, or the chart's directory"));
+        return Err(fail("not a gzipped archive (a chart .tgz starts with gzip's magic bytes)".into())
+            .hint("pass a chart packaged by `helm package`, or the chart's directory"));
     }
-    let stream = CappedReader {
-        inner: flate2::read::GzDecoder::new(bytes),
-        left: MAX_STREAM_BYTES,
-    };
+    let stream = CappedReader { inner: flate2::read::GzDecoder::new(bytes), left: MAX_STREAM_BYTES };
     let mut archive = tar::Archive::new(stream);
     let corrupt = |e: std::io::Error| {
-        if e.get_ref()
-            .is_some_and(|inner| inner.is::<StreamTooLarge>())
-        {
-            return fail(format!(
-                "the archive inflates to more than {} MiB",
-                MAX_CHART_BYTES >> 20
-            ))
-            .hint("Helm refuses charts this large; check that this is the chart you meant");
+        if e.get_ref().is_some_and(|inner| inner.is::<StreamTooLarge>()) {
+            return fail(format!("the archive inflates to more than {} MiB", MAX_CHART_BYTES >> 20))
+                .hint("Helm refuses charts this large; check that this is the chart you meant");
         }
         fail(format!("corrupt or truncated archive: {e}"))
             .hint("download or package the chart again (`helm pull` / `helm package`)")
@@ -93,42 +79,29 @@ pub fn read_archive(bytes: &[u8], name: &str) -> Result<ChartFiles, Error> {
     let mut total: u64 = 0;
     for entry in archive.entries().map_err(corrupt)? {
         let mut entry = entry.map_err(corrupt)?;
-        let raw = String::from_utf8(entry.path_bytes().into_owned()).map_err(|_| {
-            fail("an entry's path is not UTF-8".into())
-                .hint("repackage the chart with `helm package`")
-        })?;
+        let raw = String::from_utf8(entry.path_bytes().into_owned())
+            .map_err(|_| fail("an entry's path is not UTF-8".into()).hint("repackage the chart with `helm package`"))?;
         let kind = entry.header().entry_type();
         let entry_fail = |message: &str| Error::new(message).at(raw.clone()).at(name);
         use tar::EntryType as T;
         match kind {
-            T::Directory | T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink => {
-                continue
-            }
+            T::Directory | T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink => continue,
             T::Regular | T::Continuous => {}
             T::Symlink | T::Link => {
                 return Err(entry_fail("links are not allowed in a chart archive")
                     .hint("package the chart with `helm package`, which stores the linked files"))
             }
             T::Char | T::Block | T::Fifo => {
-                return Err(entry_fail(
-                    "device files and pipes are not allowed in a chart archive",
-                ))
+                return Err(entry_fail("device files and pipes are not allowed in a chart archive"))
             }
-            other => {
-                return Err(entry_fail(&format!(
-                    "unsupported tar entry type {:?}",
-                    other.as_byte() as char
-                )))
-            }
+            other => return Err(entry_fail(&format!("unsupported tar entry type {:?}", other.as_byte() as char))),
         }
         let (first, rest) = split_entry_path(&raw).map_err(|m| entry_fail(&m))?;
         match &top {
             None => top = Some(first.clone()),
             Some(t) if *t != first => {
-                return Err(fail(format!(
-                    "the archive has more than one top-level directory (`{t}` and `{first}`)"
-                ))
-                .hint("a chart archive holds exactly one directory, named after the chart"))
+                return Err(fail(format!("the archive has more than one top-level directory (`{t}` and `{first}`)"))
+                    .hint("a chart archive holds exactly one directory, named after the chart"))
             }
             Some(_) => {}
         }
@@ -140,10 +113,7 @@ pub fn read_archive(bytes: &[u8], name: &str) -> Result<ChartFiles, Error> {
             )));
         }
         let mut data = Vec::with_capacity(size as usize);
-        (&mut entry)
-            .take(MAX_FILE_BYTES + 1)
-            .read_to_end(&mut data)
-            .map_err(corrupt)?;
+        (&mut entry).take(MAX_FILE_BYTES + 1).read_to_end(&mut data).map_err(corrupt)?;
         total += data.len() as u64;
         if total > MAX_CHART_BYTES {
             return Err(fail(format!(
@@ -157,13 +127,9 @@ pub fn read_archive(bytes: &[u8], name: &str) -> Result<ChartFiles, Error> {
         files.insert(rest, data);
     }
     if files.is_empty() {
-        return Err(fail("the archive holds no files".into())
-            .hint("package the chart again with `helm package`"));
+        return Err(fail("the archive holds no files".into()).hint("package the chart again with `helm package`"));
     }
-    let files = ChartFiles {
-        name: name.to_string(),
-        files,
-    };
+    let files = ChartFiles { name: name.to_string(), files };
     require_chart_yaml(&files)?;
     Ok(files)
 }
@@ -231,26 +197,15 @@ impl<R: Read> Read for CappedReader<R> {
 pub fn read_dir(dir: &Path) -> Result<ChartFiles, Error> {
     let name = dir.display().to_string();
     let fail = |message: String| Error::new(message).at(name.clone());
-    let root = dir
-        .canonicalize()
-        .map_err(|e| fail(format!("cannot read the chart directory: {e}")))?;
+    let root = dir.canonicalize().map_err(|e| fail(format!("cannot read the chart directory: {e}")))?;
     let rules = match std::fs::read(root.join(".helmignore")) {
-        Ok(bytes) => {
-            IgnoreRules::parse(&String::from_utf8_lossy(&bytes)).map_err(|(line, m)| {
-                fail(m)
-                    .at(".helmignore")
-                    .line(line)
-                    .hint("fix or remove that .helmignore line")
-            })?
-        }
+        Ok(bytes) => IgnoreRules::parse(&String::from_utf8_lossy(&bytes))
+            .map_err(|(line, m)| fail(m).at(".helmignore").line(line).hint("fix or remove that .helmignore line"))?,
         Err(_) => IgnoreRules::default(),
     }
     .with_defaults();
     let mut files = BTreeMap::new();
-    let mut walk = walkdir::WalkDir::new(&root)
-        .follow_links(true)
-        .sort_by_file_name()
-        .into_iter();
+    let mut walk = walkdir::WalkDir::new(&root).follow_links(true).sort_by_file_name().into_iter();
     while let Some(entry) = walk.next() {
         let entry = entry.map_err(|e| {
             let place = e.path().map_or(name.clone(), |p| p.display().to_string());
@@ -262,16 +217,10 @@ pub fn read_dir(dir: &Path) -> Result<ChartFiles, Error> {
         }
         let is_dir = entry.file_type().is_dir();
         if entry.path_is_symlink() {
-            let target = entry
-                .path()
-                .canonicalize()
-                .map_err(|e| fail(format!("{rel}: {e}")))?;
+            let target = entry.path().canonicalize().map_err(|e| fail(format!("{rel}: {e}")))?;
             if !target.starts_with(&root) {
-                return Err(fail(format!(
-                    "{rel} is a symlink to {}, outside the chart directory",
-                    target.display()
-                ))
-                .hint("copy the file into the chart, or package the chart with `helm package`"));
+                return Err(fail(format!("{rel} is a symlink to {}, outside the chart directory", target.display()))
+                    .hint("copy the file into the chart, or package the chart with `helm package`"));
             }
         }
         if is_dir {
@@ -284,18 +233,13 @@ pub fn read_dir(dir: &Path) -> Result<ChartFiles, Error> {
             continue;
         }
         if !entry.file_type().is_file() {
-            return Err(fail(format!(
-                "{rel} is not a regular file (a device, socket or pipe)"
-            ))
-            .hint("remove it from the chart or list it in .helmignore"));
+            return Err(fail(format!("{rel} is not a regular file (a device, socket or pipe)"))
+                .hint("remove it from the chart or list it in .helmignore"));
         }
         let mut data = std::fs::read(entry.path()).map_err(|e| fail(format!("{rel}: {e}")))?;
         if data.len() as u64 > MAX_FILE_BYTES {
-            return Err(fail(format!(
-                "{rel} is larger than Helm's limit of {} MiB per file",
-                MAX_FILE_BYTES >> 20
-            ))
-            .hint("list it in .helmignore if the chart does not need it"));
+            return Err(fail(format!("{rel} is larger than Helm's limit of {} MiB per file", MAX_FILE_BYTES >> 20))
+                .hint("list it in .helmignore if the chart does not need it"));
         }
         if data.starts_with(UTF8_BOM) {
             data.drain(..UTF8_BOM.len());
@@ -309,34 +253,22 @@ pub fn read_dir(dir: &Path) -> Result<ChartFiles, Error> {
 
 fn relative(root: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
+    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
 fn require_chart_yaml(files: &ChartFiles) -> Result<(), Error> {
     if files.files.contains_key("Chart.yaml") {
         return Ok(());
     }
-    let mut found: Vec<&str> = files
-        .files
-        .keys()
-        .map(|k| k.split('/').next().unwrap_or(k))
-        .collect();
+    let mut found: Vec<&str> = files.files.keys().map(|k| k.split('/').next().unwrap_or(k)).collect();
     found.dedup();
     let shown: Vec<&str> = found.iter().take(8).copied().collect();
-    let more = if found.len() > shown.len() {
-        ", ..."
-    } else {
-        ""
-    };
-    Err(Error::new(format!(
-        "not a Helm chart: there is no Chart.yaml at its root (found: {}{more})",
-        shown.join(", ")
-    ))
-    .at(files.name.clone())
-    .hint("point at the directory that holds Chart.yaml, or at a packaged chart .tgz"))
+    let more = if found.len() > shown.len() { ", ..." } else { "" };
+    let contents =
+        if found.is_empty() { "it is empty".to_string() } else { format!("found: {}{more}", shown.join(", ")) };
+    Err(Error::new(format!("not a Helm chart: there is no Chart.yaml at its root ({contents})"))
+        .at(files.name.clone())
+        .hint("point at the directory that holds Chart.yaml, or at a packaged chart .tgz"))
 }
 
 /// `.helmignore` rules with Helm's semantics (pkg/ignore): Go `filepath.Match` globs; a rule with
@@ -366,8 +298,7 @@ impl IgnoreRules {
     }
 
     fn with_defaults(mut self) -> Self {
-        self.add("templates/.?*")
-            .expect("Helm's default rule is valid");
+        self.add("templates/.?*").expect("Helm's default rule is valid");
         self
     }
 
@@ -377,9 +308,7 @@ impl IgnoreRules {
             return Ok(());
         }
         if rule.contains("**") {
-            return Err(format!(
-                "`{rule}`: double-star (**) syntax is not supported by Helm"
-            ));
+            return Err(format!("`{rule}`: double-star (**) syntax is not supported by Helm"));
         }
         if glob_match(rule, "abc").is_err() {
             return Err(format!("`{rule}`: the glob pattern is malformed"));
@@ -396,22 +325,13 @@ impl IgnoreRules {
             Some(anchored) => (anchored, true),
             None => (rule, rule.contains('/')),
         };
-        self.rules.push(IgnoreRule {
-            glob: glob.to_string(),
-            negate,
-            dir_only,
-            whole_path,
-        });
+        self.rules.push(IgnoreRule { glob: glob.to_string(), negate, dir_only, whole_path });
         Ok(())
     }
 
     fn ignores(&self, path: &str, is_dir: bool) -> bool {
         for rule in &self.rules {
-            let subject = if rule.whole_path {
-                path
-            } else {
-                path.rsplit('/').next().unwrap_or(path)
-            };
+            let subject = if rule.whole_path { path } else { path.rsplit('/').next().unwrap_or(path) };
             let matched = glob_match(&rule.glob, subject).unwrap_or(false);
             if rule.negate {
                 if (rule.dir_only && !is_dir) || !matched {
@@ -549,11 +469,7 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn file<'a>(path: &'a str, data: &'a str) -> Entry<'a> {
-        Entry {
-            path,
-            kind: tar::EntryType::Regular,
-            data: data.as_bytes(),
-        }
+        Entry { path, kind: tar::EntryType::Regular, data: data.as_bytes() }
     }
 
     pub(crate) fn tgz(entries: &[Entry]) -> Vec<u8> {
@@ -592,11 +508,7 @@ pub(crate) mod tests {
             file("app/Chart.yaml", CHART),
             file("app/values.yaml", "\u{feff}a: 1\n"),
             file("app/templates/deploy.yaml", "kind: Deployment\n"),
-            Entry {
-                path: "app/templates",
-                kind: tar::EntryType::Directory,
-                data: b"",
-            },
+            Entry { path: "app/templates", kind: tar::EntryType::Directory, data: b"" },
         ]);
         let files = read_archive(&bytes, "app-1.0.0.tgz").unwrap();
         assert_eq!(files.name, "app-1.0.0.tgz");
@@ -607,81 +519,39 @@ pub(crate) mod tests {
 
     #[test]
     fn archive_refuses_paths_that_escape() {
-        for evil in [
-            "app/../../etc/cron.d/x",
-            "/etc/passwd",
-            "app/templates/../../x",
-            "app\\..\\..\\x",
-            "app/C:/x",
-        ] {
+        for evil in ["app/../../etc/cron.d/x", "/etc/passwd", "app/templates/../../x", "app\\..\\..\\x", "app/C:/x"] {
             let bytes = tgz(&[file("app/Chart.yaml", CHART), file(evil, "x")]);
             let err = read_archive(&bytes, "evil.tgz").unwrap_err();
-            assert_eq!(
-                err.location.first().map(String::as_str),
-                Some("evil.tgz"),
-                "{evil}: {err}"
-            );
+            assert_eq!(err.location.first().map(String::as_str), Some("evil.tgz"), "{evil}: {err}");
             assert_eq!(err.location.get(1).map(String::as_str), Some(evil), "{err}");
         }
     }
 
     #[test]
     fn archive_refuses_links_and_devices() {
-        for kind in [
-            tar::EntryType::Symlink,
-            tar::EntryType::Link,
-            tar::EntryType::Char,
-            tar::EntryType::Fifo,
-        ] {
-            let bytes = tgz(&[
-                file("app/Chart.yaml", CHART),
-                Entry {
-                    path: "app/templates/x.yaml",
-                    kind,
-                    data: b"",
-                },
-            ]);
+        for kind in [tar::EntryType::Symlink, tar::EntryType::Link, tar::EntryType::Char, tar::EntryType::Fifo] {
+            let bytes = tgz(&[file("app/Chart.yaml", CHART), Entry { path: "app/templates/x.yaml", kind, data: b"" }]);
             let err = read_archive(&bytes, "links.tgz").unwrap_err();
-            assert!(
-                err.to_string().contains("app/templates/x.yaml"),
-                "{kind:?}: {err}"
-            );
+            assert!(err.to_string().contains("app/templates/x.yaml"), "{kind:?}: {err}");
         }
     }
 
     #[test]
     fn archive_with_two_top_directories_or_loose_files_is_refused() {
-        let two = tgz(&[
-            file("app/Chart.yaml", CHART),
-            file("other/Chart.yaml", CHART),
-        ]);
+        let two = tgz(&[file("app/Chart.yaml", CHART), file("other/Chart.yaml", CHART)]);
         let err = read_archive(&two, "two.tgz").unwrap_err();
-        assert!(
-            err.message.contains("more than one top-level directory"),
-            "{err}"
-        );
+        assert!(err.message.contains("more than one top-level directory"), "{err}");
         let loose = tgz(&[file("Chart.yaml", CHART)]);
         let err = read_archive(&loose, "loose.tgz").unwrap_err();
-        assert!(
-            err.message
-                .contains("outside the chart's top-level directory"),
-            "{err}"
-        );
+        assert!(err.message.contains("outside the chart's top-level directory"), "{err}");
     }
 
     #[test]
     fn corrupt_truncated_empty_and_non_gzip_inputs_say_so() {
-        let good = tgz(&[
-            file("app/Chart.yaml", CHART),
-            file("app/values.yaml", &"x".repeat(5000)),
-        ]);
+        let good = tgz(&[file("app/Chart.yaml", CHART), file("app/values.yaml", &"x".repeat(5000))]);
         let truncated = &good[..good.len() / 2];
         let err = read_archive(truncated, "cut.tgz").unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("cut.tgz: corrupt or truncated archive"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("cut.tgz: corrupt or truncated archive"), "{err}");
         assert!(err.hint.is_some());
 
         let err = read_archive(&tgz(&[]), "empty.tgz").unwrap_err();
@@ -698,16 +568,10 @@ pub(crate) mod tests {
 
     #[test]
     fn archive_without_chart_yaml_lists_what_it_found() {
-        let bytes = tgz(&[
-            file("app/values.yaml", "a: 1\n"),
-            file("app/templates/x.yaml", ""),
-        ]);
+        let bytes = tgz(&[file("app/values.yaml", "a: 1\n"), file("app/templates/x.yaml", "")]);
         let err = read_archive(&bytes, "nochart.tgz").unwrap_err();
         assert!(err.message.contains("no Chart.yaml"), "{err}");
-        assert!(
-            err.message.contains("templates") && err.message.contains("values.yaml"),
-            "{err}"
-        );
+        assert!(err.message.contains("templates") && err.message.contains("values.yaml"), "{err}");
     }
 
     #[test]
@@ -724,11 +588,7 @@ pub(crate) mod tests {
             enc.write_all(&zeros).unwrap();
         }
         let bomb = enc.finish().unwrap();
-        assert!(
-            bomb.len() < 1 << 20,
-            "the test bomb should be small: {}",
-            bomb.len()
-        );
+        assert!(bomb.len() < 1 << 20, "the test bomb should be small: {}", bomb.len());
         let err = read_archive(&bomb, "bomb.tgz").unwrap_err();
         assert!(err.message.contains("MiB"), "{err}");
     }
@@ -736,10 +596,7 @@ pub(crate) mod tests {
     #[test]
     fn file_larger_than_helm_allows_is_refused() {
         let big = "x".repeat(MAX_FILE_BYTES as usize + 1);
-        let bytes = tgz(&[
-            file("app/Chart.yaml", CHART),
-            file("app/files/big.bin", &big),
-        ]);
+        let bytes = tgz(&[file("app/Chart.yaml", CHART), file("app/files/big.bin", &big)]);
         let err = read_archive(&bytes, "big.tgz").unwrap_err();
         assert!(err.to_string().contains("app/files/big.bin"), "{err}");
         assert!(err.message.contains("5 MiB"), "{err}");
@@ -756,11 +613,7 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         write(root, "Chart.yaml", CHART);
-        write(
-            root,
-            ".helmignore",
-            "# comment\n*.bak\n/docs/\nci/\ntemplates/skip-*.yaml\n",
-        );
+        write(root, ".helmignore", "# comment\n*.bak\n/docs/\nci/\ntemplates/skip-*.yaml\n");
         write(root, "values.yaml", "a: 1\n");
         write(root, "values.yaml.bak", "old\n");
         write(root, "templates/deploy.yaml", "kind: Deployment\n");
@@ -773,25 +626,13 @@ pub(crate) mod tests {
         write(root, "files/conf.txt", "conf\n");
         let files = read_dir(root).unwrap();
         let keys: Vec<&str> = files.files.keys().map(String::as_str).collect();
-        assert_eq!(
-            keys,
-            [
-                ".helmignore",
-                "Chart.yaml",
-                "files/conf.txt",
-                "templates/deploy.yaml",
-                "values.yaml"
-            ]
-        );
+        assert_eq!(keys, [".helmignore", "Chart.yaml", "files/conf.txt", "templates/deploy.yaml", "values.yaml"]);
     }
 
     #[test]
     fn helmignore_negation_keeps_helm_quirk() {
         let rules = IgnoreRules::parse("!keep.txt\n").unwrap();
-        assert!(
-            rules.ignores("other.txt", false),
-            "Helm ignores what a `!rule` does not match"
-        );
+        assert!(rules.ignores("other.txt", false), "Helm ignores what a `!rule` does not match");
         assert!(!rules.ignores("keep.txt", false));
         let err = IgnoreRules::parse("a\nfoo/**/bar\n").unwrap_err();
         assert_eq!(err.0, 2);
@@ -822,13 +663,9 @@ pub(crate) mod tests {
         std::os::unix::fs::symlink(root.join("files/real.txt"), root.join("link.txt")).unwrap();
         let files = read_dir(root).unwrap();
         assert_eq!(files.files["link.txt"], b"r\n");
-        std::os::unix::fs::symlink(outside.path().join("secret.txt"), root.join("leak.txt"))
-            .unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.txt"), root.join("leak.txt")).unwrap();
         let err = read_dir(root).unwrap_err();
-        assert!(
-            err.message.contains("leak.txt") && err.message.contains("outside"),
-            "{err}"
-        );
+        assert!(err.message.contains("leak.txt") && err.message.contains("outside"), "{err}");
     }
 
     #[test]
@@ -837,10 +674,7 @@ pub(crate) mod tests {
         write(dir.path(), "values.yaml", "a: 1\n");
         write(dir.path(), "mychart/Chart.yaml", CHART);
         let err = read_dir(dir.path()).unwrap_err();
-        assert!(
-            err.message.contains("mychart") && err.message.contains("values.yaml"),
-            "{err}"
-        );
+        assert!(err.message.contains("mychart") && err.message.contains("values.yaml"), "{err}");
     }
 
     #[test]
@@ -855,9 +689,6 @@ pub(crate) mod tests {
         let err = read(values.to_str().unwrap()).unwrap_err();
         assert!(err.message.contains("YAML file"), "{err}");
         let err = read("/no/such/chart").unwrap_err();
-        assert!(
-            err.hint.as_deref().unwrap_or("").contains("helm pull"),
-            "{err}"
-        );
+        assert!(err.hint.as_deref().unwrap_or("").contains("helm pull"), "{err}");
     }
 }

@@ -53,13 +53,11 @@ impl Value {
 
     /// The value at `path`, if every step exists.
     pub fn get(&self, path: &ValuesPath) -> Option<&Value> {
-        path.steps()
-            .iter()
-            .try_fold(self, |node, step| match (node, step) {
-                (Value::Map(m), Step::Key(k)) => m.get(k),
-                (Value::List(l), Step::Index(i)) => l.get(*i),
-                _ => None,
-            })
+        path.steps().iter().try_fold(self, |node, step| match (node, step) {
+            (Value::Map(m), Step::Key(k)) => m.get(k),
+            (Value::List(l), Step::Index(i)) => l.get(*i),
+            _ => None,
+        })
     }
 
     /// Sets `path` to `value`, creating maps on the way; a non-map in the way is replaced.
@@ -197,9 +195,7 @@ impl ValuesPath {
 
     /// The path with `prefix` removed, if it starts with it.
     pub fn strip_prefix(&self, prefix: &ValuesPath) -> Option<Self> {
-        self.0
-            .strip_prefix(prefix.0.as_slice())
-            .map(|s| ValuesPath(s.to_vec()))
+        self.0.strip_prefix(prefix.0.as_slice()).map(|s| ValuesPath(s.to_vec()))
     }
 
     /// True for paths under the top-level `global` key.
@@ -250,12 +246,7 @@ mod tests {
     use super::*;
 
     fn map(pairs: &[(&str, Value)]) -> Value {
-        Value::Map(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-        )
+        Value::Map(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
     }
 
     #[test]
@@ -271,24 +262,15 @@ mod tests {
         let path = ValuesPath::parse("kubeStateMetrics.image.registry");
         v.set(&path, Value::String("mirror.example".into()));
         assert_eq!(v.get(&path), Some(&Value::String("mirror.example".into())));
-        assert_eq!(
-            v.get(&ValuesPath::parse("kubeStateMetrics.image.tag")),
-            None
-        );
+        assert_eq!(v.get(&ValuesPath::parse("kubeStateMetrics.image.tag")), None);
     }
 
     #[test]
     fn coalesce_merges_maps_and_null_deletes() {
-        let base = map(&[
-            ("a", Value::Int(1)),
-            ("m", map(&[("x", Value::Int(1)), ("y", Value::Int(2))])),
-        ]);
+        let base = map(&[("a", Value::Int(1)), ("m", map(&[("x", Value::Int(1)), ("y", Value::Int(2))]))]);
         let over = map(&[("a", Value::Null), ("m", map(&[("y", Value::Int(3))]))]);
         let out = coalesce(&base, &over);
-        assert_eq!(
-            out,
-            map(&[("m", map(&[("x", Value::Int(1)), ("y", Value::Int(3))]))])
-        );
+        assert_eq!(out, map(&[("m", map(&[("x", Value::Int(1)), ("y", Value::Int(3))]))]));
     }
 
     #[test]

@@ -126,20 +126,12 @@ fn go_format_g(f: f64, bits32: bool) -> String {
     let sci = if bits32 {
         let x = f as f32;
         if x.is_infinite() {
-            return if x > 0.0 {
-                "+Inf".into()
-            } else {
-                "-Inf".into()
-            };
+            return if x > 0.0 { "+Inf".into() } else { "-Inf".into() };
         }
         format!("{x:e}")
     } else {
         if f.is_infinite() {
-            return if f > 0.0 {
-                "+Inf".into()
-            } else {
-                "-Inf".into()
-            };
+            return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
         }
         format!("{f:e}")
     };
@@ -158,11 +150,7 @@ fn go_format_g(f: f64, bits32: bool) -> String {
     }
     if !(-4..6).contains(&exp) {
         let (first, rest) = digits.split_at(1);
-        let frac = if rest.is_empty() {
-            String::new()
-        } else {
-            format!(".{rest}")
-        };
+        let frac = if rest.is_empty() { String::new() } else { format!(".{rest}") };
         let esign = if exp < 0 { '-' } else { '+' };
         return format!("{sign}{first}{frac}e{esign}{:02}", exp.abs());
     }
@@ -188,8 +176,8 @@ fn resolve_plain(text: &str) -> Result<Value, String> {
         "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False" | "FALSE" => {
             return Ok(Value::Bool(false))
         }
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
-        | ".nan" | ".NaN" | ".NAN" => {
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN"
+        | ".NAN" => {
             return Err(format!(
                 "`{text}` is not a number Helm can use (it converts values to JSON, which has no \
                  infinity or NaN)"
@@ -199,9 +187,7 @@ fn resolve_plain(text: &str) -> Result<Value, String> {
     }
     let first = text.as_bytes()[0];
     if first == b'.' {
-        return Ok(text
-            .parse::<f64>()
-            .map_or_else(|_| Value::String(text.into()), Value::Float));
+        return Ok(text.parse::<f64>().map_or_else(|_| Value::String(text.into()), Value::Float));
     }
     if !(first.is_ascii_digit() || first == b'+' || first == b'-') {
         return Ok(Value::String(text.into()));
@@ -301,9 +287,7 @@ fn key_text(key: Value) -> Result<String, String> {
         Value::Int(i) => Ok(i.to_string()),
         Value::Float(f) => Ok(go_format_g(f, true)),
         Value::Null => Err("a map key is null, which Helm cannot read".into()),
-        Value::List(_) | Value::Map(_) => {
-            Err("a map key is a list or a map, which Helm cannot read".into())
-        }
+        Value::List(_) | Value::Map(_) => Err("a map key is a list or a map, which Helm cannot read".into()),
     }
 }
 
@@ -332,14 +316,10 @@ impl<'a> Reader<'a> {
 
     fn scan_error(&self, e: &ScanError) -> Error {
         let m = e.marker();
-        Error::new(format!(
-            "invalid YAML: {} (column {})",
-            e.info(),
-            m.col() + 1
-        ))
-        .at(self.file)
-        .line(m.line())
-        .hint("fix the YAML syntax at that line (indentation, quotes, brackets)")
+        Error::new(format!("invalid YAML: {} (column {})", e.info(), m.col() + 1))
+            .at(self.file)
+            .line(m.line())
+            .hint("fix the YAML syntax at that line (indentation, quotes, brackets)")
     }
 
     fn error_at(&self, span: Span, message: impl Into<String>) -> Error {
@@ -381,9 +361,7 @@ impl<'a> Reader<'a> {
             }
             Event::Alias(id) => {
                 let Some((value, size)) = self.anchors.get(&id) else {
-                    return Err(
-                        self.error_at(span, "an alias (`*name`) refers to an unknown anchor")
-                    );
+                    return Err(self.error_at(span, "an alias (`*name`) refers to an unknown anchor"));
                 };
                 self.alias_nodes += size;
                 if self.alias_nodes > MAX_ALIAS_NODES {
@@ -424,8 +402,7 @@ impl<'a> Reader<'a> {
             if matches!(ev, Event::MappingEnd) {
                 break;
             }
-            let is_merge =
-                matches!(&ev, Event::Scalar(t, ScalarStyle::Plain, _, None) if t == "<<");
+            let is_merge = matches!(&ev, Event::Scalar(t, ScalarStyle::Plain, _, None) if t == "<<");
             let key = if is_merge {
                 None
             } else {
@@ -443,12 +420,7 @@ impl<'a> Reader<'a> {
                             for item in items {
                                 match item {
                                     Value::Map(m) => merges.push(m),
-                                    _ => {
-                                        return Err(self.error_at(
-                                            span,
-                                            "a `<<` merge list may only hold maps",
-                                        ))
-                                    }
+                                    _ => return Err(self.error_at(span, "a `<<` merge list may only hold maps")),
                                 }
                             }
                         }
@@ -481,16 +453,8 @@ impl<'a> Reader<'a> {
         value
     }
 
-    fn scalar(
-        &self,
-        text: &str,
-        style: ScalarStyle,
-        tag: Option<&Tag>,
-        span: Span,
-    ) -> Result<Value, Error> {
-        let core = tag
-            .filter(|t| t.is_yaml_core_schema())
-            .map(|t| t.suffix.as_str());
+    fn scalar(&self, text: &str, style: ScalarStyle, tag: Option<&Tag>, span: Span) -> Result<Value, Error> {
+        let core = tag.filter(|t| t.is_yaml_core_schema()).map(|t| t.suffix.as_str());
         if core == Some("str") {
             return Ok(Value::String(text.into()));
         }
@@ -506,8 +470,7 @@ impl<'a> Reader<'a> {
 
     fn remember(&mut self, anchor: usize, value: &Value) {
         if anchor != 0 {
-            self.anchors
-                .insert(anchor, (value.clone(), node_count(value)));
+            self.anchors.insert(anchor, (value.clone(), node_count(value)));
         }
     }
 }
@@ -654,9 +617,7 @@ fn literal_block(s: &str, indent: usize) -> Option<String> {
         Some(_) => return None,
         None => (s, "-"),
     };
-    let clean = body
-        .lines()
-        .all(|l| !l.ends_with([' ', '\t']) && !l.chars().any(char::is_control));
+    let clean = body.lines().all(|l| !l.ends_with([' ', '\t']) && !l.chars().any(char::is_control));
     if !clean || body.starts_with([' ', '\t']) || body.is_empty() {
         return None;
     }
@@ -700,10 +661,7 @@ mod tests {
     }
 
     fn at(value: &Value, path: &str) -> Value {
-        value
-            .get(&ValuesPath::parse(path))
-            .cloned()
-            .unwrap_or(Value::String("<missing>".into()))
+        value.get(&ValuesPath::parse(path)).cloned().unwrap_or(Value::String("<missing>".into()))
     }
 
     #[test]
@@ -719,11 +677,9 @@ mod tests {
 
     #[test]
     fn numbers_follow_go_yaml_v2_and_keep_int_and_float_apart() {
-        let values = v(
-            "tag: 1.10\noct: 0755\nu: 1_000\nhex: 0x1F\nneg: -0x1F\no: 0o17\nb: 0b101\n\
+        let values = v("tag: 1.10\noct: 0755\nu: 1_000\nhex: 0x1F\nneg: -0x1F\no: 0o17\nb: 0b101\n\
                         eight: 08\nexp: 1e3\nhalf: .5\nbig: 99999999999999999999\nplus: +12\n\
-                        date: 2001-12-14\nsexa: 1:20\nver: 1.2.3\n",
-        );
+                        date: 2001-12-14\nsexa: 1:20\nver: 1.2.3\n");
         assert_eq!(at(&values, "tag"), Value::Float(1.1));
         assert_eq!(at(&values, "oct"), Value::Int(493));
         assert_eq!(at(&values, "u"), Value::Int(1000));
@@ -745,14 +701,8 @@ mod tests {
     fn keys_become_strings_as_helm_converts_them() {
         let values = v("y: 1\n1: one\n1.5: f\n");
         assert_eq!(at(&values, "true"), Value::Int(1));
-        assert_eq!(
-            values.as_map().unwrap().get("1"),
-            Some(&Value::String("one".into()))
-        );
-        assert_eq!(
-            values.as_map().unwrap().get("1.5"),
-            Some(&Value::String("f".into()))
-        );
+        assert_eq!(values.as_map().unwrap().get("1"), Some(&Value::String("one".into())));
+        assert_eq!(values.as_map().unwrap().get("1.5"), Some(&Value::String("f".into())));
         let err = parse_values("a: 1\nnull: x\n", "values.yaml").unwrap_err();
         assert_eq!(err.line, Some(2));
         assert!(err.message.contains("null"), "{err}");
@@ -810,10 +760,7 @@ mod tests {
         let err = parse("a: 1\nb: [1, 2\nc: 3\n", "my-values.yaml").unwrap_err();
         assert_eq!(err.location, vec!["my-values.yaml".to_string()]);
         assert!(err.line.is_some_and(|l| l >= 2), "{err:?}");
-        assert!(
-            err.to_string().starts_with("my-values.yaml: invalid YAML"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("my-values.yaml: invalid YAML"), "{err}");
     }
 
     #[test]
@@ -836,11 +783,8 @@ mod tests {
 
     #[test]
     fn go_string_formats_numbers_as_helm_reads_chart_yaml() {
-        let chart = parse(
-            "a: 1.10\nb: 0x10\nc: 1e3\nd: 0.00001\ne: 1e21\nf: 1.0\ng: 12345678.0\n",
-            "Chart.yaml",
-        )
-        .unwrap();
+        let chart =
+            parse("a: 1.10\nb: 0x10\nc: 1e3\nd: 0.00001\ne: 1e21\nf: 1.0\ng: 12345678.0\n", "Chart.yaml").unwrap();
         let s = |k: &str| go_string(&at(&chart, k)).unwrap();
         assert_eq!(s("a"), "1.1");
         assert_eq!(s("b"), "16");
@@ -865,14 +809,8 @@ mod tests {
     #[test]
     fn printing_quotes_only_what_needs_it() {
         let value = v("image: {registry: quay.io, tag: 'v1.2'}\nflag: 'true'\nport: 8080\n");
-        assert_eq!(
-            to_string(&value),
-            "flag: 'true'\nimage:\n  registry: quay.io\n  tag: v1.2\nport: 8080\n"
-        );
+        assert_eq!(to_string(&value), "flag: 'true'\nimage:\n  registry: quay.io\n  tag: v1.2\nport: 8080\n");
         let nested = v("list:\n  - name: a\n    image: x\n  - plain\n");
-        assert_eq!(
-            to_string(&nested),
-            "list:\n  - image: x\n    name: a\n  - plain\n"
-        );
+        assert_eq!(to_string(&nested), "list:\n  - image: x\n    name: a\n  - plain\n");
     }
 }

@@ -49,10 +49,7 @@ impl ImageField {
         if self.components.is_empty() {
             Reference::parse(&self.text).into_iter().collect()
         } else {
-            self.components
-                .iter()
-                .filter_map(|c| Reference::parse(c).ok())
-                .collect()
+            self.components.iter().filter_map(|c| Reference::parse(c).ok()).collect()
         }
     }
 
@@ -101,10 +98,13 @@ pub fn find_images(input: &[u8]) -> Result<Vec<ImageField>, Error> {
     Ok(fields)
 }
 
+/// An image field and the bytes of its reference in the input, when they hold it verbatim.
+pub type PlacedField = (ImageField, Option<Range<usize>>);
+
 /// Like `find_images`, with the bytes of each reference in `input`; `None` where the written
 /// text differs from the value (escapes), so no byte range holds it. Discovery maps these ranges
 /// back to the values that produced them.
-pub fn find_images_with_places(input: &[u8]) -> Result<Vec<(ImageField, Option<Range<usize>>)>, Error> {
+pub fn find_images_with_places(input: &[u8]) -> Result<Vec<PlacedField>, Error> {
     let mut scanner = Scanner::default();
     let mut fields = Vec::new();
     for chunk in stream::chunks(input) {
@@ -120,27 +120,14 @@ pub fn find_images_with_places(input: &[u8]) -> Result<Vec<(ImageField, Option<R
 
 /// Rewrites every image for which `retarget` returns a new reference; everything else byte for
 /// byte. Empty input gives empty output.
-pub fn rewrite(
-    input: &[u8],
-    retarget: &dyn Fn(&Reference) -> Option<Reference>,
-) -> Result<Rewritten, Error> {
+pub fn rewrite(input: &[u8], retarget: &dyn Fn(&Reference) -> Option<Reference>) -> Result<Rewritten, Error> {
     let mut scanner = Scanner::default();
     let mut output = Vec::with_capacity(input.len() + input.len() / 16);
     let mut rewrites = Vec::new();
     for chunk in stream::chunks(input) {
-        scanner.rewrite(
-            chunk.bytes,
-            chunk.first_line,
-            retarget,
-            &mut output,
-            &mut |r| rewrites.push(r),
-        )?;
+        scanner.rewrite(chunk.bytes, chunk.first_line, retarget, &mut output, &mut |r| rewrites.push(r))?;
     }
-    Ok(Rewritten {
-        output,
-        rewrites,
-        objects: scanner.objects,
-    })
+    Ok(Rewritten { output, rewrites, objects: scanner.objects })
 }
 
 /// Like `rewrite`, reading and writing one document at a time so memory stays bounded by the
@@ -206,20 +193,12 @@ pub fn report_json(rewrites: &[Rewrite]) -> String {
 /// Images not on the mirror (verify): fields naming an image that the mapping would still move.
 /// Images the mapping excludes stay where they are by design and are not listed.
 pub fn unmoved<'a>(fields: &'a [ImageField], mapping: &RegistryMapping) -> Vec<&'a ImageField> {
-    unmoved_by(fields, &|r| {
-        !mapping.is_destination(r) && mapping.destination(r).is_some()
-    })
+    unmoved_by(fields, &|r| !mapping.is_destination(r) && mapping.destination(r).is_some())
 }
 
 /// `unmoved` with the test spelled out: `moves(r)` is true for an image that should move.
-pub fn unmoved_by<'a>(
-    fields: &'a [ImageField],
-    moves: &dyn Fn(&Reference) -> bool,
-) -> Vec<&'a ImageField> {
-    fields
-        .iter()
-        .filter(|f| f.references().iter().any(moves))
-        .collect()
+pub fn unmoved_by<'a>(fields: &'a [ImageField], moves: &dyn Fn(&Reference) -> bool) -> Vec<&'a ImageField> {
+    fields.iter().filter(|f| f.references().iter().any(moves)).collect()
 }
 
 /// Walks the stream document by document, numbering documents and carrying a `# Source:`
@@ -231,36 +210,26 @@ struct Scanner {
     pending_source: Option<String>,
 }
 
-const STREAM_HINT: &str = "post-render reads the YAML manifest stream Helm renders; run `helm template` on the chart to see it";
+const STREAM_HINT: &str =
+    "post-render reads the YAML manifest stream Helm renders; run `helm template` on the chart to see it";
 
 impl Scanner {
     /// Parses one chunk and finds its image sites.
     fn scan(&mut self, bytes: &[u8], first_line: usize) -> Result<Vec<Site>, Error> {
         let text = std::str::from_utf8(bytes).map_err(|e| {
-            let line = first_line
-                + bytes[..e.valid_up_to()]
-                    .iter()
-                    .filter(|&&b| b == b'\n')
-                    .count();
-            Error::new(format!(
-                "document {}: the stream is not UTF-8 text",
-                self.document
-            ))
-            .at("manifest stream")
-            .line(line)
-            .hint(STREAM_HINT)
+            let line = first_line + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count();
+            Error::new(format!("document {}: the stream is not UTF-8 text", self.document))
+                .at("manifest stream")
+                .line(line)
+                .hint(STREAM_HINT)
         })?;
         let documents = tree::parse(text).map_err(|e| {
-            Error::new(format!(
-                "document {}: not valid YAML: {} at column {}",
-                self.document, e.message, e.column
-            ))
-            .at("manifest stream")
-            .line(first_line + e.line - 1)
-            .hint(STREAM_HINT)
+            Error::new(format!("document {}: not valid YAML: {} at column {}", self.document, e.message, e.column))
+                .at("manifest stream")
+                .line(first_line + e.line - 1)
+                .hint(STREAM_HINT)
         })?;
-        let source = source_comment(text, documents.first().map(|d| d.line))
-            .or_else(|| self.pending_source.take());
+        let source = source_comment(text, documents.first().map(|d| d.line)).or_else(|| self.pending_source.take());
         if documents.is_empty() {
             self.pending_source = source;
             return Ok(Vec::new());
@@ -288,12 +257,8 @@ impl Scanner {
             };
             self.objects += 1;
             let metadata = document.root.get("metadata");
-            let text_at = |key: &str| {
-                metadata
-                    .and_then(|m| m.get(key))
-                    .and_then(tree::Node::as_text)
-                    .map(str::to_string)
-            };
+            let text_at =
+                |key: &str| metadata.and_then(|m| m.get(key)).and_then(tree::Node::as_text).map(str::to_string);
             let object = Object {
                 document: index,
                 kind: kind.to_string(),
@@ -323,23 +288,10 @@ impl Scanner {
                 continue;
             };
             let (range, replacement) = splice(&site, &new)?;
-            if edits
-                .last()
-                .is_some_and(|(last, _, _)| last.end > range.start)
-            {
-                return Err(site_error(
-                    &site.field,
-                    "overlaps another image reference in the same scalar".into(),
-                ));
+            if edits.last().is_some_and(|(last, _, _)| last.end > range.start) {
+                return Err(site_error(&site.field, "overlaps another image reference in the same scalar".into()));
             }
-            edits.push((
-                range,
-                replacement,
-                Rewrite {
-                    field: site.field,
-                    new,
-                },
-            ));
+            edits.push((range, replacement, Rewrite { field: site.field, new }));
         }
         let mut at = 0;
         let io = |e: std::io::Error| Error::new(format!("cannot write the rewritten stream: {e}"));
@@ -356,68 +308,54 @@ impl Scanner {
 
 /// The last `# Source:` comment before the document's first line (Helm writes one per template).
 fn source_comment(text: &str, content_line: Option<usize>) -> Option<String> {
-    let lines = text
-        .lines()
-        .take(content_line.map_or(usize::MAX, |l| l.saturating_sub(1)));
-    lines
-        .filter_map(|l| l.strip_prefix("# Source:"))
-        .last()
-        .map(|s| s.trim().to_string())
+    let lines = text.lines().take(content_line.map_or(usize::MAX, |l| l.saturating_sub(1)));
+    lines.filter_map(|l| l.strip_prefix("# Source:")).last().map(|s| s.trim().to_string())
 }
 
 /// The new text for a field, or None when `retarget` leaves it where it is.
-fn new_text(
-    field: &ImageField,
-    retarget: &dyn Fn(&Reference) -> Option<Reference>,
-) -> Result<Option<String>, Error> {
+fn new_text(field: &ImageField, retarget: &dyn Fn(&Reference) -> Option<Reference>) -> Result<Option<String>, Error> {
     if field.components.is_empty() {
         let old = Reference::parse(&field.text).map_err(|e| site_error(field, e.to_string()))?;
-        return Ok(retarget(&old)
-            .filter(|new| *new != old)
-            .map(|new| new.to_string()));
+        return Ok(retarget(&old).filter(|new| *new != old).map(|new| new.to_string()));
     }
     new_base(field, retarget)
 }
 
 /// Moves an image config's `base` so that every component lands where the mapping sends it.
 /// One base serves all components, so the mapping must agree on it for all of them.
-fn new_base(
-    field: &ImageField,
-    retarget: &dyn Fn(&Reference) -> Option<Reference>,
-) -> Result<Option<String>, Error> {
+fn new_base(field: &ImageField, retarget: &dyn Fn(&Reference) -> Option<Reference>) -> Result<Option<String>, Error> {
     let base = field.text.as_str();
     let mut decided: Option<Option<String>> = None;
     for component in &field.components {
         let old = Reference::parse(component).map_err(|e| site_error(field, e.to_string()))?;
         let old_name = component.split(['@']).next().unwrap_or(component);
-        let image_path = old_name
-            .strip_prefix(base)
-            .unwrap_or(old_name)
-            .trim_start_matches('/');
+        let image_path = old_name.strip_prefix(base).unwrap_or(old_name).trim_start_matches('/');
         let image_path = strip_tag(image_path);
         let new_base = match retarget(&old).filter(|new| *new != old) {
             None => None,
             Some(new) => {
                 let name = format!("{}/{}", new.registry, new.repository);
-                let stripped = name
-                    .strip_suffix(image_path)
-                    .and_then(|b| b.strip_suffix('/'));
+                let stripped = name.strip_suffix(image_path).and_then(|b| b.strip_suffix('/'));
                 Some(stripped.map(str::to_string).ok_or_else(|| {
-                    site_error(field, format!(
-                        "the mapping renames {component} to {new}, which no single `base` can express"
-                    ))
+                    site_error(
+                        field,
+                        format!("the mapping renames {component} to {new}, which no single `base` can express"),
+                    )
                 })?)
             }
         };
         match &decided {
             None => decided = Some(new_base),
             Some(previous) if *previous != new_base => {
-                return Err(site_error(field, format!(
-                    "the mapping sends the components of base {base} to different places ({} and {}); \
+                return Err(site_error(
+                    field,
+                    format!(
+                        "the mapping sends the components of base {base} to different places ({} and {}); \
                      one base cannot serve both",
-                    previous.as_deref().unwrap_or(base),
-                    new_base.as_deref().unwrap_or(base)
-                ))
+                        previous.as_deref().unwrap_or(base),
+                        new_base.as_deref().unwrap_or(base)
+                    ),
+                )
                 .hint("map or exclude this base's registry as a whole in the mapping file"));
             }
             Some(_) => {}
@@ -439,19 +377,14 @@ fn strip_tag(name: &str) -> &str {
 /// every scalar style, except that a bracketed IPv6 registry cannot sit in a plain scalar as is:
 /// then the whole scalar is double-quoted.
 fn splice(site: &Site, new: &str) -> Result<(Range<usize>, String), Error> {
-    let place = site
-        .place
-        .clone()
-        .map_err(|why| site_error(&site.field, why))?;
+    let place = site.place.clone().map_err(|why| site_error(&site.field, why))?;
     let self_representing = |c: char| c.is_ascii_alphanumeric() || "._-/:@+".contains(c);
     if new.chars().all(self_representing) {
         return Ok((place, new.to_string()));
     }
     let quotable = !new.contains(['"', '\\', '\'']) && !new.chars().any(char::is_control);
     match (&site.plain, site.style) {
-        (_, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted) if quotable => {
-            Ok((place, new.to_string()))
-        }
+        (_, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted) if quotable => Ok((place, new.to_string())),
         (Some((whole, value, within)), ScalarStyle::Plain) if quotable => {
             let mut quoted = String::from("\"");
             quoted.push_str(&value[..within.start]);
@@ -460,23 +393,15 @@ fn splice(site: &Site, new: &str) -> Result<(Range<usize>, String), Error> {
             quoted.push('"');
             Ok((whole.clone(), quoted))
         }
-        _ => Err(site_error(
-            &site.field,
-            format!("{new:?} cannot be written into this scalar without re-quoting it"),
-        )),
+        _ => Err(site_error(&site.field, format!("{new:?} cannot be written into this scalar without re-quoting it"))),
     }
 }
 
 fn site_error(field: &ImageField, why: String) -> Error {
-    Error::new(format!(
-        "{}: {}: cannot rewrite {:?}: {why}",
-        field.object(),
-        field.field_path,
-        field.text
-    ))
-    .at("manifest stream")
-    .at(format!("document {}", field.document))
-    .line(field.line)
+    Error::new(format!("{}: {}: cannot rewrite {:?}: {why}", field.object(), field.field_path, field.text))
+        .at("manifest stream")
+        .at(format!("document {}", field.document))
+        .line(field.line)
 }
 
 #[cfg(test)]
@@ -485,8 +410,7 @@ mod tests {
 
     /// Every image goes to `mirror.example.com` with its path, tag and digest kept.
     fn to_mirror(r: &Reference) -> Option<Reference> {
-        (r.registry != "mirror.example.com")
-            .then(|| r.with_location("mirror.example.com", &r.repository))
+        (r.registry != "mirror.example.com").then(|| r.with_location("mirror.example.com", &r.repository))
     }
 
     fn rewritten(input: &str) -> String {
@@ -494,11 +418,7 @@ mod tests {
     }
 
     fn paths(input: &str) -> Vec<(String, String)> {
-        find_images(input.as_bytes())
-            .unwrap()
-            .into_iter()
-            .map(|f| (f.field_path, f.text))
-            .collect()
+        find_images(input.as_bytes()).unwrap().into_iter().map(|f| (f.field_path, f.text)).collect()
     }
 
     #[test]
@@ -515,7 +435,11 @@ mod tests {
             paths(pod),
             vec![
                 ("spec.ephemeralContainers[0].image".to_string(), "quay.io/a/b:1".to_string()),
-                ("spec.volumes[0].image.reference".to_string(), "quay.io/a/data@sha256:0123456789012345678901234567890123456789012345678901234567890123".to_string()),
+                (
+                    "spec.volumes[0].image.reference".to_string(),
+                    "quay.io/a/data@sha256:0123456789012345678901234567890123456789012345678901234567890123"
+                        .to_string()
+                ),
             ]
         );
     }
@@ -526,40 +450,22 @@ mod tests {
         assert_eq!(
             paths(input),
             vec![
-                (
-                    "spec.template.spec.containers[0].image".to_string(),
-                    "quay.io/op/operator:v1".to_string()
-                ),
-                (
-                    "spec.template.spec.containers[0].env[0].value".to_string(),
-                    "quay.io/op/db:2".to_string()
-                ),
-                (
-                    "spec.template.spec.containers[0].args[0]".to_string(),
-                    "quay.io/p/r:v0.75.0".to_string()
-                ),
-                (
-                    "spec.template.spec.containers[0].args[3]".to_string(),
-                    "ghcr.io/x/y:3".to_string()
-                ),
+                ("spec.template.spec.containers[0].image".to_string(), "quay.io/op/operator:v1".to_string()),
+                ("spec.template.spec.containers[0].env[0].value".to_string(), "quay.io/op/db:2".to_string()),
+                ("spec.template.spec.containers[0].args[0]".to_string(), "quay.io/p/r:v0.75.0".to_string()),
+                ("spec.template.spec.containers[0].args[3]".to_string(), "ghcr.io/x/y:3".to_string()),
             ]
         );
         let out = rewritten(input);
         assert!(out.contains("[--config-reloader-image=mirror.example.com/p/r:v0.75.0, --image-pull-policy=Always, --sidecar-image, mirror.example.com/x/y:3, --log=info]"), "{out}");
-        assert!(
-            out.contains("{name: LOG_LEVEL, value: quay.io/op/db:2}"),
-            "{out}"
-        );
+        assert!(out.contains("{name: LOG_LEVEL, value: quay.io/op/db:2}"), "{out}");
     }
 
     #[test]
     fn image_fields_of_other_kinds_only_when_they_read_as_images() {
         let input = "kind: Prometheus\nmetadata: {name: p, namespace: mon}\nspec:\n  image: quay.io/prometheus/prometheus:v2.53.0\n  thanos: {image: auto}\n  other: {image: \"\", deep: [{image: \"{{ .Values.x }}\"}, {image: busybox}]}\n  containers:\n  - name: c\n    image: quay.io/c/c:1\n    env: [{name: X_IMAGE, value: \"docker.io/x/y:1\"}]\n";
         let fields = find_images(input.as_bytes()).unwrap();
-        let found: Vec<_> = fields
-            .iter()
-            .map(|f| (f.field_path.as_str(), f.text.as_str()))
-            .collect();
+        let found: Vec<_> = fields.iter().map(|f| (f.field_path.as_str(), f.text.as_str())).collect();
         assert_eq!(
             found,
             vec![
@@ -589,22 +495,14 @@ mod tests {
         );
         assert_eq!(
             rewritten(input),
-            input.replace(
-                "base: quay.io/piraeusdatastore",
-                "base: mirror.example.com/piraeusdatastore"
-            )
+            input.replace("base: quay.io/piraeusdatastore", "base: mirror.example.com/piraeusdatastore")
         );
     }
 
     #[test]
     fn a_base_the_mapping_splits_is_an_error() {
         let input = "kind: ConfigMap\ndata:\n  a: |\n    base: quay.io/p\n    components:\n      x: {image: one}\n      y: {image: two}\n";
-        let only_one = |r: &Reference| {
-            r.repository
-                .ends_with("one")
-                .then(|| to_mirror(r))
-                .flatten()
-        };
+        let only_one = |r: &Reference| r.repository.ends_with("one").then(|| to_mirror(r)).flatten();
         let e = rewrite(input.as_bytes(), &only_one).unwrap_err();
         assert!(e.to_string().contains("one base cannot serve both"), "{e}");
     }
@@ -628,18 +526,12 @@ mod tests {
             ("a: 1\n", "without `kind`"),
             ("kind: Pod\nspec: [\n", "not valid YAML"),
         ] {
-            let e = rewrite(input.as_bytes(), &to_mirror)
-                .unwrap_err()
-                .to_string();
+            let e = rewrite(input.as_bytes(), &to_mirror).unwrap_err().to_string();
             assert!(e.contains(says), "{input:?}: {e}");
         }
         let e = rewrite(b"kind: Pod\n---\nkind: \xff\n", &to_mirror).unwrap_err();
         assert_eq!(e.line, Some(3));
-        assert!(
-            e.to_string()
-                .contains("document 1: the stream is not UTF-8"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("document 1: the stream is not UTF-8"), "{e}");
     }
 
     #[test]
@@ -659,10 +551,7 @@ mod tests {
         let input = "---\nkind: Pod\nspec: {containers: [{image: nginx:1}]}\n--- # next\nkind: Pod\nspec: {containers: [{image: \"redis:7\"}]}\n...\n";
         let mut out = Vec::new();
         let mut seen = Vec::new();
-        let summary = rewrite_stream(input.as_bytes(), &mut out, &to_mirror, &mut |r| {
-            seen.push(r)
-        })
-        .unwrap();
+        let summary = rewrite_stream(input.as_bytes(), &mut out, &to_mirror, &mut |r| seen.push(r)).unwrap();
         let whole = rewrite(input.as_bytes(), &to_mirror).unwrap();
         assert_eq!(out, whole.output);
         assert_eq!(seen, whole.rewrites);

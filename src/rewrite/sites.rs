@@ -19,10 +19,7 @@ const POD_SPECS: &[(&str, &[&str])] = &[
     ("ReplicaSet", &["spec", "template", "spec"]),
     ("ReplicationController", &["spec", "template", "spec"]),
     ("Job", &["spec", "template", "spec"]),
-    (
-        "CronJob",
-        &["spec", "jobTemplate", "spec", "template", "spec"],
-    ),
+    ("CronJob", &["spec", "jobTemplate", "spec", "template", "spec"]),
     ("PodTemplate", &["template", "spec"]),
 ];
 
@@ -70,9 +67,7 @@ fn is_reference(text: &str, certainty: Certainty) -> bool {
         return false;
     }
     match certainty {
-        Certainty::ImageField => {
-            !text.contains(char::is_whitespace) && Reference::parse(text).is_ok()
-        }
+        Certainty::ImageField => !text.contains(char::is_whitespace) && Reference::parse(text).is_ok(),
         Certainty::Plausible => Reference::looks_like_reference(text),
     }
 }
@@ -80,16 +75,8 @@ fn is_reference(text: &str, certainty: Certainty) -> bool {
 /// Every image site in the document rooted at `root`. `text` is the document's text and
 /// `first_line` its first line in the stream.
 pub(crate) fn find(root: &Node<'_>, object: &Object, text: &str, first_line: usize) -> Vec<Site> {
-    let mut finder = Finder {
-        object,
-        text,
-        first_line,
-        sites: Vec::new(),
-    };
-    let pod_spec_path = POD_SPECS
-        .iter()
-        .find(|(kind, _)| *kind == object.kind)
-        .map(|(_, path)| *path);
+    let mut finder = Finder { object, text, first_line, sites: Vec::new() };
+    let pod_spec_path = POD_SPECS.iter().find(|(kind, _)| *kind == object.kind).map(|(_, path)| *path);
     match pod_spec_path {
         Some(path) => {
             let mut node = Some(root);
@@ -130,14 +117,8 @@ impl Finder<'_> {
             }
         }
         for (i, volume) in items(spec.get("volumes")) {
-            if let Some(Node::Scalar(reference)) =
-                volume.get("image").and_then(|v| v.get("reference"))
-            {
-                self.whole(
-                    reference,
-                    &format!("{path}.volumes[{i}].image.reference"),
-                    Certainty::ImageField,
-                );
+            if let Some(Node::Scalar(reference)) = volume.get("image").and_then(|v| v.get("reference")) {
+                self.whole(reference, &format!("{path}.volumes[{i}].image.reference"), Certainty::ImageField);
             }
         }
     }
@@ -145,8 +126,7 @@ impl Finder<'_> {
     /// `RELATED_IMAGE_*` and `*_IMAGE` env values, and image flags among args and command.
     fn container_env_and_args(&mut self, container: &Node<'_>, at: &str) {
         for (j, var) in items(container.get("env")) {
-            let (Some(name), Some(Node::Scalar(value))) =
-                (var.get("name").and_then(Node::as_text), var.get("value"))
+            let (Some(name), Some(Node::Scalar(value))) = (var.get("name").and_then(Node::as_text), var.get("value"))
             else {
                 continue;
             };
@@ -185,11 +165,7 @@ impl Finder<'_> {
                     Some((name, None)) if name.to_ascii_lowercase().contains("image") => {
                         if let Some(Node::Scalar(next)) = words.get(k + 1) {
                             if !next.value.starts_with('-') && !next.foreign_tag {
-                                self.whole(
-                                    next,
-                                    &format!("{at}.{list}[{}]", k + 1),
-                                    Certainty::Plausible,
-                                );
+                                self.whole(next, &format!("{at}.{list}[{}]", k + 1), Certainty::Plausible);
                             }
                         }
                     }
@@ -212,9 +188,7 @@ impl Finder<'_> {
                     }
                     path.push_str(key);
                     match value {
-                        Node::Scalar(s) if key == "image" => {
-                            self.whole(s, path, Certainty::Plausible)
-                        }
+                        Node::Scalar(s) if key == "image" => self.whole(s, path, Certainty::Plausible),
                         Node::Sequence(list) if CONTAINER_LISTS.contains(&key) => {
                             for (i, container) in list.iter().enumerate() {
                                 let at = format!("{path}[{i}]");
@@ -249,10 +223,7 @@ impl Finder<'_> {
             let (Some(key), Node::Scalar(outer)) = (key.as_text(), value) else {
                 continue;
             };
-            if outer.foreign_tag
-                || !outer.value.contains("base")
-                || !outer.value.contains("components")
-            {
+            if outer.foreign_tag || !outer.value.contains("base") || !outer.value.contains("components") {
                 continue;
             }
             // A payload that does not parse is not an image config; it is not ours to judge.
@@ -260,10 +231,9 @@ impl Finder<'_> {
                 continue;
             };
             for document in &documents {
-                let (Some(Node::Scalar(base)), Some(components)) = (
-                    document.root.get("base"),
-                    document.root.get("components").and_then(Node::as_mapping),
-                ) else {
+                let (Some(Node::Scalar(base)), Some(components)) =
+                    (document.root.get("base"), document.root.get("components").and_then(Node::as_mapping))
+                else {
                     continue;
                 };
                 if base.foreign_tag || !is_base(&base.value) {
@@ -277,12 +247,7 @@ impl Finder<'_> {
                     Err(_) => self.first_line + outer.line - 1,
                 };
                 self.sites.push(Site {
-                    field: self.field(
-                        &format!("data.{key}#base"),
-                        line,
-                        base.value.to_string(),
-                        composed,
-                    ),
+                    field: self.field(&format!("data.{key}#base"), line, base.value.to_string(), composed),
                     place,
                     plain: None,
                     style: outer.style,
@@ -293,15 +258,9 @@ impl Finder<'_> {
 
     /// Maps a byte range of a literal block scalar's value onto the document text: each value
     /// line is a source line minus the block's indentation. Checked, never assumed.
-    fn in_literal_block(
-        &self,
-        outer: &Scalar<'_>,
-        inner: Range<usize>,
-    ) -> Result<Range<usize>, String> {
+    fn in_literal_block(&self, outer: &Scalar<'_>, inner: Range<usize>) -> Result<Range<usize>, String> {
         if outer.style != ScalarStyle::Literal {
-            return Err(
-                "image configs are rewritten only inside literal block scalars (`|`)".into(),
-            );
+            return Err("image configs are rewritten only inside literal block scalars (`|`)".into());
         }
         let value = outer.value.as_ref();
         let value_line = value[..inner.start].matches('\n').count();
@@ -312,24 +271,16 @@ impl Finder<'_> {
         let Some(offset) = value_line.checked_sub(leading_empty) else {
             return Err("the reference is on an empty line of the block".into());
         };
-        let mut line_start = self.text[..outer.span.start]
-            .rfind('\n')
-            .map_or(0, |i| i + 1);
+        let mut line_start = self.text[..outer.span.start].rfind('\n').map_or(0, |i| i + 1);
         for _ in 0..offset {
-            line_start += self.text[line_start..]
-                .find('\n')
-                .map(|i| i + 1)
-                .ok_or("block ends early")?;
+            line_start += self.text[line_start..].find('\n').map(|i| i + 1).ok_or("block ends early")?;
         }
-        let line_end = self.text[line_start..]
-            .find('\n')
-            .map_or(self.text.len(), |i| line_start + i);
+        let line_end = self.text[line_start..].find('\n').map_or(self.text.len(), |i| line_start + i);
         let source_line = self.text[line_start..line_end].trim_end_matches('\r');
         let indent = source_line.len().checked_sub(value_line_text.len());
         match indent {
             Some(indent)
-                if source_line.ends_with(value_line_text)
-                    && source_line[..indent].bytes().all(|b| b == b' ') =>
+                if source_line.ends_with(value_line_text) && source_line[..indent].bytes().all(|b| b == b' ') =>
             {
                 let start = line_start + indent + (inner.start - value_line_start);
                 Ok(start..start + inner.len())
@@ -354,9 +305,8 @@ impl Finder<'_> {
             Err(_) => self.first_line + scalar.line - 1,
         };
         let own_text = scalar.span.end.saturating_sub(value.len())..scalar.span.end;
-        let plain = (scalar.style == ScalarStyle::Plain
-            && self.text.get(own_text.clone()) == Some(value))
-        .then(|| (own_text, value.to_string(), within.clone()));
+        let plain = (scalar.style == ScalarStyle::Plain && self.text.get(own_text.clone()) == Some(value))
+            .then(|| (own_text, value.to_string(), within.clone()));
         self.sites.push(Site {
             field: self.field(path, line, value[within].to_string(), Vec::new()),
             place,
@@ -385,10 +335,7 @@ impl Finder<'_> {
 }
 
 fn items<'n, 'a>(node: Option<&'n Node<'a>>) -> impl Iterator<Item = (usize, &'n Node<'a>)> {
-    node.and_then(Node::as_sequence)
-        .unwrap_or(&[])
-        .iter()
-        .enumerate()
+    node.and_then(Node::as_sequence).unwrap_or(&[]).iter().enumerate()
 }
 
 /// Env var names that carry an image: `RELATED_IMAGE_*` (the operator convention), `*_IMAGE`,
@@ -430,22 +377,14 @@ fn is_base(text: &str) -> bool {
 fn component_references(base: &str, components: &[(Node<'_>, Node<'_>)]) -> Vec<String> {
     let mut references = Vec::new();
     for (_, component) in components {
-        let suffix = match (
-            component.get("digest").and_then(Node::as_text),
-            component.get("tag").and_then(Node::as_text),
-        ) {
-            (Some(digest), _) if !digest.is_empty() => format!("@{digest}"),
-            (_, Some(tag)) if !tag.is_empty() => format!(":{tag}"),
-            _ => String::new(),
-        };
-        let alternatives = items(component.get("match"))
-            .filter_map(|(_, m)| m.get("image").and_then(Node::as_text));
-        for image in component
-            .get("image")
-            .and_then(Node::as_text)
-            .into_iter()
-            .chain(alternatives)
-        {
+        let suffix =
+            match (component.get("digest").and_then(Node::as_text), component.get("tag").and_then(Node::as_text)) {
+                (Some(digest), _) if !digest.is_empty() => format!("@{digest}"),
+                (_, Some(tag)) if !tag.is_empty() => format!(":{tag}"),
+                _ => String::new(),
+            };
+        let alternatives = items(component.get("match")).filter_map(|(_, m)| m.get("image").and_then(Node::as_text));
+        for image in component.get("image").and_then(Node::as_text).into_iter().chain(alternatives) {
             let reference = format!("{base}/{image}{suffix}");
             if Reference::parse(&reference).is_ok() && !references.contains(&reference) {
                 references.push(reference);
@@ -459,24 +398,16 @@ fn component_references(base: &str, components: &[(Node<'_>, Node<'_>)]) -> Vec<
 /// characters never need escaping in any style, so when the scalar is written without escapes
 /// or folding the offsets carry over exactly; otherwise the reference must occur exactly once in
 /// both the written text and the value, which makes the two occurrences the same one.
-pub(crate) fn locate(
-    text: &str,
-    scalar: &Scalar<'_>,
-    within: Range<usize>,
-) -> Result<Range<usize>, String> {
+pub(crate) fn locate(text: &str, scalar: &Scalar<'_>, within: Range<usize>) -> Result<Range<usize>, String> {
     let value = scalar.value.as_ref();
     let wanted = &value[within.clone()];
     let written = &text[scalar.span.clone()];
     let prefix = &value[..within.start];
     let exact = match scalar.style {
-        ScalarStyle::Plain if written.ends_with(value) => {
-            Some(written.len() - value.len() + prefix.len())
-        }
+        ScalarStyle::Plain if written.ends_with(value) => Some(written.len() - value.len() + prefix.len()),
         ScalarStyle::SingleQuoted => {
             let quoted = format!("'{}'", value.replace('\'', "''"));
-            written
-                .ends_with(&quoted)
-                .then(|| written.len() - quoted.len() + 1 + prefix.replace('\'', "''").len())
+            written.ends_with(&quoted).then(|| written.len() - quoted.len() + 1 + prefix.replace('\'', "''").len())
         }
         ScalarStyle::DoubleQuoted => {
             let quoted = format!("\"{value}\"");
@@ -492,9 +423,9 @@ pub(crate) fn locate(
         }
         None => {
             return Err(format!(
-            "{wanted:?} is written with escapes or line folding, or more than once in its scalar, \
+                "{wanted:?} is written with escapes or line folding, or more than once in its scalar, \
                  so it cannot be replaced without touching other text"
-        ))
+            ))
         }
     };
     let start = scalar.span.start + start;
@@ -528,39 +459,22 @@ mod tests {
         assert_eq!(locate_in("image: ab/c:1\n", 0..6).unwrap(), "image: ");
         assert_eq!(locate_in("image: 'ab/c:1'\n", 0..6).unwrap(), "image: '");
         assert_eq!(locate_in("image: \"ab/c:1\"\n", 0..6).unwrap(), "image: \"");
-        assert_eq!(
-            locate_in("x: &a !!str \"--i=ab/c:1\"\n", 4..10).unwrap(),
-            "x: &a !!str \"--i="
-        );
-        assert_eq!(
-            locate_in("x: 'it''s --i=ab/c:1'\n", 9..15).unwrap(),
-            "x: 'it''s --i="
-        );
+        assert_eq!(locate_in("x: &a !!str \"--i=ab/c:1\"\n", 4..10).unwrap(), "x: &a !!str \"--i=");
+        assert_eq!(locate_in("x: 'it''s --i=ab/c:1'\n", 9..15).unwrap(), "x: 'it''s --i=");
         assert_eq!(locate_in("x: [--i=ab/c:1]\n", 4..10).unwrap(), "x: [--i=");
     }
 
     #[test]
     fn escaped_or_folded_scalars_fall_back_to_a_unique_occurrence() {
         // \x41 is an escape before the reference: offsets differ, but the text occurs once.
-        assert_eq!(
-            locate_in("x: \"\\x41 ab/c:1\"\n", 2..8).unwrap(),
-            "x: \"\\x41 "
-        );
-        assert_eq!(
-            locate_in("x: >\n  one\n  ab/c:1\n", 4..10).unwrap(),
-            "x: >\n  one\n  "
-        );
+        assert_eq!(locate_in("x: \"\\x41 ab/c:1\"\n", 2..8).unwrap(), "x: \"\\x41 ");
+        assert_eq!(locate_in("x: >\n  one\n  ab/c:1\n", 4..10).unwrap(), "x: >\n  one\n  ");
         assert!(locate_in("x: \"ab/c:1 \\\"ab/c:1\"\n", 0..6).is_err());
     }
 
     #[test]
     fn env_names_that_hold_images() {
-        for name in [
-            "RELATED_IMAGE_linstor-controller",
-            "SIDECAR_IMAGE",
-            "IMAGE",
-            "related_image_x",
-        ] {
+        for name in ["RELATED_IMAGE_linstor-controller", "SIDECAR_IMAGE", "IMAGE", "related_image_x"] {
             assert!(names_an_image(name), "{name}");
         }
         for name in ["IMAGE_PULL_POLICY", "MY_IMAGE_TAG", "IMAGES", "PAGE"] {
@@ -570,10 +484,7 @@ mod tests {
 
     #[test]
     fn flags_split_into_name_and_value() {
-        assert_eq!(
-            flag("--config-reloader-image=quay.io/x:1"),
-            Some(("config-reloader-image", Some("quay.io/x:1")))
-        );
+        assert_eq!(flag("--config-reloader-image=quay.io/x:1"), Some(("config-reloader-image", Some("quay.io/x:1"))));
         assert_eq!(flag("-image=x"), Some(("image", Some("x"))));
         assert_eq!(flag("--sidecar-image"), Some(("sidecar-image", None)));
         assert_eq!(flag("---x"), None);

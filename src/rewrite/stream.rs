@@ -46,10 +46,7 @@ pub(crate) fn chunks(input: &[u8]) -> impl Iterator<Item = Chunk<'_>> {
             return None;
         }
         let (len, lines) = chunk_len(rest);
-        let chunk = Chunk {
-            bytes: &rest[..len],
-            first_line: line,
-        };
+        let chunk = Chunk { bytes: &rest[..len], first_line: line };
         rest = &rest[len..];
         line += lines;
         Some(chunk)
@@ -90,12 +87,7 @@ pub(crate) struct ChunkReader<R> {
 
 impl<R: BufRead> ChunkReader<R> {
     pub fn new(input: R) -> Self {
-        ChunkReader {
-            input,
-            carried: Vec::new(),
-            next_line: 1,
-            done: false,
-        }
+        ChunkReader { input, carried: Vec::new(), next_line: 1, done: false }
     }
 
     /// Fills `buffer` with the next document; returns its first line, or None at the end.
@@ -135,11 +127,7 @@ impl<R: BufRead> ChunkReader<R> {
             }
         }
         self.next_line += lines;
-        Ok(if buffer.is_empty() {
-            None
-        } else {
-            Some(first_line)
-        })
+        Ok(if buffer.is_empty() { None } else { Some(first_line) })
     }
 }
 
@@ -148,9 +136,7 @@ mod tests {
     use super::*;
 
     fn split(input: &str) -> Vec<(String, usize)> {
-        chunks(input.as_bytes())
-            .map(|c| (String::from_utf8(c.bytes.to_vec()).unwrap(), c.first_line))
-            .collect()
+        chunks(input.as_bytes()).map(|c| (String::from_utf8(c.bytes.to_vec()).unwrap(), c.first_line)).collect()
     }
 
     fn read_all(input: &str) -> Vec<(String, usize)> {
@@ -180,10 +166,8 @@ mod tests {
     #[test]
     fn dashes_that_are_not_markers_stay_inside_the_document() {
         let input = "---\na: |\n  ---\nb: ----\n---x: 1\n---\r\nc: 1\r\n";
-        let expected = vec![
-            ("---\na: |\n  ---\nb: ----\n---x: 1\n".to_string(), 1),
-            ("---\r\nc: 1\r\n".to_string(), 6),
-        ];
+        let expected =
+            vec![("---\na: |\n  ---\nb: ----\n---x: 1\n".to_string(), 1), ("---\r\nc: 1\r\n".to_string(), 6)];
         assert_eq!(split(input), expected);
         assert_eq!(read_all(input), expected);
     }
@@ -191,9 +175,7 @@ mod tests {
     #[test]
     fn chunks_concatenate_to_the_input() {
         let input = "---\n---\n\n---\na: 1";
-        let joined: Vec<u8> = chunks(input.as_bytes())
-            .flat_map(|c| c.bytes.to_vec())
-            .collect();
+        let joined: Vec<u8> = chunks(input.as_bytes()).flat_map(|c| c.bytes.to_vec()).collect();
         assert_eq!(joined, input.as_bytes());
         let read: String = read_all(input).into_iter().map(|(s, _)| s).collect();
         assert_eq!(read, input);

@@ -38,9 +38,7 @@ impl<'a> Node<'a> {
 
     /// The value of a scalar that is text to a Kubernetes reader (not a tagged binary).
     pub fn as_text(&self) -> Option<&str> {
-        self.as_scalar()
-            .filter(|s| !s.foreign_tag)
-            .map(|s| s.value.as_ref())
+        self.as_scalar().filter(|s| !s.foreign_tag).map(|s| s.value.as_ref())
     }
 
     pub fn as_sequence(&self) -> Option<&[Node<'a>]> {
@@ -59,10 +57,7 @@ impl<'a> Node<'a> {
 
     /// The value under the text key `key`, when this is a mapping that has it.
     pub fn get(&self, key: &str) -> Option<&Node<'a>> {
-        self.as_mapping()?
-            .iter()
-            .find(|(k, _)| k.as_text() == Some(key))
-            .map(|(_, v)| v)
+        self.as_mapping()?.iter().find(|(k, _)| k.as_text() == Some(key)).map(|(_, v)| v)
     }
 
     /// A plain `null`, `~` or nothing at all: what an empty document parses to.
@@ -89,11 +84,7 @@ pub(crate) struct SyntaxError {
 
 impl From<ScanError> for SyntaxError {
     fn from(e: ScanError) -> Self {
-        SyntaxError {
-            line: e.marker().line(),
-            column: e.marker().col() + 1,
-            message: e.info().to_string(),
-        }
+        SyntaxError { line: e.marker().line(), column: e.marker().col() + 1, message: e.info().to_string() }
     }
 }
 
@@ -109,12 +100,7 @@ struct ByteOffsets<'a> {
 
 impl<'a> ByteOffsets<'a> {
     fn new(text: &'a str) -> Self {
-        ByteOffsets {
-            text,
-            ascii: text.is_ascii(),
-            chars: 0,
-            bytes: 0,
-        }
+        ByteOffsets { text, ascii: text.is_ascii(), chars: 0, bytes: 0 }
     }
 
     fn byte(&mut self, marker: &Marker) -> usize {
@@ -174,16 +160,9 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Document<'_>>, SyntaxError> {
                 continue;
             }
             Event::Scalar(value, style, _anchor, tag) => {
-                let foreign_tag =
-                    tag.is_some_and(|t| !(t.is_yaml_core_schema() && t.suffix == "str"));
+                let foreign_tag = tag.is_some_and(|t| !(t.is_yaml_core_schema() && t.suffix == "str"));
                 let line = span.start.line();
-                Node::Scalar(Scalar {
-                    value,
-                    style,
-                    span: offsets.range(&span),
-                    line,
-                    foreign_tag,
-                })
+                Node::Scalar(Scalar { value, style, span: offsets.range(&span), line, foreign_tag })
             }
             Event::Alias(_) => Node::Alias,
             Event::SequenceStart(..) => {
@@ -249,12 +228,9 @@ mod tests {
         let docs = parse(text).unwrap();
         assert_eq!(docs.len(), 1);
         let root = &docs[0].root;
-        for (path, written) in [
-            (&["a"][..], "\"héllo wörld\""),
-            (&["b"], "'it''s'"),
-            (&["c"], "plain ünïcode"),
-            (&["d", "1"], "y"),
-        ] {
+        for (path, written) in
+            [(&["a"][..], "\"héllo wörld\""), (&["b"], "'it''s'"), (&["c"], "plain ünïcode"), (&["d", "1"], "y")]
+        {
             let s = scalar(root, path);
             assert_eq!(&text[s.span.clone()], written, "{path:?}");
         }

@@ -19,7 +19,6 @@ pub fn fixture(name: &str) -> PathBuf {
 pub struct Run {
     args: Vec<String>,
     stdin: Option<Vec<u8>>,
-    env: Vec<(String, String)>,
     dir: Option<PathBuf>,
 }
 
@@ -28,7 +27,6 @@ pub struct Run {
 pub struct Output {
     pub status: i32,
     pub stdout: String,
-    pub stdout_bytes: Vec<u8>,
     pub stderr: String,
 }
 
@@ -47,11 +45,6 @@ impl Run {
         self
     }
 
-    pub fn env(mut self, key: &str, value: &str) -> Self {
-        self.env.push((key.to_string(), value.to_string()));
-        self
-    }
-
     pub fn current_dir(mut self, dir: &Path) -> Self {
         self.dir = Some(dir.to_path_buf());
         self
@@ -66,9 +59,6 @@ impl Run {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
         if let Some(dir) = &self.dir {
             cmd.current_dir(dir);
         }
@@ -83,7 +73,6 @@ impl Run {
         Output {
             status: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stdout_bytes: out.stdout,
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
     }

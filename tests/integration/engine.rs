@@ -27,10 +27,7 @@ pub fn render(chart: &Path, values: &serde_json::Value) -> BTreeMap<String, Stri
 }
 
 /// Like `render`, but returns the engine's error message instead of panicking.
-pub fn try_render(
-    chart: &Path,
-    values: &serde_json::Value,
-) -> Result<BTreeMap<String, String>, String> {
+pub fn try_render(chart: &Path, values: &serde_json::Value) -> Result<BTreeMap<String, String>, String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helm_engine.py");
     let request = serde_json::json!({
         "chart": chart, "values": values, "name": "release", "namespace": "default",
@@ -42,12 +39,7 @@ pub fn try_render(
         .stderr(Stdio::piped())
         .spawn()
         .expect("the Helm engine's python could not start; run the tests with `tests/run`");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(request.to_string().as_bytes())
-        .expect("write request");
+    child.stdin.take().expect("stdin").write_all(request.to_string().as_bytes()).expect("write request");
     let out = child.wait_with_output().expect("wait for the Helm engine");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -58,7 +50,6 @@ pub fn try_render(
     if !out.status.success() {
         return Err(stderr.into_owned());
     }
-    let reply: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("engine reply is JSON");
+    let reply: serde_json::Value = serde_json::from_slice(&out.stdout).expect("engine reply is JSON");
     Ok(serde_json::from_value(reply["manifests"].clone()).expect("manifests map"))
 }

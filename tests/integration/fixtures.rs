@@ -22,13 +22,11 @@ pub type RenderedImage = (String, String, String);
 /// sorted by path so test output is stable. Read from disk: adding a fixture needs no code change.
 pub fn fixture_charts() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/charts");
-    let entries = fs::read_dir(&root)
-        .unwrap_or_else(|e| panic!("{}: cannot list the fixture charts: {e}", root.display()));
+    let entries =
+        fs::read_dir(&root).unwrap_or_else(|e| panic!("{}: cannot list the fixture charts: {e}", root.display()));
     let mut charts: Vec<PathBuf> = entries
         .map(|entry| entry.expect("fixture directory entry").path())
-        .filter(|path| {
-            path.join("Chart.yaml").is_file() || path.extension().is_some_and(|ext| ext == "tgz")
-        })
+        .filter(|path| path.join("Chart.yaml").is_file() || path.extension().is_some_and(|ext| ext == "tgz"))
         .collect();
     charts.sort();
     charts
@@ -91,17 +89,12 @@ pub fn rendered_images(manifests: &BTreeMap<String, String>) -> Vec<RenderedImag
 
 /// All YAML documents of one rendered template or one embedded data entry.
 fn yaml_documents(text: &str) -> Result<Vec<Value>, serde_yaml::Error> {
-    serde_yaml::Deserializer::from_str(text)
-        .map(Value::deserialize)
-        .collect()
+    serde_yaml::Deserializer::from_str(text).map(Value::deserialize).collect()
 }
 
 fn document_label(document: &Value, index: usize) -> String {
     let kind = document.get("kind").and_then(Value::as_str);
-    let name = document
-        .get("metadata")
-        .and_then(|m| m.get("name"))
-        .and_then(Value::as_str);
+    let name = document.get("metadata").and_then(|m| m.get("name")).and_then(Value::as_str);
     match (kind, name) {
         (Some(kind), Some(name)) => format!("{kind}/{name}"),
         _ => format!("#{index}"),
@@ -128,9 +121,7 @@ fn walk(value: &Value, path: &mut String, found: &mut Vec<(String, String)>) {
                 match (key, child) {
                     ("image", Value::String(image)) => found.push((child_path, image.clone())),
                     ("env", Value::Sequence(items)) => env_images(items, &child_path, found),
-                    ("args" | "command", Value::Sequence(items)) => {
-                        flag_images(items, &child_path, found)
-                    }
+                    ("args" | "command", Value::Sequence(items)) => flag_images(items, &child_path, found),
                     _ => walk(child, &mut child_path.clone(), found),
                 }
             }
@@ -182,10 +173,7 @@ struct ImageConfigEntry {
 /// Expands the `base` + `components` documents of one ConfigMap's data, later definitions of a
 /// component replacing earlier ones (keys ascending, then documents in order).
 fn image_config_images(data: &serde_yaml::Mapping, found: &mut Vec<(String, String)>) {
-    let mut entries: Vec<(&str, &str)> = data
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str()?, v.as_str()?)))
-        .collect();
+    let mut entries: Vec<(&str, &str)> = data.iter().filter_map(|(k, v)| Some((k.as_str()?, v.as_str()?))).collect();
     entries.sort();
     let mut winners: BTreeMap<String, ImageConfigEntry> = BTreeMap::new();
     for (key, text) in entries {
@@ -243,10 +231,7 @@ fn image_config_images(data: &serde_yaml::Mapping, found: &mut Vec<(String, Stri
 // The walker on hand-written manifests: each case is one rule of `rendered_images`.
 
 fn manifests(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(template, text)| (template.to_string(), text.to_string()))
-        .collect()
+    pairs.iter().map(|(template, text)| (template.to_string(), text.to_string())).collect()
 }
 
 fn images_only(found: &[RenderedImage]) -> Vec<&str> {
@@ -268,20 +253,17 @@ fn walker_finds_every_container_kind_in_every_pod_spec() {
         vec![
             (
                 "c/templates/cronjob.yaml".to_string(),
-                "CronJob/nightly:spec.jobTemplate.spec.template.spec.initContainers[0].image"
-                    .to_string(),
+                "CronJob/nightly:spec.jobTemplate.spec.template.spec.initContainers[0].image".to_string(),
                 "reg.example/init:1".to_string()
             ),
             (
                 "c/templates/cronjob.yaml".to_string(),
-                "CronJob/nightly:spec.jobTemplate.spec.template.spec.containers[0].image"
-                    .to_string(),
+                "CronJob/nightly:spec.jobTemplate.spec.template.spec.containers[0].image".to_string(),
                 "reg.example/main:2".to_string()
             ),
             (
                 "c/templates/cronjob.yaml".to_string(),
-                "CronJob/nightly:spec.jobTemplate.spec.template.spec.ephemeralContainers[0].image"
-                    .to_string(),
+                "CronJob/nightly:spec.jobTemplate.spec.template.spec.ephemeralContainers[0].image".to_string(),
                 "busybox".to_string()
             ),
         ]
@@ -311,10 +293,7 @@ fn walker_reads_env_flags_and_custom_resource_fields() {
             "q.example/prom:6"
         ]
     );
-    assert_eq!(
-        found[2].1,
-        "Deployment/op:spec.template.spec.containers[0].env[1].value"
-    );
+    assert_eq!(found[2].1, "Deployment/op:spec.template.spec.containers[0].env[1].value");
     assert_eq!(found[5].1, "Prometheus/p:spec.image");
 }
 
@@ -340,10 +319,7 @@ fn walker_expands_image_config_documents_with_later_ones_winning() {
         'Red Hat', image: drbd9-alma}\n    ---\n    base: k8s.example/sig\n    components:\n      \
         attacher: {image: csi-attacher, tag: v4, digest: 'sha256:cd'}\n";
     let found = rendered_images(&manifests(&[("p/templates/cm.yaml", config)]));
-    let got: Vec<(&str, &str)> = found
-        .iter()
-        .map(|(_, path, image)| (path.as_str(), image.as_str()))
-        .collect();
+    let got: Vec<(&str, &str)> = found.iter().map(|(_, path, image)| (path.as_str(), image.as_str())).collect();
     assert_eq!(
         got,
         vec![
@@ -392,10 +368,9 @@ pub fn fixture_variants(chart: &Path) -> Vec<(String, serde_json::Value)> {
     files
         .into_iter()
         .map(|file| {
-            let text = fs::read_to_string(&file)
-                .unwrap_or_else(|e| panic!("{}: cannot read: {e}", file.display()));
-            let values = serde_yaml::from_str(&text)
-                .unwrap_or_else(|e| panic!("{}: not a values file: {e}", file.display()));
+            let text = fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: cannot read: {e}", file.display()));
+            let values =
+                serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: not a values file: {e}", file.display()));
             let name = file.file_name().expect("file name").to_string_lossy();
             (name.into_owned(), values)
         })
@@ -405,10 +380,7 @@ pub fn fixture_variants(chart: &Path) -> Vec<(String, serde_json::Value)> {
 #[test]
 fn every_fixture_renders_with_defaults_and_variants_and_shows_images() {
     let charts = fixture_charts();
-    assert!(
-        !charts.is_empty(),
-        "no fixture charts under fixtures/charts/"
-    );
+    assert!(!charts.is_empty(), "no fixture charts under fixtures/charts/");
     let mut failures = Vec::new();
     for chart in &charts {
         let mut runs = vec![("defaults".to_string(), serde_json::json!({}))];
@@ -424,9 +396,7 @@ fn every_fixture_renders_with_defaults_and_variants_and_shows_images() {
                     }
                     for (template, path, image) in &images {
                         if image.contains(char::is_whitespace) || image.contains("{{") {
-                            failures.push(format!(
-                                "{label}: {template}: {path}: not a reference: {image:?}"
-                            ));
+                            failures.push(format!("{label}: {template}: {path}: not a reference: {image:?}"));
                         }
                     }
                 }
@@ -437,14 +407,8 @@ fn every_fixture_renders_with_defaults_and_variants_and_shows_images() {
 }
 
 fn seed_fixture(name: &str) -> PathBuf {
-    let chart = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/charts")
-        .join(name);
-    assert!(
-        fixture_charts().contains(&chart),
-        "{} is not listed",
-        chart.display()
-    );
+    let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/charts").join(name);
+    assert!(fixture_charts().contains(&chart), "{} is not listed", chart.display());
     chart
 }
 
@@ -462,16 +426,10 @@ fn perfectscale_nested_archive_renders_and_pins_kube_state_metrics_to_public_ecr
     let chart = seed_fixture("perfectscale-agent");
     let defaults = rendered_images(&engine::render(&chart, &serde_json::json!({})));
     let ksm = "charts/psc-exporter/charts/kube-state-metrics/";
-    assert_eq!(
-        images_in(&defaults, ksm),
-        vec!["public.ecr.aws/perfectscale-io/kube-state-metrics:v2.13.0"]
-    );
-    assert!(images_in(
-        &defaults,
-        "charts/psc-exporter/charts/prometheus-windows-exporter/"
-    )
-    .iter()
-    .all(|image| image.starts_with("ghcr.io/")));
+    assert_eq!(images_in(&defaults, ksm), vec!["public.ecr.aws/perfectscale-io/kube-state-metrics:v2.13.0"]);
+    assert!(images_in(&defaults, "charts/psc-exporter/charts/prometheus-windows-exporter/")
+        .iter()
+        .all(|image| image.starts_with("ghcr.io/")));
     assert!(images_in(&defaults, "charts/nodeAgent/").is_empty());
 
     // The global registry reaches only the nested kube-state-metrics.
@@ -493,10 +451,7 @@ fn stackstate_exporter_ignores_the_global_and_router_gets_it_prepended() {
         &serde_json::json!({"global": {"imageRegistry": "registry.example.org"}}),
     ));
     assert_eq!(
-        images_in(
-            &found,
-            "charts/elasticsearch/charts/elasticsearch-exporter/"
-        ),
+        images_in(&found, "charts/elasticsearch/charts/elasticsearch-exporter/"),
         vec!["justwatch/elasticsearch_exporter:1.1.0"]
     );
     assert_eq!(
@@ -504,13 +459,8 @@ fn stackstate_exporter_ignores_the_global_and_router_gets_it_prepended() {
         vec!["registry.example.org/quay.io/stackstate/envoy-alpine:v1.19.1"]
     );
     let server = images_in(&found, "templates/server-split.yaml");
-    assert_eq!(
-        server.len(),
-        8,
-        "four components, each with its wait init container"
-    );
-    assert!(server
-        .contains(&"registry.example.org/stackstate/stackstate-server-stable:4.2.2".to_string()));
+    assert_eq!(server.len(), 8, "four components, each with its wait init container");
+    assert!(server.contains(&"registry.example.org/stackstate/stackstate-server-stable:4.2.2".to_string()));
 }
 
 #[test]
@@ -540,10 +490,7 @@ fn aspen_mesh_cni_hubs_do_not_follow_global_hub() {
         &chart,
         &serde_json::json!({"global": {"hub": "registry.example.org/aspenmesh"}}),
     ));
-    assert_eq!(
-        images_in(&found, "templates/istiod.yaml"),
-        vec!["registry.example.org/aspenmesh/pilot:1.14.6-am1"]
-    );
+    assert_eq!(images_in(&found, "templates/istiod.yaml"), vec!["registry.example.org/aspenmesh/pilot:1.14.6-am1"]);
     assert_eq!(
         images_in(&found, "templates/cni.yaml"),
         vec![
@@ -551,10 +498,7 @@ fn aspen_mesh_cni_hubs_do_not_follow_global_hub() {
             "quay.io/aspenmesh/releases/install-cni:1.14.6-am1"
         ]
     );
-    assert!(
-        images_in(&found, "charts/ingressgateway/").is_empty(),
-        "image: auto is skipped"
-    );
+    assert!(images_in(&found, "charts/ingressgateway/").is_empty(), "image: auto is skipped");
 }
 
 #[test]
@@ -574,12 +518,8 @@ fn piraeus_override_document_wins_over_the_defaults() {
     }]});
     let overridden = rendered_images(&engine::render(&chart, &override_values));
     let config = images_in(&overridden, "templates/image-config.yaml");
-    assert!(config
-        .contains(&"registry.example.org/piraeusdatastore/piraeus-server:v1.31.1".to_string()));
-    assert_eq!(
-        config.len(),
-        images_in(&defaults, "templates/image-config.yaml").len()
-    );
+    assert!(config.contains(&"registry.example.org/piraeusdatastore/piraeus-server:v1.31.1".to_string()));
+    assert_eq!(config.len(), images_in(&defaults, "templates/image-config.yaml").len());
     let component = |name: &str| -> Vec<&str> {
         overridden
             .iter()
@@ -587,14 +527,8 @@ fn piraeus_override_document_wins_over_the_defaults() {
             .map(|(_, _, image)| image.as_str())
             .collect()
     };
-    assert_eq!(
-        component("linstor-controller"),
-        vec!["registry.example.org/piraeusdatastore/piraeus-server:v1.31.1"]
-    );
-    assert_eq!(
-        component("linstor-satellite"),
-        vec!["quay.io/piraeusdatastore/piraeus-server:v1.31.0"]
-    );
+    assert_eq!(component("linstor-controller"), vec!["registry.example.org/piraeusdatastore/piraeus-server:v1.31.1"]);
+    assert_eq!(component("linstor-satellite"), vec!["quay.io/piraeusdatastore/piraeus-server:v1.31.0"]);
 }
 
 #[test]
@@ -605,10 +539,7 @@ fn cloudzero_clustered_variant_runs_alloy_and_honours_a_deprecated_tag() {
         .find(|(name, _)| name == "clustered-values.yaml")
         .expect("cloudzero-agent/ci/clustered-values.yaml");
     let found = rendered_images(&engine::render(&chart, &values));
-    assert_eq!(
-        images_in(&found, "templates/alloy.yaml"),
-        vec!["docker.io/grafana/alloy:v1.11.3"]
-    );
+    assert_eq!(images_in(&found, "templates/alloy.yaml"), vec!["docker.io/grafana/alloy:v1.11.3"]);
     assert!(images_in(&found, "templates/server.yaml").is_empty());
     assert_eq!(
         images_in(&found, "templates/tests/validator.yaml"),

@@ -7,3 +7,5 @@ mod overlay_e2e; // overlays rendered by the real engine: images on the mirror, 
 mod post_render_e2e; // post-render of real renders: every image moved, only reference text changed
 mod rewrite; // post-render on hand-written streams: exact bytes out, only references changed
 mod snapshots; // reviewed snapshots of scan tables and overlays for every fixture
+mod cli_contract; // exact messages and exit codes: bad input, stdin, -o, --check, fail-closed post-render
+mod mirror; // mirror and diff: snapshots of every format, shellcheck, the plan against the engine, upgrades

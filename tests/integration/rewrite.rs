@@ -17,16 +17,9 @@ fn post_render(input: &str) -> Rewritten {
 
 /// Lines that differ between input and output, pairwise (the splice never adds or drops lines).
 fn changed_lines(input: &str, output: &str) -> Vec<(String, String)> {
-    let (a, b): (Vec<_>, Vec<_>) = (
-        input.split_inclusive('\n').collect(),
-        output.split_inclusive('\n').collect(),
-    );
+    let (a, b): (Vec<_>, Vec<_>) = (input.split_inclusive('\n').collect(), output.split_inclusive('\n').collect());
     assert_eq!(a.len(), b.len(), "line count changed");
-    a.iter()
-        .zip(&b)
-        .filter(|(x, y)| x != y)
-        .map(|(x, y)| (x.to_string(), y.to_string()))
-        .collect()
+    a.iter().zip(&b).filter(|(x, y)| x != y).map(|(x, y)| (x.to_string(), y.to_string())).collect()
 }
 
 /// Asserts that each changed line differs only by old -> new references the rewrite reported.
@@ -37,10 +30,7 @@ fn assert_only_references_changed(input: &str, r: &Rewritten) {
         for rw in &r.rewrites {
             patched = patched.replacen(&rw.field.text, &rw.new, 1);
         }
-        assert_eq!(
-            patched, new_line,
-            "line changed beyond its references: {old_line:?}"
-        );
+        assert_eq!(patched, new_line, "line changed beyond its references: {old_line:?}");
     }
 }
 
@@ -88,48 +78,20 @@ spec:
     let r = post_render(input);
     let output = String::from_utf8(r.output.clone()).unwrap();
     let expected = input
-        .replace(
-            "image: busybox}",
-            "image: harbor.example.com/proxy/library/busybox}",
-        )
-        .replace(
-            "\"nginx:1.25\"",
-            "\"harbor.example.com/proxy/library/nginx:1.25\"",
-        )
-        .replace(
-            "=quay.io/side/car:2",
-            "=harbor.example.com/proxy/side/car:2",
-        )
-        .replace(
-            "'ghcr.io/acme/helper:0.3'",
-            "'harbor.example.com/proxy/acme/helper:0.3'",
-        )
-        .replace(
-            "registry.k8s.io/acme/worker:v1",
-            "harbor.example.com/proxy/acme/worker:v1",
-        )
-        .replace(
-            "quay.io/prometheus/prometheus",
-            "harbor.example.com/proxy/prometheus/prometheus",
-        );
+        .replace("image: busybox}", "image: harbor.example.com/proxy/library/busybox}")
+        .replace("\"nginx:1.25\"", "\"harbor.example.com/proxy/library/nginx:1.25\"")
+        .replace("=quay.io/side/car:2", "=harbor.example.com/proxy/side/car:2")
+        .replace("'ghcr.io/acme/helper:0.3'", "'harbor.example.com/proxy/acme/helper:0.3'")
+        .replace("registry.k8s.io/acme/worker:v1", "harbor.example.com/proxy/acme/worker:v1")
+        .replace("quay.io/prometheus/prometheus", "harbor.example.com/proxy/prometheus/prometheus");
     assert_eq!(output, expected);
     assert_eq!(r.rewrites.len(), 6);
     assert_eq!(r.objects, 2);
     assert_only_references_changed(input, &r);
-    let worker = r
-        .rewrites
-        .iter()
-        .find(|w| w.field.text.contains("worker"))
-        .unwrap();
-    assert_eq!(
-        worker.field.field_path,
-        "spec.template.spec.containers[0].env[0].value"
-    );
+    let worker = r.rewrites.iter().find(|w| w.field.text.contains("worker")).unwrap();
+    assert_eq!(worker.field.field_path, "spec.template.spec.containers[0].env[0].value");
     assert_eq!(worker.field.line, 26);
-    assert_eq!(
-        worker.field.source.as_deref(),
-        Some("shop/templates/deployment.yaml")
-    );
+    assert_eq!(worker.field.source.as_deref(), Some("shop/templates/deployment.yaml"));
 }
 
 #[test]
@@ -151,10 +113,7 @@ fn document_markers_empty_documents_and_a_leading_source_comment() {
         input.replace("nginx:1", "harbor.example.com/proxy/library/nginx:1")
     );
     assert_eq!(r.objects, 2);
-    assert_eq!(
-        r.rewrites[0].field.source.as_deref(),
-        Some("c/templates/a.yaml")
-    );
+    assert_eq!(r.rewrites[0].field.source.as_deref(), Some("c/templates/a.yaml"));
 }
 
 #[test]
@@ -163,10 +122,7 @@ fn helm4_filename_annotation_survives() {
     let r = post_render(input);
     let output = String::from_utf8(r.output).unwrap();
     assert!(output.contains("    postrenderer.helm.sh/postrender-filename: 'templates/pod.yaml'\n"));
-    assert_eq!(
-        output,
-        input.replace("nginx:1", "harbor.example.com/proxy/library/nginx:1")
-    );
+    assert_eq!(output, input.replace("nginx:1", "harbor.example.com/proxy/library/nginx:1"));
 }
 
 #[test]
@@ -202,14 +158,8 @@ data:
     assert_eq!(
         output,
         input
-            .replace(
-                "base: quay.io/piraeusdatastore",
-                "base: harbor.example.com/proxy/piraeusdatastore"
-            )
-            .replace(
-                "base: registry.k8s.io/sig-storage",
-                "base: harbor.example.com/proxy/sig-storage"
-            )
+            .replace("base: quay.io/piraeusdatastore", "base: harbor.example.com/proxy/piraeusdatastore")
+            .replace("base: registry.k8s.io/sig-storage", "base: harbor.example.com/proxy/sig-storage")
     );
     assert_only_references_changed(input, &r);
     let fields = find_images(input.as_bytes()).unwrap();
@@ -218,17 +168,11 @@ data:
     assert_eq!(fields[0].line, 9);
     assert_eq!(
         fields[0].components,
-        [
-            "quay.io/piraeusdatastore/piraeus-server:v1.31.0",
-            "quay.io/piraeusdatastore/piraeus-ha-controller:v1.3.0"
-        ]
+        ["quay.io/piraeusdatastore/piraeus-server:v1.31.0", "quay.io/piraeusdatastore/piraeus-ha-controller:v1.3.0"]
     );
     // The embedded document still parses, and every component now composes onto the mirror.
     let after = find_images(&r.output).unwrap();
-    assert!(after[0]
-        .components
-        .iter()
-        .all(|c| c.starts_with("harbor.example.com/proxy/piraeusdatastore/")));
+    assert!(after[0].components.iter().all(|c| c.starts_with("harbor.example.com/proxy/piraeusdatastore/")));
 }
 
 #[test]
@@ -244,10 +188,7 @@ fn multibyte_text_before_a_reference_keeps_offsets_right() {
     let input = "kind: Pod\nmetadata:\n  name: café\n  annotations: {über: \"ñ\"}\nspec: {containers: [{name: é, image: \"quay.io/ü/x:1\"}, {image: quay.io/a/b:2}]}\n";
     // `quay.io/ü/x:1` is not a reference (non-ASCII path): left alone.
     let r = post_render(input);
-    assert_eq!(
-        String::from_utf8(r.output).unwrap(),
-        input.replace("quay.io/a/b:2", "harbor.example.com/proxy/a/b:2")
-    );
+    assert_eq!(String::from_utf8(r.output).unwrap(), input.replace("quay.io/a/b:2", "harbor.example.com/proxy/a/b:2"));
 }
 
 #[test]
@@ -261,16 +202,8 @@ fn empty_input_gives_empty_output() {
 fn garbage_and_non_utf8_input_fail_with_the_line() {
     let cases: [(&[u8], &str, usize); 4] = [
         (b"kind: Pod\n---\n\x89PNG\r\n\x1a\n", "not UTF-8", 3),
-        (
-            b"kind: Pod\n---\nkind: Service\n  bad: indentation\n",
-            "not valid YAML",
-            4,
-        ),
-        (
-            b"<html><body>502 Bad Gateway</body></html>\n",
-            "not a Kubernetes object",
-            1,
-        ),
+        (b"kind: Pod\n---\nkind: Service\n  bad: indentation\n", "not valid YAML", 4),
+        (b"<html><body>502 Bad Gateway</body></html>\n", "not a Kubernetes object", 1),
         (b"---\nkind: Pod\n---\n[1, 2]\n", "found a sequence", 4),
     ];
     for (input, says, line) in cases {
@@ -286,10 +219,9 @@ fn garbage_and_non_utf8_input_fail_with_the_line() {
 #[test]
 fn helm4_plugin_files_are_valid_v1_plugins() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    for (dir, kind, name) in [
-        ("", "postrenderer/v1", "retarget"),
-        ("helm-plugin/retarget-cli", "cli/v1", "retarget-cli"),
-    ] {
+    for (dir, kind, name) in
+        [("", "postrenderer/v1", "retarget"), ("helm-plugin/retarget-cli", "cli/v1", "retarget-cli")]
+    {
         let plugin_dir = root.join(dir);
         let text = std::fs::read_to_string(plugin_dir.join("plugin.yaml")).unwrap();
         let meta: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
@@ -297,38 +229,16 @@ fn helm4_plugin_files_are_valid_v1_plugins() {
         assert_eq!(meta["type"], kind);
         assert_eq!(meta["runtime"], "subprocess");
         assert_eq!(meta["name"], name);
-        assert!(name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+        assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
         let version = meta["version"].as_str().unwrap();
-        assert_eq!(
-            version
-                .split('.')
-                .filter(|p| p.parse::<u64>().is_ok())
-                .count(),
-            3,
-            "{version}"
-        );
-        let commands = meta["runtimeConfig"]["platformCommand"]
-            .as_sequence()
-            .unwrap();
-        let unix = commands
-            .iter()
-            .find(|c| c.get("os").is_none())
-            .expect("a command for any OS");
-        let command = unix["command"]
-            .as_str()
-            .unwrap()
-            .replace("${HELM_PLUGIN_DIR}", plugin_dir.to_str().unwrap());
-        let mode = std::os::unix::fs::PermissionsExt::mode(
-            &std::fs::metadata(&command).unwrap().permissions(),
-        );
+        assert_eq!(version.split('.').filter(|p| p.parse::<u64>().is_ok()).count(), 3, "{version}");
+        let commands = meta["runtimeConfig"]["platformCommand"].as_sequence().unwrap();
+        let unix = commands.iter().find(|c| c.get("os").is_none()).expect("a command for any OS");
+        let command = unix["command"].as_str().unwrap().replace("${HELM_PLUGIN_DIR}", plugin_dir.to_str().unwrap());
+        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&command).unwrap().permissions());
         assert!(mode & 0o111 != 0, "{command} is not executable");
         if kind == "postrenderer/v1" {
-            assert_eq!(
-                unix["args"][0], "post-render",
-                "Helm appends --post-renderer-args after these"
-            );
+            assert_eq!(unix["args"][0], "post-render", "Helm appends --post-renderer-args after these");
         }
     }
 }

@@ -1,0 +1,155 @@
+//! The command-line contract: exact messages and exit codes for bad input, `-` for stdin,
+//! atomic `-o`, the `--check` gate, batches that keep going, and a post-renderer that fails closed.
+
+use std::path::Path;
+
+use crate::cli::{fixture, helm_retarget};
+use crate::overlay_e2e::MIRROR;
+
+/// A chart directory packed as Helm packs it: one top-level directory named after the chart.
+fn pack(chart: &Path) -> Vec<u8> {
+    let name = chart.file_name().unwrap();
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+    builder.append_dir_all(name, chart).unwrap();
+    builder.into_inner().unwrap().finish().unwrap()
+}
+
+#[test]
+fn a_directory_without_chart_yaml_is_not_a_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    helm_retarget(&["scan", "empty"]).current_dir(dir.path()).run().status(2).stdout_is("").stderr_is(
+        "error: empty: not a Helm chart: there is no Chart.yaml at its root (it is empty)\n  \
+         hint: point at the directory that holds Chart.yaml, or at a packaged chart .tgz\n",
+    );
+}
+
+#[test]
+fn a_corrupt_archive_is_named_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.tgz"), b"garbage").unwrap();
+    helm_retarget(&["scan", "bad.tgz"]).current_dir(dir.path()).run().status(2).stdout_is("").stderr_is(
+        "error: bad.tgz: not a gzipped archive (a chart .tgz starts with gzip's magic bytes)\n  \
+         hint: pass a chart packaged by `helm package`, or the chart's directory\n",
+    );
+}
+
+#[test]
+fn a_values_file_with_a_syntax_error_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("app");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: app\nversion: 1.0.0\n").unwrap();
+    std::fs::write(chart.join("values.yaml"), "image:\n  tag: [\n").unwrap();
+    helm_retarget(&["overlay", "app", "--registry", MIRROR]).current_dir(dir.path()).run().status(2).stdout_is("").stderr_is(
+        "error: app: values.yaml: invalid YAML: while parsing a node, did not find expected node content (column 1) (line 3)\n  \
+         hint: fix the YAML syntax at that line (indentation, quotes, brackets)\n",
+    );
+}
+
+#[test]
+fn overlay_without_a_target_says_which_flag_to_pass() {
+    helm_retarget(&["overlay"])
+        .arg(fixture("loki-style"))
+        .run()
+        .status(2)
+        .stdout_is("")
+        .stderr_is("error: no target registry given\n  hint: pass --registry HOST[:PORT][/PREFIX] or --mapping FILE\n");
+}
+
+#[test]
+fn a_batch_reports_each_bad_chart_and_still_scans_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.tgz"), b"garbage").unwrap();
+    let out = helm_retarget(&["scan", "bad.tgz"]).arg(fixture("loki-style")).current_dir(dir.path()).run();
+    out.status(2).stderr_contains("error: bad.tgz: not a gzipped archive");
+    assert!(out.stdout.contains("docker.io/grafana/loki:3.3.2"), "the good chart is still scanned:\n{}", out.stdout);
+}
+
+#[test]
+fn a_chart_archive_on_stdin_scans_like_the_directory() {
+    let chart = fixture("perfectscale-agent");
+    let from_dir = helm_retarget(&["scan"]).arg(&chart).run();
+    from_dir.status(0);
+    let from_stdin = helm_retarget(&["scan", "-"]).stdin(pack(&chart)).run();
+    from_stdin.status(0).stdout_is(&from_dir.stdout);
+}
+
+#[test]
+fn output_file_is_written_whole_and_check_gates_on_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("overlay.yaml");
+    let chart = fixture("cloudzero-agent");
+    helm_retarget(&["overlay", "--registry", MIRROR, "-o"]).arg(&file).arg(&chart).run().status(0).stdout_is("");
+    let written = std::fs::read_to_string(&file).unwrap();
+    let stdout = helm_retarget(&["overlay", "--registry", MIRROR]).arg(&chart).run();
+    assert_eq!(written, stdout.stdout, "-o writes exactly what stdout would carry");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file is left behind");
+
+    helm_retarget(&["overlay", "--registry", MIRROR, "--check"])
+        .arg(&file)
+        .arg(&chart)
+        .run()
+        .status(0)
+        .stdout_is("")
+        .stderr_contains("overlay is current");
+
+    std::fs::write(&file, written.replace("registry.example.org/prometheus", "quay.io/prometheus")).unwrap();
+    let stale = helm_retarget(&["overlay", "--registry", MIRROR, "--check"]).arg(&file).arg(&chart).run();
+    stale.status(1).stdout_is("").stderr_contains("overlay is stale");
+    assert!(stale.stderr.contains("-      repository: quay.io/prometheus/prometheus"), "{}", stale.stderr);
+    assert!(stale.stderr.contains("+      repository: registry.example.org/prometheus/prometheus"), "{}", stale.stderr);
+}
+
+#[test]
+fn a_failed_overlay_leaves_an_existing_output_file_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("overlay.yaml");
+    std::fs::write(&file, "previous: content\n").unwrap();
+    std::fs::write(dir.path().join("bad.tgz"), b"garbage").unwrap();
+    helm_retarget(&["overlay", "bad.tgz", "--registry", MIRROR, "-o", "overlay.yaml"])
+        .current_dir(dir.path())
+        .run()
+        .status(2);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "previous: content\n");
+}
+
+#[test]
+fn post_render_fails_closed_on_input_that_is_not_a_manifest_stream() {
+    for input in [&b"a: [\n"[..], b"\xff\xfe\x00garbage", b"just text\n"] {
+        let out = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(input).run();
+        out.status(2).stdout_is("").stderr_contains("error: manifest stream");
+    }
+}
+
+#[test]
+fn post_render_of_empty_input_is_empty() {
+    helm_retarget(&["post-render", "--registry", MIRROR])
+        .stdin("")
+        .run()
+        .status(0)
+        .stdout_is("")
+        .stderr_is("helm-retarget: 0 image reference(s) moved in 0 object(s)\n");
+}
+
+#[test]
+fn post_render_writes_a_report_of_every_rewrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let input = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: web\n    image: nginx:1.27\n";
+    let out = helm_retarget(&["post-render", "--registry", MIRROR, "--report"]).arg(&report).stdin(input).run();
+    out.status(0).stdout_is(&input.replace("nginx:1.27", "registry.example.org/library/nginx:1.27"));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(json[0]["object"], "Pod/web");
+    assert_eq!(json[0]["field"], "spec.containers[0].image");
+    assert_eq!(json[0]["old"], "nginx:1.27");
+    assert_eq!(json[0]["new"], "registry.example.org/library/nginx:1.27");
+}
+
+#[test]
+fn post_render_takes_flags_in_the_form_helm_passes_them() {
+    // Helm 3 `--post-renderer-args --registry=...` and the Helm 4 plugin both pass `--flag=value`.
+    let input = "kind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: a, image: 'quay.io/x/y:1'}]}\n";
+    let out = helm_retarget(&["post-render", "--registry=registry.example.org"]).stdin(input).run();
+    out.status(0).stdout_is(&input.replace("quay.io/x/y:1", "registry.example.org/x/y:1"));
+}
