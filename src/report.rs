@@ -56,6 +56,11 @@ pub fn write_script_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 
 fn write_file(path: &Path, bytes: &[u8], executable: bool) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
+    // `-o /dev/stdout`, a named pipe, a device: renaming over it would replace it (as root, even
+    // /dev/null), so such targets are written in place.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return std::fs::write(path, bytes).context(path.display());
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -87,6 +92,21 @@ mod tests {
         write_atomically(&path, b"new").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_target_that_is_not_a_regular_file_is_written_in_place_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(status.success());
+        let reader = std::thread::spawn({
+            let fifo = fifo.clone();
+            move || std::fs::read(fifo).unwrap()
+        });
+        write_atomically(&fifo, b"through the pipe").unwrap();
+        assert_eq!(reader.join().unwrap(), b"through the pipe");
+        assert!(!std::fs::metadata(&fifo).unwrap().is_file(), "the pipe is still a pipe");
     }
 
     #[test]
