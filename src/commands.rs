@@ -133,7 +133,7 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
     let user = user_values(&args.values)?;
     let several = args.charts.len() > 1;
     let (plans, errored) =
-        for_each_chart(&args.charts, |_, chart| Ok(plan::plan(&chart, &user, &mapping, &args.pull_secrets)));
+        for_each_chart(&args.charts, |_, chart| plan::plan(&chart, &user, &mapping, &args.pull_secrets));
     let color = diff::stderr_wants_color();
     let mut stale = false;
     let mut to_stdout = Vec::new();
@@ -416,8 +416,8 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
     let changes = crate::diff::compare_images(&plans[0], &plans[1]);
     let overlay_diff = match &mapping {
         Some(m) => {
-            let before = overlay::to_yaml(&plan::plan(&old, &user, m, &[]));
-            let after = overlay::to_yaml(&plan::plan(&new, &user, m, &[]));
+            let before = overlay::to_yaml(&plan::plan(&old, &user, m, &[])?);
+            let after = overlay::to_yaml(&plan::plan(&new, &user, m, &[])?);
             crate::diff::unified(
                 &before,
                 &after,

@@ -105,8 +105,14 @@ struct Planner<'a, 'c> {
     current: std::cell::RefCell<Option<(Value, TreeRender)>>,
 }
 
-/// Plans the overlay for one chart tree.
-pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets: &[String]) -> RetargetPlan {
+/// Plans the overlay for one chart tree. Two different images that the mapping would put on one
+/// destination are an error naming both (the overlay would silently swap one for the other).
+pub fn plan(
+    root: &Chart,
+    user: &Value,
+    mapping: &RegistryMapping,
+    pull_secrets: &[String],
+) -> crate::error::Result<RetargetPlan> {
     let renderer = TreeRenderer::new(root);
     let (base, placeholders) = with_placeholders(&renderer, user);
     let baseline_render = renderer.render(&base);
@@ -115,6 +121,7 @@ pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets:
     let baseline_failures = failing_templates(&baseline_render);
     let destinations: BTreeMap<SiteId, Option<Reference>> =
         baseline.iter().map(|i| (i.id.clone(), mapping.destination(&i.reference))).collect();
+    mapping.check_collisions(baseline.iter().map(|i| &i.reference)).map_err(|e| e.at(root.display_path()))?;
     let components: BTreeMap<SiteId, Vec<Reference>> = baseline
         .iter()
         .filter(|i| !i.components.is_empty())
@@ -171,9 +178,6 @@ pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets:
         }
         planner = fresh(banned);
     };
-    if let Err(e) = mapping.check_collisions(baseline.iter().map(|i| &i.reference)) {
-        planner.warnings.push(e.to_string());
-    }
     let (final_render, finals) = if pull_secrets.is_empty() {
         (final_render, finals)
     } else {
@@ -226,7 +230,7 @@ pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets:
     let idle_images = discover::idle_images(&baseline_render.covering, &used);
     let effective_before = baseline_render.effective.clone();
     let effective_after = final_render.effective.clone();
-    RetargetPlan {
+    Ok(RetargetPlan {
         chart: root.display_path(),
         overlay: planner.overlay,
         comments,
@@ -237,7 +241,7 @@ pub fn plan(root: &Chart, user: &Value, mapping: &RegistryMapping, pull_secrets:
         idle_images,
         effective_before,
         effective_after,
-    }
+    })
 }
 
 /// The `base` + `components` documents of one ConfigMap in a render, in the order its reader

@@ -153,3 +153,23 @@ fn post_render_takes_flags_in_the_form_helm_passes_them() {
     let out = helm_retarget(&["post-render", "--registry=registry.example.org"]).stdin(input).run();
     out.status(0).stdout_is(&input.replace("quay.io/x/y:1", "registry.example.org/x/y:1"));
 }
+
+#[test]
+fn two_images_that_would_share_a_destination_are_an_error_naming_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("app");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: app\nversion: 1.0.0\n").unwrap();
+    std::fs::write(chart.join("values.yaml"), "a: docker.io/org/web:1\nb: quay.io/org/web:1\n").unwrap();
+    std::fs::write(
+        chart.join("templates/pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  \
+         - {name: a, image: \"{{ .Values.a }}\"}\n  - {name: b, image: \"{{ .Values.b }}\"}\n",
+    )
+    .unwrap();
+    helm_retarget(&["overlay", "app", "--registry", MIRROR]).current_dir(dir.path()).run().status(2).stdout_is("").stderr_is(
+        "error: app: --registry: different images would share a destination: docker.io/org/web and quay.io/org/web \
+         would both move to registry.example.org/org/web\n  \
+         hint: use `layout: keep-host` in a --mapping file, or give one source registry its own destination under `registries:`\n",
+    );
+}
