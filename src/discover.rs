@@ -219,6 +219,9 @@ pub fn images(render: &TreeRender) -> Vec<RenderedImage> {
 /// The images of one rendered template.
 fn images_of(t: &crate::render::RenderedTemplate) -> Vec<RenderedImage> {
     let mut out = Vec::new();
+    if crate::render::is_notes(&t.name) {
+        return out;
+    }
     let Ok(output) = &t.output else { return out };
     let Ok(fields) = crate::rewrite::find_images_with_places(output.text.text.as_bytes()) else { return out };
     for (field, place) in fields {
@@ -357,7 +360,20 @@ pub fn scan(root: &Chart, user: &Value) -> Scan {
     let global = ValuesPath::parse("global.imageRegistry");
     let mut probe_values = user.clone();
     probe_values.set(&global, Value::String(PROBE_HOST.to_string()));
-    let probed = renderer.render(&probe_values);
+    let mut probed = renderer.render(&probe_values);
+    // A chart that refuses changed images (a render gate) would hide what the global does.
+    let before: BTreeSet<String> = baseline.failures().map(|(t, _)| t.name.clone()).collect();
+    if let Some((_, keys)) = probed.gate_candidates(&before) {
+        for key in keys {
+            let mut opened = probe_values.clone();
+            opened.set(&key, Value::Bool(true));
+            let render = renderer.render(&opened);
+            if render.new_failures(&before).is_empty() {
+                probed = render;
+                break;
+            }
+        }
+    }
     let probed_images = images(&probed);
     let reads_by_chart = reads_by_chart(&baseline, renderer.charts.len());
     let effects = global_registry_effect(&base_images, &probed_images, &|chart| {

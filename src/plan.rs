@@ -186,7 +186,7 @@ pub fn plan(
         let images = discover::images(&render).into_iter().map(|i| (i.id.clone(), i)).collect();
         (render, images)
     };
-    for (template, error) in new_failures(&final_render, &baseline_failures) {
+    for (template, error) in final_render.new_failures(&baseline_failures) {
         planner.warnings.push(format!("{template}: fails to render with the overlay: {error}"));
     }
     let overlay_keys = leaf_paths(&planner.overlay);
@@ -498,7 +498,7 @@ impl Planner<'_, '_> {
         }
         let now_correct = self.correct(&images, destinations);
         let improves = now_correct.len() > correct.len() && correct.is_subset(&now_correct);
-        (improves && new_failures(&render, baseline_failures).is_empty()).then_some(Trial {
+        (improves && render.new_failures(baseline_failures).is_empty()).then_some(Trial {
             keys: extra,
             gate,
             correct: now_correct,
@@ -539,7 +539,7 @@ impl Planner<'_, '_> {
                 .collect();
             let (render, images) = self.images_with(&trial);
             if expected.is_subset(&self.correct(&images, destinations))
-                && new_failures(&render, baseline_failures).is_empty()
+                && render.new_failures(baseline_failures).is_empty()
             {
                 return trial;
             }
@@ -639,21 +639,13 @@ impl Planner<'_, '_> {
         baseline_failures: &BTreeSet<String>,
         extra: &[(ValuesPath, Value)],
     ) -> Option<(ValuesPath, String)> {
-        let (_, error) = new_failures(render, baseline_failures).into_iter().next()?;
-        let TemplateError::Fail { message, reads, .. } = error else { return None };
-        for read in reads.iter().rev() {
-            let current = render.effective.get(&read.path);
-            if !matches!(current, None | Some(Value::Null | Value::Bool(false))) {
-                continue;
-            }
+        let (message, keys) = render.gate_candidates(baseline_failures)?;
+        keys.into_iter().find_map(|key| {
             let mut trial = extra.to_vec();
-            trial.push((read.path.clone(), Value::Bool(true)));
+            trial.push((key.clone(), Value::Bool(true)));
             let (r, _) = self.images_with(&trial);
-            if new_failures(&r, baseline_failures).is_empty() {
-                return Some((read.path.clone(), message.clone()));
-            }
-        }
-        None
+            r.new_failures(baseline_failures).is_empty().then(|| (key, message.clone()))
+        })
     }
 
     /// Sets pull secrets wherever the chart reads them: each pull-secret key the templates read is
@@ -677,7 +669,7 @@ impl Planner<'_, '_> {
                 let now = pods_with_secrets(&render, secrets);
                 if now.len() > served.len()
                     && served.is_subset(&now)
-                    && new_failures(&render, baseline_failures).is_empty()
+                    && render.new_failures(baseline_failures).is_empty()
                 {
                     self.overlay.set(&key, value.clone());
                     served = now;
@@ -823,10 +815,6 @@ fn with_placeholders(renderer: &TreeRenderer<'_>, user: &Value) -> (Value, Vec<S
 
 fn failing_templates(render: &TreeRender) -> BTreeSet<String> {
     render.failures().map(|(t, _)| t.name.clone()).collect()
-}
-
-fn new_failures<'r>(render: &'r TreeRender, before: &BTreeSet<String>) -> Vec<(String, &'r TemplateError)> {
-    render.failures().filter(|(t, _)| !before.contains(&t.name)).map(|(t, e)| (t.name.clone(), e)).collect()
 }
 
 /// The overlay keys a rendered reference now comes from: a traced key itself, or the list that

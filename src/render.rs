@@ -100,6 +100,26 @@ impl TreeRender {
         self.templates.iter().filter_map(|t| t.output.as_ref().err().map(|e| (t.as_ref(), e)))
     }
 
+    /// Templates failing here that did not fail in a render whose failures were `before`.
+    pub fn new_failures<'r>(&'r self, before: &BTreeSet<String>) -> Vec<(&'r str, &'r TemplateError)> {
+        self.failures().filter(|(t, _)| !before.contains(&t.name)).map(|(t, e)| (t.name.as_str(), e)).collect()
+    }
+
+    /// A render gate tripped by a change: the first new `fail`, its message, and the keys the
+    /// failing helper read and found unset or false, most recent first. Setting one of them to
+    /// `true` may be what the chart asks for (`global.security.allowInsecureImages`).
+    pub fn gate_candidates(&self, before: &BTreeSet<String>) -> Option<(String, Vec<ValuesPath>)> {
+        let (_, error) = self.new_failures(before).into_iter().next()?;
+        let TemplateError::Fail { message, reads, .. } = error else { return None };
+        let keys = reads
+            .iter()
+            .rev()
+            .filter(|r| matches!(self.effective.get(&r.path), None | Some(Value::Null | Value::Bool(false))))
+            .map(|r| r.path.clone())
+            .collect();
+        Some((message.clone(), keys))
+    }
+
     /// Charts whose templates read, or built output from, a values path on the same branch as one
     /// of `keys` (the key itself, a map above it, or a key below it), and charts whose templates
     /// failed (what they read is not known). Only these can render differently when `keys` change.
@@ -195,7 +215,7 @@ impl<'a> TreeRenderer<'a> {
             }
             for t in &entry.chart.templates {
                 let name = format!("{}/{}", entry.prefix, t.path);
-                if renders_manifest(&t.path) && !self.parse_errors.iter().any(|e| error_template(e) == name) {
+                if renders(&t.path) && !self.parse_errors.iter().any(|e| error_template(e) == name) {
                     order.push((index, name));
                 }
             }
@@ -312,11 +332,16 @@ fn collect<'a>(chart: &'a Chart, prefix: String, base: ValuesPath, out: &mut Vec
     }
 }
 
-/// Helm renders every file under templates/ except partials (`_*`) and NOTES.txt prints nothing
-/// into the manifest stream.
-fn renders_manifest(path: &str) -> bool {
+/// Helm renders every file under templates/ except partials (`_*`), NOTES.txt included: a `fail`
+/// there (Bitnami's image check lives in NOTES.txt) stops an install like any other.
+fn renders(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path);
-    !file.starts_with('_') && !file.eq_ignore_ascii_case("NOTES.txt")
+    !file.starts_with('_')
+}
+
+/// NOTES.txt is printed for people, never sent to the cluster: no images to find in it.
+pub fn is_notes(template: &str) -> bool {
+    template.rsplit('/').next().is_some_and(|f| f.eq_ignore_ascii_case("NOTES.txt"))
 }
 
 fn error_template(e: &TemplateError) -> &str {
@@ -394,9 +419,11 @@ mod tests {
     }
 
     #[test]
-    fn partials_and_notes_are_not_manifests() {
-        assert!(renders_manifest("templates/deployment.yaml"));
-        assert!(!renders_manifest("templates/_helpers.tpl"));
-        assert!(!renders_manifest("templates/NOTES.txt"));
+    fn partials_are_not_rendered_and_notes_are_rendered_but_hold_no_manifests() {
+        assert!(renders("templates/deployment.yaml"));
+        assert!(!renders("templates/_helpers.tpl"));
+        assert!(renders("templates/NOTES.txt"));
+        assert!(is_notes("app/charts/db/templates/NOTES.txt"));
+        assert!(!is_notes("app/templates/notes.yaml"));
     }
 }

@@ -232,14 +232,14 @@ impl State<'_> {
         let rest = &cmd.args[1..];
         match first {
             Arg::Func(name) => self.call_func(name, rest, dot, fin),
-            Arg::Field(fields) => self.eval_field_chain(dot.clone(), fields, rest, dot, fin),
+            Arg::Field(fields) => self.eval_field_chain(dot.clone(), false, fields, rest, dot, fin),
             Arg::Chain(term, fields) => {
                 let receiver = self.eval_arg(term, dot)?;
-                self.eval_field_chain(receiver, fields, rest, dot, fin)
+                self.eval_field_chain(receiver, true, fields, rest, dot, fin)
             }
             Arg::Var(name, fields) if !fields.is_empty() => {
                 let receiver = self.lookup_var(name)?;
-                self.eval_field_chain(receiver, fields, rest, dot, fin)
+                self.eval_field_chain(receiver, true, fields, rest, dot, fin)
             }
             _ => {
                 if !rest.is_empty() || fin.is_some() {
@@ -267,32 +267,40 @@ impl State<'_> {
             Arg::Str(s) => TValue::str(s.clone()),
             Arg::Num(Number::Int(i)) => TValue::int(*i),
             Arg::Num(Number::Float(f)) => TValue::float(*f),
-            Arg::Field(fields) => self.eval_field_chain(dot.clone(), fields, &[], dot, None)?,
+            Arg::Field(fields) => self.eval_field_chain(dot.clone(), false, fields, &[], dot, None)?,
             Arg::Var(name, fields) => {
                 let v = self.lookup_var(name)?;
                 if fields.is_empty() {
                     v
                 } else {
-                    self.eval_field_chain(v, fields, &[], dot, None)?
+                    self.eval_field_chain(v, true, fields, &[], dot, None)?
                 }
             }
             Arg::Func(name) => self.call_func(name, &[], dot, None)?,
             Arg::Chain(term, fields) => {
                 let receiver = self.eval_arg(term, dot)?;
-                self.eval_field_chain(receiver, fields, &[], dot, None)?
+                self.eval_field_chain(receiver, true, fields, &[], dot, None)?
             }
             Arg::Pipe(pipe) => self.eval_pipe(pipe, dot)?,
         })
     }
 
+    /// `piped` says the receiver came out of a pipeline (a parenthesised expression or a
+    /// variable). Go turns a nil coming out of a pipeline into an invalid value, and a field of an
+    /// invalid value is simply empty, so `(.Values.resources.limits).cpu` renders where
+    /// `.Values.resources.limits.cpu` fails with a nil pointer (Helm's missingkey=zero).
     fn eval_field_chain(
         &mut self,
         mut receiver: TValue,
+        piped: bool,
         fields: &[String],
         args: &[Arg],
         dot: &TValue,
         fin: Option<TValue>,
     ) -> Result<TValue, TemplateError> {
+        if piped && receiver.is_null() {
+            return Ok(TValue::null());
+        }
         let (last, init) = fields.split_last().expect("a field chain has at least one field");
         for name in init {
             receiver = self.eval_field(&receiver, name, Vec::new(), false)?;

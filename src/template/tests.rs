@@ -195,6 +195,16 @@ fn missing_keys_print_empty_and_nil_field_access_errors_like_go() {
 }
 
 #[test]
+fn a_nil_out_of_a_pipeline_has_empty_fields_as_in_go() {
+    // Go turns a nil leaving a pipeline into an invalid value whose fields are empty: the
+    // `(.Values.x).y` idiom real charts use (prometheus-mysql-exporter's resources.limits).
+    assert_eq!(run("[{{ (.Values.resources.limits).cpu }}]", "resources: {}"), "[]");
+    assert_eq!(run("{{ $x := .Values.nope }}[{{ $x.a.b }}]", ""), "[]");
+    // A nil straight from a map lookup still fails further down the same chain.
+    assert!(run_err("{{ (.Values.resources).limits.cpu }}", "resources: {}").to_string().contains("nil pointer"));
+}
+
+#[test]
 fn and_or_short_circuit_and_return_the_deciding_operand() {
     assert_eq!(run("{{ or .Values.a .Values.b \"c\" }}", "b: bee"), "bee");
     assert_eq!(run("{{ and \"x\" 0 \"y\" }}", ""), "0");
