@@ -522,7 +522,7 @@ impl Planner<'_, '_> {
         if let Some(i) = steps.iter().position(|s| matches!(s, Step::Key(k) if k == "global")).filter(|i| *i > 0) {
             alternatives.push(ValuesPath::from_steps(steps[i..].to_vec()));
         }
-        for drop in 1..steps.len().saturating_sub(1) {
+        for drop in 0..steps.len().saturating_sub(1) {
             let mut shorter = steps.to_vec();
             shorter.remove(drop);
             alternatives.push(ValuesPath::from_steps(shorter));
