@@ -98,6 +98,21 @@ pub fn find_images(input: &[u8]) -> Result<Vec<ImageField>, Error> {
     Ok(fields)
 }
 
+/// The text to parse for a document that opens with Helm's `---# comment` (see `stream::marker`):
+/// the comment's bytes become spaces, so YAML sees `---` and every offset stays the same.
+fn without_glued_comment(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.starts_with("---#") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let end = text.find('\n').unwrap_or(text.len());
+    let end = if text[..end].ends_with('\r') { end - 1 } else { end };
+    let mut copy = String::with_capacity(text.len());
+    copy.push_str("---");
+    copy.extend(std::iter::repeat_n(' ', end - 3));
+    copy.push_str(&text[end..]);
+    std::borrow::Cow::Owned(copy)
+}
+
 /// An image field and the bytes of its reference in the input, when they hold it verbatim.
 pub type PlacedField = (ImageField, Option<Range<usize>>);
 
@@ -223,7 +238,8 @@ impl Scanner {
                 .line(line)
                 .hint(STREAM_HINT)
         })?;
-        let documents = tree::parse(text).map_err(|e| {
+        let parse_text = without_glued_comment(text);
+        let documents = tree::parse(&parse_text).map_err(|e| {
             Error::new(format!("document {}: not valid YAML: {} at column {}", self.document, e.message, e.column))
                 .at("manifest stream")
                 .line(first_line + e.line - 1)

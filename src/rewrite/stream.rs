@@ -33,6 +33,9 @@ fn marker(line: &[u8]) -> Option<Marker> {
     };
     match line.get(3) {
         None | Some(b' ' | b'\t' | b'\r' | b'\n') => Some(kind),
+        // `---# comment`: not a marker to YAML, but Helm splits manifests on `^---` and real charts
+        // render it (cert-manager's rbac.yaml); Helm 3 hands it to post-renderers as is.
+        Some(b'#') if kind == Marker::Start => Some(kind),
         Some(_) => None,
     }
 }

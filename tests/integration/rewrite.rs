@@ -242,3 +242,18 @@ fn helm4_plugin_files_are_valid_v1_plugins() {
         }
     }
 }
+
+#[test]
+fn a_comment_glued_to_the_document_marker_splits_documents_as_helm_does() {
+    // cert-manager's rbac.yaml renders `---# Permission ...`; Helm splits on `^---` and hands the
+    // text to a Helm 3 post-renderer as it is, multibyte comment text included.
+    let input = "kind: Role\nmetadata: {name: a}\n\n---# Permission to approve — élan\nkind: Pod\n\
+                 metadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: quay.io/org/app:1\n";
+    let r = post_render(input);
+    assert_eq!(
+        String::from_utf8(r.output.clone()).unwrap(),
+        input.replace("quay.io/org/app:1", "harbor.example.com/proxy/org/app:1")
+    );
+    assert_eq!(r.objects, 2);
+    assert_only_references_changed(input, &r);
+}
