@@ -53,6 +53,13 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
     let user = user_values(&args.values)?;
     let (scans, errored) = for_each_chart(&args.charts, |_, chart| Ok(discover::scan(&chart, &user)));
     for s in &scans {
+        if !s.placeholders.is_empty() {
+            report::note(&format!(
+                "{}: rendered with placeholders for required values: {}",
+                s.chart,
+                s.placeholders.join(", ")
+            ));
+        }
         for idle in &s.idle_images {
             report::warning(&format!(
                 "{}: {} holds {}, which these values do not render; pass values that turn it on (-f) to list it",

@@ -157,6 +157,9 @@ pub struct Scan {
     /// that is off): pass values that turn them on with `-f` to have them moved too.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub idle_images: Vec<IdleImage>,
+    /// Required values given a placeholder so the chart could be rendered.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub placeholders: Vec<String>,
 }
 
 /// An image spelled in values that the scanned values do not render.
@@ -355,6 +358,8 @@ pub fn global_registry_effect(
 /// Scans one chart tree: every image site with its trace, shape and global-registry behaviour.
 pub fn scan(root: &Chart, user: &Value) -> Scan {
     let renderer = TreeRenderer::new(root);
+    let (user, placeholders) = renderer.with_placeholders(user);
+    let user = &user;
     let baseline = renderer.render(user);
     let base_images = images(&baseline);
     let global = ValuesPath::parse("global.imageRegistry");
@@ -405,7 +410,7 @@ pub fn scan(root: &Chart, user: &Value) -> Scan {
         .collect();
     let used: BTreeSet<String> = sites.iter().flat_map(|s: &ImageSite| s.keys.iter().cloned()).collect();
     let idle_images = idle_images(&baseline.covering, &used);
-    Scan { chart: root.display_path(), sites, unrendered, idle_images }
+    Scan { chart: root.display_path(), sites, unrendered, idle_images, placeholders }
 }
 
 fn template_of(e: &crate::template::TemplateError) -> String {

@@ -12,7 +12,6 @@ use crate::discover::{self, Part, RenderedImage, SiteId, PROBE_HOST};
 use crate::mapping::RegistryMapping;
 use crate::reference::Reference;
 use crate::render::{TreeRender, TreeRenderer};
-use crate::template::TemplateError;
 use crate::values::{Step, Value, ValuesPath};
 
 /// What happens to one image site.
@@ -81,9 +80,6 @@ struct Trial {
     correct: BTreeSet<SiteId>,
 }
 
-/// The placeholder text for values a chart requires that have nothing to do with images.
-pub const PLACEHOLDER: &str = "helm-retarget-placeholder";
-
 struct Planner<'a, 'c> {
     renderer: &'a TreeRenderer<'c>,
     mapping: &'a RegistryMapping,
@@ -114,7 +110,7 @@ pub fn plan(
     pull_secrets: &[String],
 ) -> crate::error::Result<RetargetPlan> {
     let renderer = TreeRenderer::new(root);
-    let (base, placeholders) = with_placeholders(&renderer, user);
+    let (base, placeholders) = renderer.with_placeholders(user);
     let baseline_render = renderer.render(&base);
     let effective = baseline_render.covering.clone();
     let baseline = discover::images(&baseline_render);
@@ -786,31 +782,6 @@ fn with_edit(overlay: &Value, effective: &Value, path: &ValuesPath, value: Value
         None => out.set(path, value),
     }
     out
-}
-
-/// Fills values that templates `require` (API keys, cluster names) with a placeholder so the chart
-/// renders; these never go into the overlay.
-fn with_placeholders(renderer: &TreeRenderer<'_>, user: &Value) -> (Value, Vec<String>) {
-    let mut values = user.clone();
-    let mut filled = Vec::new();
-    for _ in 0..8 {
-        let render = renderer.render(&values);
-        let mut progress = false;
-        for (_, error) in render.failures() {
-            let TemplateError::Fail { reads, .. } = error else { continue };
-            if let Some(read) = reads.iter().rev().find(|r| !r.found && !is_registry_knob(&r.path)) {
-                if !filled.contains(&read.path.to_string()) {
-                    values.set(&read.path, Value::String(PLACEHOLDER.to_string()));
-                    filled.push(read.path.to_string());
-                    progress = true;
-                }
-            }
-        }
-        if !progress {
-            break;
-        }
-    }
-    (values, filled)
 }
 
 fn failing_templates(render: &TreeRender) -> BTreeSet<String> {

@@ -12,6 +12,9 @@ use crate::values::{Step, Value, ValuesPath};
 /// The Kubernetes version offline renders assume; Helm 4's own default as the engine reports it.
 pub const KUBE_VERSION: &str = "v1.36.0";
 
+/// The text given to values a chart requires that have nothing to do with images.
+pub const PLACEHOLDER: &str = "helm-retarget-placeholder";
+
 /// Group/versions Helm's offline capabilities report as served (the built-in Kubernetes APIs).
 const API_VERSIONS: &[&str] = &[
     "v1",
@@ -259,6 +262,34 @@ impl<'a> TreeRenderer<'a> {
             }
         }
         chart::effective_values(self.root, &values)
+    }
+
+    /// `user` plus placeholders for values the templates `require` (API keys, cluster names, a
+    /// token or a secret name) so the chart renders at all; these never go into an overlay. Each
+    /// round fills the last key a failing helper read and found unset or empty.
+    pub fn with_placeholders(&self, user: &Value) -> (Value, Vec<String>) {
+        let mut values = user.clone();
+        let mut filled: Vec<String> = Vec::new();
+        for _ in 0..8 {
+            let render = self.render(&values);
+            let mut progress = false;
+            for (_, error) in render.failures() {
+                let TemplateError::Fail { reads, .. } = error else { continue };
+                let unset = |r: &&ValuesRead| {
+                    matches!(render.effective.get(&r.path), None | Some(Value::Null))
+                        || render.effective.get(&r.path).and_then(Value::as_str).is_some_and(str::is_empty)
+                };
+                if let Some(read) = reads.iter().rev().filter(unset).find(|r| !filled.contains(&r.path.to_string())) {
+                    values.set(&read.path, Value::String(PLACEHOLDER.to_string()));
+                    filled.push(read.path.to_string());
+                    progress = true;
+                }
+            }
+            if !progress {
+                break;
+            }
+        }
+        (values, filled)
     }
 
     fn dot(&self, entry: &ChartEntry<'_>, scoped: &Value) -> TValue {

@@ -173,3 +173,33 @@ fn two_images_that_would_share_a_destination_are_an_error_naming_both() {
          hint: use `layout: keep-host` in a --mapping file, or give one source registry its own destination under `registries:`\n",
     );
 }
+
+#[test]
+fn values_a_chart_requires_get_placeholders_for_planning_and_are_named_not_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("agent");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: agent\nversion: 1.0.0\nappVersion: 2.1.0\n")
+        .unwrap();
+    std::fs::write(
+        chart.join("values.yaml"),
+        "apiKey: \"\"\ntokenSecret: \"\"\ninsecureToken: \"\"\nimage: {repository: ghcr.io/acme/agent}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/deployment.yaml"),
+        "{{- if not (or .Values.tokenSecret .Values.insecureToken) }}{{ fail \"set tokenSecret or insecureToken\" }}{{ end -}}\n\
+         apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: agent}\nspec:\n  template:\n    spec:\n      containers:\n      \
+         - name: agent\n        image: \"{{ .Values.image.repository }}:{{ .Chart.AppVersion }}\"\n        \
+         env: [{name: KEY, value: {{ required \"apiKey is required\" .Values.apiKey | quote }}}]\n",
+    )
+    .unwrap();
+    let out = helm_retarget(&["overlay", "agent", "--registry", MIRROR]).current_dir(dir.path()).run();
+    out.status(0).stdout_is(
+        "# helm-retarget overlay for agent: moves 1 image site(s).\n\
+         # Rendered with placeholders for required values: insecureToken, apiKey\n\
+         image:\n  \
+         # ghcr.io/acme/agent:2.1.0 -> registry.example.org/acme/agent:2.1.0\n  \
+         repository: registry.example.org/acme/agent\n",
+    );
+}
