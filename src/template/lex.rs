@@ -366,8 +366,14 @@ pub(crate) fn parse_number(text: &str) -> Option<Number> {
     if let Some(i) = int {
         return Some(Number::Int(if neg { -i } else { i }));
     }
-    if lower.starts_with("0x") {
-        return None;
+    if let Some(hex) = lower.strip_prefix("0x") {
+        // Go's hexadecimal floats: 0x1p60, 0x1.8p-3 (mantissa in hex, power of two after `p`).
+        let (mantissa, exponent) = hex.split_once('p')?;
+        let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let digits = u64::from_str_radix(&format!("{whole}{fraction}"), 16).ok()?;
+        let exponent: i32 = exponent.parse().ok()?;
+        let f = digits as f64 * 2f64.powi(exponent - 4 * fraction.len() as i32);
+        return Some(Number::Float(if neg { -f } else { f }));
     }
     let f: f64 = body.parse().ok()?;
     // Go makes whole float constants such as 1e3 usable as ints too; keep them floats here.

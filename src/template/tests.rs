@@ -784,3 +784,9 @@ fn to_yaml_folds_long_flow_scalars_at_eighty_columns_like_go_yaml() {
     let want = "k: aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm nnnn oooo pppp\n  qqqq rrrr ssss\nq: 'x: aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm nnnn oooo\n  pppp qqqq rrrr ssss'";
     assert_eq!(out, want);
 }
+
+#[test]
+fn go_number_literals_include_hexadecimal_floats() {
+    // traefik's _helpers.tpl multiplies by 0x1p60 (2^60) to read "Ei" memory sizes.
+    assert_eq!(run("{{ 0x1p60 }} {{ 0x1.8p1 }} {{ 0x10 }} {{ 1_000 }}", ""), "1.152921504606847e+18 3 16 1000");
+}
