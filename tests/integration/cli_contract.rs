@@ -203,3 +203,25 @@ fn values_a_chart_requires_get_placeholders_for_planning_and_are_named_not_writt
          repository: registry.example.org/acme/agent\n",
     );
 }
+
+#[test]
+fn several_charts_give_one_document_each_on_stdout_or_one_file_each_in_the_output_directory() {
+    let (a, b) = (fixture("loki-style"), fixture("cert-manager-style"));
+    let out = helm_retarget(&["overlay", "--registry", MIRROR]).arg(&a).arg(&b).run();
+    out.status(0);
+    let documents: Vec<&str> = out.stdout.split("---\n").collect();
+    assert_eq!(documents.len(), 2, "{}", out.stdout);
+    assert!(documents[0].starts_with("# helm-retarget overlay for loki:"), "{}", documents[0]);
+    assert!(documents[1].starts_with("# helm-retarget overlay for cert-manager:"), "{}", documents[1]);
+
+    let dir = tempfile::tempdir().unwrap();
+    helm_retarget(&["overlay", "--registry", MIRROR, "-o"])
+        .arg(dir.path())
+        .arg(&a)
+        .arg(&b)
+        .run()
+        .status(0)
+        .stdout_is("");
+    assert_eq!(std::fs::read_to_string(dir.path().join("loki.yaml")).unwrap(), documents[0]);
+    assert_eq!(std::fs::read_to_string(dir.path().join("cert-manager.yaml")).unwrap(), documents[1]);
+}
