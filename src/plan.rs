@@ -183,7 +183,10 @@ pub fn plan(
         (render, images)
     };
     for (template, error) in final_render.new_failures(&baseline_failures) {
-        planner.warnings.push(format!("{template}: fails to render with the overlay: {error}"));
+        planner.warnings.push(format!(
+            "{template}: fails to render with the overlay ({error}); check that template with the overlay before \
+             installing, or leave its images to the post-renderer"
+        ));
     }
     let overlay_keys = leaf_paths(&planner.overlay);
 
@@ -444,7 +447,8 @@ impl Planner<'_, '_> {
                     match edits.get(&path) {
                         Some(existing) if *existing != value => {
                             self.warnings.push(format!(
-                                "{path} feeds several images that need different values; kept {existing:?}"
+                                "{path} feeds several images that need different values; kept {existing:?} (the \
+                                 table below shows which images stay off the target: the post-renderer moves them)"
                             ));
                         }
                         _ => {
@@ -677,8 +681,10 @@ impl Planner<'_, '_> {
         let all = all_pods(&render);
         let missing: Vec<&String> = all.difference(&served).collect();
         if !missing.is_empty() {
+            // The pull-secrets e2e test reads this list back: keep the `for: a, b` form.
             self.warnings.push(format!(
-                "no values key sets pull secrets for: {}",
+                "no values key sets pull secrets for: {} (add the secret to their service accounts' \
+                 imagePullSecrets)",
                 missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
             ));
         }

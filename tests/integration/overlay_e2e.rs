@@ -312,7 +312,7 @@ fn pull_secrets_reach_every_pod_through_the_keys_each_chart_reads() {
             .stderr
             .lines()
             .find_map(|l| l.split_once("no values key sets pull secrets for: ").map(|(_, list)| list))
-            .map(|list| list.split(", ").collect())
+            .map(|list| list.split(" (").next().unwrap_or(list).split(", ").collect())
             .unwrap_or_default();
         let mut served = 0;
         for (pod, spec) in pods {
