@@ -60,6 +60,13 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
                 s.placeholders.join(", ")
             ));
         }
+        for text in &s.text_images {
+            report::warning(&format!(
+                "{}: {} names {} in its text; neither an overlay nor the post-renderer moves it: mirror it and \
+                 edit that text (a values key or a custom resource usually holds it)",
+                s.chart, text.location, text.reference
+            ));
+        }
         for idle in &s.idle_images {
             report::warning(&format!(
                 "{}: {} holds {}, which these values do not render; pass values that turn it on (-f) to list it",

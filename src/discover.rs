@@ -160,6 +160,69 @@ pub struct Scan {
     /// Required values given a placeholder so the chart could be rendered.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub placeholders: Vec<String>,
+    /// Images named only in ConfigMap text: to be mirrored and edited by hand.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub text_images: Vec<TextImage>,
+}
+
+/// An image named inside the text of a ConfigMap (a template another program fills in at run
+/// time, an example): neither values nor the post-renderer move it, so it is reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TextImage {
+    pub template: String,
+    /// `ConfigMap/name data.key`.
+    pub location: String,
+    pub reference: String,
+}
+
+/// `image: REF` lines (YAML or JSON spelling) in the data of every ConfigMap of a render, where REF
+/// is a plausible reference and not template text of its own.
+pub fn text_images(render: &TreeRender) -> Vec<TextImage> {
+    static LINE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let line = LINE.get_or_init(|| {
+        regex::Regex::new(r#"(?m)^\s*-?\s*"?image"?\s*:\s*["']?([^"'\s,{}]+)["']?\s*,?\s*$"#).expect("valid regex")
+    });
+    let mut out = Vec::new();
+    for t in &render.templates {
+        let Ok(output) = &t.output else { continue };
+        if crate::render::is_notes(&t.name) || !output.text.text.contains("ConfigMap") {
+            continue;
+        }
+        let Ok(documents) = crate::yaml::parse_documents(&output.text.text, &t.name) else { continue };
+        for doc in documents {
+            let field =
+                |p: &str| doc.get(&ValuesPath::parse(p)).and_then(Value::as_str).unwrap_or_default().to_string();
+            if field("kind") != "ConfigMap" {
+                continue;
+            }
+            let Some(Value::Map(data)) = doc.get(&ValuesPath::parse("data")) else { continue };
+            for (key, content) in data {
+                let Some(content) = content.as_str() else { continue };
+                if content.contains("components") && content.contains("base") {
+                    continue; // an image config: moved by its own rules
+                }
+                for found in line.captures_iter(content) {
+                    let reference = &found[1];
+                    // Text that a values key wrote moves with the overlay like any other.
+                    let from_values = output.text.text.match_indices(reference).any(|(at, _)| {
+                        output
+                            .text
+                            .spans_in(at..at + reference.len())
+                            .iter()
+                            .any(|s| matches!(s.origin, Origin::Values(_)))
+                    });
+                    if Reference::looks_like_reference(reference) && !from_values {
+                        out.push(TextImage {
+                            template: t.name.clone(),
+                            location: format!("ConfigMap/{} data.{key}", field("metadata.name")),
+                            reference: reference.to_string(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// An image spelled in values that the scanned values do not render.
@@ -410,7 +473,8 @@ pub fn scan(root: &Chart, user: &Value) -> Scan {
         .collect();
     let used: BTreeSet<String> = sites.iter().flat_map(|s: &ImageSite| s.keys.iter().cloned()).collect();
     let idle_images = idle_images(&baseline.covering, &used);
-    Scan { chart: root.display_path(), sites, unrendered, idle_images, placeholders }
+    let text_images = text_images(&baseline);
+    Scan { chart: root.display_path(), sites, unrendered, idle_images, placeholders, text_images }
 }
 
 fn template_of(e: &crate::template::TemplateError) -> String {

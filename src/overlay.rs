@@ -24,6 +24,15 @@ pub fn to_yaml(plan: &RetargetPlan) -> String {
             let _ = writeln!(out, "#   {}: {}", idle.values_path, idle.reference);
         }
     }
+    if !plan.text_images.is_empty() {
+        let _ = writeln!(
+            out,
+            "# Named in ConfigMap text (neither values nor the post-renderer move these; mirror and edit):"
+        );
+        for text in &plan.text_images {
+            let _ = writeln!(out, "#   {}: {}", text.location, text.reference);
+        }
+    }
     if !plan.placeholders.is_empty() {
         let _ = writeln!(out, "# Rendered with placeholders for required values: {}", plan.placeholders.join(", "));
     }

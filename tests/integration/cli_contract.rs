@@ -225,3 +225,14 @@ fn several_charts_give_one_document_each_on_stdout_or_one_file_each_in_the_outpu
     assert_eq!(std::fs::read_to_string(dir.path().join("loki.yaml")).unwrap(), documents[0]);
     assert_eq!(std::fs::read_to_string(dir.path().join("cert-manager.yaml")).unwrap(), documents[1]);
 }
+
+#[test]
+fn an_image_named_only_in_configmap_text_is_reported_not_silently_left() {
+    let out = helm_retarget(&["scan", "--format", "json"]).arg(fixture("istio-style-hub")).run();
+    out.status(0).stderr_contains(
+        "mesh: ConfigMap/istio-sidecar-injector data.config names busybox:1.28 in its text; neither an overlay nor \
+         the post-renderer moves it",
+    );
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(json[0]["text_images"][0]["reference"], "busybox:1.28");
+}
