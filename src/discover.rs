@@ -443,15 +443,25 @@ pub fn scan(root: &Chart, user: &Value) -> Scan {
         }
     }
     let probed_images = images(&probed);
-    let reads_by_chart = reads_by_chart(&baseline, renderer.charts.len());
-    let effects = global_registry_effect(&base_images, &probed_images, &|chart| {
-        reads_by_chart.get(chart).is_some_and(|r| r.contains(&global))
-    });
+    // Charts whose templates read the key itself (a chart that only dumps `global` whole is "not read").
+    let reading_global: BTreeSet<usize> = baseline
+        .templates
+        .iter()
+        .filter(|t| t.output.as_ref().is_ok_and(|o| o.reads.iter().any(|r| r.path == global)))
+        .map(|t| t.chart)
+        .collect();
+    let effects = global_registry_effect(&base_images, &probed_images, &|chart| reading_global.contains(&chart));
 
     let mut unrendered: Vec<Unrendered> =
         renderer.parse_errors.iter().map(|e| Unrendered { template: template_of(e), error: e.to_string() }).collect();
     unrendered.extend(baseline.failures().map(|(t, e)| Unrendered { template: t.name.clone(), error: e.to_string() }));
 
+    // Each values.yaml is read for key lines once, not once per site.
+    let key_lines: Vec<_> = renderer
+        .charts
+        .iter()
+        .map(|e| e.chart.values_file.as_deref().map(crate::yaml::key_lines).unwrap_or_default())
+        .collect();
     let sites: Vec<ImageSite> = base_images
         .iter()
         .map(|image| {
@@ -462,7 +472,7 @@ pub fn scan(root: &Chart, user: &Value) -> Scan {
                 disabled: baseline.disabled.get(&entry.chart.path).cloned(),
                 id: image.id.clone(),
                 reference: image.text.clone(),
-                defined_at: keys.first().and_then(|k| defined_at(&renderer, &ValuesPath::parse(k))),
+                defined_at: keys.first().and_then(|k| defined_at(&renderer, &key_lines, &ValuesPath::parse(k))),
                 keys,
                 shape: shape(image),
                 composition: composition(&image.parts),
@@ -484,20 +494,15 @@ fn template_of(e: &crate::template::TemplateError) -> String {
     }
 }
 
-fn reads_by_chart(render: &TreeRender, charts: usize) -> Vec<Vec<ValuesPath>> {
-    let mut out = vec![Vec::new(); charts];
-    for t in &render.templates {
-        if let Ok(o) = &t.output {
-            out[t.chart].extend(o.reads.iter().map(|r| r.path.clone()));
-        }
-    }
-    out
-}
-
 /// `values.yaml:12` of the chart that defines `key`, preferring the outermost (the parent's
 /// values override the subchart's defaults).
-pub fn defined_at(renderer: &TreeRenderer<'_>, key: &ValuesPath) -> Option<String> {
-    for entry in &renderer.charts {
+/// `key_lines` holds, per chart (renderer order), the line of each key of its values.yaml.
+pub fn defined_at(
+    renderer: &TreeRenderer<'_>,
+    key_lines: &[std::collections::HashMap<ValuesPath, usize>],
+    key: &ValuesPath,
+) -> Option<String> {
+    for (entry, lines) in renderer.charts.iter().zip(key_lines) {
         let Some(relative) = (if key.is_global() { Some(key.clone()) } else { key.strip_prefix(&entry.values_base) })
         else {
             continue;
@@ -506,8 +511,7 @@ pub fn defined_at(renderer: &TreeRenderer<'_>, key: &ValuesPath) -> Option<Strin
             continue;
         }
         let file = format!("{}/values.yaml", entry.chart.source);
-        let line =
-            entry.chart.values_file.as_deref().and_then(|text| crate::yaml::key_lines(text).get(&relative).copied());
+        let line = lines.get(&relative).copied();
         return Some(match line {
             Some(line) => format!("{file}:{line}"),
             None => file,

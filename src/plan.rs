@@ -154,7 +154,7 @@ pub fn plan(
         planner.apply_knobs(&baseline_render, &destinations, &baseline_failures);
         planner.apply_direct_edits(&destinations, &baseline_failures);
         planner.apply_image_configs(&baseline_render, &destinations, &baseline_failures);
-        let final_render = planner.render_with(&planner.overlay.clone());
+        let final_render = planner.render_with(&planner.overlay);
         let finals: BTreeMap<SiteId, RenderedImage> =
             discover::images(&final_render).into_iter().map(|i| (i.id.clone(), i)).collect();
         let overlay_keys = leaf_paths(&planner.overlay);
@@ -180,7 +180,7 @@ pub fn plan(
         (final_render, finals)
     } else {
         planner.apply_pull_secrets(&baseline_render, pull_secrets, &baseline_failures);
-        let render = planner.render_with(&planner.overlay.clone());
+        let render = planner.render_with(&planner.overlay);
         let images = discover::images(&render).into_iter().map(|i| (i.id.clone(), i)).collect();
         (render, images)
     };
