@@ -2,6 +2,7 @@
 
 mod cli; // a builder that runs the binary and asserts exact output and exit status
 mod engine; // the real Helm engine, through helm-python-sdk
+mod helm_bin; // real Helm v3 and v4 binaries, installed by tests/run
 mod fixtures; // every fixture chart renders; the independent image walker the other tests trust
 mod overlay_e2e; // overlays rendered by the real engine: images on the mirror, nothing else changed
 mod post_render_e2e; // post-render of real renders: every image moved, only reference text changed
