@@ -231,10 +231,16 @@ pub fn post_render(args: &PostRenderArgs) -> Result<Outcome> {
     let mapping = args.target.mapping()?;
     let retarget = |r: &crate::reference::Reference| mapping.destination(r);
     let mut spool = tempfile::tempfile().context("post-render: cannot create a temporary file")?;
+    // Rewrites are kept only for `--report`; without it memory stays bounded by one document.
     let mut rewrites = Vec::new();
+    let keep = args.report.is_some();
     let summary = {
         let mut out = std::io::BufWriter::new(&mut spool);
-        let summary = rewrite::rewrite_stream(std::io::stdin().lock(), &mut out, &retarget, &mut |r| rewrites.push(r))?;
+        let summary = rewrite::rewrite_stream(std::io::stdin().lock(), &mut out, &retarget, &mut |r| {
+            if keep {
+                rewrites.push(r);
+            }
+        })?;
         out.flush().context("post-render: temporary file")?;
         summary
     };
@@ -243,6 +249,9 @@ pub fn post_render(args: &PostRenderArgs) -> Result<Outcome> {
     }
     spool.seek(SeekFrom::Start(0)).context("post-render: temporary file")?;
     report::copy_to_stdout(&mut spool)?;
+    for note in summary.notes.lines() {
+        report::note(&format!("helm-retarget: {note}"));
+    }
     report::note(&format!(
         "helm-retarget: {} image reference(s) moved in {} object(s)",
         summary.rewrites, summary.objects
@@ -253,9 +262,25 @@ pub fn post_render(args: &PostRenderArgs) -> Result<Outcome> {
 /// Lists every image of a manifest stream that is not on the target registry; exit 1 if any.
 pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
     let mapping = args.target.mapping()?;
-    let input = read_input(&args.input)?;
-    let fields = rewrite::find_images(&input).map_err(|e| e.at(input_name(&args.input)))?;
-    let stray = rewrite::unmoved(&fields, &mapping);
+    // Streamed one document at a time; only the images still to move are kept.
+    let mut stray = Vec::new();
+    let mut total = 0;
+    let mut keep = |field: rewrite::ImageField| {
+        total += 1;
+        if !rewrite::unmoved(std::slice::from_ref(&field), &mapping).is_empty() {
+            stray.push(field);
+        }
+    };
+    let summary = if args.input == "-" {
+        rewrite::find_images_in(std::io::stdin().lock(), &mut keep)
+    } else {
+        let file = std::fs::File::open(&args.input).context(&args.input)?;
+        rewrite::find_images_in(std::io::BufReader::new(file), &mut keep)
+    }
+    .map_err(|e| e.at(input_name(&args.input)))?;
+    for note in summary.notes.lines() {
+        report::note(&format!("verify: {note}"));
+    }
     let controls = match &args.chart {
         Some(chart) => {
             let chart = load_chart(chart)?;
@@ -285,13 +310,13 @@ pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
     }
     report::data(out.as_bytes())?;
     if stray.is_empty() {
-        report::note(&format!("verify: all {} image reference(s) are on the target registry", fields.len()));
+        report::note(&format!("verify: all {total} image reference(s) are on the target registry"));
         Ok(Outcome::Success)
     } else {
         report::note(&format!(
             "verify: {} of {} image reference(s) are not on the target registry",
             stray.len(),
-            fields.len()
+            total
         ));
         Ok(Outcome::Failed)
     }

@@ -2,8 +2,10 @@
 //! ones the registry mapping moves, splicing new text in place so every other byte is kept.
 //!
 //! The stream is split at document markers and handled one document at a time: each document is
-//! parsed with positions (saphyr-parser), its image sites found by the rules in `sites`, and the
-//! reference text replaced where it is written. Nothing is ever re-serialized.
+//! parsed with positions (libyaml's grammar, as go-yaml and so Helm parse it), its image sites found
+//! by the rules in `sites`, and the reference text replaced where it is written. Nothing is ever
+//! re-serialized. A document the parser refuses is passed through unchanged when it names no image
+//! (Helm may still accept it), and is an error when it might.
 
 mod sites;
 mod stream;
@@ -78,24 +80,70 @@ pub struct Rewritten {
 }
 
 /// What `rewrite_stream` did: how many objects it read and how many references it replaced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StreamSummary {
     pub objects: usize,
     pub rewrites: usize,
     /// Bytes of the largest document, which bounds the memory a stream needs.
     pub largest_document: usize,
+    /// What a user should know about how the stream was read (see `Notes`).
+    pub notes: Notes,
+}
+
+/// Things said about a stream on stderr: documents passed through unread, aliases expanded or
+/// rewritten through their anchor. At most `MAX_NOTES` are kept, so a huge stream of them costs
+/// bounded memory; the rest are counted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Notes {
+    pub kept: Vec<String>,
+    pub more: usize,
+}
+
+const MAX_NOTES: usize = 50;
+
+impl Notes {
+    fn push(&mut self, note: String) {
+        if self.kept.len() < MAX_NOTES {
+            self.kept.push(note);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    /// One line per note, and a count of those left out.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = self.kept.clone();
+        if self.more > 0 {
+            lines.push(format!("... and {} more note(s) like these", self.more));
+        }
+        lines
+    }
 }
 
 /// Every image reference in a manifest stream, by the post-renderer's rules (also used by
 /// `verify` and by `mirror --from-manifests`).
 pub fn find_images(input: &[u8]) -> Result<Vec<ImageField>, Error> {
-    let mut scanner = Scanner::default();
     let mut fields = Vec::new();
-    for chunk in stream::chunks(input) {
-        let sites = scanner.scan(chunk.bytes, chunk.first_line)?;
-        fields.extend(sites.into_iter().map(|s| s.field));
-    }
+    find_images_in(input, &mut |f| fields.push(f))?;
     Ok(fields)
+}
+
+/// Like `find_images`, reading one document at a time from `input` and handing each field to
+/// `on_field`, so memory stays bounded by the largest document.
+pub fn find_images_in(input: impl BufRead, on_field: &mut dyn FnMut(ImageField)) -> Result<StreamSummary, Error> {
+    let mut scanner = Scanner::default();
+    let mut reader = stream::ChunkReader::new(input);
+    let mut document = Vec::new();
+    let mut summary = StreamSummary::default();
+    while let Some(first_line) = reader.next_into(&mut document)? {
+        summary.largest_document = summary.largest_document.max(document.len());
+        for site in scanner.scan(&document, first_line)? {
+            on_field(site.field);
+        }
+    }
+    summary.objects = scanner.objects;
+    summary.notes = scanner.notes;
+    Ok(summary)
 }
 
 /// The text to parse for a document that opens with Helm's `---# comment` (see `stream::marker`):
@@ -145,6 +193,17 @@ pub fn rewrite(input: &[u8], retarget: &dyn Fn(&Reference) -> Option<Reference>)
     Ok(Rewritten { output, rewrites, objects: scanner.objects })
 }
 
+/// Notes the last `rewrite` or `find_images` call would have given (see `Notes`).
+pub fn notes_for(input: &[u8]) -> Notes {
+    let mut scanner = Scanner::default();
+    for chunk in stream::chunks(input) {
+        if scanner.scan(chunk.bytes, chunk.first_line).is_err() {
+            break;
+        }
+    }
+    scanner.notes
+}
+
 /// Like `rewrite`, reading and writing one document at a time so memory stays bounded by the
 /// largest document. On an error part of the stream may already be written: to fail closed,
 /// write into a buffer or temporary file and copy it out only on success.
@@ -166,6 +225,7 @@ pub fn rewrite_stream(
         })?;
     }
     summary.objects = scanner.objects;
+    summary.notes = scanner.notes;
     Ok(summary)
 }
 
@@ -223,6 +283,7 @@ struct Scanner {
     document: usize,
     objects: usize,
     pending_source: Option<String>,
+    notes: Notes,
 }
 
 const STREAM_HINT: &str =
@@ -239,12 +300,35 @@ impl Scanner {
                 .hint(STREAM_HINT)
         })?;
         let parse_text = without_glued_comment(text);
-        let documents = tree::parse(&parse_text).map_err(|e| {
-            Error::new(format!("document {}: not valid YAML: {} at column {}", self.document, e.message, e.column))
+        let documents = match tree::parse(&parse_text) {
+            Ok(documents) => documents,
+            // Helm may accept what the parser does not; a document that names no image is not
+            // ours to judge, and passes through as it came.
+            Err(e) if !image_like(bytes) => {
+                self.notes.push(format!(
+                    "manifest stream: document {} (line {}): passed through unchanged: not read as YAML ({} \
+                     at column {}), and it names no image",
+                    self.document,
+                    first_line + e.line - 1,
+                    e.message,
+                    e.column
+                ));
+                self.document += 1;
+                return Ok(Vec::new());
+            }
+            Err(e) => {
+                return Err(Error::new(format!(
+                    "document {}: not valid YAML: {} at column {}",
+                    self.document, e.message, e.column
+                ))
                 .at("manifest stream")
                 .line(first_line + e.line - 1)
-                .hint(STREAM_HINT)
-        })?;
+                .hint(
+                    "it mentions `image`, so it cannot be passed through unread; post-render reads the YAML \
+                     manifest stream Helm renders: run `helm template` on the chart to see it",
+                ))
+            }
+        };
         let source = source_comment(text, documents.first().map(|d| d.line)).or_else(|| self.pending_source.take());
         if documents.is_empty() {
             self.pending_source = source;
@@ -296,30 +380,69 @@ impl Scanner {
         output: &mut dyn Write,
         on_rewrite: &mut dyn FnMut(Rewrite),
     ) -> Result<(), Error> {
-        let mut sites = self.scan(bytes, first_line)?;
-        sites.sort_by_key(|s| s.place.as_ref().map_or(0, |r| r.start));
+        let sites = self.scan(bytes, first_line)?;
         let mut edits: Vec<(Range<usize>, String, Rewrite)> = Vec::new();
         for site in sites {
             let Some(new) = new_text(&site.field, retarget)? else {
                 continue;
             };
-            let (range, replacement) = splice(&site, &new)?;
-            if edits.last().is_some_and(|(last, _, _)| last.end > range.start) {
-                return Err(site_error(&site.field, "overlaps another image reference in the same scalar".into()));
+            let (range, replacement) = splice(&site, &new, bytes)?;
+            if bytes.get(range.start) == Some(&b'*') {
+                self.notes.push(format!(
+                    "manifest stream: document {} line {}: {} {} is read through the alias {}: the alias is \
+                     replaced by the new value in place, its anchor keeps its text",
+                    site.field.document,
+                    site.field.line,
+                    site.field.object(),
+                    site.field.field_path,
+                    String::from_utf8_lossy(&bytes[range.clone()])
+                ));
             }
             edits.push((range, replacement, Rewrite { field: site.field, new }));
         }
+        edits.sort_by_key(|(range, _, _)| (range.start, range.end));
         let mut at = 0;
+        let mut last: Option<(Range<usize>, String)> = None;
         let io = |e: std::io::Error| Error::new(format!("cannot write the rewritten stream: {e}"));
         for (range, replacement, rewrite) in edits {
+            match &last {
+                // One anchored text that several fields read through aliases of a collection:
+                // rewritten once, where the anchor writes it.
+                Some((r, text)) if *r == range && *text == replacement => {
+                    self.notes.push(format!(
+                        "manifest stream: document {} line {}: {} {} reads an anchored collection through an \
+                         alias: rewritten through the anchor, which every alias of it reads",
+                        rewrite.field.document,
+                        rewrite.field.line,
+                        rewrite.field.object(),
+                        rewrite.field.field_path
+                    ));
+                    on_rewrite(rewrite);
+                    continue;
+                }
+                Some((r, _)) if r.end > range.start => {
+                    return Err(site_error(
+                        &rewrite.field,
+                        "overlaps another image reference in the same scalar".into(),
+                    ));
+                }
+                _ => {}
+            }
             output.write_all(&bytes[at..range.start]).map_err(io)?;
             output.write_all(replacement.as_bytes()).map_err(io)?;
             at = range.end;
+            last = Some((range, replacement));
             on_rewrite(rewrite);
         }
         output.write_all(&bytes[at..]).map_err(io)?;
         Ok(())
     }
+}
+
+/// Whether a document's bytes might name an image: any `image` in any case. A document the
+/// parser refuses may be passed through unread only when this is false.
+fn image_like(bytes: &[u8]) -> bool {
+    bytes.windows(5).any(|w| w.eq_ignore_ascii_case(b"image"))
 }
 
 /// The last `# Source:` comment before the document's first line (Helm writes one per template).
@@ -392,9 +515,18 @@ fn strip_tag(name: &str) -> &str {
 /// The bytes to replace and their replacement. Reference characters stand for themselves in
 /// every scalar style, except that a bracketed IPv6 registry cannot sit in a plain scalar as is:
 /// then the whole scalar is double-quoted.
-fn splice(site: &Site, new: &str) -> Result<(Range<usize>, String), Error> {
-    let place = site.place.clone().map_err(|why| site_error(&site.field, why))?;
+fn splice(site: &Site, new: &str, bytes: &[u8]) -> Result<(Range<usize>, String), Error> {
     let self_representing = |c: char| c.is_ascii_alphanumeric() || "._-/:@+".contains(c);
+    // `image: *img`: the alias token gives way to the whole new value (a plain scalar cannot
+    // start with `*`, so a node written so is always an alias).
+    if let Some((whole, value, within)) = site.plain.as_ref().filter(|(w, _, _)| bytes.get(w.start) == Some(&b'*')) {
+        let expanded = format!("{}{new}{}", &value[..within.start], &value[within.end..]);
+        let plain_safe = expanded.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && expanded.chars().all(|c| self_representing(c) || c == '=');
+        let text = if plain_safe { expanded } else { serde_json::to_string(&expanded).unwrap_or_default() };
+        return Ok((whole.clone(), text));
+    }
+    let place = site.place.clone().map_err(|why| site_error(&site.field, why))?;
     if new.chars().all(self_representing) {
         return Ok((place, new.to_string()));
     }
@@ -540,11 +672,19 @@ mod tests {
             ("hello world\n", "found a scalar"),
             ("- a\n- b\n", "found a sequence"),
             ("a: 1\n", "without `kind`"),
-            ("kind: Pod\nspec: [\n", "not valid YAML"),
+            ("kind: Pod\nspec: [{image: nginx}\n", "it mentions `image`"),
         ] {
-            let e = rewrite(input.as_bytes(), &to_mirror).unwrap_err().to_string();
-            assert!(e.contains(says), "{input:?}: {e}");
+            let e = rewrite(input.as_bytes(), &to_mirror).unwrap_err();
+            assert!(
+                e.to_string().contains(says) || e.hint.as_deref().is_some_and(|h| h.contains(says)),
+                "{input:?}: {e}"
+            );
         }
+        // Refused by the parser but naming no image: passed through, and said so.
+        let unread = "kind: Pod\nspec: [\n";
+        assert_eq!(rewritten(unread), unread);
+        let notes = notes_for(unread.as_bytes());
+        assert!(notes.kept[0].contains("document 0 (line 3): passed through unchanged"), "{notes:?}");
         let e = rewrite(b"kind: Pod\n---\nkind: \xff\n", &to_mirror).unwrap_err();
         assert_eq!(e.line, Some(3));
         assert!(e.to_string().contains("document 1: the stream is not UTF-8"), "{e}");
@@ -573,6 +713,39 @@ mod tests {
         assert_eq!(seen, whole.rewrites);
         assert_eq!(summary.objects, 2);
         assert_eq!(summary.rewrites, 2);
+    }
+
+    #[test]
+    fn issue_10_images_read_through_aliases_move() {
+        // A scalar alias is replaced by the new value; its anchor (an annotation) keeps its text.
+        let input = "kind: Pod\nmetadata:\n  annotations: {orig: &img nginx:1}\nspec:\n  containers:\n  - image: *img\n  - image: *img\n";
+        assert_eq!(rewritten(input), input.replace("image: *img", "image: mirror.example.com/library/nginx:1"));
+        assert_eq!(paths(input).len(), 2);
+        assert!(notes_for(input.as_bytes()).kept.is_empty(), "notes come from rewriting only");
+        // Containers read through a collection alias: rewritten once, where the anchor writes them.
+        let input = "kind: Deployment\nspec:\n  template:\n    spec:\n      initContainers: &c\n      - image: redis:7\n      containers: *c\n";
+        let r = rewrite(input.as_bytes(), &to_mirror).unwrap();
+        assert_eq!(
+            String::from_utf8(r.output).unwrap(),
+            input.replace("redis:7", "mirror.example.com/library/redis:7")
+        );
+        assert_eq!(r.rewrites.len(), 2);
+        // A value that cannot stand plain in that place is written double-quoted.
+        let input = "kind: Pod\nx: &a --image=quay.io/a/b:1\nspec: {containers: [{image: x, args: [*a]}]}\n";
+        let out = rewritten(input);
+        assert!(out.contains("args: [\"--image=mirror.example.com/a/b:1\"]"), "{out}");
+        assert!(out.contains("x: &a --image=quay.io/a/b:1"), "{out}");
+    }
+
+    #[test]
+    fn issue_9_yaml_that_go_yaml_accepts_is_read() {
+        // A flow sequence over lines with comments and its `]` at the parent's indentation.
+        let rbac = "kind: Role\nrules:\n- verbs: [\n    \"get\", # c\n  \"list\"\n]\n  resources: [pods]\n";
+        assert_eq!(rewritten(rbac), rbac);
+        // go-yaml's emitter: a single-quoted scalar whose closing quote sits at column 0.
+        let rule =
+            "kind: PrometheusRule\nspec:\n  a:\n    description: 'one\n\n      two\n\n'\n    image: quay.io/p/x:1\n";
+        assert_eq!(rewritten(rule), rule.replace("quay.io", "mirror.example.com"));
     }
 
     #[test]

@@ -209,7 +209,7 @@ impl Finder<'_> {
                     path.truncate(len);
                 }
             }
-            Node::Scalar(_) | Node::Alias => {}
+            Node::Scalar(_) => {}
         }
     }
 
@@ -305,8 +305,13 @@ impl Finder<'_> {
             Err(_) => self.first_line + scalar.line - 1,
         };
         let own_text = scalar.span.end.saturating_sub(value.len())..scalar.span.end;
-        let plain = (scalar.style == ScalarStyle::Plain && self.text.get(own_text.clone()) == Some(value))
-            .then(|| (own_text, value.to_string(), within.clone()));
+        // Read through an alias: the whole `*name` token is replaced by the new value.
+        let plain = if scalar.alias {
+            Some((scalar.span.clone(), value.to_string(), within.clone()))
+        } else {
+            (scalar.style == ScalarStyle::Plain && self.text.get(own_text.clone()) == Some(value))
+                .then(|| (own_text, value.to_string(), within.clone()))
+        };
         self.sites.push(Site {
             field: self.field(path, line, value[within].to_string(), Vec::new()),
             place,
@@ -399,6 +404,9 @@ fn component_references(base: &str, components: &[(Node<'_>, Node<'_>)]) -> Vec<
 /// or folding the offsets carry over exactly; otherwise the reference must occur exactly once in
 /// both the written text and the value, which makes the two occurrences the same one.
 pub(crate) fn locate(text: &str, scalar: &Scalar<'_>, within: Range<usize>) -> Result<Range<usize>, String> {
+    if scalar.alias {
+        return Err(format!("{:?} is read through the alias {}", scalar.value, &text[scalar.span.clone()]));
+    }
     let value = scalar.value.as_ref();
     let wanted = &value[within.clone()];
     let written = &text[scalar.span.clone()];
@@ -444,7 +452,6 @@ mod tests {
             Node::Scalar(s) => s,
             Node::Mapping(entries) => first_scalar(&entries[0].1),
             Node::Sequence(items) => first_scalar(&items[0]),
-            Node::Alias => panic!("alias"),
         }
     }
 

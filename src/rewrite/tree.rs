@@ -1,10 +1,13 @@
 //! One YAML document as a tree whose scalars keep their style and byte position, built from
-//! saphyr-parser's events (which count positions in characters, not bytes).
+//! libyaml's parse events (libyaml-safer, which counts positions in bytes).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::ops::Range;
 
-use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError, Span};
+use libyaml_safer::EventData;
+// The style type the rest of the crate shares (src/yaml.rs reads values with saphyr-parser).
+use saphyr_parser::ScalarStyle;
 
 /// A scalar as written: its value and where its text sits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +20,9 @@ pub(crate) struct Scalar<'a> {
     pub line: usize,
     /// Tagged with anything but `!!str` (`!!binary`, a custom tag): not plain text.
     pub foreign_tag: bool,
+    /// Read through an alias: `span` holds the `*name` token, not the anchored text, so a new
+    /// value is written there in place of the alias (the anchor keeps its own text).
+    pub alias: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +30,6 @@ pub(crate) enum Node<'a> {
     Scalar(Scalar<'a>),
     Sequence(Vec<Node<'a>>),
     Mapping(Vec<(Node<'a>, Node<'a>)>),
-    /// `*anchor`: the node it names is checked where it is defined.
-    Alias,
 }
 
 impl<'a> Node<'a> {
@@ -82,107 +86,142 @@ pub(crate) struct SyntaxError {
     pub message: String,
 }
 
-impl From<ScanError> for SyntaxError {
-    fn from(e: ScanError) -> Self {
-        SyntaxError { line: e.marker().line(), column: e.marker().col() + 1, message: e.info().to_string() }
+impl From<libyaml_safer::Error> for SyntaxError {
+    fn from(e: libyaml_safer::Error) -> Self {
+        let mark = e.problem_mark().unwrap_or_default();
+        let message = match e.context() {
+            Some(context) => format!("{} {context}", e.problem()),
+            None => e.problem().to_string(),
+        };
+        SyntaxError { line: mark.line as usize + 1, column: mark.column as usize + 1, message }
     }
 }
 
-/// Converts the parser's character indices into byte offsets. The parser reports positions in
-/// ascending order almost always, so a forward-moving cursor makes this linear; ASCII text (the
-/// usual manifest) needs no conversion at all.
-struct ByteOffsets<'a> {
-    text: &'a str,
-    ascii: bool,
-    chars: usize,
-    bytes: usize,
-}
+/// Nesting deeper than this is refused: no manifest comes near it, and the walks over the tree
+/// recurse once per level.
+pub(crate) const MAX_DEPTH: usize = 10_000;
 
-impl<'a> ByteOffsets<'a> {
-    fn new(text: &'a str) -> Self {
-        ByteOffsets { text, ascii: text.is_ascii(), chars: 0, bytes: 0 }
-    }
-
-    fn byte(&mut self, marker: &Marker) -> usize {
-        let target = marker.index();
-        if self.ascii {
-            return target.min(self.text.len());
-        }
-        if target < self.chars {
-            self.chars = 0;
-            self.bytes = 0;
-        }
-        for c in self.text[self.bytes..].chars() {
-            if self.chars == target {
-                break;
-            }
-            self.chars += 1;
-            self.bytes += c.len_utf8();
-        }
-        self.bytes
-    }
-
-    fn range(&mut self, span: &Span) -> Range<usize> {
-        let start = self.byte(&span.start);
-        start..self.byte(&span.end)
-    }
-}
+/// Nodes that aliases may add to a document by expansion, so a billion-laughs document costs
+/// bounded memory (go-yaml refuses such documents too, as "excessive aliasing").
+pub(crate) const MAX_ALIAS_NODES: usize = 1_000_000;
 
 enum Open<'a> {
-    Sequence(Vec<Node<'a>>),
-    Mapping(Vec<(Node<'a>, Node<'a>)>, Option<Node<'a>>),
+    Sequence(Vec<Node<'a>>, Option<String>),
+    Mapping(Vec<(Node<'a>, Node<'a>)>, Option<Node<'a>>, Option<String>),
 }
 
-/// Parses every document in `text`.
+/// Parses every document in `text` with libyaml's grammar (through libyaml-safer, a safe port of
+/// the C library that go-yaml, and so Helm and Kubernetes, was translated from), so the reader
+/// accepts what Helm accepts: flow collections whose lines or closing brackets sit at any
+/// indentation, quoted scalars continued at column 0, and the rest of libyaml's leniencies.
+/// Aliases are resolved to copies of the node their anchor names (see `Scalar::alias`).
 pub(crate) fn parse(text: &str) -> Result<Vec<Document<'_>>, SyntaxError> {
-    let mut parser = Parser::new_from_str(text).keep_tags(true);
-    let mut offsets = ByteOffsets::new(text);
+    // libyaml consumes a byte-order mark before it counts positions.
+    let skipped = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let mut input = &text.as_bytes()[skipped..];
+    let mut parser = libyaml_safer::Parser::new();
+    parser.set_input_string(&mut input);
+    let byte = |mark: &libyaml_safer::Mark| (mark.index as usize + skipped).min(text.len());
     let mut documents = Vec::new();
     let mut stack: Vec<Open<'_>> = Vec::new();
+    let mut anchors: HashMap<String, Node<'_>> = HashMap::new();
+    let mut expanded = 0usize;
     let mut root: Option<Node<'_>> = None;
     let mut line = 1;
-    while let Some(event) = parser.next_event() {
-        let (event, span) = event?;
-        let complete = match event {
-            Event::DocumentStart(_) => {
-                line = span.end.line();
+    loop {
+        let event = parser.parse()?;
+        let start_line = event.start_mark.line as usize + 1;
+        let span = byte(&event.start_mark)..byte(&event.end_mark);
+        let (complete, anchor) = match event.data {
+            EventData::StreamEnd => break,
+            EventData::DocumentStart { .. } => {
+                line = event.end_mark.line as usize + 1;
+                anchors.clear();
                 continue;
             }
-            Event::DocumentEnd => {
+            EventData::DocumentEnd { .. } => {
                 let root = root.take().unwrap_or(Node::Scalar(Scalar {
                     value: Cow::Borrowed(""),
                     style: ScalarStyle::Plain,
                     span: 0..0,
                     line,
                     foreign_tag: false,
+                    alias: false,
                 }));
                 documents.push(Document { root, line });
                 continue;
             }
-            Event::Scalar(value, style, _anchor, tag) => {
-                let foreign_tag = tag.is_some_and(|t| !(t.is_yaml_core_schema() && t.suffix == "str"));
-                let line = span.start.line();
-                Node::Scalar(Scalar { value, style, span: offsets.range(&span), line, foreign_tag })
+            EventData::Scalar { anchor, tag, value, style, .. } => {
+                let foreign_tag = tag.is_some_and(|t| t != "tag:yaml.org,2002:str");
+                let style = match style {
+                    libyaml_safer::ScalarStyle::SingleQuoted => ScalarStyle::SingleQuoted,
+                    libyaml_safer::ScalarStyle::DoubleQuoted => ScalarStyle::DoubleQuoted,
+                    libyaml_safer::ScalarStyle::Literal => ScalarStyle::Literal,
+                    libyaml_safer::ScalarStyle::Folded => ScalarStyle::Folded,
+                    _ => ScalarStyle::Plain,
+                };
+                let (span, line) = match style {
+                    ScalarStyle::Literal | ScalarStyle::Folded => block_content(text, span, start_line),
+                    _ => (span, start_line),
+                };
+                let scalar = Scalar { value: Cow::Owned(value), style, span, line, foreign_tag, alias: false };
+                (Node::Scalar(scalar), anchor)
             }
-            Event::Alias(_) => Node::Alias,
-            Event::SequenceStart(..) => {
-                stack.push(Open::Sequence(Vec::new()));
+            EventData::Alias { anchor } => {
+                let Some(target) = anchors.get(&anchor) else {
+                    return Err(SyntaxError {
+                        line: start_line,
+                        column: event.start_mark.column as usize + 1,
+                        message: format!("unknown anchor *{anchor}"),
+                    });
+                };
+                expanded += node_count(target);
+                if expanded > MAX_ALIAS_NODES {
+                    return Err(SyntaxError {
+                        line: start_line,
+                        column: event.start_mark.column as usize + 1,
+                        message: format!("aliases expand to more than {MAX_ALIAS_NODES} nodes (excessive aliasing)"),
+                    });
+                }
+                let node = match target {
+                    // A scalar read through an alias is written where the alias is: `*name`.
+                    Node::Scalar(s) => Node::Scalar(Scalar { span, line: start_line, alias: true, ..s.clone() }),
+                    // A collection's scalars stay where the anchor wrote them.
+                    other => other.clone(),
+                };
+                (node, None)
+            }
+            EventData::SequenceStart { anchor, .. } | EventData::MappingStart { anchor, .. }
+                if stack.len() >= MAX_DEPTH =>
+            {
+                let _ = anchor;
+                return Err(SyntaxError {
+                    line: start_line,
+                    column: event.start_mark.column as usize + 1,
+                    message: format!("nesting deeper than {MAX_DEPTH} levels"),
+                });
+            }
+            EventData::SequenceStart { anchor, .. } => {
+                stack.push(Open::Sequence(Vec::new(), anchor));
                 continue;
             }
-            Event::MappingStart(..) => {
-                stack.push(Open::Mapping(Vec::new(), None));
+            EventData::MappingStart { anchor, .. } => {
+                stack.push(Open::Mapping(Vec::new(), None, anchor));
                 continue;
             }
-            Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
-                Some(Open::Sequence(items)) => Node::Sequence(items),
-                Some(Open::Mapping(entries, _)) => Node::Mapping(entries),
+            EventData::SequenceEnd | EventData::MappingEnd => match stack.pop() {
+                Some(Open::Sequence(items, anchor)) => (Node::Sequence(items), anchor),
+                Some(Open::Mapping(entries, _, anchor)) => (Node::Mapping(entries), anchor),
                 None => continue,
             },
-            Event::StreamStart | Event::StreamEnd | Event::Nothing => continue,
+            EventData::StreamStart { .. } => continue,
         };
+        if let Some(anchor) = anchor {
+            anchors.insert(anchor, complete.clone());
+        }
         match stack.last_mut() {
-            Some(Open::Sequence(items)) => items.push(complete),
-            Some(Open::Mapping(entries, key)) => match key.take() {
+            Some(Open::Sequence(items, _)) => items.push(complete),
+            Some(Open::Mapping(entries, key, _)) => match key.take() {
                 Some(k) => entries.push((k, complete)),
                 None => *key = Some(complete),
             },
@@ -197,13 +236,40 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Document<'_>>, SyntaxError> {
     Ok(documents)
 }
 
+/// A block scalar's span and line from its first line with content (libyaml's start at the `|`
+/// or `>` header), which is where the lines of its value begin to be written.
+fn block_content(text: &str, span: Range<usize>, line: usize) -> (Range<usize>, usize) {
+    let Some(header_end) = text[span.clone()].find('\n').map(|i| span.start + i + 1) else {
+        return (span, line);
+    };
+    let mut start = header_end;
+    let mut line = line + 1;
+    while let Some(len) = text[start..span.end].find('\n') {
+        if !text[start..start + len].trim_matches([' ', '\t', '\r']).is_empty() {
+            break;
+        }
+        start += len + 1;
+        line += 1;
+    }
+    start += text[start..span.end].len() - text[start..span.end].trim_start_matches(' ').len();
+    (start..span.end, line)
+}
+
+/// How many nodes `node` holds, counting itself.
+fn node_count(node: &Node<'_>) -> usize {
+    match node {
+        Node::Scalar(_) => 1,
+        Node::Sequence(items) => 1 + items.iter().map(node_count).sum::<usize>(),
+        Node::Mapping(entries) => 1 + entries.iter().map(|(k, v)| node_count(k) + node_count(v)).sum::<usize>(),
+    }
+}
+
 /// The line of the first scalar in `node`, where a mapping's content begins.
 fn first_line(node: &Node<'_>) -> Option<usize> {
     match node {
         Node::Scalar(s) => Some(s.line),
         Node::Sequence(items) => items.iter().find_map(first_line),
         Node::Mapping(entries) => entries.iter().find_map(|(k, _)| first_line(k)),
-        Node::Alias => None,
     }
 }
 
@@ -260,6 +326,22 @@ mod tests {
     fn a_document_starts_at_its_first_key() {
         let docs = parse("---\n# Source: x\n\nkind: Pod\n").unwrap();
         assert_eq!(docs[0].line, 4);
+    }
+
+    #[test]
+    fn aliases_expand_within_stated_limits() {
+        let mut laughs = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let prev = (b'a' + i - 1) as char;
+            let this = (b'a' + i) as char;
+            laughs.push_str(&format!("{this}: &{this} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        }
+        let e = parse(&laughs).unwrap_err();
+        assert!(e.message.contains("excessive aliasing"), "{e:?}");
+        let deep = "[".repeat(MAX_DEPTH + 1);
+        assert!(parse(&deep).unwrap_err().message.contains("nesting deeper than 10000 levels"));
+        let e = parse("a: *nowhere\n").unwrap_err();
+        assert!(e.message.contains("unknown anchor"), "{e:?}");
     }
 
     #[test]

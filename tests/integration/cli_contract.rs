@@ -116,7 +116,8 @@ fn a_failed_overlay_leaves_an_existing_output_file_untouched() {
 
 #[test]
 fn post_render_fails_closed_on_input_that_is_not_a_manifest_stream() {
-    for input in [&b"a: [\n"[..], b"\xff\xfe\x00garbage", b"just text\n"] {
+    // Invalid YAML fails closed when it names an image; naming none, it passes through (issue 9).
+    for input in [&b"image: [\n"[..], b"\xff\xfe\x00garbage", b"just text\n"] {
         let out = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(input).run();
         out.status(2).stdout_is("").stderr_contains("error: manifest stream");
     }
