@@ -738,6 +738,12 @@ mod tests {
     }
 
     #[test]
+    fn of_duplicate_keys_the_last_is_the_image_kubernetes_runs() {
+        let input = "kind: Pod\nspec:\n  containers:\n  - image: old:1\n    image: nginx:1\n";
+        assert_eq!(rewritten(input), input.replace("image: nginx:1", "image: mirror.example.com/library/nginx:1"));
+    }
+
+    #[test]
     fn issue_9_yaml_that_go_yaml_accepts_is_read() {
         // A flow sequence over lines with comments and its `]` at the parent's indentation.
         let rbac = "kind: Role\nrules:\n- verbs: [\n    \"get\", # c\n  \"list\"\n]\n  resources: [pods]\n";

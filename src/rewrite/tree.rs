@@ -59,9 +59,18 @@ impl<'a> Node<'a> {
         }
     }
 
-    /// The value under the text key `key`, when this is a mapping that has it.
+    /// The value under the text key `key` (the last, if written twice), itself or through
+    /// a YAML 1.1 merge key (`<<: *base`, `<<: [*a, *b]`), which go-yaml and so Kubernetes honour.
     pub fn get(&self, key: &str) -> Option<&Node<'a>> {
-        self.as_mapping()?.iter().find(|(k, _)| k.as_text() == Some(key)).map(|(_, v)| v)
+        let entries = self.as_mapping()?;
+        // The last of duplicate keys, as go-yaml and Kubernetes read them.
+        if let Some((_, v)) = entries.iter().rfind(|(k, _)| k.as_text() == Some(key)) {
+            return Some(v);
+        }
+        let merged = entries.iter().filter(|(k, _)| {
+            k.as_scalar().is_some_and(|s| s.style == ScalarStyle::Plain && !s.foreign_tag && s.value == "<<")
+        });
+        merged.flat_map(|(_, v)| v.as_sequence().map_or(std::slice::from_ref(v), |list| list)).find_map(|m| m.get(key))
     }
 
     /// A plain `null`, `~` or nothing at all: what an empty document parses to.

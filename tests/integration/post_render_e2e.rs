@@ -45,7 +45,7 @@ fn post_render(input: &str) -> String {
 }
 
 /// Lines that differ between input and output must each differ only where references were replaced.
-fn changed_lines_are_references(name: &str, input: &str, output: &str, failures: &mut Vec<String>) {
+pub fn changed_lines_are_references(name: &str, input: &str, output: &str, failures: &mut Vec<String>) {
     let (a, b): (Vec<&str>, Vec<&str>) = (input.lines().collect(), output.lines().collect());
     if a.len() != b.len() {
         failures.push(format!("{name}: post-render changed the line count ({} -> {})", a.len(), b.len()));
@@ -63,7 +63,7 @@ fn changed_lines_are_references(name: &str, input: &str, output: &str, failures:
     }
 }
 
-fn check_all_on_mirror(name: &str, manifests: &BTreeMap<String, String>, failures: &mut Vec<String>) {
+pub fn check_all_on_mirror(name: &str, manifests: &BTreeMap<String, String>, failures: &mut Vec<String>) {
     for (template, path, image) in rendered_images(manifests) {
         if !image.starts_with(&format!("{MIRROR}/")) {
             failures.push(format!("{name}: {template} {path}: {image} is not on {MIRROR}"));
