@@ -11,3 +11,4 @@ mod snapshots; // reviewed snapshots of scan tables and overlays for every fixtu
 mod cli_contract; // exact messages and exit codes: bad input, stdin, -o, --check, fail-closed post-render
 mod mirror; // mirror and diff: snapshots of every format, shellcheck, the plan against the engine, upgrades
 mod yaml_cases; // YAML conformance cases: where real Helm accepts a stream, post-render does too
+mod helm_e2e; // inside real Helm 3 and 4: --post-renderer, the plugins, overlays with -f, release archives

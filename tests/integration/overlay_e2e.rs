@@ -36,7 +36,7 @@ pub fn generate_overlay(chart: &Path) -> (String, String) {
 /// An image-config component is known by its ConfigMap and component name, whichever data key and
 /// document (a later override document) defines it: `...:data["0_x.yaml"][0].components.c` ->
 /// `...:data.components.c`.
-fn image_config_neutral(path: &str) -> String {
+pub fn image_config_neutral(path: &str) -> String {
     match (path.find(":data[\""), path.find("].components.")) {
         (Some(start), Some(end)) if start < end => {
             format!("{}:data.components.{}", &path[..start], &path[end + "].components.".len()..])

@@ -233,6 +233,8 @@ fn helm4_plugin_files_are_valid_v1_plugins() {
         assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
         let version = meta["version"].as_str().unwrap();
         assert_eq!(version.split('.').filter(|p| p.parse::<u64>().is_ok()).count(), 3, "{version}");
+        // `helm plugin list` shows this version: keep it the binary's (scripts/package-plugin too).
+        assert_eq!(version, env!("CARGO_PKG_VERSION"));
         let commands = meta["runtimeConfig"]["platformCommand"].as_sequence().unwrap();
         let unix = commands.iter().find(|c| c.get("os").is_none()).expect("a command for any OS");
         let command = unix["command"].as_str().unwrap().replace("${HELM_PLUGIN_DIR}", plugin_dir.to_str().unwrap());
