@@ -12,3 +12,4 @@ mod cli_contract; // exact messages and exit codes: bad input, stdin, -o, --chec
 mod mirror; // mirror and diff: snapshots of every format, shellcheck, the plan against the engine, upgrades
 mod yaml_cases; // YAML conformance cases: where real Helm accepts a stream, post-render does too
 mod helm_e2e; // inside real Helm 3 and 4: --post-renderer, the plugins, overlays with -f, release archives
+mod stream_memory; // post-render and verify stream a piped 12 MiB stream under a 32 MiB address-space limit
