@@ -125,9 +125,30 @@ enum Open<'a> {
 /// indentation, quoted scalars continued at column 0, and the rest of libyaml's leniencies.
 /// Aliases are resolved to copies of the node their anchor names (see `Scalar::alias`).
 pub(crate) fn parse(text: &str) -> Result<Vec<Document<'_>>, SyntaxError> {
+    // libyaml-safer 0.3.0 panics on a block scalar that ends the input without a line break; a
+    // break appended at the very end moves no position. A panic it still has is an error here.
+    let terminated;
+    let input = if text.ends_with('\n') {
+        text
+    } else {
+        terminated = format!("{text}\n");
+        &terminated
+    };
+    match std::panic::catch_unwind(|| parse_terminated(text, input)) {
+        Ok(result) => result,
+        Err(_) => Err(SyntaxError {
+            line: 1,
+            column: 1,
+            message: "the YAML parser failed on this text (an internal error of libyaml-safer)".into(),
+        }),
+    }
+}
+
+/// `parse` of `text`, reading `input`: `text` with at most a line break appended.
+fn parse_terminated<'t>(text: &'t str, input: &str) -> Result<Vec<Document<'t>>, SyntaxError> {
     // libyaml consumes a byte-order mark before it counts positions.
     let skipped = if text.starts_with('\u{feff}') { 3 } else { 0 };
-    let mut input = &text.as_bytes()[skipped..];
+    let mut input = &input.as_bytes()[skipped..];
     let mut parser = libyaml_safer::Parser::new();
     parser.set_input_string(&mut input);
     let byte = |mark: &libyaml_safer::Mark| (mark.index as usize + skipped).min(text.len());
@@ -351,6 +372,15 @@ mod tests {
         assert!(parse(&deep).unwrap_err().message.contains("nesting deeper than 10000 levels"));
         let e = parse("a: *nowhere\n").unwrap_err();
         assert!(e.message.contains("unknown anchor"), "{e:?}");
+    }
+
+    #[test]
+    fn a_block_scalar_at_the_end_of_unterminated_input_parses() {
+        let text = "kind: A\na: |\n  x";
+        let docs = parse(text).unwrap();
+        let a = scalar(&docs[0].root, &["a"]);
+        assert_eq!(a.value, "x\n");
+        assert_eq!(&text[a.span.clone()], "x");
     }
 
     #[test]
