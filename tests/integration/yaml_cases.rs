@@ -59,6 +59,16 @@ fn issue_9_post_render_accepts_every_yaml_case_helm_accepts() {
             if before.iter().any(|(_, _, image)| image.starts_with(MIRROR)) {
                 failures.push(format!("{label}: an image is already on the mirror; the case proves nothing"));
             }
+            // verify reads the same way: every image (aliases too) still to move before, none after.
+            let verify = |stream: &str| {
+                helm_retarget(&["verify", "--registry", MIRROR, "-"]).stdin(stream.as_bytes()).run().status
+            };
+            if !before.is_empty() && verify(&input) != 1 {
+                failures.push(format!("{label}: verify passes the input, whose images are not on the mirror"));
+            }
+            if verify(&out.stdout) != 0 {
+                failures.push(format!("{label}: verify fails the post-rendered stream"));
+            }
             changed_lines_are_references(&label, &input, &out.stdout, &mut failures);
             let after = by_source(&out.stdout);
             check_all_on_mirror(&label, &after, &mut failures);
