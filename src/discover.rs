@@ -114,6 +114,23 @@ pub struct RenderedImage {
     pub components: Vec<String>,
 }
 
+impl RenderedImage {
+    /// Sibling fields that compose one reference (`repository` + `image` + `version`): `text` is
+    /// the field carrying the host, `components` holds the whole reference.
+    pub fn is_split(&self) -> bool {
+        !self.components.is_empty() && !self.id.field.ends_with("#base")
+    }
+
+    /// The reference as a whole: the composed one for sibling fields, else the text.
+    pub fn composed(&self) -> &str {
+        if self.is_split() {
+            &self.components[0]
+        } else {
+            &self.text
+        }
+    }
+}
+
 /// An image site: where a chart puts an image, and what decides it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageSite {
@@ -291,7 +308,10 @@ fn images_of(t: &crate::render::RenderedTemplate) -> Vec<RenderedImage> {
     let Ok(output) = &t.output else { return out };
     let Ok(fields) = crate::rewrite::find_images_with_places(output.text.text.as_bytes()) else { return out };
     for (field, place) in fields {
-        let Ok(reference) = Reference::parse(&field.text) else { continue };
+        // Sibling fields name the image they compose; an image-config `base` names its prefix.
+        let split = !field.components.is_empty() && !field.field_path.ends_with("#base");
+        let whole = if split { &field.components[0] } else { &field.text };
+        let Ok(reference) = Reference::parse(whole) else { continue };
         let parts = match place {
             Some(range) => parts_of(&output.text, range),
             None => vec![Part::Template { text: field.text.clone() }],
@@ -359,7 +379,7 @@ pub fn shape(image: &RenderedImage) -> Shape {
     let Some(Part::Values { text: first, .. }) = image.parts.first() else {
         return Shape::TemplateRegistry;
     };
-    let text = &image.text;
+    let text = image.composed();
     let host_end = text.find('/').unwrap_or(text.len());
     let name_end = text.find('@').unwrap_or(text.len());
     let name_start = text[..name_end].rfind('/').map_or(0, |i| i + 1);
@@ -471,7 +491,7 @@ pub fn scan(root: &Chart, user: &Value) -> Scan {
                 chart: entry.chart.display_path(),
                 disabled: baseline.disabled.get(&entry.chart.path).cloned(),
                 id: image.id.clone(),
-                reference: image.text.clone(),
+                reference: image.composed().to_string(),
                 defined_at: keys.first().and_then(|k| defined_at(&renderer, &key_lines, &ValuesPath::parse(k))),
                 keys,
                 shape: shape(image),

@@ -122,7 +122,7 @@ pub fn plan(
     mapping.check_collisions(baseline.iter().map(|i| &i.reference)).map_err(|e| e.at(root.display_path()))?;
     let components: BTreeMap<SiteId, Vec<Reference>> = baseline
         .iter()
-        .filter(|i| !i.components.is_empty())
+        .filter(|i| !i.components.is_empty() && !i.is_split())
         .map(|i| {
             let wanted = i
                 .components
@@ -219,7 +219,7 @@ pub fn plan(
             destination: destination.as_ref().map(|d| d.to_string()),
             // An image-config `base` stays in its document; later documents carry the move.
             rendered: match rendered {
-                Some(r) if r.components.is_empty() => r.text.clone(),
+                Some(r) if r.components.is_empty() || r.is_split() => r.composed().to_string(),
                 _ => destination.as_ref().map_or_else(|| image.text.clone(), |d| d.name()),
             },
             outcome,
@@ -565,7 +565,7 @@ impl Planner<'_, '_> {
         let mut correct = self.correct(&current, destinations);
         let objects: BTreeSet<(String, String)> = current
             .iter()
-            .filter(|(id, i)| !i.components.is_empty() && !correct.contains(*id))
+            .filter(|(id, i)| !i.components.is_empty() && !i.is_split() && !correct.contains(*id))
             .filter(|(id, _)| matches!(destinations.get(*id), Some(Some(_))))
             .map(|(id, _)| (id.template.clone(), id.object.clone()))
             .collect();
@@ -721,14 +721,14 @@ fn knob_value(
     let mut helps = false;
     for (id, before) in current {
         let Some(after) = probed.get(id) else { continue };
-        if after.text == before.text {
+        if after.composed() == before.composed() {
             continue;
         }
         let dest = match destinations.get(id) {
             Some(Some(d)) => d.to_string(),
             _ => return None,
         };
-        let needed = after.text.strip_prefix(PROBE_HOST).and_then(|suffix| dest.strip_suffix(suffix));
+        let needed = after.composed().strip_prefix(PROBE_HOST).and_then(|suffix| dest.strip_suffix(suffix));
         let Some(needed) = needed.filter(|n| !n.is_empty()).map(str::to_string) else {
             // The knob breaks this image (it prepends to a full reference: a double host). That is
             // acceptable only for an image not yet right, which a direct edit may still mend; the
@@ -748,9 +748,10 @@ fn knob_value(
 }
 
 /// The edit of one values key that turns `image` into `dest`: the differing run of text must lie in
-/// (or, for an insertion, start) a single piece that came from a string values key.
+/// (or, for an insertion, start) a single piece that came from a string values key. For sibling
+/// fields the run must lie in the field carrying the host, which the composed reference starts with.
 fn direct_edit(image: &RenderedImage, dest: &Reference, effective: &Value) -> Option<(ValuesPath, String)> {
-    let old = image.text.as_str();
+    let old = image.composed();
     let new = dest.to_string();
     let prefix = old.bytes().zip(new.bytes()).take_while(|(a, b)| a == b).count();
     let max_suffix = old.len().min(new.len()) - prefix;
