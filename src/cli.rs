@@ -46,6 +46,10 @@ pub struct ScanArgs {
     /// Values files applied over the chart's defaults before scanning (like `helm -f`).
     #[arg(short = 'f', long = "values", value_name = "FILE")]
     pub values: Vec<PathBuf>,
+    /// Explain one reference (or registry host): template -> object -> field -> values keys,
+    /// and why it moves or why it cannot.
+    #[arg(long, value_name = "REF")]
+    pub explain: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -106,6 +110,16 @@ pub struct PostRenderArgs {
     /// Also write a JSON list of every rewrite (object, field path, old, new) to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// References inside ConfigMap/Secret text (embedded YAML/JSON, TOML, scripts, NAME=REF
+    /// lines): `on` rewrites them where they stand in an image context, `off` leaves all text as is.
+    #[arg(long = "text-images", value_enum, default_value_t = Switch::On)]
+    pub text_images: Switch,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
 }
 
 #[derive(Debug, Args)]

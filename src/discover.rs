@@ -58,6 +58,87 @@ impl fmt::Display for Shape {
     }
 }
 
+/// Where in the rendered objects the image is handed over (issue 7: images as data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Placement {
+    /// A container, image volume, image env var or flag of a pod spec: the kubelet pulls it.
+    PodSpec,
+    /// A field of another object whose key names an image (`spec.image`, `docker_image`).
+    CrField,
+    /// Sibling fields of one mapping that the reader joins (`repository` + `image` + `version`).
+    CrSplitFields,
+    /// A ConfigMap or Secret value that is a whole reference.
+    ConfigmapValue,
+    /// Inside configuration text: an embedded YAML/JSON document, TOML, a script.
+    ConfigText,
+    /// A `NAME=REF` line of one env value holding a list.
+    EnvList,
+    /// An image-config `base` that prefixes every component.
+    ImageConfig,
+    /// An OCI artifact that is not a container image (a plugin or policy bundle), by its path.
+    Artifact,
+}
+
+impl fmt::Display for Placement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Placement::PodSpec => "pod-spec",
+            Placement::CrField => "cr-field",
+            Placement::CrSplitFields => "cr-split-fields",
+            Placement::ConfigmapValue => "configmap-value",
+            Placement::ConfigText => "config-text",
+            Placement::EnvList => "env-list",
+            Placement::ImageConfig => "image-config",
+            Placement::Artifact => "artifact",
+        };
+        f.write_str(s)
+    }
+}
+
+/// Kinds whose images the kubelet pulls from their pod spec.
+const POD_KINDS: &[&str] = &[
+    "Pod",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+    "PodTemplate",
+];
+
+/// Reads the placement off the site: the object's kind, the field path and how it composes.
+pub fn placement(image: &RenderedImage) -> Placement {
+    let field = image.id.field.as_str();
+    let kind = image.id.object.split('/').next().unwrap_or_default();
+    let last_key = field.rsplit(['.', '#']).next().unwrap_or_default().to_ascii_lowercase();
+    // A plugin or policy bundle: named so by its key or by a directory of its repository path.
+    let path = image.reference.repository.split('/').collect::<Vec<_>>();
+    let artifact_dir = path[..path.len().saturating_sub(1)]
+        .iter()
+        .any(|segment| matches!(*segment, "plugins" | "policies" | "bundles" | "artifacts"));
+    if last_key.contains("artifact") || artifact_dir {
+        return Placement::Artifact;
+    }
+    if field.ends_with("#base") {
+        Placement::ImageConfig
+    } else if field.contains(".env[") && field.contains("#line") {
+        Placement::EnvList
+    } else if field.contains('#') {
+        Placement::ConfigText
+    } else if image.is_split() {
+        Placement::CrSplitFields
+    } else if matches!(kind, "ConfigMap" | "Secret") {
+        Placement::ConfigmapValue
+    } else if POD_KINDS.contains(&kind) {
+        Placement::PodSpec
+    } else {
+        Placement::CrField
+    }
+}
+
 /// What setting `global.imageRegistry` does to this image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -146,6 +227,8 @@ pub struct ImageSite {
     /// The values keys that decide the rendered reference, in the order they appear in it.
     pub keys: Vec<String>,
     pub shape: Shape,
+    /// Where the image is handed over: a pod spec, or data an operator or program reads.
+    pub placement: Placement,
     /// How the reference is put together: `{image.registry}/{image.repository}:{image.tag}`.
     pub composition: String,
     pub global_registry: GlobalRegistry,
@@ -180,6 +263,108 @@ pub struct Scan {
     /// Images named only in ConfigMap text: to be mirrored and edited by hand.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub text_images: Vec<TextImage>,
+    /// Registry hosts an operator builds images from (knob sites).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub registry_settings: Vec<RegistrySetting>,
+}
+
+/// A registry host alone where an operator expects a registry (`container-registry: quay.io`):
+/// not a reference, but the operator builds its operand images from it. A knob site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegistrySetting {
+    pub template: String,
+    /// `ConfigMap/name data.container-registry`.
+    pub location: String,
+    pub host: String,
+    /// The values keys its bytes trace to (empty: hard-coded in the template).
+    pub keys: Vec<String>,
+    /// True when one values key holds exactly the host, so setting that key moves it.
+    pub movable: bool,
+}
+
+/// Registry settings of a render: ConfigMap/Secret values and custom-resource fields whose key
+/// names a registry (`container-registry`, `defaultRegistry`, `registry`) and whose value is a
+/// host and nothing else. A `registry` beside a `repository` composes a reference and is a site
+/// of its own, not a setting.
+pub fn registry_settings(render: &TreeRender) -> Vec<RegistrySetting> {
+    let mut out = Vec::new();
+    for t in &render.templates {
+        let Ok(output) = &t.output else { continue };
+        if crate::render::is_notes(&t.name) {
+            continue;
+        }
+        let Ok(documents) = crate::yaml::parse_documents(&output.text.text, &t.name) else { continue };
+        for doc in documents {
+            let text = |p: &str| doc.get(&ValuesPath::parse(p)).and_then(Value::as_str).unwrap_or_default().to_string();
+            let kind = text("kind");
+            if kind.is_empty() || POD_KINDS.contains(&kind.as_str()) {
+                continue;
+            }
+            let object = format!("{kind}/{}", text("metadata.name"));
+            let mut found = Vec::new();
+            settings_in(&doc, &mut String::new(), &mut found);
+            for (field, host) in found {
+                // Pin the bytes by the `key: host` line, which the trace then maps to values.
+                let key = field.rsplit('.').next().unwrap_or(&field).to_string();
+                let needle = format!("{key}: {host}");
+                let quoted = format!("{key}: \"{host}\"");
+                let at = output
+                    .text
+                    .text
+                    .find(&needle)
+                    .map(|i| i + key.len() + 2)
+                    .or_else(|| output.text.text.find(&quoted).map(|i| i + key.len() + 3));
+                let parts = at.map(|at| parts_of(&output.text, at..at + host.len())).unwrap_or_default();
+                let keys = keys(&parts);
+                let movable = matches!(parts.as_slice(), [Part::Values { text, offset: 0, .. }] if *text == host);
+                out.push(RegistrySetting {
+                    template: t.name.clone(),
+                    location: format!("{object} {field}"),
+                    host,
+                    keys,
+                    movable,
+                });
+            }
+        }
+    }
+    out
+}
+
+fn settings_in(value: &Value, path: &mut String, out: &mut Vec<(String, String)>) {
+    let Value::Map(map) = value else {
+        if let Value::List(items) = value {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                settings_in(item, path, out);
+                path.truncate(len);
+            }
+        }
+        return;
+    };
+    let composes = map.contains_key("repository");
+    for (key, child) in map {
+        let len = path.len();
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
+        match child {
+            Value::String(host) if key.to_ascii_lowercase().contains("registry") && !composes && is_host(host) => {
+                out.push((path.clone(), host.clone()))
+            }
+            _ => settings_in(child, path, out),
+        }
+        path.truncate(len);
+    }
+}
+
+/// A registry host alone: `quay.io`, `registry.example.org:5000`.
+fn is_host(text: &str) -> bool {
+    !text.contains(['/', '{', ' ', '@'])
+        && crate::reference::names_a_host(text)
+        && crate::reference::check_host(text).is_ok()
+        && text.contains(['.', ':'])
 }
 
 /// An image named inside the text of a ConfigMap (a template another program fills in at run
@@ -217,6 +402,9 @@ pub fn text_images(render: &TreeRender) -> Vec<TextImage> {
                 let Some(content) = content.as_str() else { continue };
                 if content.contains("components") && content.contains("base") {
                     continue; // an image config: moved by its own rules
+                }
+                if !content.contains("{{") {
+                    continue; // plain config text: the post-renderer's text rules move its images
                 }
                 for found in line.captures_iter(content) {
                     let reference = &found[1];
@@ -495,7 +683,12 @@ pub fn scan(root: &Chart, user: &Value) -> Scan {
                 defined_at: keys.first().and_then(|k| defined_at(&renderer, &key_lines, &ValuesPath::parse(k))),
                 keys,
                 shape: shape(image),
-                composition: composition(&image.parts),
+                placement: placement(image),
+                composition: match image.composed().strip_prefix(image.text.as_str()) {
+                    // Sibling fields: the reader appends the other fields to the host field.
+                    Some(rest) if image.is_split() => format!("{}{rest}", composition(&image.parts)),
+                    _ => composition(&image.parts),
+                },
                 global_registry: effects.get(&image.id).copied().unwrap_or(GlobalRegistry::NotRead),
                 components: image.components.clone(),
             }
@@ -504,7 +697,8 @@ pub fn scan(root: &Chart, user: &Value) -> Scan {
     let used: BTreeSet<String> = sites.iter().flat_map(|s: &ImageSite| s.keys.iter().cloned()).collect();
     let idle_images = idle_images(&baseline.covering, &used);
     let text_images = text_images(&baseline);
-    Scan { chart: root.display_path(), sites, unrendered, idle_images, placeholders, text_images }
+    let registry_settings = registry_settings(&baseline);
+    Scan { chart: root.display_path(), sites, unrendered, idle_images, placeholders, text_images, registry_settings }
 }
 
 fn template_of(e: &crate::template::TemplateError) -> String {

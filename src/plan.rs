@@ -71,6 +71,9 @@ pub struct RetargetPlan {
     pub idle_images: Vec<discover::IdleImage>,
     /// Images named only in ConfigMap text.
     pub text_images: Vec<discover::TextImage>,
+    /// Registry settings an operator builds images from, with the host the overlay gives each
+    /// (None: not moved; the reason is in `warnings`).
+    pub registry_settings: Vec<(discover::RegistrySetting, Option<String>)>,
     pub effective_before: Value,
     pub effective_after: Value,
 }
@@ -176,6 +179,14 @@ pub fn plan(
         }
         planner = fresh(banned);
     };
+    let registry_settings = planner.apply_registry_settings(&baseline_render, &baseline_failures);
+    let (final_render, finals) = if !registry_settings.iter().any(|(_, new)| new.is_some()) {
+        (final_render, finals)
+    } else {
+        let render = planner.render_with(&planner.overlay);
+        let images = discover::images(&render).into_iter().map(|i| (i.id.clone(), i)).collect();
+        (render, images)
+    };
     let (final_render, finals) = if pull_secrets.is_empty() {
         (final_render, finals)
     } else {
@@ -226,7 +237,15 @@ pub fn plan(
         });
     }
 
-    let comments = comments(&moves, &planner.gates, &overlay_keys);
+    let mut comments = comments(&moves, &planner.gates, &overlay_keys);
+    for (setting, new) in &registry_settings {
+        if let (Some(new), [key]) = (new, setting.keys.as_slice()) {
+            comments.entry(ValuesPath::parse(key)).or_default().push(format!(
+                "registry setting {}: {} -> {new} (the operator builds its operand images from it)",
+                setting.location, setting.host
+            ));
+        }
+    }
     let used = moves.iter().flat_map(|m| m.keys.iter().cloned()).collect();
     let idle_images = discover::idle_images(&baseline_render.covering, &used);
     let text_images = discover::text_images(&baseline_render);
@@ -242,6 +261,7 @@ pub fn plan(
         warnings: planner.warnings,
         idle_images,
         text_images,
+        registry_settings,
         effective_before,
         effective_after,
     })
@@ -650,6 +670,79 @@ impl Planner<'_, '_> {
             let (r, _) = self.images_with(&trial);
             r.new_failures(baseline_failures).is_empty().then(|| (key, message.clone()))
         })
+    }
+
+    /// Registry settings (a host an operator builds operand images from) that one values key
+    /// holds whole: that key gets the host the mapping gives the setting's registry, kept only if
+    /// a render shows the setting with it and changes no image that was right.
+    fn apply_registry_settings(
+        &mut self,
+        baseline: &TreeRender,
+        baseline_failures: &BTreeSet<String>,
+    ) -> Vec<(discover::RegistrySetting, Option<String>)> {
+        let mut out = Vec::new();
+        for setting in discover::registry_settings(baseline) {
+            let key = match (setting.movable, setting.keys.as_slice()) {
+                (true, [key]) => ValuesPath::parse(key),
+                _ => {
+                    self.warnings.push(format!(
+                        "{}: registry setting {} = {} is not one values key (the template writes it): the \
+                         operator builds images from it; set it in the rendered object by hand",
+                        setting.template, setting.location, setting.host
+                    ));
+                    out.push((setting, None));
+                    continue;
+                }
+            };
+            let Some(mapped) = self.registry_host_for(&setting.host) else {
+                out.push((setting, None)); // the mapping excludes this registry
+                continue;
+            };
+            let Some(new) = mapped else {
+                self.warnings.push(format!(
+                    "{}: registry setting {} = {}: the mapping renames image paths below this registry, which \
+                     a host setting cannot express; map the registry as a whole",
+                    setting.template, setting.location, setting.host
+                ));
+                out.push((setting, None));
+                continue;
+            };
+            if new == setting.host {
+                out.push((setting, None));
+                continue;
+            }
+            let (before_render, before) = self.images_with(&[]);
+            let extra = [(key.clone(), Value::String(new.clone()))];
+            let (render, after) = self.images_with(&extra);
+            let landed =
+                discover::registry_settings(&render).iter().any(|s| s.location == setting.location && s.host == new);
+            let images_kept = before.iter().all(|(id, i)| after.get(id).is_some_and(|a| a.text == i.text));
+            let fails =
+                render.new_failures(baseline_failures).len() > before_render.new_failures(baseline_failures).len();
+            if landed && images_kept && !fails {
+                self.overlay = with_edit(&self.overlay, &self.effective, &key, Value::String(new.clone()));
+                out.push((setting, Some(new)));
+            } else {
+                self.warnings.push(format!(
+                    "{}: registry setting {} = {}: setting {key} to {new} did not move it alone; set it by hand",
+                    setting.template, setting.location, setting.host
+                ));
+                out.push((setting, None));
+            }
+        }
+        out
+    }
+
+    /// The host (and path prefix) the mapping gives images of registry `host`, when it keeps
+    /// their paths; Some(None) when it renames paths, which one host setting cannot express.
+    /// The outer None: the mapping excludes the registry.
+    fn registry_host_for(&self, host: &str) -> Option<Option<String>> {
+        const PROBE_PATH: &str = "helm-retarget-probe/image";
+        let probe = Reference::parse(&format!("{host}/{PROBE_PATH}:1")).ok()?;
+        let dest = self.mapping.destination(&probe)?;
+        let Some(prefix) = dest.repository.strip_suffix(PROBE_PATH) else { return Some(None) };
+        let prefix = prefix.trim_end_matches('/');
+        Some(Some(if prefix.is_empty() { dest.registry } else { format!("{}/{prefix}", dest.registry) }))
     }
 
     /// Sets pull secrets wherever the chart reads them: each pull-secret key the templates read is

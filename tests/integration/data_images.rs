@@ -1,0 +1,75 @@
+//! Issue 7, images handed over as data: `scan --explain`, registry settings moved by the overlay
+//! (checked with the real engine), and `post-render --text-images=off`.
+
+use crate::cli::{fixture, helm_retarget};
+use crate::engine;
+use crate::overlay_e2e::MIRROR;
+use crate::post_render_e2e::stream;
+
+#[test]
+fn explain_names_template_object_field_and_keys_and_says_why_it_moves_or_not() {
+    let chart = fixture("operator-data-images");
+    let out = helm_retarget(&["scan", "--explain", "nvcr.example.com/fleet/accel-driver:550.54.15"]).arg(&chart).run();
+    out.status(0);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], "nvcr.example.com/fleet/accel-driver:550.54.15");
+    assert_eq!(lines[2], "  template:    fleet-operator/templates/cluster-policy.yaml");
+    assert_eq!(lines[3], "  object:      ClusterPolicy/release-fleet-policy");
+    assert_eq!(lines[4], "  field:       spec.driver.repository (cr-split-fields)");
+    assert_eq!(lines[5], "  composed as: {driver.repository}/accel-driver:550.54.15");
+    assert!(lines[6].starts_with("  values keys: driver.repository ("), "{}", out.stdout);
+    assert!(lines[7].contains("moves by values: the overlay edits driver.repository"), "{}", out.stdout);
+
+    let fixed = helm_retarget(&["scan", "--explain", "nvcr.example.com/fleet/validator:v24.9.0"]).arg(&chart).run();
+    fixed.status(0);
+    assert!(fixed.stdout.contains("  values keys: none\n"), "{}", fixed.stdout);
+    assert!(fixed.stdout.contains("cannot move by values: the template writes every byte"), "{}", fixed.stdout);
+
+    let unknown = helm_retarget(&["scan", "--explain", "quay.io/nobody/nothing:1"]).arg(&chart).run();
+    unknown.status(2).stderr_contains("no image site of the scanned charts renders this reference");
+    assert_eq!(unknown.stdout, "");
+}
+
+#[test]
+fn a_registry_setting_is_a_knob_the_overlay_sets_and_the_engine_renders() {
+    let chart = fixture("operator-data-images");
+    let scan = helm_retarget(&["scan"]).arg(&chart).run();
+    scan.status(0);
+    assert!(
+        scan.stdout.lines().any(|l| l.contains("operator.registry") && l.contains("registry-setting")),
+        "{}",
+        scan.stdout
+    );
+    let out = helm_retarget(&["overlay", "--registry", MIRROR]).arg(&chart).run();
+    out.status(0);
+    let overlay: serde_json::Value = serde_yaml::from_str(&out.stdout).unwrap();
+    assert_eq!(overlay["operator"]["registry"], MIRROR, "{}", out.stdout);
+    let rendered = engine::render(&chart, &overlay);
+    let settings = &rendered["fleet-operator/templates/image-set.yaml"];
+    assert!(settings.contains(&format!("container-registry: {MIRROR}\n")), "{settings}");
+}
+
+#[test]
+fn text_images_off_leaves_config_text_as_the_chart_wrote_it() {
+    let chart = fixture("config-text-images");
+    let input = stream(&engine::render(&chart, &serde_json::json!({})));
+    let on = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(input.as_bytes()).run();
+    on.status(0);
+    assert!(on.stdout.contains(&format!("image = \"{MIRROR}/library/alpine:3.20\"")), "{}", on.stdout);
+    let off =
+        helm_retarget(&["post-render", "--registry", MIRROR, "--text-images", "off"]).stdin(input.as_bytes()).run();
+    off.status(0);
+    // Only the controller's pod spec changes; every text value stays byte for byte.
+    let changed: Vec<(&str, &str)> = input.lines().zip(off.stdout.lines()).filter(|(a, b)| a != b).collect();
+    assert_eq!(changed.len(), 1, "{changed:#?}");
+    assert!(changed[0].1.trim_start().starts_with(&format!("image: {MIRROR}/buildsrv/controller:")), "{changed:?}");
+}
+
+#[test]
+fn ambiguous_text_is_refused_naming_object_and_field_and_writes_nothing() {
+    let input = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: jobs}\ndata:\n  run.sh: |\n    \
+                 run --image=quay.io/a/one:1 quay.io/a/two:2\n";
+    let out = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(input.as_bytes()).run();
+    out.status(2).stderr_contains("ConfigMap/jobs: data.run.sh#line 1").stderr_contains("which to move is a guess");
+    assert_eq!(out.stdout, "");
+}
