@@ -242,8 +242,33 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
     let mapping = args.target.mapping()?;
     let user = user_values(&args.values)?;
     let several = args.charts.len() > 1;
-    let (plans, errored) =
-        for_each_chart(&args.charts, |_, chart| plan::plan(&chart, &user, &mapping, &args.pull_secrets));
+    if !args.operands.is_empty() && several {
+        return Err(Error::new("--operand needs exactly one operator CHART")
+            .hint("run `helm-retarget overlay OPERATOR_CHART --operand NAME=CHART ...` once per operator chart"));
+    }
+    let operands: Vec<(String, Chart)> = args
+        .operands
+        .iter()
+        .map(|(name, arg)| load_chart(arg).map(|c| (name.clone(), c)).map_err(|e| e.at(format!("--operand {name}"))))
+        .collect::<Result<_>>()?;
+    let (plans, errored) = for_each_chart(&args.charts, |_, chart| {
+        let operator = plan::plan(&chart, &user, &mapping, &args.pull_secrets)?;
+        if operands.is_empty() {
+            return Ok(operator);
+        }
+        let (operator, found) = plan::with_operands(operator, &chart, &user, &operands, &mapping, &args.pull_secrets)?;
+        for operand in &found {
+            report::note(&format!(
+                "{}: operand {} ({}): overlay under {}, rendered into {}",
+                chart.display_path(),
+                operand.name,
+                operand.plan.chart,
+                operand.values_path,
+                operand.field
+            ));
+        }
+        Ok(operator)
+    });
     let color = diff::stderr_wants_color();
     let mut stale = false;
     let mut to_stdout = Vec::new();
@@ -465,9 +490,16 @@ pub fn mirror(args: &MirrorArgs) -> Result<Outcome> {
         return Err(Error::new("nothing to mirror").hint("name charts, or pass --from-manifests FILE (`-` for stdin)"));
     }
     let mapping = args.target.mapping()?;
-    let user = Value::Map(Default::default());
+    let user = user_values(&args.values)?;
     let mut plan = MirrorPlan::new();
-    let (scans, mut errored) = for_each_chart(&args.charts, |_, chart| Ok(discover::scan(&chart, &user)));
+    let (mut scans, mut errored) = for_each_chart(&args.charts, |_, chart| Ok(discover::scan(&chart, &user)));
+    // An operand chart is installed by the operator with its own defaults (plus what the operator
+    // merges in, which moves no image to a new source).
+    let operand_args: Vec<String> = args.operands.iter().map(|(_, chart)| chart.clone()).collect();
+    let empty = Value::Map(Default::default());
+    let (operand_scans, operand_errors) = for_each_chart(&operand_args, |_, chart| Ok(discover::scan(&chart, &empty)));
+    scans.extend(operand_scans);
+    errored |= operand_errors;
     for scan in &scans {
         add_scan(&mut plan, scan, &mapping);
         for u in &scan.unrendered {

@@ -73,3 +73,91 @@ fn ambiguous_text_is_refused_naming_object_and_field_and_writes_nothing() {
     out.status(2).stderr_contains("ConfigMap/jobs: data.run.sh#line 1").stderr_contains("which to move is a guess");
     assert_eq!(out.stdout, "");
 }
+
+/// The operator fixture and its two operand charts, as `--operand NAME=CHART` arguments.
+fn operator_with_operands() -> (std::path::PathBuf, Vec<(&'static str, std::path::PathBuf)>) {
+    let chart = fixture("operator-installed-agents");
+    let operands = ["probe-exporter", "rightsizer"].map(|n| (n, chart.join("operands").join(n))).to_vec();
+    (chart, operands)
+}
+
+#[test]
+fn operand_overlays_land_in_the_custom_resource_and_every_operand_image_moves() {
+    use crate::fixtures::rendered_images;
+    use crate::overlay_e2e::expected_on_mirror;
+    let (chart, operands) = operator_with_operands();
+    let mut run = helm_retarget(&["overlay", "--registry", MIRROR]).arg(&chart);
+    for (name, operand) in &operands {
+        run = run.arg("--operand").arg(format!("{name}={}", operand.display()));
+    }
+    let out = run.run();
+    out.status(0);
+    let overlay: serde_json::Value = serde_yaml::from_str(&out.stdout).unwrap();
+    // The operator chart, rendered by the real engine with the overlay: its own image moved, and
+    // the custom resource carrying each operand's values.
+    let rendered = engine::render(&chart, &overlay);
+    for (_, _, image) in rendered_images(&rendered) {
+        assert!(image.starts_with(&format!("{MIRROR}/")), "{image}");
+    }
+    let agent_set: serde_yaml::Value =
+        serde_yaml::from_str(&rendered["agent-operator/templates/agentset.yaml"]).unwrap();
+    for (name, operand) in &operands {
+        // What the operator merges over the operand chart's defaults: that field of the resource.
+        let values = &agent_set["spec"][*name]["helmValues"];
+        let values: serde_json::Value = serde_json::to_value(values).unwrap();
+        let before = rendered_images(&engine::render(operand, &serde_json::json!({})));
+        let after: std::collections::BTreeMap<(String, String), String> =
+            rendered_images(&engine::render(operand, &values)).into_iter().map(|(t, p, i)| ((t, p), i)).collect();
+        assert!(!before.is_empty(), "{name}: no images");
+        for (template, path, image) in before {
+            assert!(!image.starts_with(MIRROR), "{name}: {image} is on the mirror already");
+            let got = after.get(&(template.clone(), path.clone()));
+            assert_eq!(got, Some(&expected_on_mirror(&image)), "{name}: {template} {path}: {image}\n{}", out.stdout);
+        }
+    }
+    // The rightsizer's own override (replicas) is kept: the overlay merges into it.
+    assert_eq!(agent_set["spec"]["rightsizer"]["helmValues"]["replicas"], 2);
+}
+
+#[test]
+fn mirror_and_check_include_the_operands() {
+    let (chart, operands) = operator_with_operands();
+    let mut mirror = helm_retarget(&["mirror", "--registry", MIRROR]).arg(&chart);
+    for (name, operand) in &operands {
+        mirror = mirror.arg("--operand").arg(format!("{name}={}", operand.display()));
+    }
+    let out = mirror.run();
+    out.status(0);
+    for image in [
+        "ghcr.io/agentco/agent-operator:0.9.0",
+        "public.ecr.example.com/agentco/probe-exporter:1.4.0",
+        "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0",
+        "ghcr.io/agentco/rightsizer:0.7.1",
+        "docker.io/library/busybox:1.37",
+    ] {
+        assert!(out.stdout.contains(image), "{image} missing:\n{}", out.stdout);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("overlay.yaml");
+    let with_operands = |run: crate::cli::Run| {
+        operands
+            .iter()
+            .fold(run, |run, (name, operand)| run.arg("--operand").arg(format!("{name}={}", operand.display())))
+    };
+    with_operands(helm_retarget(&["overlay", "--registry", MIRROR, "-o"]).arg(&file).arg(&chart)).run().status(0);
+    with_operands(helm_retarget(&["overlay", "--registry", MIRROR, "--check"]).arg(&file).arg(&chart)).run().status(0);
+    // Without the operands the overlay is another one: --check says it is stale.
+    helm_retarget(&["overlay", "--registry", MIRROR, "--check"]).arg(&file).arg(&chart).run().status(1);
+}
+
+#[test]
+fn mirror_takes_values_files_like_scan_and_overlay() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = dir.path().join("values.yaml");
+    std::fs::write(&values, "scanner:\n  repository: quay.io/fleet/scanner-fips\n").unwrap();
+    let out =
+        helm_retarget(&["mirror", "--registry", MIRROR, "-f"]).arg(&values).arg(fixture("operator-data-images")).run();
+    out.status(0);
+    assert!(out.stdout.contains("quay.io/fleet/scanner-fips:0.58.1"), "{}", out.stdout);
+    assert!(!out.stdout.contains("mirror.gcr.io/fleet/scanner:"), "{}", out.stdout);
+}
