@@ -113,13 +113,7 @@ const POD_KINDS: &[&str] = &[
 pub fn placement(image: &RenderedImage) -> Placement {
     let field = image.id.field.as_str();
     let kind = image.id.object.split('/').next().unwrap_or_default();
-    let last_key = field.rsplit(['.', '#']).next().unwrap_or_default().to_ascii_lowercase();
-    // A plugin or policy bundle: named so by its key or by a directory of its repository path.
-    let path = image.reference.repository.split('/').collect::<Vec<_>>();
-    let artifact_dir = path[..path.len().saturating_sub(1)]
-        .iter()
-        .any(|segment| matches!(*segment, "plugins" | "policies" | "bundles" | "artifacts"));
-    if last_key.contains("artifact") || artifact_dir {
+    if is_artifact(&image.reference, field) {
         return Placement::Artifact;
     }
     if field.ends_with("#base") {
@@ -137,6 +131,25 @@ pub fn placement(image: &RenderedImage) -> Placement {
     } else {
         Placement::CrField
     }
+}
+
+/// An OCI artifact that is not a container image (a plugin or policy bundle an agent pulls at
+/// run time): named so by the data or config-text key holding it (`artifact`, `bundle`, a
+/// `plugins` list, `policies.bundle.oci.ref`) or by a directory of its repository path (`org/plugins/x`,
+/// `policies/`, `bundles/`). A guess from names, used only to label the copy: every reference is
+/// mirrored either way.
+pub fn is_artifact(reference: &Reference, field: &str) -> bool {
+    // The field part of `Kind/name field`; container fields of pod specs never hold artifacts.
+    let field = field.rsplit(' ').next().unwrap_or(field).to_ascii_lowercase();
+    let in_data = field.starts_with("data.") || field.starts_with("stringdata.") || field.contains('#');
+    let named = in_data
+        && !field.contains("containers[")
+        && ["artifact", "bundle", "plugins["].iter().any(|word| field.contains(word));
+    let path: Vec<&str> = reference.repository.split('/').collect();
+    let artifact_dir = path[..path.len().saturating_sub(1)]
+        .iter()
+        .any(|segment| matches!(*segment, "plugins" | "policies" | "bundles" | "artifacts"));
+    named || artifact_dir
 }
 
 /// What setting `global.imageRegistry` does to this image.
@@ -789,6 +802,46 @@ mod tests {
         assert_eq!(shape(&computed), Shape::TemplateRegistry);
         let fixed = rendered(&[("docker.io/bitnami/kubectl:1.36", None)]);
         assert_eq!(shape(&fixed), Shape::Hardcoded);
+    }
+
+    #[test]
+    fn placement_says_where_the_image_is_handed_over() {
+        let at = |object: &str, field: &str, components: &[&str], text: &str| {
+            let mut image = rendered(&[(text, Some("k"))]);
+            image.id = SiteId { template: "t".into(), object: object.into(), field: field.into() };
+            image.components = components.iter().map(|c| c.to_string()).collect();
+            if let Some(c) = components.first() {
+                image.reference = Reference::parse(c).unwrap();
+            }
+            placement(&image)
+        };
+        assert_eq!(
+            at("Deployment/d", "spec.template.spec.containers[0].image", &[], "quay.io/a/b:1"),
+            Placement::PodSpec
+        );
+        assert_eq!(
+            at("Policy/p", "spec.driver.repository", &["nvcr.io/n/drv:1"], "nvcr.io/n"),
+            Placement::CrSplitFields
+        );
+        assert_eq!(
+            at("Policy/p", "spec.devicePlugin.repository", &["nvcr.io/n/dp:1"], "nvcr.io/n"),
+            Placement::CrSplitFields
+        );
+        assert_eq!(at("Config/c", "configuration.docker_image", &[], "ghcr.io/a/b:1"), Placement::CrField);
+        assert_eq!(at("ConfigMap/c", "data.provisioner", &[], "registry.k8s.io/a/b:1"), Placement::ConfigmapValue);
+        assert_eq!(
+            at("ConfigMap/c", "data.casc.yaml#containers[0].image", &[], "docker.io/a/b:1"),
+            Placement::ConfigText
+        );
+        assert_eq!(
+            at("Deployment/d", "spec.template.spec.containers[0].env[2].value#line 1", &[], "ghcr.io/a/b:1"),
+            Placement::EnvList
+        );
+        assert_eq!(
+            at("ConfigMap/c", "data.policies.bundle.oci.ref", &[], "mirror.gcr.io/a/checks:1"),
+            Placement::Artifact
+        );
+        assert_eq!(at("ConfigMap/c", "data.p.yaml#x", &[], "ghcr.io/o/plugins/p:1"), Placement::Artifact);
     }
 
     #[test]
