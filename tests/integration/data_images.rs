@@ -161,3 +161,23 @@ fn mirror_takes_values_files_like_scan_and_overlay() {
     assert!(out.stdout.contains("quay.io/fleet/scanner-fips:0.58.1"), "{}", out.stdout);
     assert!(!out.stdout.contains("mirror.gcr.io/fleet/scanner:"), "{}", out.stdout);
 }
+
+#[test]
+fn verify_finds_data_borne_images_and_passes_after_post_render() {
+    let chart = fixture("operator-data-images");
+    let input = stream(&engine::render(&chart, &serde_json::json!({})));
+    let out = helm_retarget(&["verify", "--registry", MIRROR]).stdin(input.as_bytes()).run();
+    out.status(1);
+    for field in [
+        "spec.driver.repository",
+        "configuration.docker_image",
+        "data.provisioner",
+        "data.scanner.repository",
+        "env[2].value#line 1",
+    ] {
+        assert!(out.stdout.contains(field), "verify misses {field}:\n{}", out.stdout);
+    }
+    let moved = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(input.as_bytes()).run();
+    moved.status(0);
+    helm_retarget(&["verify", "--registry", MIRROR]).stdin(moved.stdout.as_bytes()).run().status(0);
+}
