@@ -539,6 +539,15 @@ mod tests {
     }
 
     #[test]
+    fn an_image_config_in_a_quoted_scalar_moves_too() {
+        let input = "kind: ConfigMap\nmetadata: {name: images}\ndata:\n  0_images.yaml: \"base: quay.io/piraeusdatastore\\ncomponents:\\n  linstor-controller:\\n    tag: v1.31.0\\n    image: piraeus-server\\n\"\n";
+        let fields = find_images(input.as_bytes()).unwrap();
+        assert_eq!(fields.len(), 1);
+        assert_eq!(fields[0].components, vec!["quay.io/piraeusdatastore/piraeus-server:v1.31.0"]);
+        assert_eq!(rewritten(input), input.replace("base: quay.io/", "base: mirror.example.com/"));
+    }
+
+    #[test]
     fn a_base_the_mapping_splits_is_an_error() {
         let input = "kind: ConfigMap\ndata:\n  a: |\n    base: quay.io/p\n    components:\n      x: {image: one}\n      y: {image: two}\n";
         let only_one = |r: &Reference| r.repository.ends_with("one").then(|| to_mirror(r)).flatten();

@@ -496,7 +496,7 @@ impl Finder<'_> {
                 }
                 let composed = component_references(&base.value, components);
                 let inner = locate(&outer.value, base, 0..base.value.len());
-                let place = inner.and_then(|r| self.in_literal_block(outer, r));
+                let place = inner.and_then(|r| self.in_scalar(outer, r));
                 let line = match &place {
                     Ok(r) => self.line_of(r.start),
                     Err(_) => self.first_line + outer.line - 1,
