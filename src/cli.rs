@@ -46,6 +46,10 @@ pub struct ScanArgs {
     /// Values files applied over the chart's defaults before scanning (like `helm -f`).
     #[arg(short = 'f', long = "values", value_name = "FILE")]
     pub values: Vec<PathBuf>,
+    /// Explain one reference (or registry host): template -> object -> field -> values keys,
+    /// and why it moves or why it cannot.
+    #[arg(long, value_name = "REF")]
+    pub explain: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -97,6 +101,18 @@ pub struct OverlayArgs {
     /// Values files applied over the chart's defaults first (like `helm -f`).
     #[arg(short = 'f', long = "values", value_name = "FILE")]
     pub values: Vec<PathBuf>,
+    /// A chart the operator CHART installs itself, as NAME=CHART (repeatable): planned like any
+    /// chart, its overlay written under the values the operator renders into NAME's custom resource.
+    #[arg(long = "operand", value_name = "NAME=CHART", value_parser = parse_operand)]
+    pub operands: Vec<(String, String)>,
+}
+
+/// `exporter=./charts/exporter` -> (`exporter`, `./charts/exporter`).
+fn parse_operand(text: &str) -> std::result::Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, chart)) if !name.is_empty() && !chart.is_empty() => Ok((name.to_string(), chart.to_string())),
+        _ => Err(format!("{text:?} is not NAME=CHART (the operand's name in the operator's values, and its chart)")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +122,16 @@ pub struct PostRenderArgs {
     /// Also write a JSON list of every rewrite (object, field path, old, new) to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// References inside ConfigMap/Secret text (embedded YAML/JSON, TOML, scripts, NAME=REF
+    /// lines): `on` rewrites them where they stand in an image context, `off` leaves all text as is.
+    #[arg(long = "text-images", value_enum, default_value_t = Switch::On)]
+    pub text_images: Switch,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
 }
 
 #[derive(Debug, Args)]
@@ -130,6 +156,12 @@ pub struct MirrorArgs {
     /// Also take images from a rendered manifest stream (`-` for stdin).
     #[arg(long = "from-manifests", value_name = "FILE")]
     pub from_manifests: Vec<String>,
+    /// Values files applied over each chart's defaults before listing (like `helm -f`).
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// Also list the images of charts an operator installs itself, as NAME=CHART (repeatable).
+    #[arg(long = "operand", value_name = "NAME=CHART", value_parser = parse_operand)]
+    pub operands: Vec<(String, String)>,
     #[arg(long, value_enum, default_value_t = crate::mirror::Format::List)]
     pub format: crate::mirror::Format,
     /// A handlebars template of your own, given the same variables as the built-in formats.

@@ -80,6 +80,11 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
             ));
         }
     }
+    if let Some(reference) = &args.explain {
+        let text = explain(&scans, reference)?;
+        report::data(text.as_bytes())?;
+        return Ok(if errored { Outcome::Errored } else { Outcome::Success });
+    }
     let text = match args.format {
         ScanFormat::Table if scans.is_empty() => String::new(),
         ScanFormat::Table => scan_table(&scans),
@@ -87,6 +92,83 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
     };
     report::data(text.as_bytes())?;
     Ok(if errored { Outcome::Errored } else { Outcome::Success })
+}
+
+/// `scan --explain REF`: for each site rendering REF (or a registry setting holding the host REF),
+/// the chain template -> object -> field -> values keys, and why it moves or why it cannot.
+pub fn explain(scans: &[Scan], wanted: &str) -> Result<String> {
+    let wanted_ref = Reference::parse(wanted).ok();
+    let same = |text: &str| {
+        text == wanted
+            || match (&wanted_ref, Reference::parse(text)) {
+                (Some(w), Ok(r)) => plan::same_image(w, &r),
+                _ => false,
+            }
+    };
+    let mut out = String::new();
+    for s in scans {
+        for site in &s.sites {
+            let composes: Vec<&String> = site.components.iter().filter(|c| same(c)).collect();
+            if !same(&site.reference) && composes.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "{}", site.reference);
+            let _ = writeln!(
+                out,
+                "  chart:       {}{}",
+                site.chart,
+                if site.disabled.is_some() { " (disabled)" } else { "" }
+            );
+            let _ = writeln!(out, "  template:    {}", site.id.template);
+            let _ = writeln!(out, "  object:      {}", site.id.object);
+            let _ = writeln!(out, "  field:       {} ({})", site.id.field, site.placement);
+            let _ = writeln!(out, "  composed as: {}", site.composition);
+            let keys = if site.keys.is_empty() { "none".to_string() } else { site.keys.join(", ") };
+            let _ = writeln!(
+                out,
+                "  values keys: {keys}{}",
+                site.defined_at.as_ref().map(|d| format!(" ({d})")).unwrap_or_default()
+            );
+            let verdict = match site.shape {
+                discover::Shape::Hardcoded => {
+                    "cannot move by values: the template writes every byte; post-render rewrites it".to_string()
+                }
+                discover::Shape::TemplateRegistry => format!(
+                    "cannot move by values: the registry part is template text ({}); post-render rewrites it",
+                    site.composition
+                ),
+                _ => format!(
+                    "moves by values: the overlay edits {} ({}); global.imageRegistry: {}",
+                    site.keys.first().map(String::as_str).unwrap_or("-"),
+                    site.shape,
+                    site.global_registry
+                ),
+            };
+            let _ = writeln!(out, "  verdict:     {verdict}");
+        }
+        for setting in &s.registry_settings {
+            if setting.host != wanted {
+                continue;
+            }
+            let _ = writeln!(out, "{} (registry setting)", setting.host);
+            let _ = writeln!(out, "  chart:       {}", s.chart);
+            let _ = writeln!(out, "  template:    {}", setting.template);
+            let _ = writeln!(out, "  field:       {}", setting.location);
+            let keys = if setting.keys.is_empty() { "none".to_string() } else { setting.keys.join(", ") };
+            let _ = writeln!(out, "  values keys: {keys}");
+            let verdict = if setting.movable {
+                "moves by values: the overlay sets that key to the mirror's host; the operator builds its images from it"
+            } else {
+                "cannot move by values: the template writes it; edit the rendered object"
+            };
+            let _ = writeln!(out, "  verdict:     {verdict}");
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::new(format!("{wanted}: no image site of the scanned charts renders this reference"))
+            .hint("run `helm-retarget scan CHART` to list the references as rendered, then pass one of them"));
+    }
+    Ok(out)
 }
 
 /// The scan as an aligned table, one image site a row.
@@ -106,13 +188,27 @@ pub fn scan_table(scans: &[Scan]) -> String {
                 None => site.chart.clone(),
             };
             let keys = if site.keys.is_empty() { "-".to_string() } else { site.keys.join(", ") };
+            let shape = match site.placement {
+                discover::Placement::PodSpec => site.shape.to_string(),
+                placement => format!("{} ({placement})", site.shape),
+            };
             rows.push([
                 chart,
                 keys,
-                site.shape.to_string(),
+                shape,
                 site.reference.clone(),
                 site.global_registry.to_string(),
                 format!("{} {}", site.id.object, site.id.field),
+            ]);
+        }
+        for setting in &s.registry_settings {
+            rows.push([
+                s.chart.clone(),
+                if setting.keys.is_empty() { "-".to_string() } else { setting.keys.join(", ") },
+                "registry-setting".to_string(),
+                setting.host.clone(),
+                "-".to_string(),
+                setting.location.clone(),
             ]);
         }
     }
@@ -146,8 +242,33 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
     let mapping = args.target.mapping()?;
     let user = user_values(&args.values)?;
     let several = args.charts.len() > 1;
-    let (plans, errored) =
-        for_each_chart(&args.charts, |_, chart| plan::plan(&chart, &user, &mapping, &args.pull_secrets));
+    if !args.operands.is_empty() && several {
+        return Err(Error::new("--operand needs exactly one operator CHART")
+            .hint("run `helm-retarget overlay OPERATOR_CHART --operand NAME=CHART ...` once per operator chart"));
+    }
+    let operands: Vec<(String, Chart)> = args
+        .operands
+        .iter()
+        .map(|(name, arg)| load_chart(arg).map(|c| (name.clone(), c)).map_err(|e| e.at(format!("--operand {name}"))))
+        .collect::<Result<_>>()?;
+    let (plans, errored) = for_each_chart(&args.charts, |_, chart| {
+        let operator = plan::plan(&chart, &user, &mapping, &args.pull_secrets)?;
+        if operands.is_empty() {
+            return Ok(operator);
+        }
+        let (operator, found) = plan::with_operands(operator, &chart, &user, &operands, &mapping, &args.pull_secrets)?;
+        for operand in &found {
+            report::note(&format!(
+                "{}: operand {} ({}): overlay under {}, rendered into {}",
+                chart.display_path(),
+                operand.name,
+                operand.plan.chart,
+                operand.values_path,
+                operand.field
+            ));
+        }
+        Ok(operator)
+    });
     let color = diff::stderr_wants_color();
     let mut stale = false;
     let mut to_stdout = Vec::new();
@@ -236,11 +357,13 @@ pub fn post_render(args: &PostRenderArgs) -> Result<Outcome> {
     let keep = args.report.is_some();
     let summary = {
         let mut out = std::io::BufWriter::new(&mut spool);
-        let summary = rewrite::rewrite_stream(std::io::stdin().lock(), &mut out, &retarget, &mut |r| {
+        let rules = rewrite::Rules { text_images: args.text_images == crate::cli::Switch::On };
+        let mut on_rewrite = |r| {
             if keep {
                 rewrites.push(r);
             }
-        })?;
+        };
+        let summary = rewrite::rewrite_stream_by(std::io::stdin().lock(), &mut out, &retarget, &mut on_rewrite, rules)?;
         out.flush().context("post-render: temporary file")?;
         summary
     };
@@ -289,10 +412,10 @@ pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
             }
         };
         let summary = if args.input == "-" {
-            rewrite::find_images_in(std::io::stdin().lock(), &mut keep)
+            rewrite::find_images_in(std::io::stdin().lock(), rewrite::Rules::default(), &mut keep)
         } else {
             let file = std::fs::File::open(&args.input).context(&args.input)?;
-            rewrite::find_images_in(std::io::BufReader::new(file), &mut keep)
+            rewrite::find_images_in(std::io::BufReader::new(file), rewrite::Rules::default(), &mut keep)
         }
         .map_err(|e| e.at(input_name(&args.input)))?;
         written.and_then(|()| out.flush()).context("verify: temporary file")?;
@@ -403,9 +526,16 @@ pub fn mirror(args: &MirrorArgs) -> Result<Outcome> {
         return Err(Error::new("nothing to mirror").hint("name charts, or pass --from-manifests FILE (`-` for stdin)"));
     }
     let mapping = args.target.mapping()?;
-    let user = Value::Map(Default::default());
+    let user = user_values(&args.values)?;
     let mut plan = MirrorPlan::new();
-    let (scans, mut errored) = for_each_chart(&args.charts, |_, chart| Ok(discover::scan(&chart, &user)));
+    let (mut scans, mut errored) = for_each_chart(&args.charts, |_, chart| Ok(discover::scan(&chart, &user)));
+    // An operand chart is installed by the operator with its own defaults (plus what the operator
+    // merges in, which moves no image to a new source).
+    let operand_args: Vec<String> = args.operands.iter().map(|(_, chart)| chart.clone()).collect();
+    let empty = Value::Map(Default::default());
+    let (operand_scans, operand_errors) = for_each_chart(&operand_args, |_, chart| Ok(discover::scan(&chart, &empty)));
+    scans.extend(operand_scans);
+    errored |= operand_errors;
     for scan in &scans {
         add_scan(&mut plan, scan, &mapping);
         for u in &scan.unrendered {

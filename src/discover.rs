@@ -58,6 +58,100 @@ impl fmt::Display for Shape {
     }
 }
 
+/// Where in the rendered objects the image is handed over (issue 7: images as data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Placement {
+    /// A container, image volume, image env var or flag of a pod spec: the kubelet pulls it.
+    PodSpec,
+    /// A field of another object whose key names an image (`spec.image`, `docker_image`).
+    CrField,
+    /// Sibling fields of one mapping that the reader joins (`repository` + `image` + `version`).
+    CrSplitFields,
+    /// A ConfigMap or Secret value that is a whole reference.
+    ConfigmapValue,
+    /// Inside configuration text: an embedded YAML/JSON document, TOML, a script.
+    ConfigText,
+    /// A `NAME=REF` line of one env value holding a list.
+    EnvList,
+    /// An image-config `base` that prefixes every component.
+    ImageConfig,
+    /// An OCI artifact that is not a container image (a plugin or policy bundle), by its path.
+    Artifact,
+}
+
+impl fmt::Display for Placement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Placement::PodSpec => "pod-spec",
+            Placement::CrField => "cr-field",
+            Placement::CrSplitFields => "cr-split-fields",
+            Placement::ConfigmapValue => "configmap-value",
+            Placement::ConfigText => "config-text",
+            Placement::EnvList => "env-list",
+            Placement::ImageConfig => "image-config",
+            Placement::Artifact => "artifact",
+        };
+        f.write_str(s)
+    }
+}
+
+/// Kinds whose images the kubelet pulls from their pod spec.
+const POD_KINDS: &[&str] = &[
+    "Pod",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+    "PodTemplate",
+];
+
+/// Reads the placement off the site: the object's kind, the field path and how it composes.
+pub fn placement(image: &RenderedImage) -> Placement {
+    let field = image.id.field.as_str();
+    let kind = image.id.object.split('/').next().unwrap_or_default();
+    if is_artifact(&image.reference, field) {
+        return Placement::Artifact;
+    }
+    if field.ends_with("#base") {
+        Placement::ImageConfig
+    } else if field.contains(".env[") && field.contains("#line") {
+        Placement::EnvList
+    } else if field.contains('#') {
+        Placement::ConfigText
+    } else if image.is_split() {
+        Placement::CrSplitFields
+    } else if matches!(kind, "ConfigMap" | "Secret") {
+        Placement::ConfigmapValue
+    } else if POD_KINDS.contains(&kind) {
+        Placement::PodSpec
+    } else {
+        Placement::CrField
+    }
+}
+
+/// An OCI artifact that is not a container image (a plugin or policy bundle an agent pulls at
+/// run time): named so by the data or config-text key holding it (`artifact`, `bundle`, a
+/// `plugins` list, `policies.bundle.oci.ref`) or by a directory of its repository path (`org/plugins/x`,
+/// `policies/`, `bundles/`). A guess from names, used only to label the copy: every reference is
+/// mirrored either way.
+pub fn is_artifact(reference: &Reference, field: &str) -> bool {
+    // The field part of `Kind/name field`; container fields of pod specs never hold artifacts.
+    let field = field.rsplit(' ').next().unwrap_or(field).to_ascii_lowercase();
+    let in_data = field.starts_with("data.") || field.starts_with("stringdata.") || field.contains('#');
+    let named = in_data
+        && !field.contains("containers[")
+        && ["artifact", "bundle", "plugins["].iter().any(|word| field.contains(word));
+    let path: Vec<&str> = reference.repository.split('/').collect();
+    let artifact_dir = path[..path.len().saturating_sub(1)]
+        .iter()
+        .any(|segment| matches!(*segment, "plugins" | "policies" | "bundles" | "artifacts"));
+    named || artifact_dir
+}
+
 /// What setting `global.imageRegistry` does to this image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -114,6 +208,23 @@ pub struct RenderedImage {
     pub components: Vec<String>,
 }
 
+impl RenderedImage {
+    /// Sibling fields that compose one reference (`repository` + `image` + `version`): `text` is
+    /// the field carrying the host, `components` holds the whole reference.
+    pub fn is_split(&self) -> bool {
+        !self.components.is_empty() && !self.id.field.ends_with("#base")
+    }
+
+    /// The reference as a whole: the composed one for sibling fields, else the text.
+    pub fn composed(&self) -> &str {
+        if self.is_split() {
+            &self.components[0]
+        } else {
+            &self.text
+        }
+    }
+}
+
 /// An image site: where a chart puts an image, and what decides it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageSite {
@@ -129,6 +240,8 @@ pub struct ImageSite {
     /// The values keys that decide the rendered reference, in the order they appear in it.
     pub keys: Vec<String>,
     pub shape: Shape,
+    /// Where the image is handed over: a pod spec, or data an operator or program reads.
+    pub placement: Placement,
     /// How the reference is put together: `{image.registry}/{image.repository}:{image.tag}`.
     pub composition: String,
     pub global_registry: GlobalRegistry,
@@ -163,6 +276,108 @@ pub struct Scan {
     /// Images named only in ConfigMap text: to be mirrored and edited by hand.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub text_images: Vec<TextImage>,
+    /// Registry hosts an operator builds images from (knob sites).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub registry_settings: Vec<RegistrySetting>,
+}
+
+/// A registry host alone where an operator expects a registry (`container-registry: quay.io`):
+/// not a reference, but the operator builds its operand images from it. A knob site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegistrySetting {
+    pub template: String,
+    /// `ConfigMap/name data.container-registry`.
+    pub location: String,
+    pub host: String,
+    /// The values keys its bytes trace to (empty: hard-coded in the template).
+    pub keys: Vec<String>,
+    /// True when one values key holds exactly the host, so setting that key moves it.
+    pub movable: bool,
+}
+
+/// Registry settings of a render: ConfigMap/Secret values and custom-resource fields whose key
+/// names a registry (`container-registry`, `defaultRegistry`, `registry`) and whose value is a
+/// host and nothing else. A `registry` beside a `repository` composes a reference and is a site
+/// of its own, not a setting.
+pub fn registry_settings(render: &TreeRender) -> Vec<RegistrySetting> {
+    let mut out = Vec::new();
+    for t in &render.templates {
+        let Ok(output) = &t.output else { continue };
+        if crate::render::is_notes(&t.name) {
+            continue;
+        }
+        let Ok(documents) = crate::yaml::parse_documents(&output.text.text, &t.name) else { continue };
+        for doc in documents {
+            let text = |p: &str| doc.get(&ValuesPath::parse(p)).and_then(Value::as_str).unwrap_or_default().to_string();
+            let kind = text("kind");
+            if kind.is_empty() || POD_KINDS.contains(&kind.as_str()) {
+                continue;
+            }
+            let object = format!("{kind}/{}", text("metadata.name"));
+            let mut found = Vec::new();
+            settings_in(&doc, &mut String::new(), &mut found);
+            for (field, host) in found {
+                // Pin the bytes by the `key: host` line, which the trace then maps to values.
+                let key = field.rsplit('.').next().unwrap_or(&field).to_string();
+                let needle = format!("{key}: {host}");
+                let quoted = format!("{key}: \"{host}\"");
+                let at = output
+                    .text
+                    .text
+                    .find(&needle)
+                    .map(|i| i + key.len() + 2)
+                    .or_else(|| output.text.text.find(&quoted).map(|i| i + key.len() + 3));
+                let parts = at.map(|at| parts_of(&output.text, at..at + host.len())).unwrap_or_default();
+                let keys = keys(&parts);
+                let movable = matches!(parts.as_slice(), [Part::Values { text, offset: 0, .. }] if *text == host);
+                out.push(RegistrySetting {
+                    template: t.name.clone(),
+                    location: format!("{object} {field}"),
+                    host,
+                    keys,
+                    movable,
+                });
+            }
+        }
+    }
+    out
+}
+
+fn settings_in(value: &Value, path: &mut String, out: &mut Vec<(String, String)>) {
+    let Value::Map(map) = value else {
+        if let Value::List(items) = value {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                settings_in(item, path, out);
+                path.truncate(len);
+            }
+        }
+        return;
+    };
+    let composes = map.contains_key("repository");
+    for (key, child) in map {
+        let len = path.len();
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
+        match child {
+            Value::String(host) if key.to_ascii_lowercase().contains("registry") && !composes && is_host(host) => {
+                out.push((path.clone(), host.clone()))
+            }
+            _ => settings_in(child, path, out),
+        }
+        path.truncate(len);
+    }
+}
+
+/// A registry host alone: `quay.io`, `registry.example.org:5000`.
+fn is_host(text: &str) -> bool {
+    !text.contains(['/', '{', ' ', '@'])
+        && crate::reference::names_a_host(text)
+        && crate::reference::check_host(text).is_ok()
+        && text.contains(['.', ':'])
 }
 
 /// An image named inside the text of a ConfigMap (a template another program fills in at run
@@ -200,6 +415,9 @@ pub fn text_images(render: &TreeRender) -> Vec<TextImage> {
                 let Some(content) = content.as_str() else { continue };
                 if content.contains("components") && content.contains("base") {
                     continue; // an image config: moved by its own rules
+                }
+                if !content.contains("{{") {
+                    continue; // plain config text: the post-renderer's text rules move its images
                 }
                 for found in line.captures_iter(content) {
                     let reference = &found[1];
@@ -291,7 +509,10 @@ fn images_of(t: &crate::render::RenderedTemplate) -> Vec<RenderedImage> {
     let Ok(output) = &t.output else { return out };
     let Ok(fields) = crate::rewrite::find_images_with_places(output.text.text.as_bytes()) else { return out };
     for (field, place) in fields {
-        let Ok(reference) = Reference::parse(&field.text) else { continue };
+        // Sibling fields name the image they compose; an image-config `base` names its prefix.
+        let split = !field.components.is_empty() && !field.field_path.ends_with("#base");
+        let whole = if split { &field.components[0] } else { &field.text };
+        let Ok(reference) = Reference::parse(whole) else { continue };
         let parts = match place {
             Some(range) => parts_of(&output.text, range),
             None => vec![Part::Template { text: field.text.clone() }],
@@ -359,7 +580,7 @@ pub fn shape(image: &RenderedImage) -> Shape {
     let Some(Part::Values { text: first, .. }) = image.parts.first() else {
         return Shape::TemplateRegistry;
     };
-    let text = &image.text;
+    let text = image.composed();
     let host_end = text.find('/').unwrap_or(text.len());
     let name_end = text.find('@').unwrap_or(text.len());
     let name_start = text[..name_end].rfind('/').map_or(0, |i| i + 1);
@@ -471,11 +692,16 @@ pub fn scan(root: &Chart, user: &Value) -> Scan {
                 chart: entry.chart.display_path(),
                 disabled: baseline.disabled.get(&entry.chart.path).cloned(),
                 id: image.id.clone(),
-                reference: image.text.clone(),
+                reference: image.composed().to_string(),
                 defined_at: keys.first().and_then(|k| defined_at(&renderer, &key_lines, &ValuesPath::parse(k))),
                 keys,
                 shape: shape(image),
-                composition: composition(&image.parts),
+                placement: placement(image),
+                composition: match image.composed().strip_prefix(image.text.as_str()) {
+                    // Sibling fields: the reader appends the other fields to the host field.
+                    Some(rest) if image.is_split() => format!("{}{rest}", composition(&image.parts)),
+                    _ => composition(&image.parts),
+                },
                 global_registry: effects.get(&image.id).copied().unwrap_or(GlobalRegistry::NotRead),
                 components: image.components.clone(),
             }
@@ -484,7 +710,8 @@ pub fn scan(root: &Chart, user: &Value) -> Scan {
     let used: BTreeSet<String> = sites.iter().flat_map(|s: &ImageSite| s.keys.iter().cloned()).collect();
     let idle_images = idle_images(&baseline.covering, &used);
     let text_images = text_images(&baseline);
-    Scan { chart: root.display_path(), sites, unrendered, idle_images, placeholders, text_images }
+    let registry_settings = registry_settings(&baseline);
+    Scan { chart: root.display_path(), sites, unrendered, idle_images, placeholders, text_images, registry_settings }
 }
 
 fn template_of(e: &crate::template::TemplateError) -> String {
@@ -575,6 +802,46 @@ mod tests {
         assert_eq!(shape(&computed), Shape::TemplateRegistry);
         let fixed = rendered(&[("docker.io/bitnami/kubectl:1.36", None)]);
         assert_eq!(shape(&fixed), Shape::Hardcoded);
+    }
+
+    #[test]
+    fn placement_says_where_the_image_is_handed_over() {
+        let at = |object: &str, field: &str, components: &[&str], text: &str| {
+            let mut image = rendered(&[(text, Some("k"))]);
+            image.id = SiteId { template: "t".into(), object: object.into(), field: field.into() };
+            image.components = components.iter().map(|c| c.to_string()).collect();
+            if let Some(c) = components.first() {
+                image.reference = Reference::parse(c).unwrap();
+            }
+            placement(&image)
+        };
+        assert_eq!(
+            at("Deployment/d", "spec.template.spec.containers[0].image", &[], "quay.io/a/b:1"),
+            Placement::PodSpec
+        );
+        assert_eq!(
+            at("Policy/p", "spec.driver.repository", &["nvcr.io/n/drv:1"], "nvcr.io/n"),
+            Placement::CrSplitFields
+        );
+        assert_eq!(
+            at("Policy/p", "spec.devicePlugin.repository", &["nvcr.io/n/dp:1"], "nvcr.io/n"),
+            Placement::CrSplitFields
+        );
+        assert_eq!(at("Config/c", "configuration.docker_image", &[], "ghcr.io/a/b:1"), Placement::CrField);
+        assert_eq!(at("ConfigMap/c", "data.provisioner", &[], "registry.k8s.io/a/b:1"), Placement::ConfigmapValue);
+        assert_eq!(
+            at("ConfigMap/c", "data.casc.yaml#containers[0].image", &[], "docker.io/a/b:1"),
+            Placement::ConfigText
+        );
+        assert_eq!(
+            at("Deployment/d", "spec.template.spec.containers[0].env[2].value#line 1", &[], "ghcr.io/a/b:1"),
+            Placement::EnvList
+        );
+        assert_eq!(
+            at("ConfigMap/c", "data.policies.bundle.oci.ref", &[], "mirror.gcr.io/a/checks:1"),
+            Placement::Artifact
+        );
+        assert_eq!(at("ConfigMap/c", "data.p.yaml#x", &[], "ghcr.io/o/plugins/p:1"), Placement::Artifact);
     }
 
     #[test]

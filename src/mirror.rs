@@ -30,6 +30,7 @@
 //! | `tag`, `digest` | `1.25`, `sha256:…`; null when the reference has none |
 //! | `copy_source` | what to pull: `source_name@digest` when pinned, else `source_name:tag` (`:latest` when neither) |
 //! | `copy_destination` | what to push: `destination_name:tag` when there is a tag, else `destination_name@digest` |
+//! | `artifact` | true for an OCI artifact that is not a container image (a plugin or policy bundle, by its key or path) |
 //! | `tagged_destination` | `copy_destination`, but always a tag (`sha256-HEX` from a lone digest), for tools that cannot push by digest |
 //! | `chart`, `values_path` | the charts and values paths that use it, joined with `, ` (`values_path` is empty for manifest-stream sites) |
 //! | `charts`, `values_paths` | the same as lists |
@@ -378,6 +379,9 @@ struct ImageVariables {
     copy_source: String,
     copy_destination: String,
     tagged_destination: String,
+    /// An OCI artifact, not a container image (see `discover::is_artifact`): `oras copy` copies it
+    /// as is, where docker and skopeo expect an image.
+    artifact: bool,
     /// Repeated from `source` so Rust code can filter without reaching into the flattened part.
     #[serde(skip)]
     disabled: bool,
@@ -397,6 +401,7 @@ impl ImageVariables {
             copy_source: copy_source(&image.source),
             copy_destination: copy_destination(destination),
             tagged_destination: tagged_destination(destination),
+            artifact: image.sites.iter().any(|site| crate::discover::is_artifact(&image.source, &site.location)),
             disabled,
         }
     }

@@ -71,6 +71,9 @@ pub struct RetargetPlan {
     pub idle_images: Vec<discover::IdleImage>,
     /// Images named only in ConfigMap text.
     pub text_images: Vec<discover::TextImage>,
+    /// Registry settings an operator builds images from, with the host the overlay gives each
+    /// (None: not moved; the reason is in `warnings`).
+    pub registry_settings: Vec<(discover::RegistrySetting, Option<String>)>,
     pub effective_before: Value,
     pub effective_after: Value,
 }
@@ -122,7 +125,7 @@ pub fn plan(
     mapping.check_collisions(baseline.iter().map(|i| &i.reference)).map_err(|e| e.at(root.display_path()))?;
     let components: BTreeMap<SiteId, Vec<Reference>> = baseline
         .iter()
-        .filter(|i| !i.components.is_empty())
+        .filter(|i| !i.components.is_empty() && !i.is_split())
         .map(|i| {
             let wanted = i
                 .components
@@ -176,6 +179,14 @@ pub fn plan(
         }
         planner = fresh(banned);
     };
+    let registry_settings = planner.apply_registry_settings(&baseline_render, &baseline_failures);
+    let (final_render, finals) = if !registry_settings.iter().any(|(_, new)| new.is_some()) {
+        (final_render, finals)
+    } else {
+        let render = planner.render_with(&planner.overlay);
+        let images = discover::images(&render).into_iter().map(|i| (i.id.clone(), i)).collect();
+        (render, images)
+    };
     let (final_render, finals) = if pull_secrets.is_empty() {
         (final_render, finals)
     } else {
@@ -219,14 +230,22 @@ pub fn plan(
             destination: destination.as_ref().map(|d| d.to_string()),
             // An image-config `base` stays in its document; later documents carry the move.
             rendered: match rendered {
-                Some(r) if r.components.is_empty() => r.text.clone(),
+                Some(r) if r.components.is_empty() || r.is_split() => r.composed().to_string(),
                 _ => destination.as_ref().map_or_else(|| image.text.clone(), |d| d.name()),
             },
             outcome,
         });
     }
 
-    let comments = comments(&moves, &planner.gates, &overlay_keys);
+    let mut comments = comments(&moves, &planner.gates, &overlay_keys);
+    for (setting, new) in &registry_settings {
+        if let (Some(new), [key]) = (new, setting.keys.as_slice()) {
+            comments.entry(ValuesPath::parse(key)).or_default().push(format!(
+                "registry setting {}: {} -> {new} (the operator builds its operand images from it)",
+                setting.location, setting.host
+            ));
+        }
+    }
     let used = moves.iter().flat_map(|m| m.keys.iter().cloned()).collect();
     let idle_images = discover::idle_images(&baseline_render.covering, &used);
     let text_images = discover::text_images(&baseline_render);
@@ -242,10 +261,209 @@ pub fn plan(
         warnings: planner.warnings,
         idle_images,
         text_images,
+        registry_settings,
         effective_before,
         effective_after,
     })
 }
+
+/// A chart an operator installs itself (seed 000), planned like any chart; its overlay goes under
+/// `values_path` of the operator chart, which the templates render whole into `field` of a custom
+/// resource that the operator merges over the operand chart's defaults.
+#[derive(Debug, Clone)]
+pub struct Operand {
+    pub name: String,
+    pub plan: RetargetPlan,
+    pub values_path: ValuesPath,
+    /// `AgentSet/release-agents spec.exporter.helmValues`.
+    pub field: String,
+}
+
+/// The key a probe adds to a candidate map, to see where the templates render that map.
+const OPERAND_PROBE_KEY: &str = "helm-retarget-operand-probe";
+
+/// At most this many values maps are probed to find where an operand's values are rendered.
+const OPERAND_PROBES: usize = 64;
+
+/// Plans each operand chart and writes its overlay into the operator plan, under the values map
+/// that the operator chart's templates render whole into a custom-resource field. That map is
+/// found by rendering: each candidate map gets a probe key, and the one whose whole content then
+/// appears as a mapping in a custom resource (not a pod spec) is the operand's values. Maps whose
+/// path names the operand are tried first, deepest first.
+pub fn with_operands(
+    mut operator: RetargetPlan,
+    root: &Chart,
+    user: &Value,
+    operands: &[(String, Chart)],
+    mapping: &RegistryMapping,
+    pull_secrets: &[String],
+) -> crate::error::Result<(RetargetPlan, Vec<Operand>)> {
+    let renderer = TreeRenderer::new(root);
+    let (base, _) = renderer.with_placeholders(user);
+    let mut found = Vec::new();
+    for (name, chart) in operands {
+        let operand = plan(chart, &Value::Map(Default::default()), mapping, pull_secrets)
+            .map_err(|e| e.at(format!("operand {name}")))?;
+        let values = crate::values::coalesce(&base, &operator.overlay);
+        let render = renderer.render(&values);
+        let Some((values_path, field)) = operand_values_path(&renderer, &values, &render.covering, name) else {
+            return Err(crate::error::Error::new(format!(
+                "operand {name}: no values map of {} is rendered whole into a custom resource field, so there is \
+                 nowhere to put {}'s overlay",
+                operator.chart, operand.chart
+            ))
+            .hint(
+                "name the operand as the operator chart's values and custom resource name it (`--operand NAME=CHART`)",
+            ));
+        };
+        let existing = operator.overlay.get(&values_path).cloned().unwrap_or_default();
+        operator.overlay.set(&values_path, crate::values::coalesce(&existing, &operand.overlay));
+        for (key, lines) in &operand.comments {
+            operator.comments.entry(values_path.join(key)).or_default().extend(lines.iter().cloned());
+        }
+        operator
+            .comments
+            .entry(values_path.clone())
+            .or_default()
+            .insert(0, format!("values the operator merges over operand chart {} ({field})", operand.chart));
+        for m in &operand.moves {
+            let mut m = m.clone();
+            m.chart = format!("{} > operand {name} ({})", operator.chart, m.chart);
+            m.keys = m.keys.iter().map(|k| values_path.join(&ValuesPath::parse(k)).to_string()).collect();
+            if let Outcome::Moved { keys } = &mut m.outcome {
+                *keys = keys.iter().map(|k| values_path.join(&ValuesPath::parse(k)).to_string()).collect();
+            }
+            operator.moves.push(m);
+        }
+        operator.warnings.extend(operand.warnings.iter().map(|w| format!("operand {name}: {w}")));
+        found.push(Operand { name: name.clone(), plan: operand, values_path, field });
+    }
+    // The values every operand will see are what the operator chart renders into its field: check
+    // by rendering the operator chart with the whole overlay.
+    let values = crate::values::coalesce(&base, &operator.overlay);
+    let render = renderer.render(&values);
+    operator.effective_after = render.effective.clone();
+    for operand in &found {
+        let rendered = rendered_field(&render, &operand.field);
+        let wanted = render.effective.get(&operand.values_path);
+        if rendered.as_ref() != wanted {
+            operator.warnings.push(format!(
+                "operand {}: {} does not render exactly the values under {}; check the custom resource before \
+                 installing",
+                operand.name, operand.field, operand.values_path
+            ));
+        }
+    }
+    Ok((operator, found))
+}
+
+/// The values map rendered whole into a custom-resource field, and that field.
+fn operand_values_path(
+    renderer: &TreeRenderer<'_>,
+    values: &Value,
+    covering: &Value,
+    name: &str,
+) -> Option<(ValuesPath, String)> {
+    let mut candidates = Vec::new();
+    map_paths(covering, ValuesPath::root(), &mut candidates);
+    let names = |p: &ValuesPath| p.steps().iter().any(|s| matches!(s, Step::Key(k) if k == name));
+    candidates.sort_by_key(|p| (!names(p), std::cmp::Reverse(p.steps().len()), p.to_string()));
+    for path in candidates.into_iter().take(OPERAND_PROBES) {
+        let key = ValuesPath::root().child(OPERAND_PROBE_KEY);
+        let mut trial = values.clone();
+        let mut probe = values.get(&path).cloned().unwrap_or_else(|| Value::Map(Default::default()));
+        if !matches!(probe, Value::Map(_)) {
+            continue;
+        }
+        probe.set(&key, Value::String(name.to_string()));
+        trial.set(&path, probe);
+        let render = renderer.render(&trial);
+        // The chart's defaults merge in under the probe: look for the map as the templates see it.
+        let Some(expected) = render.effective.get(&path).filter(|v| v.get(&key).is_some()) else { continue };
+        if let Some(field) = field_holding(&render, expected) {
+            return Some((path, field));
+        }
+    }
+    None
+}
+
+fn map_paths(value: &Value, at: ValuesPath, out: &mut Vec<ValuesPath>) {
+    if let Value::Map(map) = value {
+        if !at.is_root() {
+            out.push(at.clone());
+        }
+        for (k, child) in map {
+            map_paths(child, at.child(k), out);
+        }
+    }
+}
+
+/// `Kind/name field.path` of a mapping equal to `wanted` in an object that is not a pod.
+fn field_holding(render: &TreeRender, wanted: &Value) -> Option<String> {
+    fn walk(value: &Value, at: &str, wanted: &Value) -> Option<String> {
+        if value == wanted {
+            return Some(at.to_string());
+        }
+        match value {
+            Value::Map(map) => map.iter().find_map(|(k, v)| {
+                let path = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
+                walk(v, &path, wanted)
+            }),
+            Value::List(items) => items.iter().enumerate().find_map(|(i, v)| walk(v, &format!("{at}[{i}]"), wanted)),
+            _ => None,
+        }
+    }
+    for t in &render.templates {
+        let Ok(output) = &t.output else { continue };
+        let Ok(documents) = crate::yaml::parse_documents(&output.text.text, &t.name) else { continue };
+        for doc in documents {
+            let text = |p: &str| doc.get(&ValuesPath::parse(p)).and_then(Value::as_str).unwrap_or_default().to_string();
+            let kind = text("kind");
+            if kind.is_empty() || POD_KINDS.contains(&kind.as_str()) || kind == "ConfigMap" || kind == "Secret" {
+                continue;
+            }
+            let Some(spec) = doc.as_map() else { continue };
+            for (key, value) in spec {
+                if matches!(key.as_str(), "metadata" | "kind" | "apiVersion") {
+                    continue;
+                }
+                if let Some(field) = walk(value, key, wanted) {
+                    return Some(format!("{kind}/{} {field}", text("metadata.name")));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The value at `Kind/name field.path` in a render.
+pub fn rendered_field(render: &TreeRender, location: &str) -> Option<Value> {
+    let (object, field) = location.split_once(' ')?;
+    for t in &render.templates {
+        let Ok(output) = &t.output else { continue };
+        let Ok(documents) = crate::yaml::parse_documents(&output.text.text, &t.name) else { continue };
+        for doc in documents {
+            let text = |p: &str| doc.get(&ValuesPath::parse(p)).and_then(Value::as_str).unwrap_or_default().to_string();
+            if format!("{}/{}", text("kind"), text("metadata.name")) == object {
+                return doc.get(&ValuesPath::parse(field)).cloned();
+            }
+        }
+    }
+    None
+}
+
+/// Kinds whose pod spec the kubelet runs: never an operand's values.
+const POD_KINDS: &[&str] = &[
+    "Pod",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+    "PodTemplate",
+];
 
 /// The `base` + `components` documents of one ConfigMap in a render, in the order its reader
 /// takes them: data keys in order, then documents in order.
@@ -565,7 +783,7 @@ impl Planner<'_, '_> {
         let mut correct = self.correct(&current, destinations);
         let objects: BTreeSet<(String, String)> = current
             .iter()
-            .filter(|(id, i)| !i.components.is_empty() && !correct.contains(*id))
+            .filter(|(id, i)| !i.components.is_empty() && !i.is_split() && !correct.contains(*id))
             .filter(|(id, _)| matches!(destinations.get(*id), Some(Some(_))))
             .map(|(id, _)| (id.template.clone(), id.object.clone()))
             .collect();
@@ -652,6 +870,79 @@ impl Planner<'_, '_> {
         })
     }
 
+    /// Registry settings (a host an operator builds operand images from) that one values key
+    /// holds whole: that key gets the host the mapping gives the setting's registry, kept only if
+    /// a render shows the setting with it and changes no image that was right.
+    fn apply_registry_settings(
+        &mut self,
+        baseline: &TreeRender,
+        baseline_failures: &BTreeSet<String>,
+    ) -> Vec<(discover::RegistrySetting, Option<String>)> {
+        let mut out = Vec::new();
+        for setting in discover::registry_settings(baseline) {
+            let key = match (setting.movable, setting.keys.as_slice()) {
+                (true, [key]) => ValuesPath::parse(key),
+                _ => {
+                    self.warnings.push(format!(
+                        "{}: registry setting {} = {} is not one values key (the template writes it): the \
+                         operator builds images from it; set it in the rendered object by hand",
+                        setting.template, setting.location, setting.host
+                    ));
+                    out.push((setting, None));
+                    continue;
+                }
+            };
+            let Some(mapped) = self.registry_host_for(&setting.host) else {
+                out.push((setting, None)); // the mapping excludes this registry
+                continue;
+            };
+            let Some(new) = mapped else {
+                self.warnings.push(format!(
+                    "{}: registry setting {} = {}: the mapping renames image paths below this registry, which \
+                     a host setting cannot express; map the registry as a whole",
+                    setting.template, setting.location, setting.host
+                ));
+                out.push((setting, None));
+                continue;
+            };
+            if new == setting.host {
+                out.push((setting, None));
+                continue;
+            }
+            let (before_render, before) = self.images_with(&[]);
+            let extra = [(key.clone(), Value::String(new.clone()))];
+            let (render, after) = self.images_with(&extra);
+            let landed =
+                discover::registry_settings(&render).iter().any(|s| s.location == setting.location && s.host == new);
+            let images_kept = before.iter().all(|(id, i)| after.get(id).is_some_and(|a| a.text == i.text));
+            let fails =
+                render.new_failures(baseline_failures).len() > before_render.new_failures(baseline_failures).len();
+            if landed && images_kept && !fails {
+                self.overlay = with_edit(&self.overlay, &self.effective, &key, Value::String(new.clone()));
+                out.push((setting, Some(new)));
+            } else {
+                self.warnings.push(format!(
+                    "{}: registry setting {} = {}: setting {key} to {new} did not move it alone; set it by hand",
+                    setting.template, setting.location, setting.host
+                ));
+                out.push((setting, None));
+            }
+        }
+        out
+    }
+
+    /// The host (and path prefix) the mapping gives images of registry `host`, when it keeps
+    /// their paths; Some(None) when it renames paths, which one host setting cannot express.
+    /// The outer None: the mapping excludes the registry.
+    fn registry_host_for(&self, host: &str) -> Option<Option<String>> {
+        const PROBE_PATH: &str = "helm-retarget-probe/image";
+        let probe = Reference::parse(&format!("{host}/{PROBE_PATH}:1")).ok()?;
+        let dest = self.mapping.destination(&probe)?;
+        let Some(prefix) = dest.repository.strip_suffix(PROBE_PATH) else { return Some(None) };
+        let prefix = prefix.trim_end_matches('/');
+        Some(Some(if prefix.is_empty() { dest.registry } else { format!("{}/{prefix}", dest.registry) }))
+    }
+
     /// Sets pull secrets wherever the chart reads them: each pull-secret key the templates read is
     /// tried as a list of names and as a list of `{name: ...}` maps; kept when more pods get them.
     fn apply_pull_secrets(&mut self, baseline: &TreeRender, secrets: &[String], baseline_failures: &BTreeSet<String>) {
@@ -721,14 +1012,14 @@ fn knob_value(
     let mut helps = false;
     for (id, before) in current {
         let Some(after) = probed.get(id) else { continue };
-        if after.text == before.text {
+        if after.composed() == before.composed() {
             continue;
         }
         let dest = match destinations.get(id) {
             Some(Some(d)) => d.to_string(),
             _ => return None,
         };
-        let needed = after.text.strip_prefix(PROBE_HOST).and_then(|suffix| dest.strip_suffix(suffix));
+        let needed = after.composed().strip_prefix(PROBE_HOST).and_then(|suffix| dest.strip_suffix(suffix));
         let Some(needed) = needed.filter(|n| !n.is_empty()).map(str::to_string) else {
             // The knob breaks this image (it prepends to a full reference: a double host). That is
             // acceptable only for an image not yet right, which a direct edit may still mend; the
@@ -748,9 +1039,10 @@ fn knob_value(
 }
 
 /// The edit of one values key that turns `image` into `dest`: the differing run of text must lie in
-/// (or, for an insertion, start) a single piece that came from a string values key.
+/// (or, for an insertion, start) a single piece that came from a string values key. For sibling
+/// fields the run must lie in the field carrying the host, which the composed reference starts with.
 fn direct_edit(image: &RenderedImage, dest: &Reference, effective: &Value) -> Option<(ValuesPath, String)> {
-    let old = image.text.as_str();
+    let old = image.composed();
     let new = dest.to_string();
     let prefix = old.bytes().zip(new.bytes()).take_while(|(a, b)| a == b).count();
     let max_suffix = old.len().min(new.len()) - prefix;

@@ -20,6 +20,7 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::mapping::RegistryMapping;
 use crate::reference::Reference;
+pub use sites::Rules;
 use sites::{Object, Site};
 
 /// Where in the manifest stream an image reference sits.
@@ -123,15 +124,24 @@ impl Notes {
 /// Every image reference in a manifest stream, by the post-renderer's rules (also used by
 /// `verify` and by `mirror --from-manifests`).
 pub fn find_images(input: &[u8]) -> Result<Vec<ImageField>, Error> {
+    find_images_by(input, Rules::default())
+}
+
+/// `find_images` with some rules turned off.
+pub fn find_images_by(input: &[u8], rules: Rules) -> Result<Vec<ImageField>, Error> {
     let mut fields = Vec::new();
-    find_images_in(input, &mut |f| fields.push(f))?;
+    find_images_in(input, rules, &mut |f| fields.push(f))?;
     Ok(fields)
 }
 
 /// Like `find_images`, reading one document at a time from `input` and handing each field to
 /// `on_field`, so memory stays bounded by the largest document.
-pub fn find_images_in(input: impl BufRead, on_field: &mut dyn FnMut(ImageField)) -> Result<StreamSummary, Error> {
-    let mut scanner = Scanner::default();
+pub fn find_images_in(
+    input: impl BufRead,
+    rules: Rules,
+    on_field: &mut dyn FnMut(ImageField),
+) -> Result<StreamSummary, Error> {
+    let mut scanner = Scanner { rules, ..Scanner::default() };
     let mut reader = stream::ChunkReader::new(input);
     let mut document = Vec::new();
     let mut summary = StreamSummary::default();
@@ -213,7 +223,18 @@ pub fn rewrite_stream(
     retarget: &dyn Fn(&Reference) -> Option<Reference>,
     on_rewrite: &mut dyn FnMut(Rewrite),
 ) -> Result<StreamSummary, Error> {
-    let mut scanner = Scanner::default();
+    rewrite_stream_by(input, output, retarget, on_rewrite, Rules::default())
+}
+
+/// `rewrite_stream` with some rules turned off.
+pub fn rewrite_stream_by(
+    input: impl BufRead,
+    output: &mut dyn Write,
+    retarget: &dyn Fn(&Reference) -> Option<Reference>,
+    on_rewrite: &mut dyn FnMut(Rewrite),
+    rules: Rules,
+) -> Result<StreamSummary, Error> {
+    let mut scanner = Scanner { rules, ..Scanner::default() };
     let mut reader = stream::ChunkReader::new(input);
     let mut document = Vec::new();
     let mut summary = StreamSummary::default();
@@ -284,6 +305,7 @@ struct Scanner {
     objects: usize,
     pending_source: Option<String>,
     notes: Notes,
+    rules: Rules,
 }
 
 const STREAM_HINT: &str =
@@ -366,7 +388,7 @@ impl Scanner {
                 namespace: text_at("namespace"),
                 source: source.clone(),
             };
-            sites.extend(sites::find(&document.root, &object, text, first_line));
+            sites.extend(sites::find(&document.root, &object, text, first_line, self.rules));
         }
         Ok(sites)
     }
@@ -474,7 +496,12 @@ fn new_base(field: &ImageField, retarget: &dyn Fn(&Reference) -> Option<Referenc
             None => None,
             Some(new) => {
                 let name = format!("{}/{}", new.registry, new.repository);
-                let stripped = name.strip_suffix(image_path).and_then(|b| b.strip_suffix('/'));
+                // A `repository` composed with a tag alone is the whole name.
+                let stripped = if image_path.is_empty() {
+                    Some(name.as_str())
+                } else {
+                    name.strip_suffix(image_path).and_then(|b| b.strip_suffix('/'))
+                };
                 Some(stripped.map(str::to_string).ok_or_else(|| {
                     site_error(
                         field,
@@ -648,6 +675,15 @@ mod tests {
     }
 
     #[test]
+    fn an_image_config_in_a_quoted_scalar_moves_too() {
+        let input = "kind: ConfigMap\nmetadata: {name: images}\ndata:\n  0_images.yaml: \"base: quay.io/piraeusdatastore\\ncomponents:\\n  linstor-controller:\\n    tag: v1.31.0\\n    image: piraeus-server\\n\"\n";
+        let fields = find_images(input.as_bytes()).unwrap();
+        assert_eq!(fields.len(), 1);
+        assert_eq!(fields[0].components, vec!["quay.io/piraeusdatastore/piraeus-server:v1.31.0"]);
+        assert_eq!(rewritten(input), input.replace("base: quay.io/", "base: mirror.example.com/"));
+    }
+
+    #[test]
     fn a_base_the_mapping_splits_is_an_error() {
         let input = "kind: ConfigMap\ndata:\n  a: |\n    base: quay.io/p\n    components:\n      x: {image: one}\n      y: {image: two}\n";
         let only_one = |r: &Reference| r.repository.ends_with("one").then(|| to_mirror(r)).flatten();
@@ -763,6 +799,102 @@ mod tests {
         assert_eq!(json[0]["field"], "spec.containers[0].image");
         assert_eq!(json[0]["old"], "nginx:1");
         assert_eq!(json[0]["new"], "mirror.example.com/library/nginx:1");
+    }
+
+    #[test]
+    fn sibling_fields_compose_one_reference_and_only_the_host_field_moves() {
+        let input = "kind: ClusterPolicy\nmetadata: {name: p}\nspec:\n  driver: {repository: nvcr.example/org, image: drv, version: '5'}\n  mon:\n    registry: docker.io\n    repository: nginx\n    tag: '1'\n    digest: null\n  repo: {repository: quay.io/org/app, tag: v2}\n  name: {repository: org/app, tag: v2}\n";
+        let fields = find_images(input.as_bytes()).unwrap();
+        let found: Vec<_> = fields.iter().map(|f| (f.field_path.as_str(), f.components.clone())).collect();
+        assert_eq!(
+            found,
+            vec![
+                ("spec.driver.repository", vec!["nvcr.example/org/drv:5".to_string()]),
+                ("spec.mon.registry", vec!["docker.io/nginx:1".to_string()]),
+                ("spec.repo.repository", vec!["quay.io/org/app:v2".to_string()]),
+            ]
+        );
+        assert_eq!(
+            rewritten(input),
+            input
+                .replace("nvcr.example/org", "mirror.example.com/org")
+                .replace("registry: docker.io", "registry: mirror.example.com/library")
+                .replace("quay.io/org/app", "mirror.example.com/org/app")
+        );
+    }
+
+    #[test]
+    fn keys_naming_an_image_and_data_values_that_are_references() {
+        let input = "kind: OperatorConfiguration\nmetadata: {name: db}\nconfiguration:\n  docker_image: ghcr.io/db/spilo:3\n  logicalBackupImage: \"quay.io/db/backup:1\"\n  imagePullPolicy: IfNotPresent\n---\nkind: ConfigMap\nmetadata: {name: set}\ndata:\n  provisioner: registry.k8s.io/sig/prov:v5\n  scanner.repository: mirror.gcr.io/x/scan\n  scanner.tag: '0.5'\n  host: redis.default.svc:6379\n---\nkind: Secret\nmetadata: {name: s}\ndata:\n  x: cXVheS5pby9hL2I6MQ==\nstringData:\n  agent: quay.io/a/agent:2\n";
+        let paths: Vec<_> = find_images(input.as_bytes()).unwrap().into_iter().map(|f| f.field_path).collect();
+        assert_eq!(
+            paths,
+            [
+                "configuration.docker_image",
+                "configuration.logicalBackupImage",
+                "data.scanner.repository",
+                "data.provisioner",
+                "stringData.agent"
+            ]
+        );
+        let out = rewritten(input);
+        assert!(out.contains("  scanner.repository: mirror.example.com/x/scan\n  scanner.tag: '0.5'\n"), "{out}");
+        assert!(out.contains("host: redis.default.svc:6379\n") && out.contains("x: cXVheS5pby9hL2I6MQ==\n"), "{out}");
+    }
+
+    #[test]
+    fn references_in_config_text_move_only_in_an_image_context() {
+        let input = "kind: ConfigMap\nmetadata: {name: c}\ndata:\n  casc.yaml: |\n    # image: quay.io/old/agent:0\n    clouds:\n    - templates:\n      - image: \"docker.io/ci/agent:3\"\n        note: ghcr.io/ci/plugins/p:1\n        other: busybox:1\n  runner.toml: |\n    [runners]\n      image = \"alpine:3.20\"\n      name = \"x:1\"\n  start.sh: |\n    exec agent --sidecar-image=quay.io/ci/side:2 --v=3\n    echo quay.io/ci/not-context:1\n  list: |\n    15=ghcr.io/db/e15:1\n  two: |\n    a=quay.io/a/b:1 --x-image=quay.io/c/d:2\n  tpl: |\n    image: {{ .Image }}\n    side: quay.io/t/t:1\n";
+        let fields = find_images(input.as_bytes()).unwrap();
+        let found: Vec<_> = fields.iter().map(|f| (f.field_path.as_str(), f.text.as_str())).collect();
+        assert_eq!(
+            found,
+            vec![
+                ("data.casc.yaml#clouds[0].templates[0].image", "docker.io/ci/agent:3"),
+                ("data.casc.yaml#clouds[0].templates[0].note", "ghcr.io/ci/plugins/p:1"),
+                ("data.runner.toml#line 2", "alpine:3.20"),
+                ("data.start.sh#line 1", "quay.io/ci/side:2"),
+                ("data.list#line 1", "ghcr.io/db/e15:1"),
+                ("data.two#line 1", "quay.io/c/d:2"),
+            ]
+        );
+        assert_eq!(fields[0].line, 8);
+        // Two references on one line: which one the program reads is a guess, so it is refused.
+        let e = rewrite(input.as_bytes(), &to_mirror).unwrap_err().to_string();
+        assert!(e.contains("data.two#line 1") && e.contains("which to move is a guess"), "{e}");
+        let without_two = input.replace("  two: |\n    a=quay.io/a/b:1 --x-image=quay.io/c/d:2\n", "");
+        let out = rewritten(&without_two);
+        let expected = without_two
+            .replace("\"docker.io/ci/agent:3\"", "\"mirror.example.com/ci/agent:3\"")
+            .replace("ghcr.io/ci/plugins/p:1", "mirror.example.com/ci/plugins/p:1")
+            .replace("\"alpine:3.20\"", "\"mirror.example.com/library/alpine:3.20\"")
+            .replace("=quay.io/ci/side:2", "=mirror.example.com/ci/side:2")
+            .replace("15=ghcr.io/db/e15:1", "15=mirror.example.com/db/e15:1");
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn text_images_off_leaves_config_text_alone() {
+        let input = "kind: ConfigMap\nmetadata: {name: c}\ndata:\n  casc.yaml: |\n    image: docker.io/ci/agent:3\n  whole: quay.io/a/b:1\n";
+        let fields = find_images_by(input.as_bytes(), Rules { text_images: false }).unwrap();
+        let paths: Vec<_> = fields.iter().map(|f| f.field_path.as_str()).collect();
+        assert_eq!(paths, ["data.whole"]);
+    }
+
+    #[test]
+    fn env_lists_and_builder_names_carry_images() {
+        let input = "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: quay.io/op/op:1\n        env:\n        - {name: OPERATOR_IMAGE_NAME, value: quay.io/op/op:1}\n        - {name: APP_BUILDER, value: ghcr.io/b/builder:2}\n        - name: ENGINES\n          value: |\n            15=ghcr.io/db/e15:1\n            16=ghcr.io/db/e16:1\n        - {name: NOTES, value: \"see quay.io/op/op:1\\nfor details\"}\n";
+        let paths: Vec<_> = find_images(input.as_bytes()).unwrap().into_iter().map(|f| f.field_path).collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.template.spec.containers[0].image",
+                "spec.template.spec.containers[0].env[0].value",
+                "spec.template.spec.containers[0].env[1].value",
+                "spec.template.spec.containers[0].env[2].value#line 1",
+                "spec.template.spec.containers[0].env[2].value#line 2",
+            ]
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Where images sit in a Kubernetes object, by the post-renderer's rules: container images,
-//! image volumes, image env vars and flags in pod specs, `image` fields of other kinds, and
-//! `base` of image-config documents kept in ConfigMap data.
+//! image volumes, image env vars and flags in pod specs; in other kinds, fields whose key names an
+//! image and sibling fields that compose one (`repository` + `image` + `version`); ConfigMap and
+//! Secret values that are references; references inside configuration text when they stand in an
+//! image context; and `base` of image-config documents kept in ConfigMap data.
 
 use std::ops::Range;
 
@@ -24,6 +26,23 @@ const POD_SPECS: &[(&str, &[&str])] = &[
 ];
 
 const CONTAINER_LISTS: [&str; 3] = ["initContainers", "containers", "ephemeralContainers"];
+
+/// Which rules are on: the text rules (references inside configuration text) can be turned off
+/// for a user whose config text must stay as the chart wrote it (`--text-images=off`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    pub text_images: bool,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules { text_images: true }
+    }
+}
+
+/// The most bytes of one data value searched for references in text: beyond it, a value is
+/// left as it is (a bundle or a dump, not configuration a person wrote).
+const TEXT_LIMIT: usize = 1 << 20;
 
 /// An image reference found in one document, and where its text sits in the document's bytes.
 #[derive(Debug, Clone)]
@@ -74,8 +93,8 @@ fn is_reference(text: &str, certainty: Certainty) -> bool {
 
 /// Every image site in the document rooted at `root`. `text` is the document's text and
 /// `first_line` its first line in the stream.
-pub(crate) fn find(root: &Node<'_>, object: &Object, text: &str, first_line: usize) -> Vec<Site> {
-    let mut finder = Finder { object, text, first_line, sites: Vec::new() };
+pub(crate) fn find(root: &Node<'_>, object: &Object, text: &str, first_line: usize, rules: Rules) -> Vec<Site> {
+    let mut finder = Finder { object, text, first_line, sites: Vec::new(), rules, in_text: false };
     let pod_spec_path = POD_SPECS.iter().find(|(kind, _)| *kind == object.kind).map(|(_, path)| *path);
     match pod_spec_path {
         Some(path) => {
@@ -92,17 +111,28 @@ pub(crate) fn find(root: &Node<'_>, object: &Object, text: &str, first_line: usi
             finder.anywhere(root, &mut path);
             if object.kind == "ConfigMap" {
                 finder.image_configs(root);
+                finder.data_values(root, "data");
+            }
+            if object.kind == "Secret" {
+                // `data` is base64: only `stringData` is text.
+                finder.data_values(root, "stringData");
             }
         }
     }
     finder.sites
 }
 
+/// A text field of a mapping: its key, its scalar, and its path in the object.
+type Sibling<'k, 's> = (&'k str, &'s Scalar<'s>, String);
+
 struct Finder<'f> {
     object: &'f Object,
     text: &'f str,
     first_line: usize,
     sites: Vec<Site>,
+    rules: Rules,
+    /// Searching a document embedded in a data value: its own text values are not searched again.
+    in_text: bool,
 }
 
 impl Finder<'_> {
@@ -130,8 +160,12 @@ impl Finder<'_> {
             else {
                 continue;
             };
+            let path = format!("{at}.env[{j}].value");
             if names_an_image(name) {
-                self.whole(value, &format!("{at}.env[{j}].value"), Certainty::Plausible);
+                self.whole(value, &path, Certainty::Plausible);
+            } else if self.rules.text_images && value.value.contains('\n') {
+                // `VERSION=IMAGE` lines in one value: the list format is the image context.
+                self.text_lines(value, &path, true);
             }
         }
         for list in ["command", "args"] {
@@ -175,11 +209,18 @@ impl Finder<'_> {
         }
     }
 
-    /// Any other kind: every text field named `image` that reads as an image, at any depth, and
-    /// the env and flags of anything shaped like a container list.
+    /// Any other kind: every text field whose key names an image (`image`, `docker_image`,
+    /// `imageRef`) and reads as an image, sibling fields that compose one, at any depth, and the
+    /// env and flags of anything shaped like a container list.
     fn anywhere(&mut self, node: &Node<'_>, path: &mut String) {
         match node {
             Node::Mapping(entries) => {
+                let siblings: Vec<Sibling<'_, '_>> = entries
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.as_text()?, v.as_scalar()?)))
+                    .map(|(k, v)| (k, v, join_path(path, k)))
+                    .collect();
+                let split = self.split_fields(&siblings);
                 for (key, value) in entries {
                     let Some(key) = key.as_text() else { continue };
                     let len = path.len();
@@ -188,7 +229,13 @@ impl Finder<'_> {
                     }
                     path.push_str(key);
                     match value {
-                        Node::Scalar(s) if key == "image" => self.whole(s, path, Certainty::Plausible),
+                        Node::Scalar(_) if split.contains(&key) => {}
+                        Node::Scalar(s) if key_names_an_image(key) => self.whole(s, path, Certainty::Plausible),
+                        // Inside configuration text, a reference that spells out its registry and
+                        // version is an image (or an OCI artifact) whatever its key.
+                        Node::Scalar(s) if self.in_text && !s.foreign_tag && is_qualified_reference(&s.value) => {
+                            self.site(s, path, 0..s.value.len())
+                        }
                         Node::Sequence(list) if CONTAINER_LISTS.contains(&key) => {
                             for (i, container) in list.iter().enumerate() {
                                 let at = format!("{path}[{i}]");
@@ -210,6 +257,214 @@ impl Finder<'_> {
                 }
             }
             Node::Scalar(_) => {}
+        }
+    }
+
+    /// Sibling fields that together compose one reference; returns the keys used, whose bytes
+    /// then belong to that one site. The field carrying the host is the site; `components` holds
+    /// the composed reference, so the rewrite keeps the other fields as they are.
+    ///
+    /// - `repository: host/org` + `image: name` + `version|tag` (a bare `image` beside
+    ///   `repository` is a name, not a Docker Hub image);
+    /// - `registry: host` + `repository: path` + `tag|version` (+ `digest`);
+    /// - `repository: host/path` + `tag|version|digest`.
+    fn split_fields<'k>(&mut self, siblings: &[Sibling<'k, '_>]) -> Vec<&'k str> {
+        let null = |s: &Scalar<'_>| s.style == ScalarStyle::Plain && matches!(s.value.as_ref(), "null" | "~" | "Null");
+        let get = |name: &str| {
+            siblings.iter().find(|(k, s, _)| {
+                k.eq_ignore_ascii_case(name)
+                    && !s.foreign_tag
+                    && !s.value.is_empty()
+                    && !null(s)
+                    && !s.value.contains("{{")
+            })
+        };
+        let tag = get("tag").or_else(|| get("version"));
+        let digest = get("digest");
+        let mut suffix = String::new();
+        if let Some((_, t, _)) = tag {
+            suffix.push(if t.value.starts_with("sha256:") { '@' } else { ':' });
+            suffix.push_str(&t.value);
+        }
+        if let Some((_, d, _)) = digest {
+            suffix.push('@');
+            suffix.push_str(&d.value);
+        }
+        let (host, composed, used) = match (get("registry"), get("repository"), get("image")) {
+            (Some(registry), Some(repository), None)
+                if is_host(&registry.1.value) && !starts_with_host(&repository.1.value) =>
+            {
+                (
+                    registry,
+                    format!("{}/{}{suffix}", registry.1.value, repository.1.value),
+                    vec![registry.0, repository.0],
+                )
+            }
+            (None, Some(repository), Some(image))
+                if is_base(&repository.1.value) && !image.1.value.contains(['/', ':', '@']) =>
+            {
+                (repository, format!("{}/{}{suffix}", repository.1.value, image.1.value), vec![repository.0, image.0])
+            }
+            (None, Some(repository), None) if !suffix.is_empty() && starts_with_host(&repository.1.value) => {
+                (repository, format!("{}{suffix}", repository.1.value), vec![repository.0])
+            }
+            _ => return Vec::new(),
+        };
+        if !Reference::looks_like_reference(&composed) || composed.contains(char::is_whitespace) {
+            return Vec::new();
+        }
+        let (_, scalar, path) = host;
+        self.site_composing(scalar, path, 0..scalar.value.len(), vec![composed]);
+        let mut used = used;
+        used.extend(tag.map(|t| t.0));
+        used.extend(digest.map(|d| d.0));
+        used
+    }
+
+    /// ConfigMap `data` or Secret `stringData`: values that are whole references, flat keys that
+    /// compose one (`scanner.repository` + `scanner.tag`), and references inside text values.
+    fn data_values(&mut self, root: &Node<'_>, field: &str) {
+        let Some(data) = root.get(field).and_then(Node::as_mapping) else {
+            return;
+        };
+        let mut groups: Vec<(&str, Vec<Sibling<'_, '_>>)> = Vec::new();
+        for (key, value) in data {
+            let (Some(key), Some(scalar)) = (key.as_text(), value.as_scalar()) else { continue };
+            let Some((prefix, last)) = key.rsplit_once('.') else { continue };
+            let path = format!("{field}.{key}");
+            match groups.iter_mut().find(|(p, _)| *p == prefix) {
+                Some((_, members)) => members.push((last, scalar, path)),
+                None => groups.push((prefix, vec![(last, scalar, path)])),
+            }
+        }
+        let mut taken: Vec<String> = Vec::new();
+        for (_, members) in &groups {
+            let used = self.split_fields(members);
+            taken.extend(members.iter().filter(|(k, _, _)| used.contains(k)).map(|(_, _, p)| p.clone()));
+        }
+        for (key, value) in data {
+            let (Some(key), Some(scalar)) = (key.as_text(), value.as_scalar()) else { continue };
+            let path = format!("{field}.{key}");
+            let found = self.sites.iter().any(|s| s.field.field_path == path);
+            if found || taken.contains(&path) || key_names_an_image(key) || scalar.foreign_tag {
+                continue; // composed above, or found by its key already
+            }
+            if is_reference(&scalar.value, Certainty::Plausible) && !scalar.value.contains(char::is_whitespace) {
+                self.site(scalar, &path, 0..scalar.value.len());
+            } else if self.rules.text_images && !self.in_text {
+                self.text_value(scalar, &path);
+            }
+        }
+    }
+
+    /// References inside a text value: an embedded YAML or JSON document is searched by the same
+    /// rules as an object; other text line by line, only where the line is an image context
+    /// (TOML `image = "REF"`, `--*image*=REF`, `NAME=REF`). Templated text (`{{`) is left alone:
+    /// another program fills it in, so a rewrite would be a guess.
+    fn text_value(&mut self, outer: &Scalar<'_>, path: &str) {
+        let value = outer.value.as_ref();
+        if value.len() > TEXT_LIMIT || value.contains("{{") || !(value.contains('\n') || value.starts_with('{')) {
+            return;
+        }
+        if let Ok(documents) = tree::parse(value) {
+            if documents.iter().any(|d| matches!(d.root, Node::Mapping(_) | Node::Sequence(_))) {
+                let mut inner = Finder {
+                    object: self.object,
+                    text: value,
+                    first_line: 1,
+                    sites: Vec::new(),
+                    rules: self.rules,
+                    in_text: true,
+                };
+                for document in &documents {
+                    inner.anywhere(&document.root, &mut String::new());
+                }
+                for site in inner.sites {
+                    let place = site.place.and_then(|r| self.in_scalar(outer, r));
+                    let inner_path = site.field.field_path.clone();
+                    self.push_inner(outer, path, &inner_path, site.field, place);
+                }
+                return;
+            }
+        }
+        self.text_lines(outer, path, false);
+    }
+
+    /// Line rules over a text value; `list` also takes `NAME=REF` lines (an env list).
+    fn text_lines(&mut self, outer: &Scalar<'_>, path: &str, list_only: bool) {
+        static RULES: std::sync::OnceLock<[regex::Regex; 3]> = std::sync::OnceLock::new();
+        let [toml, flag, assignment] = RULES.get_or_init(|| {
+            [
+                regex::Regex::new(
+                    r#"^\s*"?[A-Za-z0-9_.-]*(?i:image)[A-Za-z0-9_.-]*"?\s*=\s*["']([^"'\s]+)["']\s*(#.*)?$"#,
+                ),
+                regex::Regex::new(r#"--[A-Za-z0-9-]*(?i:image)[A-Za-z0-9-]*=["']?([^\s"',;]+)"#),
+                regex::Regex::new(r#"^\s*(?:export\s+)?[A-Za-z0-9_.-]+=["']?([^\s"'=]+)["']?\s*$"#),
+            ]
+            .map(|r| r.expect("valid regex"))
+        });
+        let value = outer.value.as_ref();
+        let mut line_start = 0;
+        for (n, line) in value.split('\n').enumerate() {
+            let mut found: Vec<Range<usize>> = Vec::new();
+            let rules: &[&regex::Regex] = if list_only { &[assignment] } else { &[toml, flag, assignment] };
+            for rule in rules {
+                for captures in rule.captures_iter(line) {
+                    let Some(m) = captures.get(1) else { continue };
+                    if is_reference(m.as_str(), Certainty::Plausible) && !found.contains(&m.range()) {
+                        found.push(m.range());
+                    }
+                }
+            }
+            // Another reference elsewhere on the line makes the line ambiguous: which of them the
+            // program reads is a guess.
+            let on_line = line
+                .split(|c: char| c.is_whitespace() || "\"'=,;()[]".contains(c))
+                .filter(|w| is_reference(w, Certainty::Plausible))
+                .count();
+            for range in &found {
+                let within = line_start + range.start..line_start + range.end;
+                let place = if found.len() > 1 || on_line > 1 {
+                    Err(format!(
+                        "line {} of the text names {} references; which to move is a guess",
+                        n + 1,
+                        on_line.max(found.len())
+                    ))
+                } else {
+                    self.in_scalar(outer, within.clone())
+                };
+                let field = self.field(&format!("{path}#line {}", n + 1), 0, value[within].to_string(), Vec::new());
+                self.push_inner(outer, path, &format!("line {}", n + 1), field, place);
+            }
+            line_start += line.len() + 1;
+        }
+    }
+
+    /// Records a site found inside the text of `outer`, at `place` in the document's text.
+    fn push_inner(
+        &mut self,
+        outer: &Scalar<'_>,
+        path: &str,
+        inner: &str,
+        field: ImageField,
+        place: Result<Range<usize>, String>,
+    ) {
+        let line = match &place {
+            Ok(r) => self.line_of(r.start),
+            Err(_) => self.first_line + outer.line - 1,
+        };
+        let mut field = ImageField { line, field_path: format!("{path}#{inner}"), ..field };
+        field.document = self.object.document;
+        self.sites.push(Site { field, place, plain: None, style: outer.style });
+    }
+
+    /// Maps bytes of a scalar's value onto the document text: exactly for a literal block,
+    /// otherwise as `locate` does (offsets when written without escapes, else a unique occurrence).
+    fn in_scalar(&self, outer: &Scalar<'_>, within: Range<usize>) -> Result<Range<usize>, String> {
+        if outer.style == ScalarStyle::Literal {
+            self.in_literal_block(outer, within)
+        } else {
+            locate(self.text, outer, within)
         }
     }
 
@@ -241,7 +496,7 @@ impl Finder<'_> {
                 }
                 let composed = component_references(&base.value, components);
                 let inner = locate(&outer.value, base, 0..base.value.len());
-                let place = inner.and_then(|r| self.in_literal_block(outer, r));
+                let place = inner.and_then(|r| self.in_scalar(outer, r));
                 let line = match &place {
                     Ok(r) => self.line_of(r.start),
                     Err(_) => self.first_line + outer.line - 1,
@@ -298,6 +553,11 @@ impl Finder<'_> {
 
     /// The reference at `within` (bytes of the scalar's value).
     fn site(&mut self, scalar: &Scalar<'_>, path: &str, within: Range<usize>) {
+        self.site_composing(scalar, path, within, Vec::new());
+    }
+
+    /// Like `site`; `components` are the references this text composes with its sibling fields.
+    fn site_composing(&mut self, scalar: &Scalar<'_>, path: &str, within: Range<usize>, components: Vec<String>) {
         let value = scalar.value.as_ref();
         let place = locate(self.text, scalar, within.clone());
         let line = match &place {
@@ -313,7 +573,7 @@ impl Finder<'_> {
                 .then(|| (own_text, value.to_string(), within.clone()))
         };
         self.sites.push(Site {
-            field: self.field(path, line, value[within].to_string(), Vec::new()),
+            field: self.field(path, line, value[within].to_string(), components),
             place,
             plain,
             style: scalar.style,
@@ -344,10 +604,42 @@ fn items<'n, 'a>(node: Option<&'n Node<'a>>) -> impl Iterator<Item = (usize, &'n
 }
 
 /// Env var names that carry an image: `RELATED_IMAGE_*` (the operator convention), `*_IMAGE`,
-/// and `IMAGE` itself. `*_IMAGE_TAG` or `*_IMAGE_PULL_POLICY` do not hold references.
+/// `*_IMAGE_NAME`, `*_BUILDER` (a builder image), and `IMAGE` itself. `*_IMAGE_TAG` or
+/// `*_IMAGE_PULL_POLICY` do not hold references.
 fn names_an_image(name: &str) -> bool {
     let name = name.to_ascii_uppercase();
-    name.starts_with("RELATED_IMAGE_") || name.ends_with("_IMAGE") || name == "IMAGE"
+    name.starts_with("RELATED_IMAGE_")
+        || name.ends_with("_IMAGE")
+        || name.ends_with("_IMAGE_NAME")
+        || name.ends_with("_BUILDER")
+        || name == "IMAGE"
+}
+
+/// A key of a custom resource or ConfigMap whose name says it holds an image: `image`,
+/// `docker_image`, `logicalBackupImage`, `IMAGE_REF`. Its value must still read as an image.
+fn key_names_an_image(key: &str) -> bool {
+    key.to_ascii_lowercase().contains("image")
+}
+
+/// `a.b` + `c` -> `a.b.c`.
+fn join_path(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// A registry host alone: `docker.io`, `registry.example.org:5000`, `localhost`.
+fn is_host(text: &str) -> bool {
+    !text.contains(['/', '{', ' ', '@'])
+        && crate::reference::names_a_host(text)
+        && crate::reference::check_host(text).is_ok()
+}
+
+/// The first path component is a registry host: `quay.io/org/app`, not `org/app`.
+fn starts_with_host(text: &str) -> bool {
+    text.split_once('/').is_some_and(|(first, _)| is_host(first))
 }
 
 /// A reference that spells out its registry host and a tag or digest, and reads as an image.

@@ -38,17 +38,30 @@ pub fn fixture_charts() -> Vec<PathBuf> {
 /// - any string field named `image` in any object: containers, initContainers and
 ///   ephemeralContainers of every pod spec (Deployment, Job, CronJob, bare Pod, ...) and image
 ///   fields of custom resources alike;
-/// - `env` items whose `name` ends with `_IMAGE` or starts with `RELATED_IMAGE_` (their `value`);
+/// - any other string field whose key contains `image` in any letter case (`docker_image`,
+///   `imageRef`), when the string reads as a reference by [`plausible`];
+/// - sibling string fields of one mapping that compose a reference: `registry` (a host) +
+///   `repository` + `tag`/`version` (+ `digest`); `repository` (host and path) + `image` (a bare
+///   name) + `version`/`tag`; `repository` (starting with a host) + `tag`/`version`/`digest`. The
+///   composed reference is reported at the host-carrying field;
+/// - `env` items whose `name` ends with `_IMAGE`, `_IMAGE_NAME` or `_BUILDER` or starts with
+///   `RELATED_IMAGE_` (their `value`), and in any env value of several lines, each `NAME=REF`
+///   line's REF (path `...value#line N`);
 /// - `args` and `command` items of the form `--image=<reference>` or `--<name>-image=<reference>`;
+/// - ConfigMap `data` and Secret `stringData`: a value that is a whole reference; flat keys that
+///   compose one as siblings do (`scanner.repository` + `scanner.tag`); and, in a text value of
+///   several lines with no `{{` (templated text is another program's), either the rules above
+///   applied to the YAML/JSON documents it holds, where also any string that spells a registry
+///   host and a tag counts (path `data.<key>#<path>`), or, for text that is not YAML, per line:
+///   TOML `<key containing image> = "REF"`, `--<name containing image>=REF`, `NAME=REF` lines
+///   (path `data.<key>#line N`);
 /// - ConfigMap `data` entries that hold YAML documents with a `base` string and a `components`
 ///   map (the Piraeus image config): read in ascending key order, then document order, a later
 ///   definition of a component replacing an earlier one whole, as the operator does. Each winning
 ///   component yields `base/image[:tag][@digest]`, and each of its `match` items the same with the
 ///   match's image. A component without an `image` yields nothing.
 ///
-/// `image: auto` (filled in by an injector) and empty strings are skipped. Free text is never
-/// searched: a reference inside a ConfigMap string that is not such a document (an injection
-/// template, a JSON values dump) is not reported.
+/// `image: auto` (filled in by an injector) and empty strings are skipped.
 ///
 /// The YAML path is `<Kind>/<metadata.name>:<path>` (or `#<document index>:<path>` when a document
 /// has no kind or name), the path dotted with `[i]` for list items and `["key"]` for keys holding
@@ -70,10 +83,17 @@ pub fn rendered_images(manifests: &BTreeMap<String, String>) -> Vec<RenderedImag
             }
             let prefix = document_label(&document, index);
             let mut images = Vec::new();
-            walk(&document, &mut String::new(), &mut images);
-            if document.get("kind").and_then(Value::as_str) == Some("ConfigMap") {
+            walk(&document, &mut String::new(), false, &mut images);
+            let kind = document.get("kind").and_then(Value::as_str);
+            if kind == Some("ConfigMap") {
                 if let Some(data) = document.get("data").and_then(Value::as_mapping) {
                     image_config_images(data, &mut images);
+                    data_images(data, "data", &mut images);
+                }
+            }
+            if kind == Some("Secret") {
+                if let Some(data) = document.get("stringData").and_then(Value::as_mapping) {
+                    data_images(data, "stringData", &mut images);
                 }
             }
             found.extend(
@@ -112,38 +132,223 @@ fn push_key(path: &str, key: &str) -> String {
     }
 }
 
-fn walk(value: &Value, path: &mut String, found: &mut Vec<(String, String)>) {
+/// Reads as an image reference, by the rule the README states for text: no spaces, template
+/// braces, URL or file path; a digest; or a registry host (a dot, a port or `localhost`) with a
+/// tag or two path segments; or, without a host, a tag (a port number after a single dotted or
+/// bare name is an address, not a tag).
+pub fn plausible(text: &str) -> bool {
+    let not = text.is_empty()
+        || text.contains(char::is_whitespace)
+        || text.contains("{{")
+        || text.contains("}}")
+        || text.contains("://")
+        || text.starts_with(['/', '.', '-'])
+        || text.chars().any(|c| c.is_ascii_uppercase() || "\"'=,;()[]{}<>|\\$`*?!#%&^~".contains(c));
+    if not {
+        return false;
+    }
+    if text.contains("@sha256:") {
+        return true;
+    }
+    let segments: Vec<&str> = text.split('/').collect();
+    let first = segments[0];
+    let host = segments.len() > 1 && (first.contains(['.', ':']) || first == "localhost");
+    let last = segments[segments.len() - 1];
+    let tag = last.split_once(':').map(|(_, t)| t).filter(|t| !t.is_empty());
+    if host {
+        return tag.is_some() || first.contains(':') || first == "localhost" || segments.len() >= 3;
+    }
+    let Some(tag) = tag else { return false };
+    if segments.len() > 1 {
+        return true;
+    }
+    let name = &last[..last.len() - tag.len() - 1];
+    let port = tag.len() >= 3 && tag.chars().all(|c| c.is_ascii_digit());
+    !name.is_empty() && !name.contains('.') && (tag.chars().any(|c| c.is_ascii_digit()) || tag == "latest") && !port
+}
+
+/// `plausible`, with a registry host written and a tag or digest.
+fn qualified(text: &str) -> bool {
+    let Some((first, rest)) = text.split_once('/') else { return false };
+    let last = rest.rsplit('/').next().unwrap_or(rest);
+    plausible(text)
+        && (first.contains('.') || first.contains(':') || first == "localhost")
+        && (text.contains('@') || last.contains(':'))
+}
+
+fn is_host(text: &str) -> bool {
+    !text.contains(['/', ' ', '{', '@']) && (text.contains('.') || text.contains(':') || text == "localhost")
+}
+
+/// Sibling string fields that compose one reference: (key of the host-carrying field, composed).
+fn composed(fields: &BTreeMap<String, String>) -> Option<(String, String)> {
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, v)| k.eq_ignore_ascii_case(name) && !v.is_empty() && !v.contains("{{"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+    };
+    let mut suffix = String::new();
+    if let Some((_, tag)) = get("tag").or_else(|| get("version")) {
+        suffix.push(if tag.starts_with("sha256:") { '@' } else { ':' });
+        suffix.push_str(&tag);
+    }
+    if let Some((_, digest)) = get("digest") {
+        suffix.push('@');
+        suffix.push_str(&digest);
+    }
+    let starts_with_host = |r: &str| r.split_once('/').is_some_and(|(first, _)| is_host(first));
+    let (key, reference) = match (get("registry"), get("repository"), get("image")) {
+        (Some((k, registry)), Some((_, repository)), None) if is_host(&registry) && !starts_with_host(&repository) => {
+            (k, format!("{registry}/{repository}{suffix}"))
+        }
+        (None, Some((k, repository)), Some((_, image)))
+            if repository.contains('/') && !repository.ends_with('/') && !image.contains(['/', ':', '@']) =>
+        {
+            (k, format!("{repository}/{image}{suffix}"))
+        }
+        (None, Some((k, repository)), None) if !suffix.is_empty() && starts_with_host(&repository) => {
+            (k, format!("{repository}{suffix}"))
+        }
+        _ => return None,
+    };
+    plausible(&reference).then_some((key, reference))
+}
+
+fn walk(value: &Value, path: &mut String, in_text: bool, found: &mut Vec<(String, String)>) {
     match value {
         Value::Mapping(map) => {
+            let strings: BTreeMap<String, String> =
+                map.iter().filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string()))).collect();
+            let split = composed(&strings);
             for (key, child) in map {
                 let Some(key) = key.as_str() else { continue };
                 let child_path = push_key(path, key);
+                if let Some((host_key, reference)) = &split {
+                    if key == host_key {
+                        found.push((child_path, reference.clone()));
+                        continue;
+                    }
+                    if matches!(key.to_ascii_lowercase().as_str(), "image" | "repository" | "registry") {
+                        continue; // a part of the composed reference
+                    }
+                }
                 match (key, child) {
-                    ("image", Value::String(image)) => found.push((child_path, image.clone())),
+                    ("image", Value::String(image)) if !in_text => found.push((child_path, image.clone())),
+                    (_, Value::String(text)) if key.to_ascii_lowercase().contains("image") && plausible(text) => {
+                        found.push((child_path, text.clone()))
+                    }
+                    (_, Value::String(text)) if in_text && qualified(text) => found.push((child_path, text.clone())),
                     ("env", Value::Sequence(items)) => env_images(items, &child_path, found),
                     ("args" | "command", Value::Sequence(items)) => flag_images(items, &child_path, found),
-                    _ => walk(child, &mut child_path.clone(), found),
+                    _ => walk(child, &mut child_path.clone(), in_text, found),
                 }
             }
         }
         Value::Sequence(items) => {
             for (i, child) in items.iter().enumerate() {
-                walk(child, &mut format!("{path}[{i}]"), found);
+                walk(child, &mut format!("{path}[{i}]"), in_text, found);
             }
         }
-        Value::Tagged(tagged) => walk(&tagged.value, path, found),
+        Value::Tagged(tagged) => walk(&tagged.value, path, in_text, found),
         _ => {}
+    }
+}
+
+/// ConfigMap `data` / Secret `stringData`: whole references, flat sibling keys, text values.
+fn data_images(data: &serde_yaml::Mapping, field: &str, found: &mut Vec<(String, String)>) {
+    let entries: Vec<(&str, &str)> = data.iter().filter_map(|(k, v)| Some((k.as_str()?, v.as_str()?))).collect();
+    let mut groups: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
+    for (key, value) in &entries {
+        if let Some((prefix, last)) = key.rsplit_once('.') {
+            groups.entry(prefix).or_default().insert(last.to_string(), value.to_string());
+        }
+    }
+    let mut taken: Vec<String> = Vec::new();
+    for (prefix, fields) in &groups {
+        if let Some((host_key, reference)) = composed(fields) {
+            found.push((push_key(field, &format!("{prefix}.{host_key}")), reference));
+            for part in ["image", "repository", "registry"] {
+                if let Some(k) = fields.keys().find(|k| k.eq_ignore_ascii_case(part)) {
+                    taken.push(format!("{prefix}.{k}"));
+                }
+            }
+        }
+    }
+    for (key, value) in entries {
+        if taken.iter().any(|t| t == key) || key.to_ascii_lowercase().contains("image") {
+            continue; // composed above, or found by the walk already
+        }
+        let path = push_key(field, key);
+        if plausible(value) {
+            found.push((path, value.to_string()));
+        } else if (value.contains('\n') || value.starts_with('{')) && !value.contains("{{") {
+            text_images(value, &path, found);
+        }
+    }
+}
+
+/// References inside one text value: its YAML/JSON documents walked, or image-context lines.
+fn text_images(text: &str, path: &str, found: &mut Vec<(String, String)>) {
+    if let Ok(documents) = yaml_documents(text) {
+        if documents.iter().any(|d| d.is_mapping() || d.is_sequence()) {
+            for document in documents {
+                let mut inner = Vec::new();
+                walk(&document, &mut String::new(), true, &mut inner);
+                found.extend(inner.into_iter().map(|(p, image)| (format!("{path}#{p}"), image)));
+            }
+            return;
+        }
+    }
+    line_images(text, path, false, found);
+}
+
+/// Image-context lines: TOML `..image.. = "REF"`, `--..image..=REF`, `NAME=REF`.
+fn line_images(text: &str, path: &str, list_only: bool, found: &mut Vec<(String, String)>) {
+    for (n, line) in text.split('\n').enumerate() {
+        let mut refs: Vec<String> = Vec::new();
+        let trimmed = line.trim();
+        if let Some((name, value)) = trimmed.split_once('=') {
+            let name = name.trim().trim_start_matches("export ").trim_matches('"');
+            let value = value.trim();
+            let unquoted = value.trim_matches(['"', '\'']);
+            let simple_name = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+            let spaced = trimmed.contains(" =") || trimmed.contains("= ");
+            let toml_image =
+                !list_only && name.to_ascii_lowercase().contains("image") && value.starts_with(['"', '\'']);
+            let assignment = !spaced && !value.contains(['=', ' ']);
+            if simple_name && (toml_image || assignment) {
+                refs.push(unquoted.to_string());
+            }
+        }
+        if !list_only {
+            for word in line.split_whitespace() {
+                if let Some((flag, value)) = word.strip_prefix("--").and_then(|w| w.split_once('=')) {
+                    if flag.to_ascii_lowercase().contains("image") {
+                        refs.push(value.trim_matches(['"', '\'', ',', ';']).to_string());
+                    }
+                }
+            }
+        }
+        refs.retain(|r| plausible(r));
+        refs.dedup();
+        for reference in refs {
+            found.push((format!("{path}#line {}", n + 1), reference));
+        }
     }
 }
 
 fn env_images(items: &[Value], path: &str, found: &mut Vec<(String, String)>) {
     for (i, item) in items.iter().enumerate() {
         let name = item.get("name").and_then(Value::as_str).unwrap_or_default();
-        if !(name.ends_with("_IMAGE") || name.starts_with("RELATED_IMAGE_")) {
-            continue;
-        }
-        if let Some(value) = item.get("value").and_then(Value::as_str) {
-            found.push((format!("{path}[{i}].value"), value.to_string()));
+        let Some(value) = item.get("value").and_then(Value::as_str) else { continue };
+        let value_path = format!("{path}[{i}].value");
+        let named = ["_IMAGE", "_IMAGE_NAME", "_BUILDER"].iter().any(|s| name.ends_with(s))
+            || name.starts_with("RELATED_IMAGE_");
+        if named {
+            found.push((value_path, value.to_string()));
+        } else if value.contains('\n') {
+            line_images(value, &value_path, true, found);
         }
     }
 }
@@ -298,15 +503,43 @@ fn walker_reads_env_flags_and_custom_resource_fields() {
 }
 
 #[test]
-fn walker_skips_auto_empty_and_free_text() {
+fn walker_skips_auto_empty_bare_names_and_templated_text() {
     let found = rendered_images(&manifests(&[(
         "c/templates/mixed.yaml",
         "kind: Deployment\nmetadata: {name: gw}\nspec: {template: {spec: {containers: [{name: p, \
          image: auto}, {name: q, image: ''}]}}}\n---\nkind: ConfigMap\nmetadata: {name: inj}\ndata:\n  \
          values: '{\"global\": {\"proxy\": {\"image\": \"proxyv2\"}}}'\n  config: |\n    image: \
-         busybox:1.28\n  dump.yaml: |\n    components:\n      agent: {image: {repository: x}}\n",
+         '{{ .Hub }}/proxy'\n    other: busybox:1.28\n  dump.yaml: |\n    components:\n      agent: {image: {repository: x}}\n",
     )]));
     assert!(found.is_empty(), "found {found:?}");
+}
+
+// Issue 7 on purpose: an `image:` key inside a ConfigMap's YAML text is an image context now.
+#[test]
+fn walker_reads_references_in_config_text_values_and_sibling_fields() {
+    let found = rendered_images(&manifests(&[(
+        "c/templates/data.yaml",
+        "kind: ConfigMap\nmetadata: {name: inj}\ndata:\n  config: |\n    image: busybox:1.28\n  \
+         runner.toml: |\n    [r]\n    helper_image = \"q.example/helper:1\"\n    name = \"x:1\"\n  \
+         start.sh: |\n    run --sidecar-image=q.example/side:2 --v=1\n  csi: q.example/csi:3\n  \
+         s.repository: q.example/org/s\n  s.tag: '4'\n---\nkind: Policy\nmetadata: {name: p}\n\
+         spec:\n  d: {repository: q.example/org, image: drv, version: '5'}\n  \
+         m: {registry: docker.io, repository: org/mon, tag: '6'}\n  db: {docker_image: q.example/db:7}\n",
+    )]));
+    let got: Vec<(&str, &str)> = found.iter().map(|(_, p, i)| (p.as_str(), i.as_str())).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("ConfigMap/inj:data[\"s.repository\"]", "q.example/org/s:4"),
+            ("ConfigMap/inj:data.config#image", "busybox:1.28"),
+            ("ConfigMap/inj:data[\"runner.toml\"]#line 2", "q.example/helper:1"),
+            ("ConfigMap/inj:data[\"start.sh\"]#line 1", "q.example/side:2"),
+            ("ConfigMap/inj:data.csi", "q.example/csi:3"),
+            ("Policy/p:spec.d.repository", "q.example/org/drv:5"),
+            ("Policy/p:spec.m.registry", "docker.io/org/mon:6"),
+            ("Policy/p:spec.db.docker_image", "q.example/db:7"),
+        ]
+    );
 }
 
 #[test]
@@ -545,4 +778,54 @@ fn cloudzero_clustered_variant_runs_alloy_and_honours_a_deprecated_tag() {
         images_in(&found, "templates/tests/validator.yaml"),
         vec!["ghcr.io/cloudzero/cloudzero-agent/cloudzero-agent:1.2.8"]
     );
+}
+
+// Issue 7: images handed to an operator as data, as the real engine renders them.
+#[test]
+fn operator_data_images_are_found_in_crs_configmaps_and_env_lists() {
+    let found = rendered_images(&engine::render(&seed_fixture("operator-data-images"), &serde_json::json!({})));
+    let got: Vec<(String, &str)> =
+        found.iter().map(|(_, path, image)| (path.split_once(':').unwrap().1.to_string(), image.as_str())).collect();
+    for (path, image) in [
+        ("spec.driver.repository", "nvcr.example.com/fleet/accel-driver:550.54.15"),
+        ("spec.toolkit.repository", "nvcr.example.com/fleet/container-toolkit:v1.17.4-ubuntu20.04"),
+        ("spec.monitor.registry", "docker.io/fleet/monitor:1.8"),
+        ("spec.validator.repository", "nvcr.example.com/fleet/validator:v24.9.0"),
+        ("configuration.docker_image", "ghcr.io/fleet-db/engine-16:3.2-p1"),
+        (
+            "configuration.logical_backup.logical_backup_docker_image",
+            "registry.example.com/fleet-db/logical-backup:v1.13.0",
+        ),
+        ("data.provisioner", "registry.k8s.io/sig-storage/csi-provisioner:v5.1.0"),
+        ("data[\"scanner.repository\"]", "mirror.gcr.io/fleet/scanner:0.58.1"),
+        ("spec.template.spec.containers[0].env[0].value", "quay.example.net/fleet/fleet-operator:2.3.1"),
+        ("spec.template.spec.containers[0].env[1].value", "ghcr.io/fleet-tools/bundle-builder:0.9.2"),
+        ("spec.template.spec.containers[0].env[2].value#line 2", "ghcr.io/fleet-db/engine-16:3.2-p1"),
+    ] {
+        assert!(got.contains(&(path.to_string(), image)), "{path} {image} not in {got:#?}");
+    }
+    // A registry setting is a knob, not a reference; bare operand names are not images.
+    let operand_name = |p: &str| p.starts_with("spec.") && !p.contains("containers") && p.ends_with(".image");
+    assert!(!got.iter().any(|(p, _)| p.contains("container-registry") || operand_name(p)), "{got:#?}");
+}
+
+#[test]
+fn config_text_images_are_found_in_yaml_toml_json_and_scripts_but_not_in_templated_text() {
+    let found = rendered_images(&engine::render(&seed_fixture("config-text-images"), &serde_json::json!({})));
+    let got: Vec<(String, &str)> =
+        found.iter().map(|(_, path, image)| (path.split_once(':').unwrap().1.to_string(), image.as_str())).collect();
+    for (path, image) in [
+        (
+            "data[\"casc.yaml\"]#server.clouds[0].kubernetes.templates[0].containers[0].image",
+            "docker.io/buildsrv/inbound-agent:3283.v92c105e0f819-1",
+        ),
+        ("data[\"runner.toml\"]#line 5", "docker.io/library/alpine:3.20"),
+        ("data[\"runner.toml\"]#line 6", "registry.gitlab.example.com/runner/helper:x86_64-v17.5.0"),
+        ("data[\"settings.json\"]#scanner.image", "quay.io/buildsrv/scanner:1.4.0"),
+        ("data[\"start.sh\"]#line 3", "quay.io/buildsrv/sidecar:2.1.0"),
+        ("data[\"plugins.yaml\"]#plugins[0].artifact", "ghcr.io/buildsrv/plugins/policy-pack:0.7.2"),
+    ] {
+        assert!(got.contains(&(path.to_string(), image)), "{path} {image} not in {got:#?}");
+    }
+    assert!(!got.iter().any(|(_, i)| i.contains("busybox")), "templated text is another program's: {got:#?}");
 }

@@ -1,0 +1,183 @@
+//! Issue 7, images handed over as data: `scan --explain`, registry settings moved by the overlay
+//! (checked with the real engine), and `post-render --text-images=off`.
+
+use crate::cli::{fixture, helm_retarget};
+use crate::engine;
+use crate::overlay_e2e::MIRROR;
+use crate::post_render_e2e::stream;
+
+#[test]
+fn explain_names_template_object_field_and_keys_and_says_why_it_moves_or_not() {
+    let chart = fixture("operator-data-images");
+    let out = helm_retarget(&["scan", "--explain", "nvcr.example.com/fleet/accel-driver:550.54.15"]).arg(&chart).run();
+    out.status(0);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], "nvcr.example.com/fleet/accel-driver:550.54.15");
+    assert_eq!(lines[2], "  template:    fleet-operator/templates/cluster-policy.yaml");
+    assert_eq!(lines[3], "  object:      ClusterPolicy/release-fleet-policy");
+    assert_eq!(lines[4], "  field:       spec.driver.repository (cr-split-fields)");
+    assert_eq!(lines[5], "  composed as: {driver.repository}/accel-driver:550.54.15");
+    assert!(lines[6].starts_with("  values keys: driver.repository ("), "{}", out.stdout);
+    assert!(lines[7].contains("moves by values: the overlay edits driver.repository"), "{}", out.stdout);
+
+    let fixed = helm_retarget(&["scan", "--explain", "nvcr.example.com/fleet/validator:v24.9.0"]).arg(&chart).run();
+    fixed.status(0);
+    assert!(fixed.stdout.contains("  values keys: none\n"), "{}", fixed.stdout);
+    assert!(fixed.stdout.contains("cannot move by values: the template writes every byte"), "{}", fixed.stdout);
+
+    let unknown = helm_retarget(&["scan", "--explain", "quay.io/nobody/nothing:1"]).arg(&chart).run();
+    unknown.status(2).stderr_contains("no image site of the scanned charts renders this reference");
+    assert_eq!(unknown.stdout, "");
+}
+
+#[test]
+fn a_registry_setting_is_a_knob_the_overlay_sets_and_the_engine_renders() {
+    let chart = fixture("operator-data-images");
+    let scan = helm_retarget(&["scan"]).arg(&chart).run();
+    scan.status(0);
+    assert!(
+        scan.stdout.lines().any(|l| l.contains("operator.registry") && l.contains("registry-setting")),
+        "{}",
+        scan.stdout
+    );
+    let out = helm_retarget(&["overlay", "--registry", MIRROR]).arg(&chart).run();
+    out.status(0);
+    let overlay: serde_json::Value = serde_yaml::from_str(&out.stdout).unwrap();
+    assert_eq!(overlay["operator"]["registry"], MIRROR, "{}", out.stdout);
+    let rendered = engine::render(&chart, &overlay);
+    let settings = &rendered["fleet-operator/templates/image-set.yaml"];
+    assert!(settings.contains(&format!("container-registry: {MIRROR}\n")), "{settings}");
+}
+
+#[test]
+fn text_images_off_leaves_config_text_as_the_chart_wrote_it() {
+    let chart = fixture("config-text-images");
+    let input = stream(&engine::render(&chart, &serde_json::json!({})));
+    let on = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(input.as_bytes()).run();
+    on.status(0);
+    assert!(on.stdout.contains(&format!("image = \"{MIRROR}/library/alpine:3.20\"")), "{}", on.stdout);
+    let off =
+        helm_retarget(&["post-render", "--registry", MIRROR, "--text-images", "off"]).stdin(input.as_bytes()).run();
+    off.status(0);
+    // Only the controller's pod spec changes; every text value stays byte for byte.
+    let changed: Vec<(&str, &str)> = input.lines().zip(off.stdout.lines()).filter(|(a, b)| a != b).collect();
+    assert_eq!(changed.len(), 1, "{changed:#?}");
+    assert!(changed[0].1.trim_start().starts_with(&format!("image: {MIRROR}/buildsrv/controller:")), "{changed:?}");
+}
+
+#[test]
+fn ambiguous_text_is_refused_naming_object_and_field_and_writes_nothing() {
+    let input = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: jobs}\ndata:\n  run.sh: |\n    \
+                 run --image=quay.io/a/one:1 quay.io/a/two:2\n";
+    let out = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(input.as_bytes()).run();
+    out.status(2).stderr_contains("ConfigMap/jobs: data.run.sh#line 1").stderr_contains("which to move is a guess");
+    assert_eq!(out.stdout, "");
+}
+
+/// The operator fixture and its two operand charts, as `--operand NAME=CHART` arguments.
+fn operator_with_operands() -> (std::path::PathBuf, Vec<(&'static str, std::path::PathBuf)>) {
+    let chart = fixture("operator-installed-agents");
+    let operands = ["probe-exporter", "rightsizer"].map(|n| (n, chart.join("operands").join(n))).to_vec();
+    (chart, operands)
+}
+
+#[test]
+fn operand_overlays_land_in_the_custom_resource_and_every_operand_image_moves() {
+    use crate::fixtures::rendered_images;
+    use crate::overlay_e2e::expected_on_mirror;
+    let (chart, operands) = operator_with_operands();
+    let mut run = helm_retarget(&["overlay", "--registry", MIRROR]).arg(&chart);
+    for (name, operand) in &operands {
+        run = run.arg("--operand").arg(format!("{name}={}", operand.display()));
+    }
+    let out = run.run();
+    out.status(0);
+    let overlay: serde_json::Value = serde_yaml::from_str(&out.stdout).unwrap();
+    // The operator chart, rendered by the real engine with the overlay: its own image moved, and
+    // the custom resource carrying each operand's values.
+    let rendered = engine::render(&chart, &overlay);
+    for (_, _, image) in rendered_images(&rendered) {
+        assert!(image.starts_with(&format!("{MIRROR}/")), "{image}");
+    }
+    let agent_set: serde_yaml::Value =
+        serde_yaml::from_str(&rendered["agent-operator/templates/agentset.yaml"]).unwrap();
+    for (name, operand) in &operands {
+        // What the operator merges over the operand chart's defaults: that field of the resource.
+        let values = &agent_set["spec"][*name]["helmValues"];
+        let values: serde_json::Value = serde_json::to_value(values).unwrap();
+        let before = rendered_images(&engine::render(operand, &serde_json::json!({})));
+        let after: std::collections::BTreeMap<(String, String), String> =
+            rendered_images(&engine::render(operand, &values)).into_iter().map(|(t, p, i)| ((t, p), i)).collect();
+        assert!(!before.is_empty(), "{name}: no images");
+        for (template, path, image) in before {
+            assert!(!image.starts_with(MIRROR), "{name}: {image} is on the mirror already");
+            let got = after.get(&(template.clone(), path.clone()));
+            assert_eq!(got, Some(&expected_on_mirror(&image)), "{name}: {template} {path}: {image}\n{}", out.stdout);
+        }
+    }
+    // The rightsizer's own override (replicas) is kept: the overlay merges into it.
+    assert_eq!(agent_set["spec"]["rightsizer"]["helmValues"]["replicas"], 2);
+}
+
+#[test]
+fn mirror_and_check_include_the_operands() {
+    let (chart, operands) = operator_with_operands();
+    let mut mirror = helm_retarget(&["mirror", "--registry", MIRROR]).arg(&chart);
+    for (name, operand) in &operands {
+        mirror = mirror.arg("--operand").arg(format!("{name}={}", operand.display()));
+    }
+    let out = mirror.run();
+    out.status(0);
+    for image in [
+        "ghcr.io/agentco/agent-operator:0.9.0",
+        "public.ecr.example.com/agentco/probe-exporter:1.4.0",
+        "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0",
+        "ghcr.io/agentco/rightsizer:0.7.1",
+        "docker.io/library/busybox:1.37",
+    ] {
+        assert!(out.stdout.contains(image), "{image} missing:\n{}", out.stdout);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("overlay.yaml");
+    let with_operands = |run: crate::cli::Run| {
+        operands
+            .iter()
+            .fold(run, |run, (name, operand)| run.arg("--operand").arg(format!("{name}={}", operand.display())))
+    };
+    with_operands(helm_retarget(&["overlay", "--registry", MIRROR, "-o"]).arg(&file).arg(&chart)).run().status(0);
+    with_operands(helm_retarget(&["overlay", "--registry", MIRROR, "--check"]).arg(&file).arg(&chart)).run().status(0);
+    // Without the operands the overlay is another one: --check says it is stale.
+    helm_retarget(&["overlay", "--registry", MIRROR, "--check"]).arg(&file).arg(&chart).run().status(1);
+}
+
+#[test]
+fn mirror_takes_values_files_like_scan_and_overlay() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = dir.path().join("values.yaml");
+    std::fs::write(&values, "scanner:\n  repository: quay.io/fleet/scanner-fips\n").unwrap();
+    let out =
+        helm_retarget(&["mirror", "--registry", MIRROR, "-f"]).arg(&values).arg(fixture("operator-data-images")).run();
+    out.status(0);
+    assert!(out.stdout.contains("quay.io/fleet/scanner-fips:0.58.1"), "{}", out.stdout);
+    assert!(!out.stdout.contains("mirror.gcr.io/fleet/scanner:"), "{}", out.stdout);
+}
+
+#[test]
+fn verify_finds_data_borne_images_and_passes_after_post_render() {
+    let chart = fixture("operator-data-images");
+    let input = stream(&engine::render(&chart, &serde_json::json!({})));
+    let out = helm_retarget(&["verify", "--registry", MIRROR]).stdin(input.as_bytes()).run();
+    out.status(1);
+    for field in [
+        "spec.driver.repository",
+        "configuration.docker_image",
+        "data.provisioner",
+        "data.scanner.repository",
+        "env[2].value#line 1",
+    ] {
+        assert!(out.stdout.contains(field), "verify misses {field}:\n{}", out.stdout);
+    }
+    let moved = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(input.as_bytes()).run();
+    moved.status(0);
+    helm_retarget(&["verify", "--registry", MIRROR]).stdin(moved.stdout.as_bytes()).run().status(0);
+}
