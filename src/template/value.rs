@@ -36,6 +36,8 @@ pub(crate) enum Kind {
     Files(Rc<BTreeMap<String, Vec<u8>>>),
     /// `.Capabilities.APIVersions`, whose `Has` method templates call.
     ApiVersions(Rc<Vec<String>>),
+    /// sprig's `semver` result, a `*semver.Version` with fields and methods.
+    Semver(Rc<super::semver::Version>),
 }
 
 impl TValue {
@@ -77,6 +79,10 @@ impl TValue {
 
     pub(crate) fn list(items: Vec<TValue>) -> TValue {
         TValue::new(Kind::List(items), None)
+    }
+
+    pub(crate) fn semver(v: super::semver::Version) -> TValue {
+        TValue::new(Kind::Semver(Rc::new(v)), None)
     }
 
     pub(crate) fn tmap(map: TMap) -> TValue {
@@ -158,6 +164,7 @@ impl TValue {
                     .collect(),
             ),
             Kind::ApiVersions(list) => Value::List(list.iter().map(|s| Value::String(s.clone())).collect()),
+            Kind::Semver(v) => Value::String(v.to_string()),
         }
     }
 
@@ -185,6 +192,7 @@ impl TValue {
             Kind::Map(m) => !m.borrow().is_empty(),
             Kind::Files(f) => !f.is_empty(),
             Kind::ApiVersions(l) => !l.is_empty(),
+            Kind::Semver(_) => true,
         }
     }
 
@@ -200,6 +208,7 @@ impl TValue {
             Kind::Map(_) => "map[string]interface {}",
             Kind::Files(_) => "common.Files",
             Kind::ApiVersions(_) => "common.VersionSet",
+            Kind::Semver(_) => "*semver.Version",
         }
     }
 
@@ -213,6 +222,7 @@ impl TValue {
             Kind::Str(_) => "string",
             Kind::List(_) | Kind::ApiVersions(_) => "slice",
             Kind::Map(_) | Kind::Files(_) => "map",
+            Kind::Semver(_) => "ptr",
         }
     }
 

@@ -105,6 +105,11 @@ fn emit_scalar(out: &mut Traced, v: &TValue, indent: usize) {
         }
         Kind::List(_) | Kind::ApiVersions(_) => out.push_str("[]"),
         Kind::Map(_) | Kind::Files(_) => out.push_str("{}"),
+        Kind::Semver(sv) => {
+            let text = Traced::plain(sv.to_string());
+            let (styled, style) = styled_scalar(&text, indent);
+            fold_into(out, &styled, style, indent);
+        }
     }
 }
 
@@ -463,6 +468,7 @@ fn json_value(out: &mut Traced, v: &TValue, html: bool, indent: Option<&str>, de
         Kind::Int(i) => out.push(&Traced::from_origin(i.to_string(), v.origin())),
         Kind::Float(f) => out.push(&Traced::from_origin(json_float(*f), v.origin())),
         Kind::Str(s) => json_string(out, s, html),
+        Kind::Semver(sv) => json_string(out, &Traced::plain(sv.to_string()), html),
         Kind::List(l) => {
             if l.is_empty() {
                 out.push_str("[]");
@@ -536,36 +542,36 @@ fn json_float(f: f64) -> String {
     }
 }
 
-/// Parses YAML as Helm does (through JSON, so every number is a float64).
+/// Parses YAML as Helm does: go-yaml's YAML 1.1 scalars (`yes` is true, `0755` is 493) read
+/// through `crate::yaml`, then through JSON, so every number is a float64.
 pub(crate) fn from_yaml(text: &str) -> Result<TValue, String> {
-    let v: serde_yaml::Value =
-        serde_yaml::from_str(text).map_err(|e| format!("error converting YAML to JSON: yaml: {e}"))?;
-    Ok(from_serde_yaml(&v))
+    let value = crate::yaml::parse_documents(text, "fromYaml")
+        .map_err(|e| {
+            let line = e.line.map(|l| format!("line {l}: ")).unwrap_or_default();
+            format!("error converting YAML to JSON: yaml: {line}{}", e.message)
+        })?
+        .into_iter()
+        .next()
+        .unwrap_or(crate::values::Value::Null);
+    Ok(TValue::plain(&value))
 }
 
-fn from_serde_yaml(v: &serde_yaml::Value) -> TValue {
-    use serde_yaml::Value as Y;
+/// Parses TOML into the values a template sees (BurntSushi/toml: integers stay int64).
+pub(crate) fn from_toml(text: &str) -> Result<TValue, String> {
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| e.message().to_string())?;
+    Ok(from_toml_value(&toml::Value::Table(table)))
+}
+
+fn from_toml_value(v: &toml::Value) -> TValue {
+    use toml::Value as T;
     match v {
-        Y::Null => TValue::null(),
-        Y::Bool(b) => TValue::bool(*b),
-        Y::Number(n) => TValue::float(n.as_f64().unwrap_or(0.0)),
-        Y::String(s) => TValue::str(s.clone()),
-        Y::Sequence(items) => TValue::list(items.iter().map(from_serde_yaml).collect()),
-        Y::Mapping(m) => TValue::map(
-            m.iter()
-                .map(|(k, v)| {
-                    let key = match k {
-                        Y::String(s) => s.clone(),
-                        Y::Number(n) => n.to_string(),
-                        Y::Bool(b) => b.to_string(),
-                        Y::Null => "null".into(),
-                        other => serde_yaml::to_string(other).unwrap_or_default().trim().to_string(),
-                    };
-                    (key, from_serde_yaml(v))
-                })
-                .collect(),
-        ),
-        Y::Tagged(t) => from_serde_yaml(&t.value),
+        T::String(s) => TValue::str(s.clone()),
+        T::Integer(i) => TValue::int(*i),
+        T::Float(f) => TValue::float(*f),
+        T::Boolean(b) => TValue::bool(*b),
+        T::Datetime(d) => TValue::str(d.to_string()),
+        T::Array(items) => TValue::list(items.iter().map(from_toml_value).collect()),
+        T::Table(t) => TValue::map(t.iter().map(|(k, v)| (k.clone(), from_toml_value(v))).collect()),
     }
 }
 

@@ -1,0 +1,135 @@
+//! sprig's date functions on a fixed clock (2024-01-01T00:00:00Z): a render must be repeatable,
+//! because scan and overlay compare renders of the same chart under different values.
+
+use super::{Arity::*, Func};
+use crate::template::value::{Kind, TValue};
+
+/// The fixed clock: 2024-01-01T00:00:00Z.
+const NOW_UNIX: i64 = 1_704_067_200;
+
+pub(super) static FUNCS: &[Func] = &[
+    Func::new("now", Exact(0), |_| Ok(TValue::str(format_date("2006-01-02 15:04:05.999999999 -0700 MST", NOW_UNIX)))),
+    Func::new("date", Exact(2), |c| Ok(TValue::str(format_date(&c.str(0), time_of(&c.args[1]))))),
+    Func::new("dateInZone", Exact(3), |c| Ok(TValue::str(format_date(&c.str(0), time_of(&c.args[1]))))),
+    Func::new("date_in_zone", Exact(3), |c| Ok(TValue::str(format_date(&c.str(0), time_of(&c.args[1]))))),
+    Func::new("htmlDate", Exact(1), |c| Ok(TValue::str(format_date("2006-01-02", time_of(&c.args[0]))))),
+    Func::new("htmlDateInZone", Exact(2), |c| Ok(TValue::str(format_date("2006-01-02", time_of(&c.args[0]))))),
+    Func::new("ago", Exact(1), |_| Ok(TValue::str("0s"))),
+    Func::new("duration", Exact(1), |c| Ok(TValue::str(go_duration(c.int(0))))),
+    Func::new("durationRound", Exact(1), |c| Ok(TValue::str(go_duration(c.int(0))))),
+    Func::new("unixEpoch", Exact(1), |_| Ok(TValue::str(NOW_UNIX.to_string()))),
+    Func::new("dateModify", Exact(2), |c| Ok(c.value(1))),
+    Func::new("date_modify", Exact(2), |c| Ok(c.value(1))),
+    Func::new("mustDateModify", Exact(2), |c| Ok(c.value(1))),
+    Func::new("must_date_modify", Exact(2), |c| Ok(c.value(1))),
+    Func::new("toDate", Exact(2), |c| Ok(c.value(1))),
+    Func::new("mustToDate", Exact(2), |c| Ok(c.value(1))),
+];
+
+fn time_of(v: &TValue) -> i64 {
+    match v.kind() {
+        Kind::Int(i) => *i,
+        Kind::Float(f) => *f as i64,
+        _ => NOW_UNIX,
+    }
+}
+
+/// Go's time.Format for a UTC instant, for the layout elements charts use.
+fn format_date(layout: &str, unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let (hh, mm, ss) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let weekday =
+        ["Thursday", "Friday", "Saturday", "Sunday", "Monday", "Tuesday", "Wednesday"][days.rem_euclid(7) as usize];
+    let months = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let month = months[(m - 1) as usize];
+    let tokens: &[(&str, String)] = &[
+        ("January", month.to_string()),
+        ("Monday", weekday.to_string()),
+        ("2006", format!("{y:04}")),
+        ("-07:00", "+00:00".into()),
+        ("-0700", "+0000".into()),
+        ("Z07:00", "Z".into()),
+        ("Z0700", "Z".into()),
+        (".999999999", String::new()),
+        (".000", ".000".into()),
+        ("Jan", month[..3].to_string()),
+        ("Mon", weekday[..3].to_string()),
+        ("MST", "UTC".into()),
+        ("01", format!("{m:02}")),
+        ("02", format!("{d:02}")),
+        ("_2", format!("{d:>2}")),
+        ("15", format!("{hh:02}")),
+        ("03", format!("{:02}", if hh % 12 == 0 { 12 } else { hh % 12 })),
+        ("04", format!("{mm:02}")),
+        ("05", format!("{ss:02}")),
+        ("06", format!("{:02}", y % 100)),
+        ("PM", if hh >= 12 { "PM".into() } else { "AM".into() }),
+        ("pm", if hh >= 12 { "pm".into() } else { "am".into() }),
+        ("1", m.to_string()),
+        ("2", d.to_string()),
+        ("3", (if hh % 12 == 0 { 12 } else { hh % 12 }).to_string()),
+        ("4", mm.to_string()),
+        ("5", ss.to_string()),
+    ];
+    let mut out = String::new();
+    let mut rest = layout;
+    'outer: while !rest.is_empty() {
+        for (token, value) in tokens {
+            if let Some(after) = rest.strip_prefix(token) {
+                out.push_str(value);
+                rest = after;
+                continue 'outer;
+            }
+        }
+        let c = rest.chars().next().unwrap_or(' ');
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// Days since 1970-01-01 -> (year, month, day), Howard Hinnant's algorithm.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Go's time.Duration String for whole seconds.
+fn go_duration(secs: i64) -> String {
+    if secs == 0 {
+        return "0s".into();
+    }
+    let sign = if secs < 0 { "-" } else { "" };
+    let s = secs.abs();
+    let (h, m, sec) = (s / 3600, s % 3600 / 60, s % 60);
+    if h > 0 {
+        format!("{sign}{h}h{m}m{sec}s")
+    } else if m > 0 {
+        format!("{sign}{m}m{sec}s")
+    } else {
+        format!("{sign}{sec}s")
+    }
+}
