@@ -386,8 +386,13 @@ impl State<'_> {
             return Ok(fin.unwrap_or(last));
         }
         let mut args = Vec::with_capacity(arg_nodes.len() + 1);
+        let mut forms = Vec::with_capacity(arg_nodes.len() + 1);
         for arg in arg_nodes {
             args.push(self.eval_arg(arg, dot)?);
+            forms.push(arg_form(arg));
+        }
+        if fin.is_some() {
+            forms.push(funcs::ArgForm::Piped);
         }
         args.extend(fin);
         if matches!(func.imp, funcs::Impl::Engine) {
@@ -426,12 +431,12 @@ impl State<'_> {
             }
             _ => {
                 let mut reads = Vec::new();
-                let result = funcs::call(func, args, &mut |r| reads.push(r));
+                let result = funcs::call(func, args, forms, &mut |r| reads.push(r));
                 for read in reads {
                     self.record(read);
                 }
                 result.map_err(|e| match e {
-                    CallError::Arity(message) => self.exec_err(message),
+                    CallError::Arity(message) | CallError::Type(message) => self.exec_err(message),
                     CallError::Returned(message) => self.exec_err(format!("error calling {name}: {message}")),
                 })
             }
@@ -469,7 +474,7 @@ impl State<'_> {
             Some(body) => body.clone(),
             None => {
                 return Err(self
-                    .exec_err(format!("template: no template {name:?} associated with template {:?}", self.template)))
+                    .exec_err(format!("template: no template {name:?} associated with template \"gotpl\"")))
             }
         };
         if self.depth >= MAX_EXEC_DEPTH {
@@ -507,7 +512,7 @@ impl State<'_> {
     fn run_tpl(&mut self, text: &Traced, data: &TValue) -> Result<Traced, TemplateError> {
         let parsed = self.engine.parse_tpl(&text.text).map_err(|e| match e {
             TemplateError::Parse { line, message, .. } => self
-                .exec_err(format!("error calling tpl: cannot parse template {:?}: line {line}: {message}", text.text)),
+                .exec_err(format!("error calling tpl: cannot parse template {:?}: template: gotpl:{line}: {message}", text.text)),
             other => other,
         })?;
         let source = Rc::new(text.clone());
@@ -518,7 +523,18 @@ impl State<'_> {
             );
         }
         let body = Rc::new(Body { file: self.template.clone(), source, nodes: parsed.root.clone() });
-        self.run_body(&body, data)
+        let text = self.run_body(&body, data)?;
+        Ok(if text.as_str().contains(format::NO_VALUE) { text.replace(format::NO_VALUE, "") } else { text })
+    }
+}
+
+/// How Go sees an argument node when converting it to a parameter's type.
+fn arg_form(arg: &Arg) -> funcs::ArgForm {
+    match arg {
+        Arg::Nil | Arg::Bool(_) | Arg::Str(_) | Arg::Num(_) => funcs::ArgForm::Literal,
+        Arg::Field(_) | Arg::Chain(..) => funcs::ArgForm::Field,
+        Arg::Var(_, fields) if !fields.is_empty() => funcs::ArgForm::Field,
+        Arg::Dot | Arg::Var(..) | Arg::Func(_) | Arg::Pipe(_) => funcs::ArgForm::Piped,
     }
 }
 

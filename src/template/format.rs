@@ -4,12 +4,18 @@
 use super::value::{Kind, TValue};
 use super::Traced;
 
-/// What an action `{{ x }}` writes: Helm turns Go's "<no value>" into nothing.
+/// What an action `{{ x }}` writes: Go prints nil as "<no value>". Helm removes that text from
+/// each rendered file and from `tpl`'s result, but not from `include`'s, so a nil printed inside
+/// an include and piped on (`include "x" . | quote`) is seen as "<no value>".
 pub(crate) fn print_value(out: &mut Traced, v: &TValue) {
-    if !v.is_null() {
+    if v.is_null() {
+        out.push_str(NO_VALUE);
+    } else {
         write_v(out, v, 'v', true);
     }
 }
+
+pub(crate) const NO_VALUE: &str = "<no value>";
 
 /// The text of a value as sprig's `toString` gives it, without spans.
 pub(crate) fn plain_string(v: &TValue) -> String {
@@ -239,7 +245,7 @@ pub(crate) fn sprintf(format: &str, args: &[TValue]) -> Traced {
         const TOO_LARGE: usize = 1_000_000;
         let read_num = |chars: &mut std::iter::Peekable<std::str::CharIndices>,
                         next_arg: &mut usize|
-         -> Result<Option<usize>, bool> {
+         -> Result<Option<usize>, ()> {
             if chars.peek().map(|&(_, c)| c) == Some('*') {
                 chars.next();
                 let v = args.get(*next_arg).and_then(|a| match a.kind() {
@@ -249,7 +255,7 @@ pub(crate) fn sprintf(format: &str, args: &[TValue]) -> Traced {
                 *next_arg += 1;
                 return match v {
                     Some(v) if v.unsigned_abs() as usize <= TOO_LARGE => Ok(Some(v.unsigned_abs() as usize)),
-                    _ => Err(false),
+                    _ => Err(()),
                 };
             }
             let mut n: Option<usize> = None;
@@ -257,8 +263,9 @@ pub(crate) fn sprintf(format: &str, args: &[TValue]) -> Traced {
                 let Some(digit) = d.to_digit(10) else { break };
                 let next = n.unwrap_or(0) * 10 + digit as usize;
                 if next > TOO_LARGE {
+                    // Go skips the rest of the format without a BADWIDTH note.
                     chars.by_ref().for_each(drop);
-                    return Err(true);
+                    return Ok(None);
                 }
                 n = Some(next);
                 chars.next();

@@ -25,9 +25,9 @@ fn version_regex() -> Regex {
 
 impl Version {
     pub(crate) fn parse(text: &str) -> Result<Version, String> {
-        let caps = version_regex().captures(text.trim()).ok_or_else(|| "Invalid Semantic Version".to_string())?;
+        let caps = version_regex().captures(text.trim()).ok_or_else(|| "invalid semantic version".to_string())?;
         let num = |i: usize| -> Result<u64, String> {
-            caps.get(i).map_or(Ok(0), |m| m.as_str().parse().map_err(|_| "Invalid Semantic Version".to_string()))
+            caps.get(i).map_or(Ok(0), |m| m.as_str().parse().map_err(|_| "invalid semantic version".to_string()))
         };
         Ok(Version {
             original: text.to_string(),
@@ -209,7 +209,7 @@ impl Constraint {
 
 /// sprig's semverCompare: does `version` satisfy `constraint`?
 pub(crate) fn compare(constraint: &str, version: &str) -> Result<bool, String> {
-    let v = Version::parse(version).map_err(|_| format!("Invalid Semantic Version: {version:?}"))?;
+    let v = Version::parse(version).map_err(|_| "invalid semantic version".to_string())?;
     let hyphen = Regex::new(r"^\s*(\S+)\s+-\s+(\S+)\s*$").expect("static regex");
     let single = Regex::new(r"(!=|>=|=>|<=|=<|~>|>|<|=|~|\^)?\s*(v?[0-9xX*][0-9A-Za-z.\-+*]*)").expect("static regex");
     for alternative in constraint.split("||") {

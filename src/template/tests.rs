@@ -500,7 +500,7 @@ fn sprig_math_types_paths_dates() {
             "c.txt|a/b|.gz|a/c|true",
         ),
         (
-            r#"{{ now | date "2006-01-02" }}|{{ date "Jan 2, 2006 15:04" 0 }}|{{ htmlDate 86400 }}|{{ duration 3725 }}"#,
+            r#"{{ now | date "2006-01-02" }}|{{ date "Jan 2, 2006 15:04" 0 }}|{{ htmlDate 86400 }}|{{ duration "3725" }}"#,
             "2024-01-01|Jan 1, 1970 00:00|1970-01-02|1h2m5s",
         ),
         (r#"{{ getHostByName "example.com" }}|{{ uuidv4 | len }}"#, "|36"),
@@ -512,6 +512,44 @@ fn sprig_math_types_paths_dates() {
     for (src, want) in cases {
         assert_eq!(run(src, "n: 3"), want, "{src}");
     }
+}
+
+/// Every name in Helm v4.1.4's function map (probed with the real binary: one template per name),
+/// and no other.
+#[test]
+fn the_function_table_is_helms_function_map() {
+    #[rustfmt::skip]
+    let helm: &[&str] = &[
+    "abbrev", "abbrevboth", "add", "add1", "add1f", "addf", "adler32sum", "ago", "all", "and", "any",
+    "append", "atoi", "b32dec", "b32enc", "b64dec", "b64enc", "base", "bcrypt", "biggest", "buildCustomCert",
+    "call", "camelcase", "cat", "ceil", "chunk", "clean", "coalesce", "compact", "concat", "contains", "date",
+    "dateInZone", "dateModify", "date_in_zone", "date_modify", "decryptAES", "deepCopy", "deepEqual",
+    "default", "derivePassword", "dict", "dig", "dir", "div", "divf", "duration", "durationRound", "empty",
+    "encryptAES", "eq", "ext", "fail", "first", "float64", "floor", "fromJson", "fromJsonArray", "fromToml",
+    "fromYaml", "fromYamlArray", "ge", "genCA", "genCAWithKey", "genPrivateKey", "genSelfSignedCert",
+    "genSelfSignedCertWithKey", "genSignedCert", "genSignedCertWithKey", "get", "getHostByName", "gt", "has",
+    "hasKey", "hasPrefix", "hasSuffix", "hello", "html", "htmlDate", "htmlDateInZone", "htpasswd", "include",
+    "indent", "index", "initial", "initials", "int", "int64", "isAbs", "join", "js", "kebabcase", "keys",
+    "kindIs", "kindOf", "last", "le", "len", "list", "lookup", "lower", "lt", "max", "maxf", "merge",
+    "mergeOverwrite", "min", "minf", "mod", "mul", "mulf", "mustAppend", "mustChunk", "mustCompact",
+    "mustDateModify", "mustDeepCopy", "mustFirst", "mustFromJson", "mustHas", "mustInitial", "mustLast",
+    "mustMerge", "mustMergeOverwrite", "mustPrepend", "mustPush", "mustRegexFind", "mustRegexFindAll",
+    "mustRegexMatch", "mustRegexReplaceAll", "mustRegexReplaceAllLiteral", "mustRegexSplit", "mustRest",
+    "mustReverse", "mustSlice", "mustToDate", "mustToJson", "mustToPrettyJson", "mustToRawJson", "mustToYaml",
+    "mustUniq", "mustWithout", "must_date_modify", "ne", "nindent", "nospace", "not", "now", "omit", "or",
+    "osBase", "osClean", "osDir", "osExt", "osIsAbs", "pick", "pluck", "plural", "prepend", "print", "printf",
+    "println", "push", "quote", "randAlpha", "randAlphaNum", "randAscii", "randBytes", "randInt",
+    "randNumeric", "regexFind", "regexFindAll", "regexMatch", "regexQuoteMeta", "regexReplaceAll",
+    "regexReplaceAllLiteral", "regexSplit", "repeat", "replace", "required", "rest", "reverse", "round",
+    "semver", "semverCompare", "seq", "set", "sha1sum", "sha256sum", "sha512sum", "shuffle", "slice",
+    "snakecase", "sortAlpha", "split", "splitList", "splitn", "squote", "sub", "subf", "substr", "swapcase",
+    "ternary", "title", "toDate", "toDecimal", "toJson", "toPrettyJson", "toRawJson", "toString", "toStrings",
+    "toToml", "toYaml", "toYamlPretty", "tpl", "trim", "trimAll", "trimPrefix", "trimSuffix", "trimall",
+    "trunc", "tuple", "typeIs", "typeIsLike", "typeOf", "uniq", "unixEpoch", "unset", "until", "untilStep",
+    "untitle", "upper", "urlJoin", "urlParse", "urlquery", "uuidv4", "values", "without", "wrap", "wrapWith",
+    ];
+    assert_eq!(helm.len(), 239);
+    assert_eq!(super::funcs::names(), helm);
 }
 
 /// Helm deletes sprig's `env` and `expandenv` from its function map (checked with Helm v3.17.2 and

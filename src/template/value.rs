@@ -17,6 +17,9 @@ pub struct TValue(pub(crate) Rc<Node>);
 pub(crate) struct Node {
     pub(crate) kind: Kind,
     pub(crate) origin: Option<Origin>,
+    /// An `Int` that Go holds as int64 (sprig's arithmetic returns int64, literals are int): only
+    /// `typeOf` and `%T` see the difference.
+    pub(crate) int64: bool,
 }
 
 pub(crate) type TMap = BTreeMap<String, TValue>;
@@ -42,7 +45,7 @@ pub(crate) enum Kind {
 
 impl TValue {
     pub(crate) fn new(kind: Kind, origin: Option<Origin>) -> TValue {
-        TValue(Rc::new(Node { kind, origin }))
+        TValue(Rc::new(Node { kind, origin, int64: false }))
     }
 
     pub(crate) fn kind(&self) -> &Kind {
@@ -63,6 +66,11 @@ impl TValue {
 
     pub(crate) fn int(i: i64) -> TValue {
         TValue::new(Kind::Int(i), None)
+    }
+
+    /// An integer Go holds as int64.
+    pub(crate) fn int64(i: i64) -> TValue {
+        TValue(Rc::new(Node { kind: Kind::Int(i), origin: None, int64: true }))
     }
 
     pub(crate) fn float(f: f64) -> TValue {
@@ -201,6 +209,7 @@ impl TValue {
         match self.kind() {
             Kind::Null => "<nil>",
             Kind::Bool(_) => "bool",
+            Kind::Int(_) if self.0.int64 => "int64",
             Kind::Int(_) => "int",
             Kind::Float(_) => "float64",
             Kind::Str(_) => "string",
@@ -217,6 +226,7 @@ impl TValue {
         match self.kind() {
             Kind::Null => "invalid",
             Kind::Bool(_) => "bool",
+            Kind::Int(_) if self.0.int64 => "int64",
             Kind::Int(_) => "int",
             Kind::Float(_) => "float64",
             Kind::Str(_) => "string",

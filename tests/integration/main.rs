@@ -9,4 +9,5 @@ mod post_render_e2e; // post-render of real renders: every image moved, only ref
 mod rewrite; // post-render on hand-written streams: exact bytes out, only references changed
 mod snapshots; // reviewed snapshots of scan tables and overlays for every fixture
 mod cli_contract; // exact messages and exit codes: bad input, stdin, -o, --check, fail-closed post-render
+mod template_cases; // the template conformance suite: case files blessed by real Helm, run through the library
 mod mirror; // mirror and diff: snapshots of every format, shellcheck, the plan against the engine, upgrades

@@ -85,27 +85,18 @@ fn list_index(key: &TValue, len: usize) -> Result<usize, String> {
     Ok(i as usize)
 }
 
+/// sprig's `slice` replaces Go's builtin: lists only (a string is an error).
 fn slice(c: &mut Call) -> Res {
-    let bound = |i: usize| c.args.get(i).map(|v| to_i64(v).max(0) as usize);
-    match c.args[0].kind() {
-        Kind::Str(t) => {
-            let end = bound(2).unwrap_or(t.len()).min(t.len());
-            let start = bound(1).unwrap_or(0).min(end);
-            if !t.text.is_char_boundary(start) || !t.text.is_char_boundary(end) {
-                return Err("slice index not on a character boundary".into());
-            }
-            Ok(TValue::traced(t.slice(start..end)))
-        }
-        _ => {
-            let l = items(c.name, &c.args[0])?;
-            let end = bound(2).unwrap_or(l.len());
-            let start = bound(1).unwrap_or(0);
-            if start > end || end > l.len() {
-                return Err(format!("index out of range: {start}:{end}"));
-            }
-            Ok(TValue::list(l[start..end].to_vec()))
-        }
+    let l = match c.args[0].kind() {
+        Kind::List(_) | Kind::ApiVersions(_) | Kind::Null => items(c.name, &c.args[0])?,
+        _ => return Err(format!("list should be type of slice or array but {}", c.args[0].type_name())),
+    };
+    let end = if c.len() > 2 { to_i64(&c.args[2]).max(0) as usize } else { l.len() };
+    let start = if c.len() > 1 { to_i64(&c.args[1]).max(0) as usize } else { 0 };
+    if start > end || end > l.len() {
+        return Err(format!("runtime error: slice bounds out of range [{start}:{end}]"));
     }
+    Ok(TValue::list(l[start..end].to_vec()))
 }
 
 fn printf(c: &mut Call) -> Res {

@@ -43,7 +43,7 @@ pub(super) static FUNCS: &[Func] = &[
         "ecdsa" => Ok(TValue::str(pem("EC PRIVATE KEY"))),
         "ed25519" => Ok(TValue::str(pem("PRIVATE KEY"))),
         "dsa" => Ok(TValue::str(pem("DSA PRIVATE KEY"))),
-        _ => Ok(TValue::str("Unknown type")),
+        other => Ok(TValue::str(format!("Unknown type {other}"))),
     }),
     Func::new("derivePassword", Exact(5), |_| Ok(TValue::str("placeholder-derived-password"))),
     Func::new("htpasswd", Exact(2), |c| {

@@ -15,8 +15,24 @@ pub(super) static FUNCS: &[Func] = &[
     Func::new("htmlDate", Exact(1), |c| Ok(TValue::str(format_date("2006-01-02", time_of(&c.args[0]))))),
     Func::new("htmlDateInZone", Exact(2), |c| Ok(TValue::str(format_date("2006-01-02", time_of(&c.args[0]))))),
     Func::new("ago", Exact(1), |_| Ok(TValue::str("0s"))),
-    Func::new("duration", Exact(1), |c| Ok(TValue::str(go_duration(c.int(0))))),
-    Func::new("durationRound", Exact(1), |c| Ok(TValue::str(go_duration(c.int(0))))),
+    // sprig's duration reads only an int64 or a string of seconds (a literal `95` is an int: 0s).
+    Func::new("duration", Exact(1), |c| {
+        let secs = match c.args[0].kind() {
+            Kind::Str(t) => t.text.parse().unwrap_or(0),
+            Kind::Int(i) if c.args[0].type_name() == "int64" => *i,
+            _ => 0,
+        };
+        Ok(TValue::str(go_duration(secs)))
+    }),
+    // durationRound: a Go duration string or int64 nanoseconds, rounded to its largest unit.
+    Func::new("durationRound", Exact(1), |c| {
+        let nanos: i128 = match c.args[0].kind() {
+            Kind::Str(t) => parse_go_duration(&t.text).unwrap_or(0),
+            Kind::Int(i) if c.args[0].type_name() == "int64" => i128::from(*i),
+            _ => 0,
+        };
+        Ok(TValue::str(round_duration(nanos.unsigned_abs())))
+    }),
     Func::new("unixEpoch", Exact(1), |_| Ok(TValue::str(NOW_UNIX.to_string()))),
     Func::new("dateModify", Exact(2), |c| Ok(c.value(1))),
     Func::new("date_modify", Exact(2), |c| Ok(c.value(1))),
@@ -132,4 +148,48 @@ fn go_duration(secs: i64) -> String {
     } else {
         format!("{sign}{sec}s")
     }
+}
+
+/// Go's time.ParseDuration, in nanoseconds.
+fn parse_go_duration(text: &str) -> Option<i128> {
+    let (negative, mut rest) = match text.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    if rest == "0" {
+        return Some(0);
+    }
+    let mut total: f64 = 0.0;
+    while !rest.is_empty() {
+        let n = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let number: f64 = rest[..n].parse().ok()?;
+        rest = &rest[n..];
+        let u = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let scale = match &rest[..u] {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        total += number * scale;
+        rest = &rest[u..];
+    }
+    Some(if negative { -(total as i128) } else { total as i128 })
+}
+
+/// sprig's durationRound: the largest whole unit (years of 365 days, months of 30).
+fn round_duration(u: u128) -> String {
+    let second = 1_000_000_000u128;
+    let (minute, hour) = (60 * second, 3600 * second);
+    let day = 24 * hour;
+    let (month, year) = (30 * day, 365 * day);
+    for (unit, suffix) in [(year, "y"), (month, "mo"), (day, "d"), (hour, "h"), (minute, "m"), (second, "s")] {
+        if u > unit {
+            return format!("{}{suffix}", u / unit);
+        }
+    }
+    "0s".into()
 }

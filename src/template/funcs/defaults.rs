@@ -14,6 +14,6 @@ pub(super) static FUNCS: &[Func] = &[
     Func::new("coalesce", AtLeast(0), |c| Ok(c.args.iter().find(|v| !sprig_empty(v)).cloned().unwrap_or_else(TValue::null))),
     Func::new("all", AtLeast(0), |c| bool_of(c.args.iter().all(|v| !sprig_empty(v)))),
     Func::new("any", AtLeast(0), |c| bool_of(c.args.iter().any(|v| !sprig_empty(v)))),
-    Func::new("ternary", Exact(3), |c| Ok(if c.args[2].truthy() { c.value(0) } else { c.value(1) })),
+    Func::new("ternary", Exact(3), |c| Ok(if c.bool(2)? { c.value(0) } else { c.value(1) })),
     Func::new("deepEqual", Exact(2), |c| bool_of(c.args[0].to_value() == c.args[1].to_value())).whole(),
 ];

@@ -31,7 +31,8 @@ pub(super) static FUNCS: &[Func] = &[
         }
         Ok(c.value(0))
     }),
-    // A nil map (a missing values key) has no keys: false, as in Go.
+    // A nil map from a pipeline or variable has no keys: false, as in Go; a missing key read
+    // directly is Go's conversion error.
     Func::new("hasKey", Exact(2), |c| {
         let key = c.str(1);
         let found = map_or_nil(c, 0)?.and_then(|m| m.borrow().get(&key).cloned());
@@ -75,12 +76,8 @@ pub(super) static FUNCS: &[Func] = &[
     Func::new("mustDeepCopy", Exact(1), |c| Ok(deep_copy(&c.args[0]))).whole(),
 ];
 
-/// A map parameter that Go fills with a nil map when given nil.
 fn map_or_nil<'c>(c: &'c Call, i: usize) -> Result<Option<&'c RefCell<TMap>>, String> {
-    if c.args.get(i).is_none_or(TValue::is_null) {
-        return Ok(None);
-    }
-    c.map(i).map(Some)
+    c.map_or_nil(i)
 }
 
 /// sprig's dig: keys, a default, then the map; a missing key gives the default, stepping into

@@ -19,7 +19,12 @@ pub(super) static FUNCS: &[Func] = &[
     Func::engine("fail", Exact(1)),
     Func::new("toYaml", Exact(1), to_yaml).whole(),
     Func::new("mustToYaml", Exact(1), to_yaml).whole(),
-    Func::new("toYamlPretty", Exact(1), to_yaml).whole(),
+    Func::new("toYamlPretty", Exact(1), |c| {
+        let out = yaml_out::to_yaml_pretty(&c.args[0]);
+        let trimmed = out.text.trim_end_matches('\n').len();
+        Ok(TValue::traced(out.slice(0..trimmed)))
+    })
+    .whole(),
     Func::new("fromYaml", Exact(1), from_yaml),
     Func::new("fromYamlArray", Exact(1), from_yaml_array),
     Func::new("toJson", Exact(1), |c| Ok(TValue::traced(yaml_out::to_json(&c.args[0], true, None)))).whole(),
@@ -103,12 +108,13 @@ pub(crate) fn files_method(files: &Rc<BTreeMap<String, Vec<u8>>>, name: &str, ar
         "Get" => Ok(TValue::str(text(&arg()))),
         "GetBytes" => Ok(TValue::str(text(&arg()))),
         "Lines" => {
+            // Helm drops one final newline, then splits.
             let t = text(&arg());
-            let mut lines: Vec<TValue> = t.split('\n').map(TValue::str).collect();
-            if t.is_empty() {
-                lines.clear();
+            if !files.contains_key(&arg()) || t.is_empty() {
+                return Ok(TValue::list(Vec::new()));
             }
-            Ok(TValue::list(lines))
+            let t = t.strip_suffix('\n').unwrap_or(&t);
+            Ok(TValue::list(t.split('\n').map(TValue::str).collect()))
         }
         "Glob" => {
             let pattern = glob_regex(&arg());

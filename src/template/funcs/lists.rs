@@ -103,6 +103,9 @@ fn compact(c: &mut Call) -> Res {
 }
 
 fn must_slice(c: &mut Call) -> Res {
+    if !matches!(c.args[0].kind(), crate::template::value::Kind::List(_) | crate::template::value::Kind::Null) {
+        return Err(format!("list should be type of slice or array but {}", c.args[0].type_name()));
+    }
     let l = c.list(0)?;
     let end = if c.len() > 2 { c.int(2).max(0) as usize } else { l.len() };
     let start = if c.len() > 1 { c.int(1).max(0) as usize } else { 0 };

@@ -5,27 +5,27 @@ use super::{Arity::*, Call, Func, Res};
 use crate::template::value::TValue;
 
 pub(super) static FUNCS: &[Func] = &[
-    Func::new("add", AtLeast(0), |c| Ok(TValue::int((0..c.len()).map(|i| c.int(i)).fold(0i64, i64::wrapping_add)))),
-    Func::new("add1", Exact(1), |c| Ok(TValue::int(c.int(0).wrapping_add(1)))),
-    Func::new("sub", Exact(2), |c| Ok(TValue::int(c.int(0).wrapping_sub(c.int(1))))),
-    Func::new("mul", AtLeast(1), |c| Ok(TValue::int((0..c.len()).map(|i| c.int(i)).fold(1i64, i64::wrapping_mul)))),
+    Func::new("add", AtLeast(0), |c| Ok(TValue::int64((0..c.len()).map(|i| c.int(i)).fold(0i64, i64::wrapping_add)))),
+    Func::new("add1", Exact(1), |c| Ok(TValue::int64(c.int(0).wrapping_add(1)))),
+    Func::new("sub", Exact(2), |c| Ok(TValue::int64(c.int(0).wrapping_sub(c.int(1))))),
+    Func::new("mul", AtLeast(1), |c| Ok(TValue::int64((0..c.len()).map(|i| c.int(i)).fold(1i64, i64::wrapping_mul)))),
     Func::new("div", Exact(2), |c| {
         let d = c.int(1);
         if d == 0 {
             return Err("runtime error: integer divide by zero".into());
         }
-        Ok(TValue::int(c.int(0).wrapping_div(d)))
+        Ok(TValue::int64(c.int(0).wrapping_div(d)))
     }),
     Func::new("mod", Exact(2), |c| {
         let d = c.int(1);
         if d == 0 {
             return Err("runtime error: integer divide by zero".into());
         }
-        Ok(TValue::int(c.int(0).wrapping_rem(d)))
+        Ok(TValue::int64(c.int(0).wrapping_rem(d)))
     }),
-    Func::new("max", AtLeast(1), |c| Ok(TValue::int((0..c.len()).map(|i| c.int(i)).max().unwrap_or(0)))),
-    Func::new("biggest", AtLeast(1), |c| Ok(TValue::int((0..c.len()).map(|i| c.int(i)).max().unwrap_or(0)))),
-    Func::new("min", AtLeast(1), |c| Ok(TValue::int((0..c.len()).map(|i| c.int(i)).min().unwrap_or(0)))),
+    Func::new("max", AtLeast(1), |c| Ok(TValue::int64((0..c.len()).map(|i| c.int(i)).max().unwrap_or(0)))),
+    Func::new("biggest", AtLeast(1), |c| Ok(TValue::int64((0..c.len()).map(|i| c.int(i)).max().unwrap_or(0)))),
+    Func::new("min", AtLeast(1), |c| Ok(TValue::int64((0..c.len()).map(|i| c.int(i)).min().unwrap_or(0)))),
     Func::new("addf", AtLeast(0), |c| Ok(TValue::float(decimal(floats(c).iter().sum())))),
     Func::new("add1f", Exact(1), |c| Ok(TValue::float(decimal(c.float(0) + 1.0)))),
     Func::new("subf", AtLeast(1), |c| fold(c, |a, b| a - b)),
@@ -42,10 +42,10 @@ pub(super) static FUNCS: &[Func] = &[
     Func::new("ceil", Exact(1), |c| Ok(TValue::float(c.float(0).ceil()))),
     Func::new("round", AtLeast(2), round),
     Func::new("int", Exact(1), |c| Ok(TValue::int(c.int(0)))),
-    Func::new("int64", Exact(1), |c| Ok(TValue::int(c.int(0)))),
+    Func::new("int64", Exact(1), |c| Ok(TValue::int64(c.int(0)))),
     Func::new("atoi", Exact(1), |c| Ok(TValue::int(c.str(0).parse::<i64>().unwrap_or(0)))),
     Func::new("float64", Exact(1), |c| Ok(TValue::float(c.float(0)))),
-    Func::new("toDecimal", Exact(1), |c| Ok(TValue::int(i64::from_str_radix(&c.str(0), 8).unwrap_or(0)))),
+    Func::new("toDecimal", Exact(1), |c| Ok(TValue::int64(i64::from_str_radix(&c.str(0), 8).unwrap_or(0)))),
     Func::new("randInt", Exact(2), |c| {
         let (min, max) = (c.int(0), c.int(1));
         if max <= min {

@@ -130,17 +130,45 @@ pub(crate) fn names() -> Vec<&'static str> {
     names
 }
 
+/// How an argument was written, which decides Go's error for a value of the wrong type.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum ArgForm {
+    /// A constant: `3`, `"x"`, `true`, `nil`.
+    Literal,
+    /// A field chain (`.Values.x`, `$v.a`): a missing key is a nil *interface*, which Go will not
+    /// pass where a map or a string is wanted.
+    Field,
+    /// A parenthesised pipeline, a variable, or the piped-in value: Go has turned a nil there
+    /// into "no value", which becomes the zero map (or an error for a string).
+    Piped,
+}
+
 /// Why a call failed.
 #[derive(Debug)]
 pub(crate) enum CallError {
     /// Go's arity check: `wrong number of args for NAME: want N got M`.
     Arity(String),
+    /// Go's argument conversion: `wrong type for value; expected map[string]interface {}; got
+    /// interface {}` (no `error calling` prefix: it happens before the call).
+    Type(String),
     /// The function returned an error (or panicked): Go prints `error calling NAME: ...`.
     Returned(String),
 }
 
+/// Marks a message as Go's argument-conversion error (see [`CallError::Type`]).
+const TYPE_ERROR: char = '\u{1}';
+
+fn type_error(message: String) -> String {
+    format!("{TYPE_ERROR}{message}")
+}
+
 /// Checks the arity and runs a plain function, recording the values reads it makes.
-pub(crate) fn call(func: &Func, args: Vec<TValue>, record: &mut dyn FnMut(ValuesRead)) -> Result<TValue, CallError> {
+pub(crate) fn call(
+    func: &Func,
+    args: Vec<TValue>,
+    forms: Vec<ArgForm>,
+    record: &mut dyn FnMut(ValuesRead),
+) -> Result<TValue, CallError> {
     check_arity(func, args.len()).map_err(CallError::Arity)?;
     let Impl::Plain(run) = func.imp else {
         return Err(CallError::Returned(format!("{} must be run by the evaluator", func.name)));
@@ -154,8 +182,11 @@ pub(crate) fn call(func: &Func, args: Vec<TValue>, record: &mut dyn FnMut(Values
             }
         }
     }
-    let mut call = Call { name: func.name, args, record };
-    run(&mut call).map_err(CallError::Returned)
+    let mut call = Call { name: func.name, args, forms, record };
+    run(&mut call).map_err(|message| match message.strip_prefix(TYPE_ERROR) {
+        Some(message) => CallError::Type(message.to_string()),
+        None => CallError::Returned(message),
+    })
 }
 
 /// Go's message when a call has the wrong number of arguments.
@@ -174,6 +205,7 @@ pub(crate) fn check_arity(func: &Func, got: usize) -> Result<(), String> {
 pub(crate) struct Call<'r> {
     pub(crate) name: &'static str,
     pub(crate) args: Vec<TValue>,
+    forms: Vec<ArgForm>,
     record: &'r mut dyn FnMut(ValuesRead),
 }
 
@@ -212,14 +244,50 @@ impl Call<'_> {
         items(self.name, &self.value(i))
     }
 
-    /// A map argument, or sprig's type error naming what was given.
+    fn form(&self, i: usize) -> ArgForm {
+        self.forms.get(i).copied().unwrap_or(ArgForm::Piped)
+    }
+
+    /// A map argument, or Go's conversion error naming what was given.
     pub(crate) fn map(&self, i: usize) -> Result<&RefCell<TMap>, String> {
+        match self.map_or_nil(i)? {
+            Some(m) => Ok(m),
+            None => Err("assignment to entry in nil map".into()),
+        }
+    }
+
+    /// A map parameter as Go fills it: a nil from a pipeline or variable is the nil map (None);
+    /// a missing key read directly (`.Values.missing`) is Go's conversion error.
+    pub(crate) fn map_or_nil(&self, i: usize) -> Result<Option<&RefCell<TMap>>, String> {
+        let value = self.args.get(i);
+        match value.map(TValue::kind) {
+            Some(Kind::Map(m)) => Ok(Some(m)),
+            None => Ok(None),
+            Some(Kind::Null) => match self.form(i) {
+                ArgForm::Field => {
+                    Err(type_error("wrong type for value; expected map[string]interface {}; got interface {}".into()))
+                }
+                ArgForm::Literal | ArgForm::Piped => Ok(None),
+            },
+            Some(_) => Err(type_error(self.wrong_type(i, "map[string]interface {}"))),
+        }
+    }
+
+    /// A bool parameter (`ternary`'s condition): Go converts nothing else.
+    pub(crate) fn bool(&self, i: usize) -> Result<bool, String> {
         match self.args.get(i).map(TValue::kind) {
-            Some(Kind::Map(m)) => Ok(m),
-            _ => Err(format!(
-                "wrong type for value; expected map[string]interface {{}}; got {}",
-                self.args.get(i).map_or("<nil>", TValue::type_name)
-            )),
+            Some(Kind::Bool(b)) => Ok(*b),
+            _ => Err(type_error(self.wrong_type(i, "bool"))),
+        }
+    }
+
+    /// Go's message for an argument of the wrong type: constants are named by their text.
+    fn wrong_type(&self, i: usize, want: &str) -> String {
+        let value = self.value(i);
+        match self.form(i) {
+            ArgForm::Literal => format!("expected {want}; found {}", plain_string(&value)),
+            _ if value.is_null() => format!("invalid value; expected {want}"),
+            _ => format!("wrong type for value; expected {want}; got {}", value.type_name()),
         }
     }
 
@@ -270,7 +338,24 @@ pub(crate) fn items(name: &str, v: &TValue) -> Result<Vec<TValue>, String> {
         Kind::List(l) => Ok(l.clone()),
         Kind::ApiVersions(l) => Ok(l.iter().map(|s| TValue::str(s.clone())).collect()),
         Kind::Null => Ok(Vec::new()),
-        _ => Err(format!("Cannot {name} on type {}", v.type_name())),
+        _ => Err(list_error(name, v.type_name())),
+    }
+}
+
+/// sprig's message when a list function is given something else.
+fn list_error(name: &str, type_name: &str) -> String {
+    let verb = name.strip_prefix("must").map_or(name.to_string(), |n| {
+        let mut chars = n.chars();
+        chars.next().map(|c| c.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
+    });
+    match verb.as_str() {
+        "push" | "append" => format!("Cannot push on type {type_name}"),
+        "prepend" => format!("Cannot prepend on type {type_name}"),
+        "compact" => format!("Cannot compact on type {type_name}"),
+        "chunk" => format!("Cannot chunk type {type_name}"),
+        "concat" => format!("Cannot concat type {type_name} as list"),
+        "slice" => format!("list should be type of slice or array but {type_name}"),
+        _ => format!("Cannot find {verb} on type {type_name}"),
     }
 }
 

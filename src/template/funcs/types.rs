@@ -9,7 +9,8 @@ pub(super) static FUNCS: &[Func] = &[
     Func::new("typeOf", Exact(1), |c| Ok(TValue::str(c.args[0].type_name()))),
     Func::new("typeIs", Exact(2), |c| bool_of(c.str(0) == c.args[1].type_name())),
     Func::new("typeIsLike", Exact(2), |c| {
+        // sprig: the target matches the value's type, or that type behind a pointer.
         let (t, actual) = (c.str(0), c.args[1].type_name());
-        bool_of(t == actual || t.strip_prefix('*') == Some(actual))
+        bool_of(t == actual || actual.strip_prefix('*') == Some(t.as_str()))
     }),
 ];
