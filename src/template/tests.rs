@@ -667,6 +667,60 @@ fn tpl_renders_strings_with_their_own_spans() {
     assert_eq!(run("{{ tpl \"{{ define \\\"q\\\" }}Q{{ end }}{{ include \\\"q\\\" . }}\" . }}", ""), "Q");
 }
 
+/// Issue 8: pod templates kept in `files/*.yaml` and pulled in with `tpl (.Files.Get ...)`: the
+/// values read inside trace to their keys, so the image is attributed to values, not hard-coded.
+#[test]
+fn issue_8_tpl_of_a_file_traces_values_read_inside_it() {
+    let d = dot("image:\n  repository: reg.example/app\n  tag: \"1.2\"");
+    let mut files = BTreeMap::new();
+    files.insert(
+        "files/pod.yaml".to_string(),
+        b"containers:\n  - image: {{ .Values.image.repository }}:{{ .Values.image.tag }}\n".to_vec(),
+    );
+    d.insert("Files", TValue::files(files));
+    let out = render_with(&[("t.yaml", "{{ tpl (.Files.Get \"files/pod.yaml\") . }}")], "t.yaml", &d).unwrap();
+    assert_eq!(out.text.text, "containers:\n  - image: reg.example/app:1.2\n");
+    let at = out.text.text.find("reg.example").unwrap();
+    assert_eq!(
+        out.text.origins_in(at..at + "reg.example/app".len()),
+        vec![Origin::Values(ValuesPath::parse("image.repository"))]
+    );
+    let tag = out.text.text.rfind("1.2").unwrap();
+    assert_eq!(out.text.origins_in(tag..tag + 3), vec![Origin::Values(ValuesPath::parse("image.tag"))]);
+    assert!(out.reads.iter().any(|r| r.path == ValuesPath::parse("image.repository") && r.found));
+}
+
+/// Issue 10: recursion and size limits are errors naming the limit, never a crash.
+#[test]
+fn issue_10_engine_limits_are_errors() {
+    let parens = format!("{{{{ {}1{} }}}}", "(".repeat(100_000), ")".repeat(100_000));
+    let err = Engine::new().add("t.yaml", &parens).unwrap_err();
+    assert!(err.to_string().contains("max expression depth exceeded"), "{err}");
+    let ifs = format!("{}x{}", "{{ if 1 }}".repeat(100_000), "{{ end }}".repeat(100_000));
+    let err = Engine::new().add("t.yaml", &ifs).unwrap_err();
+    assert!(err.to_string().contains("max expression depth exceeded"), "{err}");
+    for (src, limit) in [
+        ("{{ repeat 9223372036854775807 \"ab\" }}", "error calling repeat: rendered string larger than 64 MiB"),
+        ("{{ indent 3000000000 \"x\" }}", "error calling indent: rendered string larger than 64 MiB"),
+        ("{{ nindent 3000000000 \"x\" }}", "error calling nindent: rendered string larger than 64 MiB"),
+        ("{{ until 1000000000 }}", "error calling until: list longer than 1048576 items"),
+        ("{{ untilStep 0 9223372036854775807 1 }}", "error calling untilStep: list longer than 1048576 items"),
+        ("{{ seq 1000000000 }}", "error calling seq: list longer than 1048576 items"),
+        ("{{ randAlphaNum 1000000000 }}", "error calling randAlphaNum: rendered string larger than 64 MiB"),
+        ("{{ range 1000000000 }}xxxxxxxxxxxxxxxx{{ end }}", "rendered output larger than 64 MiB"),
+    ] {
+        let err = run_err(src, "").to_string();
+        assert!(err.starts_with("template: t.yaml:1: ") && err.contains(limit), "{src}: {err}");
+    }
+    // Go's fmt refuses widths over a million: no allocation, Go's text.
+    assert_eq!(run("{{ printf \"%01000000000d\" 5 }}", ""), "%!(NOVERB)%!(EXTRA int=5)");
+    // include and tpl nesting stop at Helm's 1000 with Helm's message.
+    let err = run_err("{{ define \"loop\" }}{{ include \"loop\" . }}{{ end }}{{ include \"loop\" . }}", "").to_string();
+    assert!(err.ends_with("rendering template has a nested reference name: loop: unable to execute template"), "{err}");
+    let err = run_err("{{ tpl .Values.t . }}", "t: \"{{ tpl .Values.t . }}\"").to_string();
+    assert!(err.ends_with("rendering template has a nested reference name: tpl: unable to execute template"), "{err}");
+}
+
 /// A Bitnami-style image helper, in our own words: registry/repository:tag@digest with a global
 /// registry override.
 const IMAGES_TPL: &str = r#"
