@@ -473,8 +473,7 @@ impl State<'_> {
         let body = match self.tpl_defines.get(name).or_else(|| self.engine.body(name)) {
             Some(body) => body.clone(),
             None => {
-                return Err(self
-                    .exec_err(format!("template: no template {name:?} associated with template \"gotpl\"")))
+                return Err(self.exec_err(format!("template: no template {name:?} associated with template \"gotpl\"")))
             }
         };
         if self.depth >= MAX_EXEC_DEPTH {
@@ -511,8 +510,10 @@ impl State<'_> {
     /// the string's own spans.
     fn run_tpl(&mut self, text: &Traced, data: &TValue) -> Result<Traced, TemplateError> {
         let parsed = self.engine.parse_tpl(&text.text).map_err(|e| match e {
-            TemplateError::Parse { line, message, .. } => self
-                .exec_err(format!("error calling tpl: cannot parse template {:?}: template: gotpl:{line}: {message}", text.text)),
+            TemplateError::Parse { line, message, .. } => self.exec_err(format!(
+                "error calling tpl: cannot parse template {:?}: template: gotpl:{line}: {message}",
+                text.text
+            )),
             other => other,
         })?;
         let source = Rc::new(text.clone());

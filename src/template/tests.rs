@@ -236,7 +236,9 @@ fn builtins_len_index_slice_print_html_js_urlquery() {
     assert!(run_err("{{ index .Values.l 5 }}", "l: [x]").to_string().contains("index out of range: 5"));
     // sprig's `slice` replaces Go's builtin and takes lists only (checked against Helm v4.1.4).
     assert_eq!(run("{{ slice .Values.l 1 }}", "l: [a, b, c]"), "[b c]");
-    assert!(run_err("{{ slice \"hello\" 1 3 }}", "").to_string().contains("list should be type of slice or array but string"));
+    assert!(run_err("{{ slice \"hello\" 1 3 }}", "")
+        .to_string()
+        .contains("list should be type of slice or array but string"));
     assert_eq!(run("{{ print 1 2 \"a\" 3 \"b\" \"c\" }}", ""), "1 2a3bc");
     assert_eq!(run("{{ println \"a\" 1 }}", ""), "a 1\n");
     assert_eq!(run("{{ html \"<a href='x'>&</a>\" }}", ""), "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;");

@@ -81,7 +81,8 @@ fn render(case: &Case) -> Result<String, String> {
         .unwrap_or_else(|| panic!("{}: case.yaml was not rendered", case.path.display()));
     let output = template.output.as_ref().map_err(|e| e.to_string())?;
     let line = output.text.as_str().trim_end();
-    let json = line.strip_prefix("out: ").unwrap_or_else(|| panic!("{}: unexpected output {line:?}", case.path.display()));
+    let json =
+        line.strip_prefix("out: ").unwrap_or_else(|| panic!("{}: unexpected output {line:?}", case.path.display()));
     Ok(serde_json::from_str::<String>(json).unwrap_or_else(|e| panic!("{}: {e}: {json}", case.path.display())))
 }
 
@@ -92,7 +93,10 @@ fn error_core(message: &str) -> &str {
         Some(i) => &message[i + 3..],
         None => match message.strip_prefix("template: ") {
             Some(rest) => rest.splitn(3, ':').nth(2).map(str::trim_start).unwrap_or(rest),
-            None => message.strip_prefix("execution error at (").and_then(|r| r.split_once("): ")).map_or(message, |(_, m)| m),
+            None => message
+                .strip_prefix("execution error at (")
+                .and_then(|r| r.split_once("): "))
+                .map_or(message, |(_, m)| m),
         },
     }
 }
@@ -141,6 +145,12 @@ fn every_case_renders_as_helm_renders_it() {
             (Err(diff), None) => problems.push(format!("{name}: {diff}")),
         }
     }
-    eprintln!("template cases: {matching} of {} match Helm v4, {gaps} known gaps", paths.len());
-    assert!(problems.is_empty(), "{} cases differ from Helm:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} of {} cases differ from Helm ({matching} match, {gaps} known gaps):\n{}",
+        problems.len(),
+        paths.len(),
+        problems.join("\n")
+    );
+    assert_eq!(matching + gaps, paths.len());
 }

@@ -50,7 +50,8 @@ fn index(c: &mut Call) -> Res {
     if item.is_null() {
         return Err("index of untyped nil".into());
     }
-    for key in c.args[1..].to_vec() {
+    for k in 1..c.len() {
+        let key = c.args[k].clone();
         item = match item.kind() {
             Kind::Map(m) => {
                 let k = match key.kind() {

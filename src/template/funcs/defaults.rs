@@ -11,7 +11,9 @@ pub(super) static FUNCS: &[Func] = &[
         })
     }),
     Func::new("empty", Exact(1), |c| bool_of(sprig_empty(&c.args[0]))),
-    Func::new("coalesce", AtLeast(0), |c| Ok(c.args.iter().find(|v| !sprig_empty(v)).cloned().unwrap_or_else(TValue::null))),
+    Func::new("coalesce", AtLeast(0), |c| {
+        Ok(c.args.iter().find(|v| !sprig_empty(v)).cloned().unwrap_or_else(TValue::null))
+    }),
     Func::new("all", AtLeast(0), |c| bool_of(c.args.iter().all(|v| !sprig_empty(v)))),
     Func::new("any", AtLeast(0), |c| bool_of(c.args.iter().any(|v| !sprig_empty(v)))),
     Func::new("ternary", Exact(3), |c| Ok(if c.bool(2)? { c.value(0) } else { c.value(1) })),

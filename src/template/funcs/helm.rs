@@ -33,10 +33,8 @@ pub(super) static FUNCS: &[Func] = &[
     Func::new("mustToRawJson", Exact(1), |c| Ok(TValue::traced(yaml_out::to_json(&c.args[0], false, None)))).whole(),
     Func::new("toPrettyJson", Exact(1), |c| Ok(TValue::traced(yaml_out::to_json(&c.args[0], true, Some("  ")))))
         .whole(),
-    Func::new("mustToPrettyJson", Exact(1), |c| {
-        Ok(TValue::traced(yaml_out::to_json(&c.args[0], true, Some("  "))))
-    })
-    .whole(),
+    Func::new("mustToPrettyJson", Exact(1), |c| Ok(TValue::traced(yaml_out::to_json(&c.args[0], true, Some("  ")))))
+        .whole(),
     Func::new("fromJson", Exact(1), |c| Ok(yaml_out::from_json(&c.str(0)).unwrap_or_else(|e| error_map(&e)))),
     Func::new("mustFromJson", Exact(1), |c| yaml_out::from_json(&c.str(0))),
     Func::new("fromJsonArray", Exact(1), from_json_array),

@@ -29,13 +29,7 @@ pub(super) static FUNCS: &[Func] = &[
 
 /// The pattern compiled, or the error text sprig's panicking forms produce.
 fn compile_or_panic(pattern: &str, panics: bool) -> Result<Regex, String> {
-    compile(pattern).map_err(|e| {
-        if panics {
-            format!("regexp: Compile({}): {e}", go_backquote(pattern))
-        } else {
-            e
-        }
-    })
+    compile(pattern).map_err(|e| if panics { format!("regexp: Compile({}): {e}", go_backquote(pattern)) } else { e })
 }
 
 fn compile_err(pattern: &str) -> Result<Regex, String> {

@@ -32,7 +32,9 @@ pub(super) static FUNCS: &[Func] = &[
     }),
     Func::new("substr", Exact(3), substr),
     Func::new("trunc", Exact(2), trunc),
-    Func::new("nospace", Exact(1), |c| Ok(TValue::traced(c.traced(0).map_chars(|ch| ch.is_whitespace().then(String::new))))),
+    Func::new("nospace", Exact(1), |c| {
+        Ok(TValue::traced(c.traced(0).map_chars(|ch| ch.is_whitespace().then(String::new))))
+    }),
     Func::new("abbrev", Exact(2), abbrev),
     Func::new("abbrevboth", Exact(3), abbrevboth),
     Func::new("initials", Exact(1), |c| {
@@ -68,7 +70,9 @@ pub(super) static FUNCS: &[Func] = &[
             _ => TValue::traced(c.traced(0)),
         })
     }),
-    Func::new("toStrings", Exact(1), |c| Ok(TValue::list(strslice(&c.args[0]).into_iter().map(TValue::traced).collect()))),
+    Func::new("toStrings", Exact(1), |c| {
+        Ok(TValue::list(strslice(&c.args[0]).into_iter().map(TValue::traced).collect()))
+    }),
     Func::new("split", Exact(2), |c| split(c.str(0), c.traced(1), None)),
     Func::new("splitn", Exact(3), |c| split(c.str(0), c.traced(2), Some(c.int(1)))),
     Func::new("splitList", Exact(2), |c| {
