@@ -616,3 +616,59 @@ mod der {
         Some(fields[..fields.len() - after_subject.len()].to_vec())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (to-be-signed bytes, signature) of a DER certificate.
+    fn split(cert: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let (_, body, _) = der_read(cert);
+        let (_, _, after_tbs) = der_read(body);
+        let tbs = body[..body.len() - after_tbs.len()].to_vec();
+        let (_, _, after_alg) = der_read(after_tbs);
+        let (_, sig, _) = der_read(after_alg);
+        (tbs, sig[1..].to_vec())
+    }
+
+    fn der_read(data: &[u8]) -> (u8, &[u8], &[u8]) {
+        let (len, header) = if data[1] < 0x80 {
+            (usize::from(data[1]), 2)
+        } else {
+            let n = usize::from(data[1] & 0x7f);
+            (data[2..2 + n].iter().fold(0usize, |a, b| (a << 8) | usize::from(*b)), 2 + n)
+        };
+        (data[0], &data[header..header + len], &data[header + len..])
+    }
+
+    /// A certificate signed by a generated CA names the CA as issuer and verifies with its key.
+    #[test]
+    fn signed_certificates_verify_with_their_ca() {
+        use rsa::signature::Verifier;
+        let ca_key = Key::rsa2048();
+        let ca = certificate(&CertSpec::ca("my-ca", 365), &ca_key, None).unwrap();
+        let issuer = Issuer { subject: der::name("my-ca"), key: ca_key.clone() };
+        for leaf_key in [Key::rsa2048(), Key::ecdsa(), Key::ed25519()] {
+            let spec = CertSpec {
+                common_name: "foo.com".into(),
+                days: 30,
+                ips: vec![[10, 0, 0, 1]],
+                dns: vec!["foo.com".into()],
+                is_ca: false,
+            };
+            let pem = certificate(&spec, &leaf_key, Some(&issuer)).unwrap();
+            assert!(pem.starts_with("-----BEGIN CERTIFICATE-----\n") && pem.ends_with("-----END CERTIFICATE-----\n"));
+            let cert = pem_body(&pem).unwrap();
+            let (tbs, sig) = split(&cert);
+            let Key::Rsa(k) = &ca_key else { unreachable!() };
+            let verifier = rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(k.to_public_key());
+            verifier.verify(&tbs, &rsa::pkcs1v15::Signature::try_from(sig.as_slice()).unwrap()).unwrap();
+            assert!(der::certificate_subject(&cert).is_some());
+        }
+        assert_eq!(der::certificate_subject(&pem_body(&ca).unwrap()).unwrap(), der::name("my-ca"));
+        // A key round-trips through the PEM Go writes.
+        for key in [Key::ecdsa(), Key::ed25519(), Key::rsa2048()] {
+            assert_eq!(Key::from_pem(&key.pem()).unwrap().pem(), key.pem());
+        }
+    }
+}
