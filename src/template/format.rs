@@ -106,6 +106,8 @@ pub(crate) fn write_v(out: &mut Traced, v: &TValue, verb: char, top: bool) {
         }
         // A *semver.Version is a fmt.Stringer.
         Kind::Semver(v) => out.push_str(&v.to_string()),
+        // time.Time's String().
+        Kind::Time(t) => out.push_str(&super::funcs::go_time_string(*t)),
     }
 }
 

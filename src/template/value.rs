@@ -41,6 +41,8 @@ pub(crate) enum Kind {
     ApiVersions(Rc<Vec<String>>),
     /// sprig's `semver` result, a `*semver.Version` with fields and methods.
     Semver(Rc<super::semver::Version>),
+    /// A `time.Time` (sprig's `now`, `toDate`), in UTC: Unix seconds.
+    Time(i64),
 }
 
 impl TValue {
@@ -91,6 +93,10 @@ impl TValue {
 
     pub(crate) fn semver(v: super::semver::Version) -> TValue {
         TValue::new(Kind::Semver(Rc::new(v)), None)
+    }
+
+    pub(crate) fn time(unix: i64) -> TValue {
+        TValue::new(Kind::Time(unix), None)
     }
 
     pub(crate) fn tmap(map: TMap) -> TValue {
@@ -173,6 +179,7 @@ impl TValue {
             ),
             Kind::ApiVersions(list) => Value::List(list.iter().map(|s| Value::String(s.clone())).collect()),
             Kind::Semver(v) => Value::String(v.to_string()),
+            Kind::Time(t) => Value::String(super::funcs::rfc3339(*t)),
         }
     }
 
@@ -200,7 +207,7 @@ impl TValue {
             Kind::Map(m) => !m.borrow().is_empty(),
             Kind::Files(f) => !f.is_empty(),
             Kind::ApiVersions(l) => !l.is_empty(),
-            Kind::Semver(_) => true,
+            Kind::Semver(_) | Kind::Time(_) => true,
         }
     }
 
@@ -218,6 +225,7 @@ impl TValue {
             Kind::Files(_) => "common.Files",
             Kind::ApiVersions(_) => "common.VersionSet",
             Kind::Semver(_) => "*semver.Version",
+            Kind::Time(_) => "time.Time",
         }
     }
 
@@ -233,6 +241,7 @@ impl TValue {
             Kind::List(_) | Kind::ApiVersions(_) => "slice",
             Kind::Map(_) | Kind::Files(_) => "map",
             Kind::Semver(_) => "ptr",
+            Kind::Time(_) => "struct",
         }
     }
 

@@ -114,6 +114,7 @@ fn emit_scalar(out: &mut Traced, v: &TValue, indent: usize) {
         }
         Kind::List(_) | Kind::ApiVersions(_) => out.push_str("[]"),
         Kind::Map(_) | Kind::Files(_) => out.push_str("{}"),
+        Kind::Time(t) => out.push_str(&super::funcs::rfc3339(*t)),
         Kind::Semver(sv) => {
             let text = Traced::plain(sv.to_string());
             let (styled, style) = styled_scalar(&text, indent);
@@ -478,6 +479,7 @@ fn json_value(out: &mut Traced, v: &TValue, html: bool, indent: Option<&str>, de
         Kind::Float(f) => out.push(&Traced::from_origin(json_float(*f), v.origin())),
         Kind::Str(s) => json_string(out, s, html),
         Kind::Semver(sv) => json_string(out, &Traced::plain(sv.to_string()), html),
+        Kind::Time(t) => json_string(out, &Traced::plain(super::funcs::rfc3339(*t)), html),
         Kind::List(l) => {
             if l.is_empty() {
                 out.push_str("[]");

@@ -8,7 +8,7 @@ use crate::template::value::{Kind, TValue};
 const NOW_UNIX: i64 = 1_704_067_200;
 
 pub(super) static FUNCS: &[Func] = &[
-    Func::new("now", Exact(0), |_| Ok(TValue::str(format_date("2006-01-02 15:04:05.999999999 -0700 MST", NOW_UNIX)))),
+    Func::new("now", Exact(0), |_| Ok(TValue::time(NOW_UNIX))),
     Func::new("date", Exact(2), |c| Ok(TValue::str(format_date(&c.str(0), time_of(&c.args[1]))))),
     Func::new("dateInZone", Exact(3), |c| Ok(TValue::str(format_date(&c.str(0), time_of(&c.args[1]))))),
     Func::new("date_in_zone", Exact(3), |c| Ok(TValue::str(format_date(&c.str(0), time_of(&c.args[1]))))),
@@ -33,17 +33,153 @@ pub(super) static FUNCS: &[Func] = &[
         };
         Ok(TValue::str(round_duration(nanos.unsigned_abs())))
     }),
-    Func::new("unixEpoch", Exact(1), |_| Ok(TValue::str(NOW_UNIX.to_string()))),
-    Func::new("dateModify", Exact(2), |c| Ok(c.value(1))),
-    Func::new("date_modify", Exact(2), |c| Ok(c.value(1))),
-    Func::new("mustDateModify", Exact(2), |c| Ok(c.value(1))),
-    Func::new("must_date_modify", Exact(2), |c| Ok(c.value(1))),
-    Func::new("toDate", Exact(2), |c| Ok(c.value(1))),
-    Func::new("mustToDate", Exact(2), |c| Ok(c.value(1))),
+    Func::new("unixEpoch", Exact(1), |c| Ok(TValue::str(time_of(&c.args[0]).to_string()))),
+    Func::new("dateModify", Exact(2), |c| date_modify(c, false)),
+    Func::new("date_modify", Exact(2), |c| date_modify(c, false)),
+    Func::new("mustDateModify", Exact(2), |c| date_modify(c, true)),
+    Func::new("must_date_modify", Exact(2), |c| date_modify(c, true)),
+    // toDate gives Go's zero time when the text does not match the layout.
+    Func::new("toDate", Exact(2), |c| Ok(TValue::time(parse_date(&c.str(0), &c.str(1)).unwrap_or(GO_ZERO_TIME)))),
+    Func::new("mustToDate", Exact(2), |c| {
+        let (layout, text) = (c.str(0), c.str(1));
+        parse_date(&layout, &text).map(TValue::time).ok_or_else(|| format!("parsing time {text:?} as {layout:?}"))
+    }),
 ];
+
+/// Go's zero time.Time, 0001-01-01 00:00:00 UTC, in Unix seconds.
+const GO_ZERO_TIME: i64 = -62_135_596_800;
+
+/// sprig's dateModify: the time plus a Go duration; an unparsable duration leaves it as it was
+/// (the must- form fails).
+fn date_modify(c: &mut super::Call, must: bool) -> super::Res {
+    let text = c.str(0);
+    let at = time_of(&c.args[1]);
+    match parse_go_duration(&text) {
+        Some(nanos) => Ok(TValue::time(at + (nanos / 1_000_000_000) as i64)),
+        None if must => Err(format!("time: invalid duration {text:?}")),
+        None => Ok(TValue::time(at)),
+    }
+}
+
+/// time.Time's String(): `2017-12-31 00:00:00 +0000 UTC`.
+pub(crate) fn go_time_string(unix: i64) -> String {
+    format_date("2006-01-02 15:04:05 -0700 MST", unix)
+}
+
+/// RFC 3339, as encoding/json writes a time.Time.
+pub(crate) fn rfc3339(unix: i64) -> String {
+    format_date("2006-01-02T15:04:05Z07:00", unix)
+}
+
+/// Go's time.Parse for the layout elements charts use, in UTC: Unix seconds.
+fn parse_date(layout: &str, text: &str) -> Option<i64> {
+    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let (mut year, mut month, mut day, mut hour, mut minute, mut second, mut offset) =
+        (1i64, 1i64, 1i64, 0i64, 0i64, 0i64, 0i64);
+    let mut pm: Option<bool> = None;
+    let (mut l, mut t) = (layout, text);
+    let digits = |t: &mut &str, min: usize, max: usize| -> Option<i64> {
+        let n = t.chars().take(max).take_while(char::is_ascii_digit).count();
+        if n < min {
+            return None;
+        }
+        let v = t[..n].parse().ok()?;
+        *t = &t[n..];
+        Some(v)
+    };
+    while !l.is_empty() {
+        let token = [
+            "January", "Monday", "2006", "-07:00", "-0700", "Z07:00", "Z0700", "Jan", "Mon", "MST", "01", "02", "_2",
+            "15", "03", "04", "05", "06", "PM", "pm", "1", "2", "3", "4", "5",
+        ]
+        .into_iter()
+        .find(|tok| l.starts_with(tok));
+        let Some(token) = token else {
+            let c = l.chars().next()?;
+            t = t.strip_prefix(c)?;
+            l = &l[c.len_utf8()..];
+            continue;
+        };
+        l = &l[token.len()..];
+        match token {
+            "2006" => year = digits(&mut t, 4, 4)?,
+            "06" => year = 2000 + digits(&mut t, 2, 2)?,
+            "01" => month = digits(&mut t, 2, 2)?,
+            "1" => month = digits(&mut t, 1, 2)?,
+            "02" => day = digits(&mut t, 2, 2)?,
+            "2" | "_2" => {
+                t = t.trim_start_matches(' ');
+                day = digits(&mut t, 1, 2)?
+            }
+            "15" => hour = digits(&mut t, 1, 2)?,
+            "03" | "3" => hour = digits(&mut t, 1, 2)?,
+            "04" | "4" => minute = digits(&mut t, 1, 2)?,
+            "05" | "5" => second = digits(&mut t, 1, 2)?,
+            "Jan" | "January" => {
+                let i = months.iter().position(|m| t.starts_with(m))?;
+                month = i as i64 + 1;
+                let full = t.chars().take_while(char::is_ascii_alphabetic).count();
+                t = &t[if token == "Jan" { 3 } else { full }..];
+            }
+            "Mon" | "Monday" => {
+                let n = t.chars().take_while(char::is_ascii_alphabetic).count();
+                t = &t[n..];
+            }
+            "PM" | "pm" => {
+                pm = Some(t.get(..2)?.eq_ignore_ascii_case("pm"));
+                t = &t[2..];
+            }
+            "MST" => {
+                let n = t.chars().take_while(char::is_ascii_uppercase).count();
+                t = &t[n..];
+            }
+            _ => {
+                if token.starts_with('Z') && t.starts_with('Z') {
+                    t = &t[1..];
+                } else {
+                    let sign = match t.chars().next()? {
+                        '+' => 1,
+                        '-' => -1,
+                        _ => return None,
+                    };
+                    t = &t[1..];
+                    let h = digits(&mut t, 2, 2)?;
+                    t = t.strip_prefix(':').unwrap_or(t);
+                    let m = digits(&mut t, 2, 2)?;
+                    offset = sign * (h * 3600 + m * 60);
+                }
+            }
+        }
+    }
+    if !t.is_empty()
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+    if let Some(pm) = pm {
+        hour = hour % 12 + if pm { 12 } else { 0 };
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset)
+}
+
+/// (year, month, day) -> days since 1970-01-01, Howard Hinnant's algorithm.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
 
 fn time_of(v: &TValue) -> i64 {
     match v.kind() {
+        Kind::Time(t) => *t,
         Kind::Int(i) => *i,
         Kind::Float(f) => *f as i64,
         _ => NOW_UNIX,

@@ -27,6 +27,7 @@ mod semvers;
 mod strings;
 mod types;
 
+pub(crate) use dates::{go_time_string, rfc3339};
 pub(crate) use helm::files_method;
 pub(crate) use semvers::method as semver_method;
 
