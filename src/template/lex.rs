@@ -108,7 +108,6 @@ impl Lexer<'_> {
         // Comments: `/* ... */` must fill the whole action and start right after `{{` or `{{- `
         // (Go lexes `{{ /* x */ }}` as an action, where `/` is an error).
         let rest = &self.src[self.pos..];
-        let lead = 0;
         if rest.starts_with("/*") {
             let Some(close) = rest.find("*/") else {
                 return Err(self.err("unclosed comment"));
