@@ -5,15 +5,19 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use super::format;
-use super::funcs;
+use super::funcs::{self, CallError, Func};
 use super::lex::Number;
-use super::parse::{Arg, Cmd, Node, Pipe};
+use super::parse::{Arg, Cmd, Node, Pipe, STACK_RED_ZONE, STACK_SEGMENT};
 use super::value::{Kind, TValue};
 use super::{Body, Engine, RenderOutput, TemplateError, Traced, ValuesRead};
 
-/// Stops runaway `include` recursion. Helm allows 1000 levels on Go's growable stacks; real
-/// charts nest a few dozen at most, and this keeps us inside a 2 MiB thread stack.
-const MAX_INCLUDE_DEPTH: usize = 100;
+/// Helm's `include` limit: the same define may be running at most this many times over
+/// (pkg/engine `recursionMaxNums`); we count `tpl` the same way under the name "tpl".
+const MAX_INCLUDE_DEPTH: usize = 1000;
+
+/// Nested define calls of any name (`template` actions, `include`, `tpl`). Go stops at 100,000
+/// (`maxExecDepth`); we stop at 10,000, which bounds memory to a few tens of MiB.
+const MAX_EXEC_DEPTH: usize = 10_000;
 
 pub(crate) fn render(engine: &Engine, body: &Rc<Body>, dot: &TValue) -> Result<RenderOutput, TemplateError> {
     let mut state = State {
@@ -25,6 +29,7 @@ pub(crate) fn render(engine: &Engine, body: &Rc<Body>, dot: &TValue) -> Result<R
         line: 1,
         vars: vec![("$".to_string(), dot.clone())],
         depth: 0,
+        includes: HashMap::new(),
         tpl_defines: HashMap::new(),
     };
     let mut out = Traced::default();
@@ -48,6 +53,8 @@ pub(crate) struct State<'e> {
     line: usize,
     vars: Vec<(String, TValue)>,
     depth: usize,
+    /// How many times each define is running through `include` (and `tpl`), for Helm's limit.
+    includes: HashMap<String, usize>,
     /// Defines declared inside `tpl` strings.
     tpl_defines: HashMap<String, Rc<Body>>,
 }
@@ -87,7 +94,7 @@ impl State<'_> {
         let mark = self.vars.len();
         let mut flow = Flow::Normal;
         for node in nodes {
-            flow = self.walk(node, src, dot, out)?;
+            flow = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.walk(node, src, dot, out))?;
             if !matches!(flow, Flow::Normal) {
                 break;
             }
@@ -97,6 +104,12 @@ impl State<'_> {
     }
 
     fn walk(&mut self, node: &Node, src: &Traced, dot: &TValue, out: &mut Traced) -> Result<Flow, TemplateError> {
+        if out.len() > funcs::MAX_STRING_BYTES {
+            return Err(self.exec_err(format!(
+                "rendered output larger than {} MiB (the engine's limit)",
+                funcs::MAX_STRING_BYTES >> 20
+            )));
+        }
         match node {
             Node::Text(a, b) => out.push_slice(src, *a..*b),
             Node::Action { line, pipe } => {
@@ -153,7 +166,7 @@ impl State<'_> {
         out: &mut Traced,
     ) -> Result<Flow, TemplateError> {
         let value = self.eval_pipe_value(pipe, dot)?;
-        let items: Vec<(TValue, TValue)> = match value.kind() {
+        let collected: Vec<(TValue, TValue)> = match value.kind() {
             Kind::Null => Vec::new(),
             Kind::List(items) => items.iter().enumerate().map(|(i, v)| (TValue::int(i as i64), v.clone())).collect(),
             Kind::ApiVersions(items) => {
@@ -164,7 +177,7 @@ impl State<'_> {
                 .iter()
                 .map(|(k, v)| (TValue::str(k.clone()), TValue::str(String::from_utf8_lossy(v).into_owned())))
                 .collect(),
-            Kind::Int(n) => (0..*n).map(|i| (TValue::int(i), TValue::int(i))).collect(),
+            Kind::Int(_) => Vec::new(),
             _ => {
                 self.line = line;
                 return Err(self.exec_err(format!(
@@ -173,13 +186,19 @@ impl State<'_> {
                 )));
             }
         };
-        if items.is_empty() {
+        // Go 1.22 ranges over an integer; counted lazily, so `range 1000000000` costs time (bounded
+        // by the output limit when it writes), not memory.
+        let mut items: Box<dyn Iterator<Item = (TValue, TValue)>> = match value.kind() {
+            Kind::Int(n) => Box::new((0..*n).map(|i| (TValue::int(i), TValue::int(i)))),
+            _ => Box::new(collected.into_iter()),
+        };
+        let Some(first) = items.next() else {
             if let Some(else_list) = else_list {
                 return self.walk_list(else_list, src, dot, out);
             }
             return Ok(Flow::Normal);
-        }
-        for (key, elem) in items {
+        };
+        for (key, elem) in std::iter::once(first).chain(items) {
             let mark = self.vars.len();
             match pipe.decl.as_slice() {
                 [] => {}
@@ -231,7 +250,7 @@ impl State<'_> {
         let first = &cmd.args[0];
         let rest = &cmd.args[1..];
         match first {
-            Arg::Func(name) => self.call_func(name, rest, dot, fin),
+            Arg::Func(func) => self.call_func(func, rest, dot, fin),
             Arg::Field(fields) => self.eval_field_chain(dot.clone(), false, fields, rest, dot, fin),
             Arg::Chain(term, fields) => {
                 let receiver = self.eval_arg(term, dot)?;
@@ -276,12 +295,12 @@ impl State<'_> {
                     self.eval_field_chain(v, true, fields, &[], dot, None)?
                 }
             }
-            Arg::Func(name) => self.call_func(name, &[], dot, None)?,
+            Arg::Func(func) => self.call_func(func, &[], dot, None)?,
             Arg::Chain(term, fields) => {
                 let receiver = self.eval_arg(term, dot)?;
                 self.eval_field_chain(receiver, true, fields, &[], dot, None)?
             }
-            Arg::Pipe(pipe) => self.eval_pipe(pipe, dot)?,
+            Arg::Pipe(pipe) => stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.eval_pipe(pipe, dot))?,
         })
     }
 
@@ -336,6 +355,7 @@ impl State<'_> {
             Kind::Files(files) => {
                 funcs::files_method(files, name, &args).map_err(|e| self.exec_err(format!("error calling {name}: {e}")))
             }
+            Kind::Semver(v) => funcs::semver_method(v, name, &args).map_err(|e| self.exec_err(e)),
             Kind::ApiVersions(list) if name == "Has" => {
                 let wanted = args.first().map(format::plain_string).unwrap_or_default();
                 Ok(TValue::bool(list.contains(&wanted)))
@@ -347,16 +367,15 @@ impl State<'_> {
 
     fn call_func(
         &mut self,
-        name: &str,
+        func: &'static Func,
         arg_nodes: &[Arg],
         dot: &TValue,
         fin: Option<TValue>,
     ) -> Result<TValue, TemplateError> {
+        let name = func.name;
         if name == "and" || name == "or" {
             let n = arg_nodes.len() + usize::from(fin.is_some());
-            if n == 0 {
-                return Err(self.exec_err(format!("wrong number of args for {name}: want at least 1 got 0")));
-            }
+            funcs::check_arity(func, n).map_err(|e| self.exec_err(e))?;
             let mut last = TValue::null();
             for arg in arg_nodes {
                 last = self.eval_arg(arg, dot)?;
@@ -367,15 +386,23 @@ impl State<'_> {
             return Ok(fin.unwrap_or(last));
         }
         let mut args = Vec::with_capacity(arg_nodes.len() + 1);
+        let mut forms = Vec::with_capacity(arg_nodes.len() + 1);
         for arg in arg_nodes {
             args.push(self.eval_arg(arg, dot)?);
+            forms.push(arg_form(arg));
+        }
+        if fin.is_some() {
+            forms.push(funcs::ArgForm::Piped);
         }
         args.extend(fin);
+        if matches!(func.imp, funcs::Impl::Engine) {
+            funcs::check_arity(func, args.len()).map_err(|e| self.exec_err(e))?;
+        }
         match name {
             "include" => {
                 let [tname, data] = self.want_args::<2>(name, args)?;
                 let tname = format::plain_string(&tname);
-                let text = self.call_define(&tname, &data)?;
+                let text = self.counted_include(&tname, |state| state.call_define(&tname, &data))?;
                 Ok(TValue::traced(text))
             }
             "tpl" => {
@@ -384,7 +411,7 @@ impl State<'_> {
                     Some(t) => t.clone(),
                     None => Traced::plain(format::plain_string(&text)),
                 };
-                Ok(TValue::traced(self.run_tpl(&text, &data)?))
+                Ok(TValue::traced(self.counted_include("tpl", |state| state.run_tpl(&text, &data))?))
             }
             "required" => {
                 let [message, value] = self.want_args::<2>(name, args)?;
@@ -404,13 +431,36 @@ impl State<'_> {
             }
             _ => {
                 let mut reads = Vec::new();
-                let result = funcs::call(name, args, &mut |r| reads.push(r));
+                let result = funcs::call(func, args, forms, &mut |r| reads.push(r));
                 for read in reads {
                     self.record(read);
                 }
-                result.map_err(|e| self.exec_err(format!("error calling {name}: {e}")))
+                result.map_err(|e| match e {
+                    CallError::Arity(message) | CallError::Type(message) => self.exec_err(message),
+                    CallError::Returned(message) => self.exec_err(format!("error calling {name}: {message}")),
+                })
             }
         }
+    }
+
+    /// Runs `body` as one more running copy of `name`, stopping where Helm stops.
+    fn counted_include(
+        &mut self,
+        name: &str,
+        body: impl FnOnce(&mut Self) -> Result<Traced, TemplateError>,
+    ) -> Result<Traced, TemplateError> {
+        let count = self.includes.entry(name.to_string()).or_insert(0);
+        if *count > MAX_INCLUDE_DEPTH {
+            return Err(self.exec_err(format!(
+                "error calling include: rendering template has a nested reference name: {name}: unable to execute template"
+            )));
+        }
+        *count += 1;
+        let result = body(self);
+        if let Some(count) = self.includes.get_mut(name) {
+            *count -= 1;
+        }
+        result
     }
 
     fn want_args<const N: usize>(&self, name: &str, args: Vec<TValue>) -> Result<[TValue; N], TemplateError> {
@@ -423,17 +473,14 @@ impl State<'_> {
         let body = match self.tpl_defines.get(name).or_else(|| self.engine.body(name)) {
             Some(body) => body.clone(),
             None => {
-                return Err(self
-                    .exec_err(format!("template: no template {name:?} associated with template {:?}", self.template)))
+                return Err(self.exec_err(format!("template: no template {name:?} associated with template \"gotpl\"")))
             }
         };
-        if self.depth >= MAX_INCLUDE_DEPTH {
-            return Err(self.exec_err(format!(
-                "rendering template has a nested reference name: {name}: unable to execute template"
-            )));
+        if self.depth >= MAX_EXEC_DEPTH {
+            return Err(self.exec_err(format!("exceeded maximum template depth ({MAX_EXEC_DEPTH})")));
         }
         self.frames.push(Vec::new());
-        let text = self.run_body(&body, data);
+        let text = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.run_body(&body, data));
         let frame = self.frames.pop().unwrap_or_default();
         if text.is_ok() {
             if let Some(parent) = self.frames.last_mut() {
@@ -463,8 +510,10 @@ impl State<'_> {
     /// the string's own spans.
     fn run_tpl(&mut self, text: &Traced, data: &TValue) -> Result<Traced, TemplateError> {
         let parsed = self.engine.parse_tpl(&text.text).map_err(|e| match e {
-            TemplateError::Parse { line, message, .. } => self
-                .exec_err(format!("error calling tpl: cannot parse template {:?}: line {line}: {message}", text.text)),
+            TemplateError::Parse { line, message, .. } => self.exec_err(format!(
+                "error calling tpl: cannot parse template {:?}: template: gotpl:{line}: {message}",
+                text.text
+            )),
             other => other,
         })?;
         let source = Rc::new(text.clone());
@@ -475,7 +524,18 @@ impl State<'_> {
             );
         }
         let body = Rc::new(Body { file: self.template.clone(), source, nodes: parsed.root.clone() });
-        self.run_body(&body, data)
+        let text = self.run_body(&body, data)?;
+        Ok(if text.as_str().contains(format::NO_VALUE) { text.replace(format::NO_VALUE, "") } else { text })
+    }
+}
+
+/// How Go sees an argument node when converting it to a parameter's type.
+fn arg_form(arg: &Arg) -> funcs::ArgForm {
+    match arg {
+        Arg::Nil | Arg::Bool(_) | Arg::Str(_) | Arg::Num(_) => funcs::ArgForm::Literal,
+        Arg::Field(_) | Arg::Chain(..) => funcs::ArgForm::Field,
+        Arg::Var(_, fields) if !fields.is_empty() => funcs::ArgForm::Field,
+        Arg::Dot | Arg::Var(..) | Arg::Func(_) | Arg::Pipe(_) => funcs::ArgForm::Piped,
     }
 }
 

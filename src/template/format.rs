@@ -4,12 +4,18 @@
 use super::value::{Kind, TValue};
 use super::Traced;
 
-/// What an action `{{ x }}` writes: Helm turns Go's "<no value>" into nothing.
+/// What an action `{{ x }}` writes: Go prints nil as "<no value>". Helm removes that text from
+/// each rendered file and from `tpl`'s result, but not from `include`'s, so a nil printed inside
+/// an include and piped on (`include "x" . | quote`) is seen as "<no value>".
 pub(crate) fn print_value(out: &mut Traced, v: &TValue) {
-    if !v.is_null() {
+    if v.is_null() {
+        out.push_str(NO_VALUE);
+    } else {
         write_v(out, v, 'v', true);
     }
 }
+
+pub(crate) const NO_VALUE: &str = "<no value>";
 
 /// The text of a value as sprig's `toString` gives it, without spans.
 pub(crate) fn plain_string(v: &TValue) -> String {
@@ -98,6 +104,10 @@ pub(crate) fn write_v(out: &mut Traced, v: &TValue, verb: char, top: bool) {
             out.push_str(&names.join(" "));
             out.push_str("]");
         }
+        // A *semver.Version is a fmt.Stringer.
+        Kind::Semver(v) => out.push_str(&v.to_string()),
+        // time.Time's String().
+        Kind::Time(t) => out.push_str(&super::funcs::go_time_string(*t)),
     }
 }
 
@@ -232,34 +242,52 @@ pub(crate) fn sprintf(format: &str, args: &[TValue]) -> Traced {
             }
             chars.next();
         }
-        let mut width: Option<usize> = None;
-        let read_num =
-            |chars: &mut std::iter::Peekable<std::str::CharIndices>, next_arg: &mut usize| -> Option<usize> {
-                if chars.peek().map(|&(_, c)| c) == Some('*') {
-                    chars.next();
-                    let v = args.get(*next_arg).and_then(|a| match a.kind() {
-                        Kind::Int(i) => Some(*i as usize),
-                        Kind::Float(f) => Some(*f as usize),
-                        _ => None,
-                    });
-                    *next_arg += 1;
-                    return v;
+        // Go's fmt refuses a width or precision above a million (%!(BADWIDTH)); a number that
+        // grows past it ends the format string, as Go's parsenum does.
+        const TOO_LARGE: usize = 1_000_000;
+        let read_num = |chars: &mut std::iter::Peekable<std::str::CharIndices>,
+                        next_arg: &mut usize|
+         -> Result<Option<usize>, ()> {
+            if chars.peek().map(|&(_, c)| c) == Some('*') {
+                chars.next();
+                let v = args.get(*next_arg).and_then(|a| match a.kind() {
+                    Kind::Int(i) => Some(*i),
+                    _ => None,
+                });
+                *next_arg += 1;
+                return match v {
+                    Some(v) if v.unsigned_abs() as usize <= TOO_LARGE => Ok(Some(v.unsigned_abs() as usize)),
+                    _ => Err(()),
+                };
+            }
+            let mut n: Option<usize> = None;
+            while let Some(&(_, d)) = chars.peek() {
+                let Some(digit) = d.to_digit(10) else { break };
+                let next = n.unwrap_or(0) * 10 + digit as usize;
+                if next > TOO_LARGE {
+                    // Go skips the rest of the format without a BADWIDTH note.
+                    chars.by_ref().for_each(drop);
+                    return Ok(None);
                 }
-                let mut n: Option<usize> = None;
-                while let Some(&(_, d)) = chars.peek() {
-                    let Some(digit) = d.to_digit(10) else { break };
-                    n = Some(n.unwrap_or(0) * 10 + digit as usize);
-                    chars.next();
-                }
-                n
-            };
-        if let Some(w) = read_num(&mut chars, &mut next_arg) {
-            width = Some(w);
-        }
+                n = Some(next);
+                chars.next();
+            }
+            Ok(n)
+        };
+        let width = match read_num(&mut chars, &mut next_arg) {
+            Ok(w) => w,
+            Err(_) => {
+                out.push_str("%!(BADWIDTH)");
+                None
+            }
+        };
         let mut prec: Option<usize> = None;
         if chars.peek().map(|&(_, c)| c) == Some('.') {
             chars.next();
-            prec = Some(read_num(&mut chars, &mut next_arg).unwrap_or(0));
+            match read_num(&mut chars, &mut next_arg) {
+                Ok(p) => prec = Some(p.unwrap_or(0)),
+                Err(_) => out.push_str("%!(BADPREC)"),
+            }
         }
         let Some((_, verb)) = chars.next() else {
             out.push_str("%!(NOVERB)");

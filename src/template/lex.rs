@@ -105,10 +105,10 @@ impl Lexer<'_> {
 
     /// Lexes one action after its `{{`; returns whether it ended with a trim marker.
     fn action(&mut self) -> Result<bool, TemplateError> {
-        // Comments: `/* ... */` must fill the whole action.
+        // Comments: `/* ... */` must fill the whole action and start right after `{{` or `{{- `
+        // (Go lexes `{{ /* x */ }}` as an action, where `/` is an error).
         let rest = &self.src[self.pos..];
-        let lead = rest.len() - rest.trim_start_matches(is_space).len();
-        if rest[lead..].starts_with("/*") {
+        if rest.starts_with("/*") {
             let Some(close) = rest.find("*/") else {
                 return Err(self.err("unclosed comment"));
             };
@@ -241,7 +241,7 @@ impl Lexer<'_> {
                     self.emit(tok);
                     self.pos += n;
                 }
-                c => return Err(self.err(format!("unexpected {c:?} in command"))),
+                c => return Err(self.err(format!("unexpected {:?} in command", c.to_string()))),
             }
         }
     }

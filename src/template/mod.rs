@@ -130,7 +130,11 @@ impl Engine {
             line: 0,
             message: format!("no template {name:?} associated with template {name:?}"),
         })?;
-        eval::render(self, body, dot)
+        let mut output = eval::render(self, body, dot)?;
+        if output.text.as_str().contains(format::NO_VALUE) {
+            output.text = output.text.replace(format::NO_VALUE, "");
+        }
+        Ok(output)
     }
 
     pub(crate) fn body(&self, name: &str) -> Option<&Rc<Body>> {

@@ -66,8 +66,8 @@ pub(crate) enum Arg {
     Field(Vec<String>),
     /// `$x.a.b` (no fields for a bare variable)
     Var(String, Vec<String>),
-    /// A function name.
-    Func(String),
+    /// A function, resolved from the table when parsed.
+    Func(&'static funcs::Func),
     /// `(pipeline).a.b`
     Chain(Box<Arg>, Vec<String>),
     Pipe(Box<Pipe>),
@@ -82,7 +82,7 @@ pub(crate) struct Parsed {
 
 pub(crate) fn parse(name: &str, src: &str) -> Result<Parsed, TemplateError> {
     let items = lex(name, src)?;
-    let mut p = Parser { name, items, pos: 0, defines: Vec::new(), range_depth: 0 };
+    let mut p = Parser { name, items, pos: 0, defines: Vec::new(), range_depth: 0, depth: 0 };
     let (root, end) = p.list()?;
     if let Some(end) = end {
         return Err(p.err(format!("unexpected {{{{{end}}}}}")));
@@ -96,7 +96,17 @@ struct Parser<'a> {
     pos: usize,
     defines: Vec<(String, Rc<Vec<Node>>)>,
     range_depth: usize,
+    /// Nesting of parentheses and control structures, bounded by [`MAX_DEPTH`].
+    depth: usize,
 }
+
+/// Go's text/template parser stops at this nesting of parentheses ("max expression depth
+/// exceeded"); we count control structures too, which Go leaves to its growable stacks.
+pub(crate) const MAX_DEPTH: usize = 10_000;
+
+/// Recursion grows the stack on demand (in segments), so Go's depths fit in any thread's stack.
+pub(crate) const STACK_RED_ZONE: usize = 64 * 1024;
+pub(crate) const STACK_SEGMENT: usize = 2 * 1024 * 1024;
 
 /// What ended a list: `{{end}}` or `{{else}}` (with the keyword after `else`, if any).
 #[derive(Debug, PartialEq)]
@@ -115,6 +125,14 @@ impl std::fmt::Display for Terminator {
 }
 
 impl Parser<'_> {
+    fn enter(&mut self) -> Result<(), TemplateError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.err("max expression depth exceeded"));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
     fn line(&self) -> usize {
         self.items.get(self.pos).or(self.items.last()).map(|i| i.line).unwrap_or(1)
     }
@@ -194,7 +212,10 @@ impl Parser<'_> {
                 Ok(Some(Terminator::Else))
             }
             "if" | "with" | "range" => {
-                let node = self.control(k, line)?;
+                self.enter()?;
+                let node = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.control(k, line));
+                self.depth -= 1;
+                let node = node?;
                 nodes.push(node);
                 Ok(None)
             }
@@ -267,7 +288,10 @@ impl Parser<'_> {
                     }
                     // `{{else if x}}...{{end}}` is `{{else}}{{if x}}...{{end}}{{end}}` with one end.
                     let line = self.line();
-                    Some(vec![self.control(inner, line)?])
+                    self.enter()?;
+                    let node = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.control(inner, line));
+                    self.depth -= 1;
+                    Some(vec![node?])
                 } else {
                     let (else_list, end) = self.list()?;
                     if end != Some(Terminator::End) {
@@ -384,14 +408,17 @@ impl Parser<'_> {
                 return Ok(Arg::Field(fields));
             }
             Tok::Var(v) => return Ok(Arg::Var(v, self.fields())),
-            Tok::Ident(name) => {
-                if !funcs::exists(&name) {
-                    return Err(self.err(format!("function {name:?} not defined")));
-                }
-                Arg::Func(name)
-            }
+            Tok::Ident(name) => match funcs::lookup(&name) {
+                Some(func) => Arg::Func(func),
+                None => return Err(self.err(format!("function {name:?} not defined"))),
+            },
             Tok::LParen => {
-                let pipe = self.pipeline("parenthesized pipeline", false)?;
+                self.enter()?;
+                let pipe = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
+                    self.pipeline("parenthesized pipeline", false)
+                });
+                self.depth -= 1;
+                let pipe = pipe?;
                 if self.next() != Tok::RParen {
                     return Err(self.err("unclosed left paren"));
                 }

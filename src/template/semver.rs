@@ -7,6 +7,8 @@ use regex::Regex;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Version {
+    /// The text it was parsed from, as `Original` returns it.
+    pub(crate) original: String,
     pub(crate) major: u64,
     pub(crate) minor: u64,
     pub(crate) patch: u64,
@@ -23,11 +25,12 @@ fn version_regex() -> Regex {
 
 impl Version {
     pub(crate) fn parse(text: &str) -> Result<Version, String> {
-        let caps = version_regex().captures(text.trim()).ok_or_else(|| "Invalid Semantic Version".to_string())?;
+        let caps = version_regex().captures(text.trim()).ok_or_else(|| "invalid semantic version".to_string())?;
         let num = |i: usize| -> Result<u64, String> {
-            caps.get(i).map_or(Ok(0), |m| m.as_str().parse().map_err(|_| "Invalid Semantic Version".to_string()))
+            caps.get(i).map_or(Ok(0), |m| m.as_str().parse().map_err(|_| "invalid semantic version".to_string()))
         };
         Ok(Version {
+            original: text.to_string(),
             major: num(1)?,
             minor: num(2)?,
             patch: num(3)?,
@@ -36,7 +39,7 @@ impl Version {
         })
     }
 
-    fn compare(&self, other: &Version) -> Ordering {
+    pub(crate) fn compare(&self, other: &Version) -> Ordering {
         (self.major, self.minor, self.patch)
             .cmp(&(other.major, other.minor, other.patch))
             .then_with(|| compare_pre(&self.pre, &other.pre))
@@ -206,7 +209,7 @@ impl Constraint {
 
 /// sprig's semverCompare: does `version` satisfy `constraint`?
 pub(crate) fn compare(constraint: &str, version: &str) -> Result<bool, String> {
-    let v = Version::parse(version).map_err(|_| format!("Invalid Semantic Version: {version:?}"))?;
+    let v = Version::parse(version).map_err(|_| "invalid semantic version".to_string())?;
     let hyphen = Regex::new(r"^\s*(\S+)\s+-\s+(\S+)\s*$").expect("static regex");
     let single = Regex::new(r"(!=|>=|=>|<=|=<|~>|>|<|=|~|\^)?\s*(v?[0-9xX*][0-9A-Za-z.\-+*]*)").expect("static regex");
     for alternative in constraint.split("||") {
@@ -234,4 +237,18 @@ pub(crate) fn compare(constraint: &str, version: &str) -> Result<bool, String> {
         }
     }
     Ok(false)
+}
+
+impl std::fmt::Display for Version {
+    /// Masterminds/semver's String(): the version without a leading `v`, missing parts as 0.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)?;
+        if !self.pre.is_empty() {
+            write!(f, "-{}", self.pre)?;
+        }
+        if !self.meta.is_empty() {
+            write!(f, "+{}", self.meta)?;
+        }
+        Ok(())
+    }
 }

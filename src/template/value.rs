@@ -17,6 +17,9 @@ pub struct TValue(pub(crate) Rc<Node>);
 pub(crate) struct Node {
     pub(crate) kind: Kind,
     pub(crate) origin: Option<Origin>,
+    /// An `Int` that Go holds as int64 (sprig's arithmetic returns int64, literals are int): only
+    /// `typeOf` and `%T` see the difference.
+    pub(crate) int64: bool,
 }
 
 pub(crate) type TMap = BTreeMap<String, TValue>;
@@ -36,11 +39,15 @@ pub(crate) enum Kind {
     Files(Rc<BTreeMap<String, Vec<u8>>>),
     /// `.Capabilities.APIVersions`, whose `Has` method templates call.
     ApiVersions(Rc<Vec<String>>),
+    /// sprig's `semver` result, a `*semver.Version` with fields and methods.
+    Semver(Rc<super::semver::Version>),
+    /// A `time.Time` (sprig's `now`, `toDate`), in UTC: Unix seconds.
+    Time(i64),
 }
 
 impl TValue {
     pub(crate) fn new(kind: Kind, origin: Option<Origin>) -> TValue {
-        TValue(Rc::new(Node { kind, origin }))
+        TValue(Rc::new(Node { kind, origin, int64: false }))
     }
 
     pub(crate) fn kind(&self) -> &Kind {
@@ -63,6 +70,11 @@ impl TValue {
         TValue::new(Kind::Int(i), None)
     }
 
+    /// An integer Go holds as int64.
+    pub(crate) fn int64(i: i64) -> TValue {
+        TValue(Rc::new(Node { kind: Kind::Int(i), origin: None, int64: true }))
+    }
+
     pub(crate) fn float(f: f64) -> TValue {
         TValue::new(Kind::Float(f), None)
     }
@@ -77,6 +89,14 @@ impl TValue {
 
     pub(crate) fn list(items: Vec<TValue>) -> TValue {
         TValue::new(Kind::List(items), None)
+    }
+
+    pub(crate) fn semver(v: super::semver::Version) -> TValue {
+        TValue::new(Kind::Semver(Rc::new(v)), None)
+    }
+
+    pub(crate) fn time(unix: i64) -> TValue {
+        TValue::new(Kind::Time(unix), None)
     }
 
     pub(crate) fn tmap(map: TMap) -> TValue {
@@ -158,6 +178,8 @@ impl TValue {
                     .collect(),
             ),
             Kind::ApiVersions(list) => Value::List(list.iter().map(|s| Value::String(s.clone())).collect()),
+            Kind::Semver(v) => Value::String(v.to_string()),
+            Kind::Time(t) => Value::String(super::funcs::rfc3339(*t)),
         }
     }
 
@@ -185,6 +207,7 @@ impl TValue {
             Kind::Map(m) => !m.borrow().is_empty(),
             Kind::Files(f) => !f.is_empty(),
             Kind::ApiVersions(l) => !l.is_empty(),
+            Kind::Semver(_) | Kind::Time(_) => true,
         }
     }
 
@@ -193,6 +216,7 @@ impl TValue {
         match self.kind() {
             Kind::Null => "<nil>",
             Kind::Bool(_) => "bool",
+            Kind::Int(_) if self.0.int64 => "int64",
             Kind::Int(_) => "int",
             Kind::Float(_) => "float64",
             Kind::Str(_) => "string",
@@ -200,6 +224,8 @@ impl TValue {
             Kind::Map(_) => "map[string]interface {}",
             Kind::Files(_) => "common.Files",
             Kind::ApiVersions(_) => "common.VersionSet",
+            Kind::Semver(_) => "*semver.Version",
+            Kind::Time(_) => "time.Time",
         }
     }
 
@@ -208,11 +234,14 @@ impl TValue {
         match self.kind() {
             Kind::Null => "invalid",
             Kind::Bool(_) => "bool",
+            Kind::Int(_) if self.0.int64 => "int64",
             Kind::Int(_) => "int",
             Kind::Float(_) => "float64",
             Kind::Str(_) => "string",
             Kind::List(_) | Kind::ApiVersions(_) => "slice",
             Kind::Map(_) | Kind::Files(_) => "map",
+            Kind::Semver(_) => "ptr",
+            Kind::Time(_) => "struct",
         }
     }
 

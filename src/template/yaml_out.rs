@@ -9,11 +9,20 @@ use super::Traced;
 
 /// YAML for a value, ending in a newline (Helm's `toYaml` trims it).
 pub(crate) fn to_yaml(v: &TValue) -> Traced {
+    yaml_of(v, false)
+}
+
+/// `toYamlPretty`: go-yaml v3 with an indent of 2, which indents a sequence under its key.
+pub(crate) fn to_yaml_pretty(v: &TValue) -> Traced {
+    yaml_of(v, true)
+}
+
+fn yaml_of(v: &TValue, pretty: bool) -> Traced {
     let mut out = Traced::default();
     match v.kind() {
-        Kind::Map(m) if !m.borrow().is_empty() => emit_map(&mut out, &sorted_entries(v), 0, false),
-        Kind::Files(_) => emit_map(&mut out, &sorted_entries(v), 0, false),
-        Kind::List(l) if !l.is_empty() => emit_list(&mut out, l, 0, false),
+        Kind::Map(m) if !m.borrow().is_empty() => emit_map(&mut out, &sorted_entries(v), 0, false, pretty),
+        Kind::Files(_) => emit_map(&mut out, &sorted_entries(v), 0, false, pretty),
+        Kind::List(l) if !l.is_empty() => emit_list(&mut out, l, 0, false, pretty),
         _ => {
             emit_scalar(&mut out, v, 2);
             out.push_str("\n");
@@ -34,31 +43,31 @@ fn sorted_entries(v: &TValue) -> Vec<(String, TValue)> {
     entries
 }
 
-fn emit_map(out: &mut Traced, entries: &[(String, TValue)], indent: usize, inline_first: bool) {
+fn emit_map(out: &mut Traced, entries: &[(String, TValue)], indent: usize, inline_first: bool, pretty: bool) {
     for (i, (key, value)) in entries.iter().enumerate() {
         if i > 0 || !inline_first {
             out.push_str(&" ".repeat(indent));
         }
         out.push(&scalar_text(&Traced::plain(key.clone()), indent));
         out.push_str(":");
-        emit_value_after_key(out, value, indent);
+        emit_value_after_key(out, value, indent, pretty);
     }
 }
 
-fn emit_value_after_key(out: &mut Traced, value: &TValue, indent: usize) {
+fn emit_value_after_key(out: &mut Traced, value: &TValue, indent: usize, pretty: bool) {
     match value.kind() {
         Kind::Map(m) if !m.borrow().is_empty() => {
             out.push_str("\n");
-            emit_map(out, &sorted_entries(value), indent + 2, false);
+            emit_map(out, &sorted_entries(value), indent + 2, false, pretty);
         }
         Kind::Files(f) if !f.is_empty() => {
             out.push_str("\n");
-            emit_map(out, &sorted_entries(value), indent + 2, false);
+            emit_map(out, &sorted_entries(value), indent + 2, false, pretty);
         }
-        // go-yaml v2 does not indent a sequence under its key.
+        // go-yaml v2 does not indent a sequence under its key; v3 (toYamlPretty) does.
         Kind::List(l) if !l.is_empty() => {
             out.push_str("\n");
-            emit_list(out, l, indent, false);
+            emit_list(out, l, if pretty { indent + 2 } else { indent }, false, pretty);
         }
         _ => {
             out.push_str(" ");
@@ -68,7 +77,7 @@ fn emit_value_after_key(out: &mut Traced, value: &TValue, indent: usize) {
     }
 }
 
-fn emit_list(out: &mut Traced, list: &[TValue], indent: usize, inline_first: bool) {
+fn emit_list(out: &mut Traced, list: &[TValue], indent: usize, inline_first: bool, pretty: bool) {
     for (i, item) in list.iter().enumerate() {
         if i > 0 || !inline_first {
             out.push_str(&" ".repeat(indent));
@@ -77,11 +86,11 @@ fn emit_list(out: &mut Traced, list: &[TValue], indent: usize, inline_first: boo
         match item.kind() {
             Kind::Map(m) if !m.borrow().is_empty() => {
                 out.push_str(" ");
-                emit_map(out, &sorted_entries(item), indent + 2, true);
+                emit_map(out, &sorted_entries(item), indent + 2, true, pretty);
             }
             Kind::List(l) if !l.is_empty() => {
                 out.push_str(" ");
-                emit_list(out, l, indent + 2, true);
+                emit_list(out, l, indent + 2, true, pretty);
             }
             _ => {
                 out.push_str(" ");
@@ -105,6 +114,12 @@ fn emit_scalar(out: &mut Traced, v: &TValue, indent: usize) {
         }
         Kind::List(_) | Kind::ApiVersions(_) => out.push_str("[]"),
         Kind::Map(_) | Kind::Files(_) => out.push_str("{}"),
+        Kind::Time(t) => out.push_str(&super::funcs::rfc3339(*t)),
+        Kind::Semver(sv) => {
+            let text = Traced::plain(sv.to_string());
+            let (styled, style) = styled_scalar(&text, indent);
+            fold_into(out, &styled, style, indent);
+        }
     }
 }
 
@@ -463,6 +478,8 @@ fn json_value(out: &mut Traced, v: &TValue, html: bool, indent: Option<&str>, de
         Kind::Int(i) => out.push(&Traced::from_origin(i.to_string(), v.origin())),
         Kind::Float(f) => out.push(&Traced::from_origin(json_float(*f), v.origin())),
         Kind::Str(s) => json_string(out, s, html),
+        Kind::Semver(sv) => json_string(out, &Traced::plain(sv.to_string()), html),
+        Kind::Time(t) => json_string(out, &Traced::plain(super::funcs::rfc3339(*t)), html),
         Kind::List(l) => {
             if l.is_empty() {
                 out.push_str("[]");
@@ -536,36 +553,36 @@ fn json_float(f: f64) -> String {
     }
 }
 
-/// Parses YAML as Helm does (through JSON, so every number is a float64).
+/// Parses YAML as Helm does: go-yaml's YAML 1.1 scalars (`yes` is true, `0755` is 493) read
+/// through `crate::yaml`, then through JSON, so every number is a float64.
 pub(crate) fn from_yaml(text: &str) -> Result<TValue, String> {
-    let v: serde_yaml::Value =
-        serde_yaml::from_str(text).map_err(|e| format!("error converting YAML to JSON: yaml: {e}"))?;
-    Ok(from_serde_yaml(&v))
+    let value = crate::yaml::parse_documents(text, "fromYaml")
+        .map_err(|e| {
+            let line = e.line.map(|l| format!("line {l}: ")).unwrap_or_default();
+            format!("error converting YAML to JSON: yaml: {line}{}", e.message)
+        })?
+        .into_iter()
+        .next()
+        .unwrap_or(crate::values::Value::Null);
+    Ok(TValue::plain(&value))
 }
 
-fn from_serde_yaml(v: &serde_yaml::Value) -> TValue {
-    use serde_yaml::Value as Y;
+/// Parses TOML into the values a template sees (BurntSushi/toml: integers stay int64).
+pub(crate) fn from_toml(text: &str) -> Result<TValue, String> {
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| e.message().to_string())?;
+    Ok(from_toml_value(&toml::Value::Table(table)))
+}
+
+fn from_toml_value(v: &toml::Value) -> TValue {
+    use toml::Value as T;
     match v {
-        Y::Null => TValue::null(),
-        Y::Bool(b) => TValue::bool(*b),
-        Y::Number(n) => TValue::float(n.as_f64().unwrap_or(0.0)),
-        Y::String(s) => TValue::str(s.clone()),
-        Y::Sequence(items) => TValue::list(items.iter().map(from_serde_yaml).collect()),
-        Y::Mapping(m) => TValue::map(
-            m.iter()
-                .map(|(k, v)| {
-                    let key = match k {
-                        Y::String(s) => s.clone(),
-                        Y::Number(n) => n.to_string(),
-                        Y::Bool(b) => b.to_string(),
-                        Y::Null => "null".into(),
-                        other => serde_yaml::to_string(other).unwrap_or_default().trim().to_string(),
-                    };
-                    (key, from_serde_yaml(v))
-                })
-                .collect(),
-        ),
-        Y::Tagged(t) => from_serde_yaml(&t.value),
+        T::String(s) => TValue::str(s.clone()),
+        T::Integer(i) => TValue::int64(*i),
+        T::Float(f) => TValue::float(*f),
+        T::Boolean(b) => TValue::bool(*b),
+        T::Datetime(d) => TValue::str(d.to_string()),
+        T::Array(items) => TValue::list(items.iter().map(from_toml_value).collect()),
+        T::Table(t) => TValue::map(t.iter().map(|(k, v)| (k.clone(), from_toml_value(v))).collect()),
     }
 }
 
@@ -586,34 +603,87 @@ fn from_serde_json(v: &serde_json::Value) -> TValue {
     }
 }
 
-/// A small TOML writer: scalars first, then one `[table]` per nested map.
+/// BurntSushi/toml's encoder as Helm's `toToml` uses it: keys sorted, plain values first, then
+/// arrays of tables (`[[name]]`) and tables (`[name]`), each nested level indented two spaces;
+/// floats always carry a fraction (values numbers are float64, so `1` prints `1.0`).
 pub(crate) fn to_toml(v: &TValue) -> String {
     let mut out = String::new();
-    toml_table(&mut out, v, "");
+    if matches!(v.kind(), Kind::Map(_)) {
+        toml_table(&mut out, v, &[], 0);
+    }
     out
 }
 
-fn toml_table(out: &mut String, v: &TValue, prefix: &str) {
-    let entries = sorted_entries(v);
+fn is_table(v: &TValue) -> bool {
+    matches!(v.kind(), Kind::Map(_))
+}
+
+fn is_table_array(v: &TValue) -> bool {
+    matches!(v.kind(), Kind::List(l) if !l.is_empty() && l.iter().all(is_table))
+}
+
+fn toml_table(out: &mut String, v: &TValue, path: &[String], depth: usize) {
+    let mut entries: Vec<(String, TValue)> = match v.kind() {
+        Kind::Map(m) => m.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        _ => Vec::new(),
+    };
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let pad = "  ".repeat(depth);
     for (k, item) in &entries {
-        if !matches!(item.kind(), Kind::Map(_)) {
-            out.push_str(&format!("{k} = {}\n", toml_scalar(item)));
+        if !is_table(item) && !is_table_array(item) && !item.is_null() {
+            out.push_str(&format!("{pad}{} = {}\n", toml_key(k), toml_scalar(item)));
         }
     }
     for (k, item) in &entries {
-        if matches!(item.kind(), Kind::Map(_)) {
-            let name = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-            out.push_str(&format!("\n[{name}]\n"));
-            toml_table(out, item, &name);
+        let mut name = path.to_vec();
+        name.push(toml_key(k));
+        let header_pad = "  ".repeat(depth);
+        if is_table_array(item) {
+            if let Kind::List(l) = item.kind() {
+                for table in l {
+                    out.push_str(&format!("\n{header_pad}[[{}]]\n", name.join(".")));
+                    toml_table(out, table, &name, depth + 1);
+                }
+            }
+        } else if is_table(item) {
+            out.push_str(&format!("\n{header_pad}[{}]\n", name.join(".")));
+            toml_table(out, item, &name, depth + 1);
         }
     }
+}
+
+fn toml_key(k: &str) -> String {
+    if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        k.to_string()
+    } else {
+        toml_string(k)
+    }
+}
+
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn toml_scalar(v: &TValue) -> String {
     match v.kind() {
-        Kind::Str(s) => format!("{:?}", s.text),
+        Kind::Str(s) => toml_string(&s.text),
         Kind::List(l) => format!("[{}]", l.iter().map(toml_scalar).collect::<Vec<_>>().join(", ")),
-        Kind::Float(f) if f.fract() == 0.0 => format!("{}", *f as i64),
+        Kind::Float(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e16 => format!("{f:.1}"),
+        Kind::Float(f) => go_float(*f, 'g', None),
+        Kind::Map(_) => "{}".into(),
         _ => super::format::plain_string(v),
     }
 }

@@ -10,6 +10,7 @@ mod rewrite; // post-render on hand-written streams: exact bytes out, only refer
 mod snapshots; // reviewed snapshots of scan tables and overlays for every fixture
 mod cli_contract; // exact messages and exit codes: bad input, stdin, -o, --check, fail-closed post-render
 mod data_images; // images handed over as data: explain, registry settings, text rules on and off
+mod template_cases; // the template conformance suite: case files blessed by real Helm, run through the library
 mod mirror; // mirror and diff: snapshots of every format, shellcheck, the plan against the engine, upgrades
 mod yaml_cases; // YAML conformance cases: where real Helm accepts a stream, post-render does too
 mod helm_e2e; // inside real Helm 3 and 4: --post-renderer, the plugins, overlays with -f, release archives
