@@ -69,6 +69,8 @@ pub struct RetargetPlan {
     pub warnings: Vec<String>,
     /// Images spelled in values that these values do not render (a mode that is off).
     pub idle_images: Vec<discover::IdleImage>,
+    /// Templates that did not render (or not as YAML): the overlay may miss their images.
+    pub unrendered: Vec<discover::Unrendered>,
     /// Images named only in ConfigMap text.
     pub text_images: Vec<discover::TextImage>,
     pub effective_before: Value,
@@ -228,7 +230,8 @@ pub fn plan(
 
     let comments = comments(&moves, &planner.gates, &overlay_keys);
     let used = moves.iter().flat_map(|m| m.keys.iter().cloned()).collect();
-    let idle_images = discover::idle_images(&baseline_render.covering, &used);
+    let mut idle_images = discover::idle_images(&baseline_render.covering, &used);
+    let unrendered = discover::unrendered(&renderer, &baseline_render, &mut idle_images);
     let text_images = discover::text_images(&baseline_render);
     let effective_before = baseline_render.effective.clone();
     let effective_after = final_render.effective.clone();
@@ -241,6 +244,7 @@ pub fn plan(
         placeholders,
         warnings: planner.warnings,
         idle_images,
+        unrendered,
         text_images,
         effective_before,
         effective_after,

@@ -15,30 +15,104 @@ pub const KUBE_VERSION: &str = "v1.36.0";
 /// The text given to values a chart requires that have nothing to do with images.
 pub const PLACEHOLDER: &str = "helm-retarget-placeholder";
 
-/// Group/versions Helm's offline capabilities report as served (the built-in Kubernetes APIs).
-const API_VERSIONS: &[&str] = &[
+/// Group/versions Helm's offline capabilities report as served: the Kubernetes client scheme's
+/// list, in its order, as the Helm 4 engine above prints `.Capabilities.APIVersions`.
+pub const API_VERSIONS: &[&str] = &[
     "v1",
     "admissionregistration.k8s.io/v1",
-    "apiextensions.k8s.io/v1",
-    "apiregistration.k8s.io/v1",
+    "admissionregistration.k8s.io/v1alpha1",
+    "admissionregistration.k8s.io/v1beta1",
+    "internal.apiserver.k8s.io/v1alpha1",
     "apps/v1",
+    "apps/v1beta1",
+    "apps/v1beta2",
     "authentication.k8s.io/v1",
+    "authentication.k8s.io/v1alpha1",
+    "authentication.k8s.io/v1beta1",
     "authorization.k8s.io/v1",
+    "authorization.k8s.io/v1beta1",
     "autoscaling/v1",
     "autoscaling/v2",
     "batch/v1",
+    "batch/v1beta1",
     "certificates.k8s.io/v1",
+    "certificates.k8s.io/v1beta1",
+    "certificates.k8s.io/v1alpha1",
+    "coordination.k8s.io/v1alpha2",
+    "coordination.k8s.io/v1beta1",
     "coordination.k8s.io/v1",
     "discovery.k8s.io/v1",
+    "discovery.k8s.io/v1beta1",
     "events.k8s.io/v1",
+    "events.k8s.io/v1beta1",
+    "extensions/v1beta1",
     "flowcontrol.apiserver.k8s.io/v1",
+    "flowcontrol.apiserver.k8s.io/v1beta1",
+    "flowcontrol.apiserver.k8s.io/v1beta2",
+    "flowcontrol.apiserver.k8s.io/v1beta3",
     "networking.k8s.io/v1",
+    "networking.k8s.io/v1beta1",
     "node.k8s.io/v1",
+    "node.k8s.io/v1alpha1",
+    "node.k8s.io/v1beta1",
     "policy/v1",
+    "policy/v1beta1",
     "rbac.authorization.k8s.io/v1",
+    "rbac.authorization.k8s.io/v1beta1",
+    "rbac.authorization.k8s.io/v1alpha1",
+    "resource.k8s.io/v1",
+    "resource.k8s.io/v1beta2",
+    "resource.k8s.io/v1beta1",
+    "resource.k8s.io/v1alpha3",
+    "scheduling.k8s.io/v1alpha2",
+    "scheduling.k8s.io/v1beta1",
     "scheduling.k8s.io/v1",
+    "storage.k8s.io/v1beta1",
     "storage.k8s.io/v1",
+    "storage.k8s.io/v1alpha1",
+    "storagemigration.k8s.io/v1beta1",
+    "apiextensions.k8s.io/v1beta1",
+    "apiextensions.k8s.io/v1",
 ];
+
+/// What `helm template` takes from its flags rather than from the chart: the release and the
+/// cluster it pretends to render for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderOptions {
+    pub release_name: String,
+    pub namespace: String,
+    /// `v1.36.0`: always with the `v`, as `.Capabilities.KubeVersion` prints it.
+    pub kube_version: String,
+    /// Served group/versions: Helm's defaults plus any `--api-versions`.
+    pub api_versions: Vec<String>,
+}
+
+impl Default for RenderOptions {
+    /// What scan, overlay, mirror and diff render with: release `release` in `default`.
+    fn default() -> Self {
+        RenderOptions {
+            release_name: "release".to_string(),
+            namespace: "default".to_string(),
+            kube_version: KUBE_VERSION.to_string(),
+            api_versions: API_VERSIONS.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+impl RenderOptions {
+    /// `--kube-version` as Helm reads it (`1.30`, `v1.30.2`, `1.30.2-gke.1`): at least major and
+    /// minor, digits first; the `v` is added when missing.
+    pub fn parse_kube_version(text: &str) -> Result<String, String> {
+        let trimmed = text.trim();
+        let bare = trimmed.strip_prefix('v').unwrap_or(trimmed);
+        let numeric: String = bare.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+        let parts: Vec<&str> = numeric.split('.').collect();
+        if parts.len() < 2 || parts.iter().any(|p| p.is_empty()) {
+            return Err(format!("invalid kube version '{text}': could not parse {text:?} as version"));
+        }
+        Ok(format!("v{bare}"))
+    }
+}
 
 /// One chart of the tree as the renderer sees it.
 #[derive(Debug)]
@@ -56,6 +130,7 @@ pub struct TreeRenderer<'a> {
     pub root: &'a Chart,
     pub charts: Vec<ChartEntry<'a>>,
     engine: Engine,
+    options: RenderOptions,
     /// Templates that did not parse: their images cannot be traced (the post-renderer still moves them).
     pub parse_errors: Vec<TemplateError>,
 }
@@ -158,6 +233,11 @@ impl TreeRender {
 
 impl<'a> TreeRenderer<'a> {
     pub fn new(root: &'a Chart) -> Self {
+        Self::with_options(root, RenderOptions::default())
+    }
+
+    /// A renderer for a release and cluster of the user's choosing (`helm-retarget template`).
+    pub fn with_options(root: &'a Chart, options: RenderOptions) -> Self {
         let mut charts = Vec::new();
         collect(root, root.name.clone(), ValuesPath::root(), &mut charts);
         let mut files: Vec<(String, &str)> = Vec::new();
@@ -176,7 +256,7 @@ impl<'a> TreeRenderer<'a> {
                 parse_errors.push(e);
             }
         }
-        TreeRenderer { root, charts, engine, parse_errors }
+        TreeRenderer { root, charts, engine, options, parse_errors }
     }
 
     /// Renders every manifest template of every chart (libraries only lend helpers) with `user`
@@ -185,6 +265,27 @@ impl<'a> TreeRenderer<'a> {
     /// template that rewrites `$.Values` (Istio's `zzz_profile.yaml`) affects the ones after it.
     pub fn render(&self, user: &Value) -> TreeRender {
         self.render_charts(user, None)
+    }
+
+    /// Renders what Helm renders: only the charts enabled under `user` (no disabled subchart made
+    /// to render, no placeholders), for `helm-retarget template` and the verdict on what Helm does.
+    pub fn render_enabled(&self, user: &Value) -> TreeRender {
+        let enabled = self.enabled_charts(user);
+        self.render_charts(user, Some(&enabled))
+    }
+
+    /// The charts (indexes into `charts`) whose conditions and tags hold under `user`.
+    pub fn enabled_charts(&self, user: &Value) -> BTreeSet<usize> {
+        let (_, status) = chart::effective_values_and_status(self.root, user);
+        let off = |path: &Vec<String>| status.iter().any(|(p, s)| s.is_err() && path.starts_with(p));
+        (0..self.charts.len()).filter(|&i| !off(&self.charts[i].chart.path)).collect()
+    }
+
+    /// The chart a template of that name belongs to: the longest prefix `<prefix>/templates/`.
+    pub fn chart_of(&self, template: &str) -> Option<usize> {
+        (0..self.charts.len())
+            .filter(|&i| template.starts_with(&format!("{}/templates/", self.charts[i].prefix)))
+            .max_by_key(|&i| self.charts[i].prefix.len())
     }
 
     /// Like `render`, for the charts in `only` (all when None); the values are the whole tree's.
@@ -317,8 +418,8 @@ impl<'a> TreeRenderer<'a> {
             ),
         ]);
         let release = TValue::map(vec![
-            ("Name".to_string(), text("release")),
-            ("Namespace".to_string(), text("default")),
+            ("Name".to_string(), text(&self.options.release_name)),
+            ("Namespace".to_string(), text(&self.options.namespace)),
             ("Service".to_string(), text("Helm")),
             ("IsInstall".to_string(), TValue::plain(&Value::Bool(true))),
             ("IsUpgrade".to_string(), TValue::plain(&Value::Bool(false))),
@@ -330,7 +431,7 @@ impl<'a> TreeRenderer<'a> {
             ("Release".to_string(), release),
             (
                 "Capabilities".to_string(),
-                TValue::capabilities(KUBE_VERSION, API_VERSIONS.iter().map(|s| s.to_string()).collect()),
+                TValue::capabilities(&self.options.kube_version, self.options.api_versions.clone()),
             ),
             ("Files".to_string(), TValue::files(chart.files.clone())),
         ])

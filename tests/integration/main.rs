@@ -10,3 +10,6 @@ mod rewrite; // post-render on hand-written streams: exact bytes out, only refer
 mod snapshots; // reviewed snapshots of scan tables and overlays for every fixture
 mod cli_contract; // exact messages and exit codes: bad input, stdin, -o, --check, fail-closed post-render
 mod mirror; // mirror and diff: snapshots of every format, shellcheck, the plan against the engine, upgrades
+mod incomplete; // templates that do not render are named, exit 3; values Helm refuses are exit 2
+mod template_conformance; // `helm-retarget template` equals `helm template` of both real binaries
+mod values_flags; // -f/--set/--set-string/--set-json/--set-file as Helm reads them, nulls deleting defaults
