@@ -114,7 +114,7 @@ fn template_takes_helm_values_flags_and_release_options() {
     let ours =
         helm_retarget(&["template", "--release-name", "rel", "--namespace", "monitoring", "--kube-version", "1.30"])
             .arg(&chart)
-            .args(&flags)
+            .args(flags)
             .run();
     ours.status(0);
     let mut args = vec!["--kube-version", "1.30"];
