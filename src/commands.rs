@@ -603,11 +603,10 @@ pub fn template(args: &TemplateArgs) -> Result<Outcome> {
         .parse_errors
         .iter()
         .filter_map(|e| {
-            let template = e.to_string();
-            let name = render_error_template(e);
+            let name = crate::render::error_template(e);
             renderer.chart_of(name).is_none_or(|c| enabled.contains(&c)).then(|| Unrendered {
                 template: name.to_string(),
-                error: template,
+                error: e.to_string(),
                 fails_in_helm: false,
                 missing_images: Vec::new(),
             })
@@ -630,11 +629,4 @@ pub fn template(args: &TemplateArgs) -> Result<Outcome> {
     }));
     report::data(text.as_bytes())?;
     Ok(report_unrendered(&args.chart, &unrendered, "manifest stream", &args.completeness))
-}
-
-fn render_error_template(e: &crate::template::TemplateError) -> &str {
-    use crate::template::TemplateError as E;
-    match e {
-        E::Parse { template, .. } | E::Fail { template, .. } | E::Exec { template, .. } => template,
-    }
 }

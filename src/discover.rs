@@ -170,7 +170,7 @@ pub fn unrendered(renderer: &TreeRenderer<'_>, render: &TreeRender, idle: &mut V
         .parse_errors
         .iter()
         .map(|e| Unrendered {
-            template: template_of(e),
+            template: crate::render::error_template(e).to_string(),
             error: e.to_string(),
             fails_in_helm: false,
             missing_images: Vec::new(),
@@ -560,13 +560,6 @@ pub fn scan(root: &Chart, user: &Value) -> Scan {
     let unrendered = unrendered(&renderer, &baseline, &mut idle_images);
     let text_images = text_images(&baseline);
     Scan { chart: root.display_path(), sites, unrendered, idle_images, placeholders, text_images }
-}
-
-fn template_of(e: &crate::template::TemplateError) -> String {
-    use crate::template::TemplateError as E;
-    match e {
-        E::Parse { template, .. } | E::Fail { template, .. } | E::Exec { template, .. } => template.clone(),
-    }
 }
 
 /// `values.yaml:12` of the chart that defines `key`, preferring the outermost (the parent's

@@ -476,7 +476,8 @@ pub fn is_notes(template: &str) -> bool {
     template.rsplit('/').next().is_some_and(|f| f.eq_ignore_ascii_case("NOTES.txt"))
 }
 
-fn error_template(e: &TemplateError) -> &str {
+/// The template an error names.
+pub fn error_template(e: &TemplateError) -> &str {
     match e {
         TemplateError::Parse { template, .. }
         | TemplateError::Fail { template, .. }

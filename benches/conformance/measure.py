@@ -71,9 +71,8 @@ def vendor(mirror, chart_dir, scratch, depth=0):
         return False
     charts = os.path.join(chart_dir, "charts")
     for name in dependencies(chart_dir):
-        if os.path.exists(os.path.join(charts, name)) or any(
-            f.startswith(name + "-") and f.endswith(".tgz") for f in os.listdir(charts) if os.path.isdir(charts)
-        ):
+        present = os.listdir(charts) if os.path.isdir(charts) else []
+        if name in present or any(f.startswith(name + "-") and f.endswith(".tgz") for f in present):
             continue
         source = chart_names(mirror).get(name)
         if source is None:
