@@ -131,6 +131,8 @@ pub struct TreeRenderer<'a> {
     pub charts: Vec<ChartEntry<'a>>,
     engine: Engine,
     options: RenderOptions,
+    /// Some template reads `.Subcharts`: only then are the subcharts' contexts linked in.
+    uses_subcharts: bool,
     /// Templates that did not parse: their images cannot be traced (the post-renderer still moves them).
     pub parse_errors: Vec<TemplateError>,
 }
@@ -256,7 +258,8 @@ impl<'a> TreeRenderer<'a> {
                 parse_errors.push(e);
             }
         }
-        TreeRenderer { root, charts, engine, options, parse_errors }
+        let uses_subcharts = charts.iter().any(|e| e.chart.templates.iter().any(|t| t.source.contains("Subcharts")));
+        TreeRenderer { root, charts, engine, options, uses_subcharts, parse_errors }
     }
 
     /// Renders every manifest template of every chart (libraries only lend helpers) with `user`
@@ -271,7 +274,7 @@ impl<'a> TreeRenderer<'a> {
     /// to render, no placeholders), for `helm-retarget template` and the verdict on what Helm does.
     pub fn render_enabled(&self, user: &Value) -> TreeRender {
         let enabled = self.enabled_charts(user);
-        self.render_charts(user, Some(&enabled))
+        self.render_selected(user, Some(&enabled), false)
     }
 
     /// The charts (indexes into `charts`) whose conditions and tags hold under `user`.
@@ -290,6 +293,12 @@ impl<'a> TreeRenderer<'a> {
 
     /// Like `render`, for the charts in `only` (all when None); the values are the whole tree's.
     pub fn render_charts(&self, user: &Value, only: Option<&BTreeSet<usize>>) -> TreeRender {
+        self.render_selected(user, only, true)
+    }
+
+    /// Renders the templates of the charts in `only`; `cover_disabled` renders disabled subcharts as if
+    /// enabled (and lists them in `.Subcharts`), as scan and the planner do.
+    fn render_selected(&self, user: &Value, only: Option<&BTreeSet<usize>>, cover_disabled: bool) -> TreeRender {
         let (effective, status) = chart::effective_values_and_status(self.root, user);
         let disabled: BTreeMap<Vec<String>, String> =
             status.into_iter().filter_map(|(path, state)| state.err().map(|why| (path, why))).collect();
@@ -312,6 +321,9 @@ impl<'a> TreeRenderer<'a> {
                 })
             })
             .collect();
+        if self.uses_subcharts {
+            self.link_subcharts(&dots, &effective, enabling.as_ref(), &disabled, cover_disabled);
+        }
         let mut order: Vec<(usize, String)> = Vec::new();
         for (index, entry) in self.charts.iter().enumerate() {
             if dots[index].is_none() {
@@ -345,6 +357,42 @@ impl<'a> TreeRenderer<'a> {
             })
             .collect();
         TreeRender { effective, covering, templates, disabled }
+    }
+
+    /// Helm's `.Subcharts`: each chart's context holds its dependencies' contexts by key. Built
+    /// for every chart of the tree (not only those rendered now), so a partial re-render sees
+    /// what a full one does.
+    fn link_subcharts(
+        &self,
+        dots: &[Option<TValue>],
+        effective: &Value,
+        enabling: Option<&Value>,
+        disabled: &BTreeMap<Vec<String>, String>,
+        cover_disabled: bool,
+    ) {
+        let full: Vec<Option<TValue>> = self
+            .charts
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| {
+                let off = disabled.contains_key(&entry.chart.path);
+                if entry.chart.is_library() || (off && !cover_disabled) {
+                    return None;
+                }
+                dots[i].clone().or_else(|| {
+                    let from = if off { enabling.unwrap_or(effective) } else { effective };
+                    Some(self.dot(entry, &chart::scoped_values(from, &entry.chart.path)))
+                })
+            })
+            .collect();
+        for (i, entry) in self.charts.iter().enumerate() {
+            let Some(dot) = &full[i] else { continue };
+            let children = (0..self.charts.len())
+                .filter(|&j| self.charts[j].prefix == format!("{}/charts/{}", entry.prefix, self.charts[j].chart.key))
+                .filter_map(|j| full[j].clone().map(|d| (self.charts[j].chart.key.clone(), d)))
+                .collect();
+            dot.insert("Subcharts", TValue::map(children));
+        }
     }
 
     /// Values under which every condition and tag holds: `user` plus `true` at each condition path
@@ -403,12 +451,15 @@ impl<'a> TreeRenderer<'a> {
                 chart_fields.push((go_field_name(key), TValue::plain(value)));
             }
         }
-        chart_fields.retain(|(k, _)| !matches!(k.as_str(), "Name" | "Version" | "APIVersion" | "AppVersion" | "Type"));
+        chart_fields.retain(|(k, _)| {
+            !matches!(k.as_str(), "Name" | "Version" | "APIVersion" | "AppVersion" | "Type" | "IsRoot")
+        });
         chart_fields.extend([
             ("Name".to_string(), text(&chart.key)),
             ("Version".to_string(), text(&meta.version)),
             ("APIVersion".to_string(), text(&meta.api_version)),
             ("Type".to_string(), text(if chart.is_library() { "library" } else { "application" })),
+            ("IsRoot".to_string(), TValue::plain(&Value::Bool(entry.values_base.is_root()))),
             (
                 "AppVersion".to_string(),
                 TValue::with_origin(
