@@ -602,6 +602,52 @@ mod tests {
         );
     }
 
+    fn chart(entries: &[(&str, &str)]) -> Chart {
+        let files = crate::source::ChartFiles {
+            name: "shop".to_string(),
+            files: entries.iter().map(|(p, t)| (p.to_string(), t.as_bytes().to_vec())).collect(),
+        };
+        chart::load(&files).unwrap()
+    }
+
+    fn text_of(render: &TreeRender, name: &str) -> String {
+        let t = render.templates.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("{name} not rendered"));
+        t.output.as_ref().unwrap_or_else(|e| panic!("{e}")).text.text.clone()
+    }
+
+    #[test]
+    fn subcharts_and_is_root_are_in_the_context_as_helm_builds_it() {
+        let root = chart(&[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: shop\nversion: 1.0.0\ndependencies:\n- name: db\n  version: 1.0.0\n  \
+                 condition: db.enabled\n",
+            ),
+            ("values.yaml", "db:\n  port: 5433\n"),
+            ("templates/a.yaml", "port: {{ (index .Subcharts \"db\").Values.port }}\nroot: {{ .Chart.IsRoot }}\n"),
+            ("charts/db/Chart.yaml", "apiVersion: v2\nname: db\nversion: 1.0.0\n"),
+            ("charts/db/values.yaml", "port: 5432\nenabled: true\n"),
+            ("charts/db/templates/b.yaml", "root: {{ .Chart.IsRoot }}\n"),
+        ]);
+        let renderer = TreeRenderer::new(&root);
+        let render = renderer.render(&Value::Map(Default::default()));
+        assert_eq!(text_of(&render, "shop/templates/a.yaml"), "port: 5433\nroot: true\n");
+        assert_eq!(text_of(&render, "shop/charts/db/templates/b.yaml"), "root: false\n");
+        // Helm drops a disabled dependency from `.Subcharts`; the covering render keeps it.
+        let off = crate::yaml::parse_values("db: {enabled: false}", "user").unwrap();
+        // (Checked against Helm v4.1.4: `port: ` then `root: true`.)
+        assert_eq!(text_of(&renderer.render_enabled(&off), "shop/templates/a.yaml"), "port: \nroot: true\n");
+        assert_eq!(text_of(&renderer.render(&off), "shop/templates/a.yaml"), "port: 5433\nroot: true\n");
+    }
+
+    #[test]
+    fn kube_versions_are_read_as_helm_reads_them() {
+        assert_eq!(RenderOptions::parse_kube_version("1.30"), Ok("v1.30".to_string()));
+        assert_eq!(RenderOptions::parse_kube_version("v1.30.2-gke.1"), Ok("v1.30.2-gke.1".to_string()));
+        assert!(RenderOptions::parse_kube_version("latest").is_err());
+        assert!(RenderOptions::parse_kube_version("1").is_err());
+    }
+
     #[test]
     fn partials_are_not_rendered_and_notes_are_rendered_but_hold_no_manifests() {
         assert!(renders("templates/deployment.yaml"));
