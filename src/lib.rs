@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! source     .tgz / directory / stdin  ->  files in memory (nested subchart archives too)
-//! yaml       the one place that parses and prints YAML (serde_yaml today, swappable)
+//! yaml       the one place that parses and prints YAML, with Helm's (go-yaml's) rules
 //! values     Helm values: the dynamic tree, values paths, Helm's coalescing rules
 //! strvals    `--set a.b[0]=x` lines, parsed as Helm's strvals parser does
 //! chart      files  ->  chart tree: Chart.yaml, values, templates, subcharts with alias/condition
