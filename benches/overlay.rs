@@ -128,7 +128,7 @@ fn measure(chart: &BenchChart, engine: &HelmEngine, work: &Path, repeat: Repeat)
 fn overlay_in_process(archive: &Path, mapping: &RegistryMapping) -> (usize, usize) {
     let arg = archive.to_str().expect("a UTF-8 archive path");
     let chart = commands::load_chart(arg).unwrap_or_else(|e| panic!("{arg}: {e}"));
-    let user = commands::user_values(&[]).expect("no values files");
+    let user = commands::user_values(&Default::default()).expect("no values flags");
     let planned = plan::plan(&chart, &user, mapping, &[]).expect("plan");
     black_box(overlay::to_yaml(&planned));
     let moved = planned.moves.iter().filter(|m| matches!(m.outcome, plan::Outcome::Moved { .. })).count();

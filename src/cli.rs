@@ -34,6 +34,60 @@ pub enum Command {
     Mirror(MirrorArgs),
     /// Images added, removed and retagged between two versions of a chart.
     Diff(DiffArgs),
+    /// Print the manifests as `helm template` would: what the tool believes the chart renders.
+    Template(TemplateArgs),
+}
+
+/// Values given like Helm's: files, then `--set-json`, `--set`, `--set-string`, `--set-file`
+/// (Helm applies them in that order, whatever their order on the command line).
+#[derive(Debug, Args, Default)]
+pub struct ValuesArgs {
+    /// Values file applied over the chart's defaults (repeatable, later wins; `-` for stdin).
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// Set values: `a.b=x,c[0].d=true` (Helm's strvals syntax; `\.` escapes a dot in a key).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Like --set, every value a string.
+    #[arg(long = "set-string", value_name = "KEY=VALUE")]
+    pub set_string: Vec<String>,
+    /// Like --set, each value a JSON document (`a={"b":1}`), or a whole JSON object.
+    #[arg(long = "set-json", value_name = "KEY=JSON")]
+    pub set_json: Vec<String>,
+    /// Like --set, each value the text of the named file.
+    #[arg(long = "set-file", value_name = "KEY=FILE")]
+    pub set_file: Vec<String>,
+}
+
+/// Whether a result with templates that did not render is accepted.
+#[derive(Debug, Args, Default)]
+pub struct CompletenessArgs {
+    /// Exit 0 instead of 3 when some templates did not render (their images may be missing).
+    #[arg(long = "allow-incomplete")]
+    pub allow_incomplete: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TemplateArgs {
+    /// Chart archive (.tgz), chart directory, or `-` for an archive on stdin.
+    #[arg(value_name = "CHART")]
+    pub chart: String,
+    #[command(flatten)]
+    pub values: ValuesArgs,
+    /// Release name (`.Release.Name`), as `helm template NAME`.
+    #[arg(long = "release-name", value_name = "NAME", default_value = "release-name")]
+    pub release_name: String,
+    /// Namespace (`.Release.Namespace`).
+    #[arg(short = 'n', long = "namespace", value_name = "NS", default_value = "default")]
+    pub namespace: String,
+    /// Kubernetes version for `.Capabilities.KubeVersion` (default: the one Helm 4.2 assumes).
+    #[arg(long = "kube-version", value_name = "VERSION")]
+    pub kube_version: Option<String>,
+    /// Extra group/versions for `.Capabilities.APIVersions` (repeatable or comma-separated).
+    #[arg(short = 'a', long = "api-versions", value_name = "VERSION", value_delimiter = ',')]
+    pub api_versions: Vec<String>,
+    #[command(flatten)]
+    pub completeness: CompletenessArgs,
 }
 
 #[derive(Debug, Args)]
@@ -43,9 +97,10 @@ pub struct ScanArgs {
     pub charts: Vec<String>,
     #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
     pub format: ScanFormat,
-    /// Values files applied over the chart's defaults before scanning (like `helm -f`).
-    #[arg(short = 'f', long = "values", value_name = "FILE")]
-    pub values: Vec<PathBuf>,
+    #[command(flatten)]
+    pub values: ValuesArgs,
+    #[command(flatten)]
+    pub completeness: CompletenessArgs,
     /// Explain one reference (or registry host): template -> object -> field -> values keys,
     /// and why it moves or why it cannot.
     #[arg(long, value_name = "REF")]
@@ -98,9 +153,10 @@ pub struct OverlayArgs {
     /// Image pull secret name to set wherever each chart reads pull secrets (repeatable).
     #[arg(long = "pull-secret", value_name = "NAME")]
     pub pull_secrets: Vec<String>,
-    /// Values files applied over the chart's defaults first (like `helm -f`).
-    #[arg(short = 'f', long = "values", value_name = "FILE")]
-    pub values: Vec<PathBuf>,
+    #[command(flatten)]
+    pub values: ValuesArgs,
+    #[command(flatten)]
+    pub completeness: CompletenessArgs,
     /// A chart the operator CHART installs itself, as NAME=CHART (repeatable): planned like any
     /// chart, its overlay written under the values the operator renders into NAME's custom resource.
     #[arg(long = "operand", value_name = "NAME=CHART", value_parser = parse_operand)]
@@ -156,9 +212,6 @@ pub struct MirrorArgs {
     /// Also take images from a rendered manifest stream (`-` for stdin).
     #[arg(long = "from-manifests", value_name = "FILE")]
     pub from_manifests: Vec<String>,
-    /// Values files applied over each chart's defaults before listing (like `helm -f`).
-    #[arg(short = 'f', long = "values", value_name = "FILE")]
-    pub values: Vec<PathBuf>,
     /// Also list the images of charts an operator installs itself, as NAME=CHART (repeatable).
     #[arg(long = "operand", value_name = "NAME=CHART", value_parser = parse_operand)]
     pub operands: Vec<(String, String)>,
@@ -170,6 +223,10 @@ pub struct MirrorArgs {
     /// Write to FILE (atomically) instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub values: ValuesArgs,
+    #[command(flatten)]
+    pub completeness: CompletenessArgs,
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +245,11 @@ pub struct DiffArgs {
     /// File listing the references already mirrored, one per line (`-` for stdin).
     #[arg(long, value_name = "FILE")]
     pub mirrored: Option<String>,
+    /// Values for both versions (the same flags as `helm upgrade`).
+    #[command(flatten)]
+    pub values: ValuesArgs,
+    #[command(flatten)]
+    pub completeness: CompletenessArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -198,12 +260,22 @@ pub enum DiffFormat {
 }
 
 /// What a command concluded, beyond success: `Failed` is exit 1 with the reason already reported
-/// (a stale overlay, images off the registry), `Errored` is exit 2 after errors were reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// (a stale overlay, images off the registry), `Errored` is exit 2 after errors were reported
+/// (a chart Helm refuses too), `Incomplete` is exit 3: the output was written, but templates named
+/// on stderr did not render, so images may be missing from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Outcome {
     Success,
     Failed,
+    Incomplete,
     Errored,
+}
+
+impl Outcome {
+    /// The graver of two outcomes: errors, then incompleteness, then failure.
+    pub fn and(self, other: Outcome) -> Outcome {
+        self.max(other)
+    }
 }
 
 /// Runs the command line and maps the outcome to an exit code.
@@ -213,6 +285,7 @@ pub fn run() -> ExitCode {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
         Ok(Outcome::Errored) => ExitCode::from(2),
+        Ok(Outcome::Incomplete) => ExitCode::from(3),
         Err(e) => {
             report::error(&e);
             ExitCode::from(2)
@@ -229,6 +302,7 @@ pub fn execute(cli: Cli) -> Result<Outcome> {
         Command::Verify(args) => crate::commands::verify(&args),
         Command::Mirror(args) => crate::commands::mirror(&args),
         Command::Diff(args) => crate::commands::diff(&args),
+        Command::Template(args) => crate::commands::template(&args),
     }
 }
 

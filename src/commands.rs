@@ -6,16 +6,19 @@ use std::path::{Path, PathBuf};
 
 use crate::chart::{self, Chart};
 use crate::cli::{
-    DiffArgs, DiffFormat, MirrorArgs, Outcome, OverlayArgs, PostRenderArgs, ScanArgs, ScanFormat, VerifyArgs,
+    CompletenessArgs, DiffArgs, DiffFormat, MirrorArgs, Outcome, OverlayArgs, PostRenderArgs, ScanArgs, ScanFormat,
+    TemplateArgs, ValuesArgs, VerifyArgs,
 };
-use crate::discover::{self, Scan};
+use crate::discover::{self, Scan, Unrendered};
 use crate::error::{Context, Error, Result};
 use crate::mapping::RegistryMapping;
 use crate::mirror::{MirrorPlan, MirrorSite};
 use crate::plan::{self, Outcome as Move, RetargetPlan};
 use crate::reference::Reference;
-use crate::values::{coalesce, Value};
-use crate::{diff, overlay, report, rewrite, source, yaml};
+use crate::render::{RenderOptions, TreeRenderer};
+use crate::strvals::{self, Mode};
+use crate::values::{Map, Value};
+use crate::{diff, manifest, overlay, report, rewrite, source, yaml};
 
 /// Reads a CHART argument into a chart tree.
 pub fn load_chart(arg: &str) -> Result<Chart> {
@@ -23,14 +26,92 @@ pub fn load_chart(arg: &str) -> Result<Chart> {
     chart::load(&files)
 }
 
-/// `-f` values files, coalesced in order like `helm -f a.yaml -f b.yaml`.
-pub fn user_values(files: &[PathBuf]) -> Result<Value> {
-    let mut values = Value::Map(Default::default());
-    for file in files {
-        let text = std::fs::read_to_string(file).context(file.display())?;
-        values = coalesce(&values, &yaml::parse_values(&text, &file.display().to_string())?);
+/// The user's values as Helm builds them from its flags (`pkg/cli/values` MergeValues): values
+/// files merged in order, then `--set-json`, `--set`, `--set-string`, `--set-file` lines parsed
+/// into the result. A `null` stays in it: coalescing over the chart's defaults deletes that key.
+pub fn user_values(args: &ValuesArgs) -> Result<Value> {
+    let mut base = Map::new();
+    for file in &args.values {
+        let name = file.display().to_string();
+        let text = if name == "-" {
+            String::from_utf8(read_input("-")?).context("stdin")?
+        } else {
+            std::fs::read_to_string(file).context(&name)?
+        };
+        if let Value::Map(map) = yaml::parse_values(&text, &name)? {
+            base = yaml::merge_maps(base, map);
+        }
     }
-    Ok(values)
+    let hint = "write KEY=VALUE pairs separated by commas: a.b=x,list[0].c=y (escape a dot in a key as \\.)";
+    for line in &args.set_json {
+        let trimmed = line.trim();
+        if trimmed.starts_with('{') {
+            let json: serde_json::Value = serde_json::from_str(trimmed)
+                .map_err(|e| Error::new(format!("failed parsing --set-json data JSON: {line}: {e}")))?;
+            if let Value::Map(map) = strvals::from_json(&json) {
+                base = yaml::merge_maps(base, map);
+            }
+        } else {
+            strvals::parse_into(line, &mut base, Mode::Json)
+                .map_err(|e| Error::new(format!("failed parsing --set-json data {line}: {e}")).hint(hint))?;
+        }
+    }
+    for (flag, lines, mode) in [("--set", &args.set, Mode::Typed), ("--set-string", &args.set_string, Mode::String)] {
+        for line in lines {
+            strvals::parse_into(line, &mut base, mode)
+                .map_err(|e| Error::new(format!("failed parsing {flag} data: {e}")).hint(hint))?;
+        }
+    }
+    let read_file = |path: &str| -> std::result::Result<Value, String> {
+        let bytes = if path == "-" {
+            read_input("-").map_err(|e| e.to_string())?
+        } else {
+            std::fs::read(path).map_err(|e| format!("{path}: {e}"))?
+        };
+        Ok(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    for line in &args.set_file {
+        strvals::parse_into(line, &mut base, Mode::File(&read_file))
+            .map_err(|e| Error::new(format!("failed parsing --set-file data: {e}")).hint(hint))?;
+    }
+    Ok(Value::Map(base))
+}
+
+/// Reports the templates of `chart` that did not render, and says what that means for the
+/// `result` (overlay, scan, mirror plan). Returns `Errored` when Helm refuses these values too,
+/// `Incomplete` when images may be missing (unless the user accepts that), else `Success`.
+fn report_unrendered(chart: &str, unrendered: &[Unrendered], result: &str, completeness: &CompletenessArgs) -> Outcome {
+    if let Some(refused) = unrendered.iter().find(|u| u.fails_in_helm) {
+        report::error(&Error::new(refused.error.clone()).at(chart).hint(
+            "Helm refuses these values the same way (`helm template` fails): give the value the chart asks for \
+             with -f or --set",
+        ));
+        return Outcome::Errored;
+    }
+    if unrendered.is_empty() {
+        return Outcome::Success;
+    }
+    for u in unrendered {
+        let mut text = format!("{chart}: {}: did not render: {}", u.template, u.error);
+        for image in &u.missing_images {
+            text.push_str(&format!("\n  may be missing: {} ({})", image.reference, image.values_path));
+        }
+        report::warning(&text);
+    }
+    let count = unrendered.len();
+    if completeness.allow_incomplete {
+        report::warning(&format!(
+            "{chart}: the {result} is incomplete ({count} template(s) did not render); accepted with --allow-incomplete"
+        ));
+        Outcome::Success
+    } else {
+        report::error(&Error::new(format!(
+            "the {result} is incomplete: {count} template(s) did not render, so images they hold may be missing"
+        ))
+        .at(chart)
+        .hint("render those templates with Helm to see their images (`helm template`), or pass --allow-incomplete to accept the gap"));
+        Outcome::Incomplete
+    }
 }
 
 /// Runs `each` on every chart argument; a bad chart is reported and the rest still run.
@@ -73,12 +154,10 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
                 s.chart, idle.values_path, idle.reference
             ));
         }
-        for u in &s.unrendered {
-            report::warning(&format!(
-                "{}: {}: not rendered, its images are not listed (the post-renderer still moves them): {}",
-                s.chart, u.template, u.error
-            ));
-        }
+    }
+    let mut outcome = if errored { Outcome::Errored } else { Outcome::Success };
+    for s in &scans {
+        outcome = outcome.and(report_unrendered(&s.chart, &s.unrendered, "scan", &args.completeness));
     }
     if let Some(reference) = &args.explain {
         let text = explain(&scans, reference)?;
@@ -91,7 +170,7 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
         ScanFormat::Json => serde_json::to_string_pretty(&scans).map_err(|e| Error::new(e.to_string()))? + "\n",
     };
     report::data(text.as_bytes())?;
-    Ok(if errored { Outcome::Errored } else { Outcome::Success })
+    Ok(outcome)
 }
 
 /// `scan --explain REF`: for each site rendering REF (or a registry setting holding the host REF),
@@ -272,7 +351,13 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
     let color = diff::stderr_wants_color();
     let mut stale = false;
     let mut to_stdout = Vec::new();
+    let mut outcome = if errored { Outcome::Errored } else { Outcome::Success };
     for p in &plans {
+        let verdict = report_unrendered(&p.chart, &p.unrendered, "overlay", &args.completeness);
+        outcome = outcome.and(verdict);
+        if verdict == Outcome::Errored {
+            continue;
+        }
         for w in &p.warnings {
             report::warning(&format!("{}: {w}", p.chart));
         }
@@ -304,13 +389,7 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
     if !to_stdout.is_empty() {
         report::data(overlay::join(&to_stdout).as_bytes())?;
     }
-    Ok(if errored {
-        Outcome::Errored
-    } else if stale {
-        Outcome::Failed
-    } else {
-        Outcome::Success
-    })
+    Ok(if stale { outcome.and(Outcome::Failed) } else { outcome })
 }
 
 /// `-o FILE` for one chart; for several, FILE is a directory of `<chart>.yaml`.
@@ -536,13 +615,12 @@ pub fn mirror(args: &MirrorArgs) -> Result<Outcome> {
     let (operand_scans, operand_errors) = for_each_chart(&operand_args, |_, chart| Ok(discover::scan(&chart, &empty)));
     scans.extend(operand_scans);
     errored |= operand_errors;
+    let mut verdict = Outcome::Success;
     for scan in &scans {
-        add_scan(&mut plan, scan, &mapping);
-        for u in &scan.unrendered {
-            report::warning(&format!(
-                "{}: {}: not rendered, its images are missing from the plan (use --from-manifests): {}",
-                scan.chart, u.template, u.error
-            ));
+        let v = report_unrendered(&scan.chart, &scan.unrendered, "mirror plan", &args.completeness);
+        verdict = verdict.and(v);
+        if v != Outcome::Errored {
+            add_scan(&mut plan, scan, &mapping);
         }
     }
     for arg in &args.from_manifests {
@@ -572,7 +650,7 @@ pub fn mirror(args: &MirrorArgs) -> Result<Outcome> {
         plan.excluded().len(),
         plan.already_on_destination().len()
     ));
-    Ok(if errored { Outcome::Errored } else { Outcome::Success })
+    Ok(if errored { verdict.and(Outcome::Errored) } else { verdict })
 }
 
 /// What a chart upgrade changes: images added, removed and retagged, and how the overlay changes.
@@ -586,12 +664,18 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
         Some(m) => m.clone(),
         None => RegistryMapping::from_registry("mirror.invalid")?,
     };
-    let user = Value::Map(Default::default());
+    let user = user_values(&args.values)?;
     let old = load_chart(&args.old)?;
     let new = load_chart(&args.new)?;
     let mut plans = [MirrorPlan::new(), MirrorPlan::new()];
-    for (plan, chart) in plans.iter_mut().zip([&old, &new]) {
-        add_scan(plan, &discover::scan(chart, &user), &plan_mapping);
+    let mut verdict = Outcome::Success;
+    for ((plan, chart), arg) in plans.iter_mut().zip([&old, &new]).zip([&args.old, &args.new]) {
+        let scan = discover::scan(chart, &user);
+        verdict = verdict.and(report_unrendered(arg, &scan.unrendered, "comparison", &args.completeness));
+        add_scan(plan, &scan, &plan_mapping);
+    }
+    if verdict == Outcome::Errored {
+        return Ok(verdict);
     }
     let changes = crate::diff::compare_images(&plans[0], &plans[1]);
     let overlay_diff = match &mapping {
@@ -650,8 +734,65 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
             for image in missing {
                 report::note(&format!("  {}", image.source));
             }
-            return Ok(Outcome::Failed);
+            return Ok(verdict.and(Outcome::Failed));
         }
     }
-    Ok(Outcome::Success)
+    Ok(verdict)
+}
+
+/// `helm template`, by our engine: the manifest stream Helm prints for these values, from the
+/// charts Helm would render (disabled subcharts left out, no placeholders). A `required` or `fail`
+/// is Helm's error and exit 2 with nothing written; a template that does not render is named,
+/// the rest still written, and the exit is 3.
+pub fn template(args: &TemplateArgs) -> Result<Outcome> {
+    let chart = load_chart(&args.chart)?;
+    let user = user_values(&args.values)?;
+    let mut options = RenderOptions {
+        release_name: args.release_name.clone(),
+        namespace: args.namespace.clone(),
+        ..RenderOptions::default()
+    };
+    if let Some(version) = &args.kube_version {
+        options.kube_version = RenderOptions::parse_kube_version(version)
+            .map_err(|e| Error::new(e).hint("pass a version like 1.31 or v1.31.2"))?;
+    }
+    options.api_versions.extend(args.api_versions.iter().filter(|v| !v.is_empty()).cloned());
+    let renderer = TreeRenderer::with_options(&chart, options);
+    let render = renderer.render_enabled(&user);
+    if let Some((_, error)) = render.failures().find(|(_, e)| matches!(e, crate::template::TemplateError::Fail { .. }))
+    {
+        report::error(&Error::new(error.to_string()));
+        return Ok(Outcome::Errored);
+    }
+    let enabled = renderer.enabled_charts(&user);
+    let mut unrendered: Vec<Unrendered> = renderer
+        .parse_errors
+        .iter()
+        .filter_map(|e| {
+            let name = crate::render::error_template(e);
+            renderer.chart_of(name).is_none_or(|c| enabled.contains(&c)).then(|| Unrendered {
+                template: name.to_string(),
+                error: e.to_string(),
+                fails_in_helm: false,
+                missing_images: Vec::new(),
+            })
+        })
+        .collect();
+    unrendered.extend(render.failures().map(|(t, e)| Unrendered {
+        template: t.name.clone(),
+        error: e.to_string(),
+        fails_in_helm: false,
+        missing_images: Vec::new(),
+    }));
+    let outputs =
+        render.templates.iter().filter_map(|t| t.output.as_ref().ok().map(|o| (t.name.as_str(), o.text.text.as_str())));
+    let (text, refused) = manifest::stream(outputs);
+    unrendered.extend(refused.into_iter().map(|r| Unrendered {
+        template: r.template,
+        error: r.message,
+        fails_in_helm: false,
+        missing_images: Vec::new(),
+    }));
+    report::data(text.as_bytes())?;
+    Ok(report_unrendered(&args.chart, &unrendered, "manifest stream", &args.completeness))
 }

@@ -253,11 +253,89 @@ pub struct ImageSite {
     pub components: Vec<String>,
 }
 
-/// A template that could not be rendered: its images are not listed.
+/// A template that could not be rendered, or rendered text that is not YAML: its images are not
+/// listed, so scan, overlay, mirror and diff are incomplete.
 #[derive(Debug, Clone, Serialize)]
 pub struct Unrendered {
     pub template: String,
     pub error: String,
+    /// True when Helm refuses these values the same way: a `required` value or a `fail` in a chart
+    /// that is enabled, left failing after placeholders were tried. Not a gap of ours: the chart
+    /// cannot be installed with these values.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fails_in_helm: bool,
+    /// Image blocks in its chart's values that no rendered template used: what it may have held.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing_images: Vec<IdleImage>,
+}
+
+/// Every template of `render` that did not parse, failed, or wrote text Helm would refuse as YAML.
+///
+/// What counts: the render is the user's values plus placeholders, with disabled subcharts
+/// rendered as if enabled (the overlay covers them). Any parse or execution error there, in any
+/// chart, is a gap; a `required`/`fail` is the chart refusing the values (`fails_in_helm`) only in
+/// an enabled chart, since Helm never renders a disabled one. Probe renders never count.
+///
+/// Idle image blocks of a failing template's chart move from `idle` into its `missing_images`.
+pub fn unrendered(renderer: &TreeRenderer<'_>, render: &TreeRender, idle: &mut Vec<IdleImage>) -> Vec<Unrendered> {
+    use crate::template::TemplateError as E;
+    let mut out: Vec<Unrendered> = renderer
+        .parse_errors
+        .iter()
+        .map(|e| Unrendered {
+            template: crate::render::error_template(e).to_string(),
+            error: e.to_string(),
+            fails_in_helm: false,
+            missing_images: Vec::new(),
+        })
+        .collect();
+    for (t, e) in render.failures() {
+        let enabled = !render.disabled.contains_key(&renderer.charts[t.chart].chart.path);
+        out.push(Unrendered {
+            template: t.name.clone(),
+            error: e.to_string(),
+            fails_in_helm: enabled && matches!(e, E::Fail { .. }),
+            missing_images: Vec::new(),
+        });
+    }
+    for t in &render.templates {
+        let Ok(output) = &t.output else { continue };
+        if crate::render::is_notes(&t.name) {
+            continue;
+        }
+        if let Err(refused) = crate::manifest::check(&t.name, &output.text.text) {
+            out.push(Unrendered {
+                template: t.name.clone(),
+                error: refused.message,
+                fails_in_helm: false,
+                missing_images: Vec::new(),
+            });
+        }
+    }
+    // An idle block belongs to the chart whose values hold it (the deepest values base).
+    let owner = |path: &str| {
+        let path = ValuesPath::parse(path);
+        (0..renderer.charts.len())
+            .filter(|&i| path.starts_with(&renderer.charts[i].values_base))
+            .max_by_key(|&i| renderer.charts[i].values_base.steps().len())
+    };
+    let failing: BTreeSet<usize> =
+        out.iter().filter(|u| !u.fails_in_helm).filter_map(|u| renderer.chart_of(&u.template)).collect();
+    let (missing, still_idle): (Vec<IdleImage>, Vec<IdleImage>) =
+        std::mem::take(idle).into_iter().partition(|i| owner(&i.values_path).is_some_and(|c| failing.contains(&c)));
+    *idle = still_idle;
+    // Listed once per chart, under its first failing manifest (a helper's failure shows up again
+    // in every manifest that includes it).
+    for image in missing {
+        let chart = owner(&image.values_path);
+        let of_chart = |u: &Unrendered| !u.fails_in_helm && renderer.chart_of(&u.template) == chart;
+        let is_partial = |u: &Unrendered| u.template.rsplit('/').next().is_some_and(|f| f.starts_with('_'));
+        let at = out.iter().position(|u| of_chart(u) && !is_partial(u)).or_else(|| out.iter().position(of_chart));
+        if let Some(at) = at {
+            out[at].missing_images.push(image);
+        }
+    }
+    out
 }
 
 /// Everything `scan` reports about one chart.
@@ -673,10 +751,6 @@ pub fn scan(root: &Chart, user: &Value) -> Scan {
         .collect();
     let effects = global_registry_effect(&base_images, &probed_images, &|chart| reading_global.contains(&chart));
 
-    let mut unrendered: Vec<Unrendered> =
-        renderer.parse_errors.iter().map(|e| Unrendered { template: template_of(e), error: e.to_string() }).collect();
-    unrendered.extend(baseline.failures().map(|(t, e)| Unrendered { template: t.name.clone(), error: e.to_string() }));
-
     // Each values.yaml is read for key lines once, not once per site.
     let key_lines: Vec<_> = renderer
         .charts
@@ -708,17 +782,11 @@ pub fn scan(root: &Chart, user: &Value) -> Scan {
         })
         .collect();
     let used: BTreeSet<String> = sites.iter().flat_map(|s: &ImageSite| s.keys.iter().cloned()).collect();
-    let idle_images = idle_images(&baseline.covering, &used);
+    let mut idle_images = idle_images(&baseline.covering, &used);
+    let unrendered = unrendered(&renderer, &baseline, &mut idle_images);
     let text_images = text_images(&baseline);
     let registry_settings = registry_settings(&baseline);
     Scan { chart: root.display_path(), sites, unrendered, idle_images, placeholders, text_images, registry_settings }
-}
-
-fn template_of(e: &crate::template::TemplateError) -> String {
-    use crate::template::TemplateError as E;
-    match e {
-        E::Parse { template, .. } | E::Fail { template, .. } | E::Exec { template, .. } => template.clone(),
-    }
 }
 
 /// `values.yaml:12` of the chart that defines `key`, preferring the outermost (the parent's

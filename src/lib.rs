@@ -4,13 +4,15 @@
 //!
 //! ```text
 //! source     .tgz / directory / stdin  ->  files in memory (nested subchart archives too)
-//! yaml       the one place that parses and prints YAML (serde_yaml today, swappable)
+//! yaml       the one place that parses and prints YAML, with Helm's (go-yaml's) rules
 //! values     Helm values: the dynamic tree, values paths, Helm's coalescing rules
+//! strvals    `--set a.b[0]=x` lines, parsed as Helm's strvals parser does
 //! chart      files  ->  chart tree: Chart.yaml, values, templates, subcharts with alias/condition
 //! reference  image references: parse and format registry/path:tag@digest
 //! mapping    source registry -> destination rules (--registry, --mapping presets, exclusions)
 //! template   Helm's Go templates: parse and evaluate, tracing which values built each byte
 //! render     chart tree + values  ->  every template rendered, traced (as `helm template`)
+//! manifest   rendered templates  ->  the manifest stream `helm template` prints (kind order, hooks)
 //! discover   chart tree  ->  image sites (values path, shape, file:line, honours-global?)
 //! plan       sites + mapping  ->  retarget plan (old ref -> new ref, per site, mechanism)
 //! overlay    plan  ->  overlay values.yaml (alias-aware keys, comments naming the old refs)
@@ -27,11 +29,13 @@ pub mod error;
 pub mod source;
 pub mod yaml;
 pub mod values;
+pub mod strvals;
 pub mod chart;
 pub mod reference;
 pub mod mapping;
 pub mod template;
 pub mod render;
+pub mod manifest;
 pub mod discover;
 pub mod plan;
 pub mod overlay;

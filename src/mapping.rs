@@ -29,6 +29,7 @@ use std::path::Path;
 
 use crate::error::Error;
 use crate::reference::{self, Reference, DOCKER_HUB};
+use crate::values::{Map, Value};
 
 /// A place images go: a registry host and an optional path prefix (`harbor.example.com/mirror`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -316,18 +317,15 @@ impl RegistryMapping {
     }
 
     fn from_settings(text: &str, file_name: &str, registry: Option<&str>) -> Result<Self, Error> {
-        let document: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
-            let error = Error::new(format!("not valid YAML: {e}")).at(file_name);
-            match e.location() {
-                Some(location) => error.line(location.line()),
-                None => error,
-            }
+        let document = crate::yaml::parse(text, file_name).map_err(|e| Error {
+            message: format!("not valid YAML: {}", e.message.trim_start_matches("invalid YAML: ")),
+            ..e
         })?;
         let fail = |key: &str, message: String, hint: String| Error::new(message).at(key).at(file_name).hint(hint);
-        let empty = serde_yaml::Mapping::new();
+        let empty = Map::new();
         let top = match &document {
-            serde_yaml::Value::Mapping(map) => map,
-            serde_yaml::Value::Null => &empty,
+            Value::Map(map) => map,
+            Value::Null => &empty,
             _ => {
                 return Err(Error::new("the mapping file must be a YAML map of settings")
                     .at(file_name)
@@ -341,11 +339,7 @@ impl RegistryMapping {
         let mut explicit_registries = BTreeMap::new();
         let mut exclude = Vec::new();
         for (key, value) in top {
-            let Some(key) = key.as_str() else {
-                return Err(Error::new(format!("key {} is not text", yaml_inline(key)))
-                    .at(file_name)
-                    .hint(format!("use the keys {KEYS}")));
-            };
+            let key = key.as_str();
             match key {
                 "registry" => {
                     let text = expect_text(value, key, file_name)?;
@@ -373,7 +367,7 @@ impl RegistryMapping {
                     preset = Some(parsed);
                 }
                 "registries" => {
-                    let Some(entries) = value.as_mapping() else {
+                    let Value::Map(entries) = value else {
                         return Err(fail(
                             key,
                             "expected a map of source registry to destination".into(),
@@ -381,7 +375,7 @@ impl RegistryMapping {
                         ));
                     };
                     for (source, destination) in entries {
-                        let source_text = source.as_str().map(str::to_string).unwrap_or_else(|| yaml_inline(source));
+                        let source_text = source.clone();
                         let place = format!("registries.{source_text}");
                         if !is_written_host(&source_text) {
                             return Err(fail(
@@ -405,7 +399,7 @@ impl RegistryMapping {
                     }
                 }
                 "exclude" => {
-                    let Some(items) = value.as_sequence() else {
+                    let Value::List(items) = value else {
                         return Err(fail(
                             key,
                             "expected a list".into(),
@@ -569,7 +563,7 @@ fn registry_hint() -> String {
     "give HOST[:PORT][/PREFIX], e.g. harbor.example.com/mirror or localhost:5000".into()
 }
 
-fn expect_text<'v>(value: &'v serde_yaml::Value, place: &str, file_name: &str) -> Result<&'v str, Error> {
+fn expect_text<'v>(value: &'v Value, place: &str, file_name: &str) -> Result<&'v str, Error> {
     value.as_str().ok_or_else(|| {
         Error::new(format!("expected text, found {}", yaml_inline(value)))
             .at(place)
@@ -578,12 +572,12 @@ fn expect_text<'v>(value: &'v serde_yaml::Value, place: &str, file_name: &str) -
     })
 }
 
-fn yaml_inline(value: &serde_yaml::Value) -> String {
+fn yaml_inline(value: &Value) -> String {
     match value {
-        serde_yaml::Value::Mapping(_) => "a map".into(),
-        serde_yaml::Value::Sequence(_) => "a list".into(),
-        serde_yaml::Value::Null => "nothing".into(),
-        other => serde_yaml::to_string(other).map(|text| text.trim_end().to_string()).unwrap_or_default(),
+        Value::Map(_) => "a map".into(),
+        Value::List(_) => "a list".into(),
+        Value::Null => "nothing".into(),
+        other => crate::yaml::scalar(other),
     }
 }
 

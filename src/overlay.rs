@@ -12,6 +12,20 @@ pub fn to_yaml(plan: &RetargetPlan) -> String {
     let left: Vec<_> = plan.moves.iter().filter(|m| matches!(m.outcome, Outcome::PostRenderOnly { .. })).collect();
     let mut out = String::new();
     let _ = writeln!(out, "# helm-retarget overlay for {}: moves {moved} image site(s).", plan.chart);
+    if !plan.unrendered.is_empty() {
+        let _ = writeln!(
+            out,
+            "# INCOMPLETE: {} template(s) did not render, so images they hold may be left unmoved:",
+            plan.unrendered.len()
+        );
+        for u in &plan.unrendered {
+            let first_line = u.error.lines().next().unwrap_or_default();
+            let _ = writeln!(out, "#   {}: {first_line}", u.template);
+            for image in &u.missing_images {
+                let _ = writeln!(out, "#     may be missing: {}: {}", image.values_path, image.reference);
+            }
+        }
+    }
     if !left.is_empty() {
         let _ = writeln!(out, "# Not movable by values (use `helm-retarget post-render`):");
         for m in &left {

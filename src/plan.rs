@@ -69,6 +69,8 @@ pub struct RetargetPlan {
     pub warnings: Vec<String>,
     /// Images spelled in values that these values do not render (a mode that is off).
     pub idle_images: Vec<discover::IdleImage>,
+    /// Templates that did not render (or not as YAML): the overlay may miss their images.
+    pub unrendered: Vec<discover::Unrendered>,
     /// Images named only in ConfigMap text.
     pub text_images: Vec<discover::TextImage>,
     /// Registry settings an operator builds images from, with the host the overlay gives each
@@ -247,7 +249,8 @@ pub fn plan(
         }
     }
     let used = moves.iter().flat_map(|m| m.keys.iter().cloned()).collect();
-    let idle_images = discover::idle_images(&baseline_render.covering, &used);
+    let mut idle_images = discover::idle_images(&baseline_render.covering, &used);
+    let unrendered = discover::unrendered(&renderer, &baseline_render, &mut idle_images);
     let text_images = discover::text_images(&baseline_render);
     let effective_before = baseline_render.effective.clone();
     let effective_after = final_render.effective.clone();
@@ -260,6 +263,7 @@ pub fn plan(
         placeholders,
         warnings: planner.warnings,
         idle_images,
+        unrendered,
         text_images,
         registry_settings,
         effective_before,

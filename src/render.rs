@@ -15,30 +15,104 @@ pub const KUBE_VERSION: &str = "v1.36.0";
 /// The text given to values a chart requires that have nothing to do with images.
 pub const PLACEHOLDER: &str = "helm-retarget-placeholder";
 
-/// Group/versions Helm's offline capabilities report as served (the built-in Kubernetes APIs).
-const API_VERSIONS: &[&str] = &[
+/// Group/versions Helm's offline capabilities report as served: the Kubernetes client scheme's
+/// list, in its order, as the Helm 4 engine above prints `.Capabilities.APIVersions`.
+pub const API_VERSIONS: &[&str] = &[
     "v1",
     "admissionregistration.k8s.io/v1",
-    "apiextensions.k8s.io/v1",
-    "apiregistration.k8s.io/v1",
+    "admissionregistration.k8s.io/v1alpha1",
+    "admissionregistration.k8s.io/v1beta1",
+    "internal.apiserver.k8s.io/v1alpha1",
     "apps/v1",
+    "apps/v1beta1",
+    "apps/v1beta2",
     "authentication.k8s.io/v1",
+    "authentication.k8s.io/v1alpha1",
+    "authentication.k8s.io/v1beta1",
     "authorization.k8s.io/v1",
+    "authorization.k8s.io/v1beta1",
     "autoscaling/v1",
     "autoscaling/v2",
     "batch/v1",
+    "batch/v1beta1",
     "certificates.k8s.io/v1",
+    "certificates.k8s.io/v1beta1",
+    "certificates.k8s.io/v1alpha1",
+    "coordination.k8s.io/v1alpha2",
+    "coordination.k8s.io/v1beta1",
     "coordination.k8s.io/v1",
     "discovery.k8s.io/v1",
+    "discovery.k8s.io/v1beta1",
     "events.k8s.io/v1",
+    "events.k8s.io/v1beta1",
+    "extensions/v1beta1",
     "flowcontrol.apiserver.k8s.io/v1",
+    "flowcontrol.apiserver.k8s.io/v1beta1",
+    "flowcontrol.apiserver.k8s.io/v1beta2",
+    "flowcontrol.apiserver.k8s.io/v1beta3",
     "networking.k8s.io/v1",
+    "networking.k8s.io/v1beta1",
     "node.k8s.io/v1",
+    "node.k8s.io/v1alpha1",
+    "node.k8s.io/v1beta1",
     "policy/v1",
+    "policy/v1beta1",
     "rbac.authorization.k8s.io/v1",
+    "rbac.authorization.k8s.io/v1beta1",
+    "rbac.authorization.k8s.io/v1alpha1",
+    "resource.k8s.io/v1",
+    "resource.k8s.io/v1beta2",
+    "resource.k8s.io/v1beta1",
+    "resource.k8s.io/v1alpha3",
+    "scheduling.k8s.io/v1alpha2",
+    "scheduling.k8s.io/v1beta1",
     "scheduling.k8s.io/v1",
+    "storage.k8s.io/v1beta1",
     "storage.k8s.io/v1",
+    "storage.k8s.io/v1alpha1",
+    "storagemigration.k8s.io/v1beta1",
+    "apiextensions.k8s.io/v1beta1",
+    "apiextensions.k8s.io/v1",
 ];
+
+/// What `helm template` takes from its flags rather than from the chart: the release and the
+/// cluster it pretends to render for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderOptions {
+    pub release_name: String,
+    pub namespace: String,
+    /// `v1.36.0`: always with the `v`, as `.Capabilities.KubeVersion` prints it.
+    pub kube_version: String,
+    /// Served group/versions: Helm's defaults plus any `--api-versions`.
+    pub api_versions: Vec<String>,
+}
+
+impl Default for RenderOptions {
+    /// What scan, overlay, mirror and diff render with: release `release` in `default`.
+    fn default() -> Self {
+        RenderOptions {
+            release_name: "release".to_string(),
+            namespace: "default".to_string(),
+            kube_version: KUBE_VERSION.to_string(),
+            api_versions: API_VERSIONS.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+impl RenderOptions {
+    /// `--kube-version` as Helm reads it (`1.30`, `v1.30.2`, `1.30.2-gke.1`): at least major and
+    /// minor, digits first; the `v` is added when missing.
+    pub fn parse_kube_version(text: &str) -> Result<String, String> {
+        let trimmed = text.trim();
+        let bare = trimmed.strip_prefix('v').unwrap_or(trimmed);
+        let numeric: String = bare.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+        let parts: Vec<&str> = numeric.split('.').collect();
+        if parts.len() < 2 || parts.iter().any(|p| p.is_empty()) {
+            return Err(format!("invalid kube version '{text}': could not parse {text:?} as version"));
+        }
+        Ok(format!("v{bare}"))
+    }
+}
 
 /// One chart of the tree as the renderer sees it.
 #[derive(Debug)]
@@ -56,6 +130,9 @@ pub struct TreeRenderer<'a> {
     pub root: &'a Chart,
     pub charts: Vec<ChartEntry<'a>>,
     engine: Engine,
+    options: RenderOptions,
+    /// Some template reads `.Subcharts`: only then are the subcharts' contexts linked in.
+    uses_subcharts: bool,
     /// Templates that did not parse: their images cannot be traced (the post-renderer still moves them).
     pub parse_errors: Vec<TemplateError>,
 }
@@ -158,6 +235,11 @@ impl TreeRender {
 
 impl<'a> TreeRenderer<'a> {
     pub fn new(root: &'a Chart) -> Self {
+        Self::with_options(root, RenderOptions::default())
+    }
+
+    /// A renderer for a release and cluster of the user's choosing (`helm-retarget template`).
+    pub fn with_options(root: &'a Chart, options: RenderOptions) -> Self {
         let mut charts = Vec::new();
         collect(root, root.name.clone(), ValuesPath::root(), &mut charts);
         let mut files: Vec<(String, &str)> = Vec::new();
@@ -176,7 +258,8 @@ impl<'a> TreeRenderer<'a> {
                 parse_errors.push(e);
             }
         }
-        TreeRenderer { root, charts, engine, parse_errors }
+        let uses_subcharts = charts.iter().any(|e| e.chart.templates.iter().any(|t| t.source.contains("Subcharts")));
+        TreeRenderer { root, charts, engine, options, uses_subcharts, parse_errors }
     }
 
     /// Renders every manifest template of every chart (libraries only lend helpers) with `user`
@@ -187,8 +270,35 @@ impl<'a> TreeRenderer<'a> {
         self.render_charts(user, None)
     }
 
+    /// Renders what Helm renders: only the charts enabled under `user` (no disabled subchart made
+    /// to render, no placeholders), for `helm-retarget template` and the verdict on what Helm does.
+    pub fn render_enabled(&self, user: &Value) -> TreeRender {
+        let enabled = self.enabled_charts(user);
+        self.render_selected(user, Some(&enabled), false)
+    }
+
+    /// The charts (indexes into `charts`) whose conditions and tags hold under `user`.
+    pub fn enabled_charts(&self, user: &Value) -> BTreeSet<usize> {
+        let (_, status) = chart::effective_values_and_status(self.root, user);
+        let off = |path: &Vec<String>| status.iter().any(|(p, s)| s.is_err() && path.starts_with(p));
+        (0..self.charts.len()).filter(|&i| !off(&self.charts[i].chart.path)).collect()
+    }
+
+    /// The chart a template of that name belongs to: the longest prefix `<prefix>/templates/`.
+    pub fn chart_of(&self, template: &str) -> Option<usize> {
+        (0..self.charts.len())
+            .filter(|&i| template.starts_with(&format!("{}/templates/", self.charts[i].prefix)))
+            .max_by_key(|&i| self.charts[i].prefix.len())
+    }
+
     /// Like `render`, for the charts in `only` (all when None); the values are the whole tree's.
     pub fn render_charts(&self, user: &Value, only: Option<&BTreeSet<usize>>) -> TreeRender {
+        self.render_selected(user, only, true)
+    }
+
+    /// Renders the templates of the charts in `only`; `cover_disabled` renders disabled subcharts as if
+    /// enabled (and lists them in `.Subcharts`), as scan and the planner do.
+    fn render_selected(&self, user: &Value, only: Option<&BTreeSet<usize>>, cover_disabled: bool) -> TreeRender {
         let (effective, status) = chart::effective_values_and_status(self.root, user);
         let disabled: BTreeMap<Vec<String>, String> =
             status.into_iter().filter_map(|(path, state)| state.err().map(|why| (path, why))).collect();
@@ -211,6 +321,9 @@ impl<'a> TreeRenderer<'a> {
                 })
             })
             .collect();
+        if self.uses_subcharts {
+            self.link_subcharts(&dots, &effective, enabling.as_ref(), &disabled, cover_disabled);
+        }
         let mut order: Vec<(usize, String)> = Vec::new();
         for (index, entry) in self.charts.iter().enumerate() {
             if dots[index].is_none() {
@@ -244,6 +357,42 @@ impl<'a> TreeRenderer<'a> {
             })
             .collect();
         TreeRender { effective, covering, templates, disabled }
+    }
+
+    /// Helm's `.Subcharts`: each chart's context holds its dependencies' contexts by key. Built
+    /// for every chart of the tree (not only those rendered now), so a partial re-render sees
+    /// what a full one does.
+    fn link_subcharts(
+        &self,
+        dots: &[Option<TValue>],
+        effective: &Value,
+        enabling: Option<&Value>,
+        disabled: &BTreeMap<Vec<String>, String>,
+        cover_disabled: bool,
+    ) {
+        let full: Vec<Option<TValue>> = self
+            .charts
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| {
+                let off = disabled.contains_key(&entry.chart.path);
+                if entry.chart.is_library() || (off && !cover_disabled) {
+                    return None;
+                }
+                dots[i].clone().or_else(|| {
+                    let from = if off { enabling.unwrap_or(effective) } else { effective };
+                    Some(self.dot(entry, &chart::scoped_values(from, &entry.chart.path)))
+                })
+            })
+            .collect();
+        for (i, entry) in self.charts.iter().enumerate() {
+            let Some(dot) = &full[i] else { continue };
+            let children = (0..self.charts.len())
+                .filter(|&j| self.charts[j].prefix == format!("{}/charts/{}", entry.prefix, self.charts[j].chart.key))
+                .filter_map(|j| full[j].clone().map(|d| (self.charts[j].chart.key.clone(), d)))
+                .collect();
+            dot.insert("Subcharts", TValue::map(children));
+        }
     }
 
     /// Values under which every condition and tag holds: `user` plus `true` at each condition path
@@ -302,12 +451,15 @@ impl<'a> TreeRenderer<'a> {
                 chart_fields.push((go_field_name(key), TValue::plain(value)));
             }
         }
-        chart_fields.retain(|(k, _)| !matches!(k.as_str(), "Name" | "Version" | "APIVersion" | "AppVersion" | "Type"));
+        chart_fields.retain(|(k, _)| {
+            !matches!(k.as_str(), "Name" | "Version" | "APIVersion" | "AppVersion" | "Type" | "IsRoot")
+        });
         chart_fields.extend([
             ("Name".to_string(), text(&chart.key)),
             ("Version".to_string(), text(&meta.version)),
             ("APIVersion".to_string(), text(&meta.api_version)),
             ("Type".to_string(), text(if chart.is_library() { "library" } else { "application" })),
+            ("IsRoot".to_string(), TValue::plain(&Value::Bool(entry.values_base.is_root()))),
             (
                 "AppVersion".to_string(),
                 TValue::with_origin(
@@ -317,8 +469,8 @@ impl<'a> TreeRenderer<'a> {
             ),
         ]);
         let release = TValue::map(vec![
-            ("Name".to_string(), text("release")),
-            ("Namespace".to_string(), text("default")),
+            ("Name".to_string(), text(&self.options.release_name)),
+            ("Namespace".to_string(), text(&self.options.namespace)),
             ("Service".to_string(), text("Helm")),
             ("IsInstall".to_string(), TValue::plain(&Value::Bool(true))),
             ("IsUpgrade".to_string(), TValue::plain(&Value::Bool(false))),
@@ -330,7 +482,7 @@ impl<'a> TreeRenderer<'a> {
             ("Release".to_string(), release),
             (
                 "Capabilities".to_string(),
-                TValue::capabilities(KUBE_VERSION, API_VERSIONS.iter().map(|s| s.to_string()).collect()),
+                TValue::capabilities(&self.options.kube_version, self.options.api_versions.clone()),
             ),
             ("Files".to_string(), TValue::files(chart.files.clone())),
         ])
@@ -375,7 +527,8 @@ pub fn is_notes(template: &str) -> bool {
     template.rsplit('/').next().is_some_and(|f| f.eq_ignore_ascii_case("NOTES.txt"))
 }
 
-fn error_template(e: &TemplateError) -> &str {
+/// The template an error names.
+pub fn error_template(e: &TemplateError) -> &str {
     match e {
         TemplateError::Parse { template, .. }
         | TemplateError::Fail { template, .. }
@@ -447,6 +600,52 @@ mod tests {
             normalize_path(&ValuesPath::parse("kubeStateMetrics.image.global"), &base),
             ValuesPath::parse("kubeStateMetrics.image.global")
         );
+    }
+
+    fn chart(entries: &[(&str, &str)]) -> Chart {
+        let files = crate::source::ChartFiles {
+            name: "shop".to_string(),
+            files: entries.iter().map(|(p, t)| (p.to_string(), t.as_bytes().to_vec())).collect(),
+        };
+        chart::load(&files).unwrap()
+    }
+
+    fn text_of(render: &TreeRender, name: &str) -> String {
+        let t = render.templates.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("{name} not rendered"));
+        t.output.as_ref().unwrap_or_else(|e| panic!("{e}")).text.text.clone()
+    }
+
+    #[test]
+    fn subcharts_and_is_root_are_in_the_context_as_helm_builds_it() {
+        let root = chart(&[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: shop\nversion: 1.0.0\ndependencies:\n- name: db\n  version: 1.0.0\n  \
+                 condition: db.enabled\n",
+            ),
+            ("values.yaml", "db:\n  port: 5433\n"),
+            ("templates/a.yaml", "port: {{ (index .Subcharts \"db\").Values.port }}\nroot: {{ .Chart.IsRoot }}\n"),
+            ("charts/db/Chart.yaml", "apiVersion: v2\nname: db\nversion: 1.0.0\n"),
+            ("charts/db/values.yaml", "port: 5432\nenabled: true\n"),
+            ("charts/db/templates/b.yaml", "root: {{ .Chart.IsRoot }}\n"),
+        ]);
+        let renderer = TreeRenderer::new(&root);
+        let render = renderer.render(&Value::Map(Default::default()));
+        assert_eq!(text_of(&render, "shop/templates/a.yaml"), "port: 5433\nroot: true\n");
+        assert_eq!(text_of(&render, "shop/charts/db/templates/b.yaml"), "root: false\n");
+        // Helm drops a disabled dependency from `.Subcharts`; the covering render keeps it.
+        let off = crate::yaml::parse_values("db: {enabled: false}", "user").unwrap();
+        // (Checked against Helm v4.1.4: `port: ` then `root: true`.)
+        assert_eq!(text_of(&renderer.render_enabled(&off), "shop/templates/a.yaml"), "port: \nroot: true\n");
+        assert_eq!(text_of(&renderer.render(&off), "shop/templates/a.yaml"), "port: 5433\nroot: true\n");
+    }
+
+    #[test]
+    fn kube_versions_are_read_as_helm_reads_them() {
+        assert_eq!(RenderOptions::parse_kube_version("1.30"), Ok("v1.30".to_string()));
+        assert_eq!(RenderOptions::parse_kube_version("v1.30.2-gke.1"), Ok("v1.30.2-gke.1".to_string()));
+        assert!(RenderOptions::parse_kube_version("latest").is_err());
+        assert!(RenderOptions::parse_kube_version("1").is_err());
     }
 
     #[test]

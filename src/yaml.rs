@@ -71,8 +71,9 @@ pub fn parse_values(text: &str, file: &str) -> Result<Value, Error> {
     Ok(Value::Map(merged))
 }
 
-/// Helm's `MergeMaps` for multi-document values files: maps merge, anything else is replaced.
-fn merge_maps(mut base: Map, over: Map) -> Map {
+/// Helm's `MergeMaps` (values files, multi-document files): maps merge, anything else, a `null`
+/// included, is replaced (nulls delete keys later, when coalesced over the chart's defaults).
+pub fn merge_maps(mut base: Map, over: Map) -> Map {
     for (k, v) in over {
         match (base.remove(&k), v) {
             (Some(Value::Map(b)), Value::Map(o)) => {

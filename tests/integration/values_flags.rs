@@ -1,0 +1,58 @@
+//! `-f`, `--set`, `--set-string`, `--set-json`, `--set-file` mean on scan and overlay what they mean
+//! to Helm, nulls included: a key set to `null` is deleted from the chart's defaults, so a default
+//! sidecar turned off is not scanned. Each case is checked against the real Helm v4 render.
+
+use crate::cli::{fixture, helm_retarget};
+use crate::helm_bin::Helm;
+
+const RELOADER: &str = "quay.io/prometheus-operator/prometheus-config-reloader:v0.79.2";
+
+fn helm_renders(args: &[&str], needle: &str) -> bool {
+    let home = tempfile::tempdir().unwrap();
+    let out = Helm::V4.template(home.path(), &fixture("prometheus-style"), args).unwrap();
+    out.contains(needle)
+}
+
+#[test]
+fn issue_8_a_null_from_set_or_a_values_file_turns_a_default_sidecar_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let on = dir.path().join("on.yaml");
+    let off = dir.path().join("off.yaml");
+    std::fs::write(&on, "configmapReload:\n  prometheus:\n    enabled: true\n").unwrap();
+    std::fs::write(&off, "configmapReload:\n  prometheus:\n    enabled: null\n").unwrap();
+    let (on, off) = (on.display().to_string(), off.display().to_string());
+    let cases: [(Vec<&str>, bool); 4] = [
+        (vec![], true),
+        (vec!["--set", "configmapReload.prometheus.enabled=null"], false),
+        (vec!["-f", &on, "-f", &off], false),
+        // --set comes after every file, whatever the order on the command line.
+        (vec!["--set", "configmapReload.prometheus.enabled=true", "-f", &off], true),
+    ];
+    for (args, listed) in cases {
+        assert_eq!(helm_renders(&args, RELOADER), listed, "Helm with {args:?}");
+        let out = helm_retarget(&["scan"]).arg(fixture("prometheus-style")).args(&args).run();
+        out.status(0);
+        let row = out.stdout.lines().any(|l| l.contains(RELOADER) && l.contains("Deployment/"));
+        assert_eq!(row, listed, "scan {args:?}:\n{}", out.stdout);
+    }
+}
+
+#[test]
+fn set_string_set_file_and_set_json_reach_the_overlay_planner() {
+    let dir = tempfile::tempdir().unwrap();
+    let tag = dir.path().join("tag.txt");
+    std::fs::write(&tag, "v7.7.7").unwrap();
+    let tag = format!("server.image.tag={}", tag.display());
+    let out = helm_retarget(&["overlay", "--registry", "reg.example"])
+        .arg(fixture("prometheus-style"))
+        .args(["--set-file", tag.as_str(), "--set-json", "configmapReload={\"prometheus\":{\"enabled\":false}}"])
+        .run();
+    out.status(0);
+    assert!(out.stderr.contains("quay.io/prometheus/prometheus:v7.7.7-distroless"), "{}", out.stderr);
+    assert!(!out.stderr.contains(&format!("{RELOADER}  reg.example")), "{}", out.stderr);
+    let bad = helm_retarget(&["scan", "--set", "a.b"]).arg(fixture("prometheus-style")).run();
+    bad.status(2).stderr_is(
+        "error: failed parsing --set data: key \"b\" has no value\n  hint: write KEY=VALUE pairs separated by commas: \
+         a.b=x,list[0].c=y (escape a dot in a key as \\.)\n",
+    );
+}
