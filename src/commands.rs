@@ -27,8 +27,9 @@ pub fn load_chart(arg: &str) -> Result<Chart> {
 pub fn user_values(files: &[PathBuf]) -> Result<Value> {
     let mut values = Value::Map(Default::default());
     for file in files {
-        let text = std::fs::read_to_string(file).context(file.display())?;
-        values = coalesce(&values, &yaml::parse_values(&text, &file.display().to_string())?);
+        let name = file.display().to_string();
+        let bytes = source::read_input_file(file, "values file")?;
+        values = coalesce(&values, &yaml::parse_values(source::utf8(&bytes, &name)?, &name)?);
     }
     Ok(values)
 }
@@ -150,6 +151,7 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
         for_each_chart(&args.charts, |_, chart| plan::plan(&chart, &user, &mapping, &args.pull_secrets));
     let color = diff::stderr_wants_color();
     let mut stale = false;
+    let mut write_failed = false;
     let mut to_stdout = Vec::new();
     for p in &plans {
         for w in &p.warnings {
@@ -160,11 +162,20 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
         let before = yaml::to_string(&p.effective_before);
         let after = yaml::to_string(&p.effective_after);
         report::note(&diff::unified(&before, &after, "values (defaults)", "values (with overlay)", color));
-        match (&args.output, &args.check) {
-            (Some(out), _) => report::write_atomically(&target_file(out, &p.chart, several), text.as_bytes())?,
-            (None, Some(check)) => {
-                let file = target_file(check, &p.chart, several);
-                let current = std::fs::read_to_string(&file).unwrap_or_default();
+        // A chart whose overlay cannot be written or checked is reported; the others still are.
+        let written = match (&args.output, &args.check) {
+            (Some(out), _) => {
+                target_file(out, &p.chart, several).and_then(|file| report::write_atomically(&file, text.as_bytes()))
+            }
+            (None, Some(check)) => target_file(check, &p.chart, several).and_then(|file| {
+                // A missing file is an overlay not generated yet: stale, not an error.
+                let current = match std::fs::metadata(&file) {
+                    Err(_) => String::new(),
+                    Ok(_) => {
+                        let bytes = source::read_input_file(&file, "overlay to check")?;
+                        source::utf8(&bytes, &file.display().to_string())?.to_string()
+                    }
+                };
                 if current == text {
                     report::note(&format!("{}: overlay is current", file.display()));
                 } else {
@@ -176,14 +187,22 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
                     ));
                     report::note(&diff::unified(&current, &text, &file.display().to_string(), "regenerated", color));
                 }
+                Ok(())
+            }),
+            (None, None) => {
+                to_stdout.push(text);
+                Ok(())
             }
-            (None, None) => to_stdout.push(text),
+        };
+        if let Err(e) = written {
+            report::error(&e);
+            write_failed = true;
         }
     }
     if !to_stdout.is_empty() {
         report::data(overlay::join(&to_stdout).as_bytes())?;
     }
-    Ok(if errored {
+    Ok(if errored || write_failed {
         Outcome::Errored
     } else if stale {
         Outcome::Failed
@@ -192,12 +211,20 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
     })
 }
 
-/// `-o FILE` for one chart; for several, FILE is a directory of `<chart>.yaml`.
-fn target_file(out: &Path, chart: &str, several: bool) -> PathBuf {
-    if several {
-        out.join(format!("{}.yaml", chart.replace(' ', "")))
-    } else {
-        out.to_path_buf()
+/// `-o FILE` for one chart; for several, FILE is a directory of `<chart>.yaml`. Chart names are
+/// checked as Helm checks them when the chart loads; the file name is checked again here, so no
+/// name can put a file outside the directory.
+fn target_file(out: &Path, chart: &str, several: bool) -> Result<PathBuf> {
+    if !several {
+        return Ok(out.to_path_buf());
+    }
+    let file_name = format!("{}.yaml", chart.replace(' ', ""));
+    let mut parts = Path::new(&file_name).components();
+    match (parts.next(), parts.next()) {
+        (Some(std::path::Component::Normal(_)), None) => Ok(out.join(file_name)),
+        _ => Err(Error::new(format!("`{file_name}` is not a plain file name; it is not written"))
+            .at(chart)
+            .hint("rename the chart in its Chart.yaml")),
     }
 }
 
@@ -388,8 +415,9 @@ pub fn mirror(args: &MirrorArgs) -> Result<Outcome> {
     mapping.check_collisions(plan.images().iter().map(|i| &i.source))?;
     let text = match &args.template {
         Some(file) => {
-            let template = std::fs::read_to_string(file).context(file.display())?;
-            plan.render_template(&template, &file.display().to_string())?
+            let name = file.display().to_string();
+            let bytes = source::read_input_file(file, "template")?;
+            plan.render_template(source::utf8(&bytes, &name)?, &name)?
         }
         None => plan.render(args.format)?,
     };

@@ -31,6 +31,14 @@ use crate::values::{Map, Value, ValuesPath};
 /// exhaust memory); go-yaml has the same kind of guard.
 const MAX_ALIAS_NODES: usize = 1_000_000;
 
+/// Lists and maps nested deeper than this are refused: go-yaml's own limit ("exceeded max depth of
+/// 10000"), so every file Helm reads is read here too, and a hostile `- - - ...` line ends with a
+/// message instead of a crash.
+pub const MAX_DEPTH: usize = 10_000;
+
+/// Flow collections (`[[[...]]]`) nest at most this deep in saphyr-parser (a `u8` counter).
+pub const MAX_FLOW_DEPTH: usize = 255;
+
 /// Parses one YAML document into a values tree. Errors name `file` and the line/column.
 /// An empty text is `Null`; a text with several documents is an error (see `parse_documents`).
 pub fn parse(text: &str, file: &str) -> Result<Value, Error> {
@@ -297,6 +305,8 @@ struct Reader<'a> {
     file: &'a str,
     anchors: HashMap<usize, (Value, usize)>,
     alias_nodes: usize,
+    /// Lists and maps open around the node being read.
+    depth: usize,
     record_lines: bool,
     lines: HashMap<ValuesPath, usize>,
 }
@@ -309,6 +319,7 @@ impl<'a> Reader<'a> {
             file,
             anchors: HashMap::new(),
             alias_nodes: 0,
+            depth: 0,
             record_lines,
             lines: HashMap::new(),
         }
@@ -316,6 +327,16 @@ impl<'a> Reader<'a> {
 
     fn scan_error(&self, e: &ScanError) -> Error {
         let m = e.marker();
+        // saphyr-parser counts flow nesting in a byte; say which limit that is.
+        if e.info() == "recursion limit exceeded" {
+            return Error::new(format!(
+                "flow lists and maps (`[`, `{{`) nested deeper than {MAX_FLOW_DEPTH} levels (column {})",
+                m.col() + 1
+            ))
+            .at(self.file)
+            .line(m.line())
+            .hint("this YAML reader's limit (Helm allows 10,000 levels); write the deeper levels in block style");
+        }
         Error::new(format!("invalid YAML: {} (column {})", e.info(), m.col() + 1))
             .at(self.file)
             .line(m.line())
@@ -356,7 +377,7 @@ impl<'a> Reader<'a> {
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let value = self.scalar(&text, style, tag.as_deref(), span)?;
-                self.remember(anchor, &value);
+                self.remember(anchor, &value, span)?;
                 Ok(value)
             }
             Event::Alias(id) => {
@@ -365,13 +386,12 @@ impl<'a> Reader<'a> {
                 };
                 self.alias_nodes += size;
                 if self.alias_nodes > MAX_ALIAS_NODES {
-                    return Err(self
-                        .error_at(span, "the document expands aliases into too many nodes")
-                        .hint("the file looks like an alias bomb; remove the nested `*` aliases"));
+                    return Err(self.too_many_alias_nodes(span));
                 }
                 Ok(value.clone())
             }
             Event::SequenceStart(anchor, _) => {
+                self.enter(span)?;
                 let mut items = Vec::new();
                 loop {
                     let (ev, span) = self.next()?;
@@ -381,13 +401,16 @@ impl<'a> Reader<'a> {
                     let item_path = path.index(items.len());
                     items.push(self.node(ev, span, &item_path)?);
                 }
+                self.depth -= 1;
                 let value = Value::List(items);
-                self.remember(anchor, &value);
+                self.remember(anchor, &value, span)?;
                 Ok(value)
             }
             Event::MappingStart(anchor, _) => {
+                self.enter(span)?;
                 let value = Value::Map(self.mapping(path)?);
-                self.remember(anchor, &value);
+                self.depth -= 1;
+                self.remember(anchor, &value, span)?;
                 Ok(value)
             }
             _ => Err(self.error_at(span, "unexpected YAML event")),
@@ -446,6 +469,17 @@ impl<'a> Reader<'a> {
         Ok(map)
     }
 
+    /// One level deeper into lists and maps; an error past `MAX_DEPTH`.
+    fn enter(&mut self, span: Span) -> Result<(), Error> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self
+                .error_at(span, format!("nesting deeper than {} levels", group_digits(MAX_DEPTH)))
+                .hint("Helm refuses it too (go-yaml's limit); flatten the lists and maps"));
+        }
+        Ok(())
+    }
+
     fn node_without_lines(&mut self, ev: Event<'a>, span: Span) -> Result<Value, Error> {
         let record = std::mem::replace(&mut self.record_lines, false);
         let value = self.node(ev, span, &ValuesPath::root());
@@ -468,11 +502,43 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn remember(&mut self, anchor: usize, value: &Value) {
+    /// Keeps a copy of an anchored node for its aliases. Copies count against the alias budget
+    /// too: anchors nested in anchors (`&a [&b [&c ...]]`) would otherwise copy quadratically.
+    fn remember(&mut self, anchor: usize, value: &Value, span: Span) -> Result<(), Error> {
         if anchor != 0 {
-            self.anchors.insert(anchor, (value.clone(), node_count(value)));
+            let size = node_count(value);
+            self.alias_nodes += size;
+            if self.alias_nodes > MAX_ALIAS_NODES {
+                return Err(self.too_many_alias_nodes(span));
+            }
+            self.anchors.insert(anchor, (value.clone(), size));
         }
+        Ok(())
     }
+
+    fn too_many_alias_nodes(&self, span: Span) -> Error {
+        self.error_at(
+            span,
+            format!(
+                "the document's anchors and aliases expand into too many nodes (more than {})",
+                group_digits(MAX_ALIAS_NODES)
+            ),
+        )
+        .hint("the file looks like an alias bomb; remove the nested `&` anchors and `*` aliases")
+    }
+}
+
+/// `10000` as `10,000`, for limits named in messages.
+pub fn group_digits(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn node_count(value: &Value) -> usize {
