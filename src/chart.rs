@@ -970,6 +970,33 @@ mod tests {
     }
 
     #[test]
+    fn chart_names_and_api_versions_helm_refuses_are_refused() {
+        let chart = |yaml: &str| load(&files("c", &[("Chart.yaml", yaml)]));
+        for (name, message) in [
+            ("../x", "chart name `../x` is invalid"),
+            ("/etc/x", "chart name `/etc/x` is invalid"),
+            ("..", "chart name `..` is not allowed"),
+            ("'.'", "chart name `.` is not allowed"),
+        ] {
+            let err = chart(&format!("apiVersion: v2\nname: {name}\nversion: 1.0.0\n")).unwrap_err();
+            assert_eq!(err.message, message);
+            assert_eq!(err.location, ["c", "Chart.yaml", "name"]);
+            assert_eq!(err.line, Some(2));
+        }
+        // Helm's sanitizeString: white space becomes a space, control characters go.
+        let ok = chart("apiVersion: v2\nname: \"a\\tb\\u0007\"\nversion: 1.0.0\n").unwrap();
+        assert_eq!(ok.name, "a b");
+        let err = chart("apiVersion: v3\nname: c\nversion: 1.0.0\n").unwrap_err();
+        assert!(err.message.contains("apiVersion `v3` is not supported"), "{err}");
+        let bad = ChartFiles {
+            name: "c".into(),
+            files: [("Chart.yaml".to_string(), b"apiVersion: v2\nname: \xffc\nversion: 1.0.0\n".to_vec())].into(),
+        };
+        let err = load(&bad).unwrap_err();
+        assert_eq!((err.location.as_slice(), err.line), (&["c".to_string(), "Chart.yaml".to_string()][..], Some(2)));
+    }
+
+    #[test]
     fn chart_yaml_errors_name_the_file_key_and_line() {
         let err = load(&files(
             "bad",

@@ -725,6 +725,48 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn invalid_utf8_names_line_and_column() {
+        assert_eq!(utf8(b"a: 1\n", "values.yaml").unwrap(), "a: 1\n");
+        let err = utf8(b"a: 1\nb: \xc3\xa9\xff\n", "values.yaml").unwrap_err();
+        assert_eq!(err.location, ["values.yaml"]);
+        assert_eq!(err.line, Some(2));
+        assert!(err.message.contains("byte 0xFF at column 5"), "{err}");
+        assert!(err.hint.as_deref().unwrap().contains("UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn nested_archives_draw_on_one_budget() {
+        let inner = tgz(&[file("sub/Chart.yaml", CHART), file("sub/blob", &"x".repeat(4 << 20))]);
+        let mut budget = InflateBudget { left: 10 << 20 };
+        read_nested_archive(&inner, "sub.tgz", &mut budget).unwrap();
+        read_nested_archive(&inner, "sub.tgz", &mut budget).unwrap();
+        let err = read_nested_archive(&inner, "sub.tgz", &mut budget).unwrap_err();
+        assert!(err.message.contains("100 MiB"), "{err}");
+    }
+
+    #[test]
+    fn input_files_are_refused_past_the_limit_before_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.yaml");
+        std::fs::File::create(&path).unwrap().set_len(MAX_INPUT_FILE_BYTES + 1).unwrap();
+        let err = read_input_file(&path, "values file").unwrap_err();
+        assert!(err.message.contains("larger than the 10 MiB limit"), "{err}");
+        let err = read_input_file(dir.path(), "values file").unwrap_err();
+        assert!(err.message.contains("directory"), "{err}");
+        std::fs::write(&path, "a: 1\n").unwrap();
+        assert_eq!(read_input_file(&path, "values file").unwrap(), b"a: 1\n");
+    }
+
+    #[test]
+    fn a_sparse_file_in_a_directory_is_refused_by_its_size() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "Chart.yaml", CHART);
+        std::fs::File::create(dir.path().join("huge.bin")).unwrap().set_len(1 << 30).unwrap();
+        let err = read_dir(dir.path()).unwrap_err();
+        assert!(err.message.contains("huge.bin is larger than Helm's limit of 5 MiB"), "{err}");
+    }
+
+    #[test]
     fn file_larger_than_helm_allows_is_refused() {
         let big = "x".repeat(MAX_FILE_BYTES as usize + 1);
         let bytes = tgz(&[file("app/Chart.yaml", CHART), file("app/files/big.bin", &big)]);

@@ -439,6 +439,44 @@ mod tests {
     }
 
     #[test]
+    fn shared_paths_compare_hash_and_order_by_their_steps() {
+        use std::collections::hash_map::DefaultHasher;
+        use std::hash::{Hash, Hasher};
+        let hash = |p: &ValuesPath| {
+            let mut h = DefaultHasher::new();
+            p.hash(&mut h);
+            h.finish()
+        };
+        let pushed = ValuesPath::root().child("sub").child("image").index(0).child("tag");
+        let joined = ValuesPath::parse("sub").join(&ValuesPath::parse("image[0].tag"));
+        assert_eq!(pushed, joined);
+        assert_eq!(hash(&pushed), hash(&joined));
+        assert_eq!(joined.to_string(), "sub.image[0].tag");
+        assert_eq!(joined.depth(), 4);
+        assert_eq!(joined.leaf(), Some("tag"));
+        assert_eq!(joined.parent(), Some(ValuesPath::parse("sub.image[0]")));
+        assert!(joined.starts_with(&ValuesPath::parse("sub.image")));
+        assert_eq!(joined.strip_prefix(&ValuesPath::parse("sub")), Some(ValuesPath::parse("image[0].tag")));
+        assert!(ValuesPath::root().join(&ValuesPath::parse("global.x")).is_global());
+        assert!(!joined.is_global());
+        assert!(ValuesPath::parse("a.b") < ValuesPath::parse("a.c"));
+        assert!(ValuesPath::parse("a") < ValuesPath::parse("a.b"));
+        assert_eq!(joined.steps(), ValuesPath::parse("sub.image[0].tag").steps());
+    }
+
+    #[test]
+    fn a_path_of_200_000_steps_is_built_and_dropped_without_recursion() {
+        let mut path = ValuesPath::root();
+        for i in 0..200_000 {
+            path = path.index(i);
+        }
+        let joined = path.join(&path);
+        assert_eq!(joined.depth(), 400_000);
+        drop(path);
+        drop(joined);
+    }
+
+    #[test]
     fn go_floats_print_without_fraction_when_whole() {
         assert_eq!(format_go_float(1.0), "1");
         assert_eq!(format_go_float(1.5), "1.5");

@@ -721,6 +721,7 @@ fn double_quoted(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::Step;
 
     fn v(text: &str) -> Value {
         parse_values(text, "values.yaml").unwrap()
@@ -801,6 +802,53 @@ mod tests {
         }
         let err = parse_values(&text, "bomb.yaml").unwrap_err();
         assert!(err.message.contains("too many"), "{err}");
+    }
+
+    /// Deep documents recurse; tests run on a thread with a stack like the binary's.
+    fn on_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::Builder::new().stack_size(256 << 20).spawn(f).unwrap().join().unwrap()
+    }
+
+    #[test]
+    fn nesting_is_limited_to_go_yaml_s_depth_and_names_the_limit() {
+        let ok = format!("a:\n  {}x\n", "- ".repeat(MAX_DEPTH - 2));
+        on_big_stack(move || parse_values(&ok, "values.yaml").map(|_| ())).unwrap();
+        let deep = format!("a:\n  {}x\n", "- ".repeat(100_000));
+        let err = on_big_stack(move || parse_values(&deep, "values.yaml")).unwrap_err();
+        assert_eq!(err.to_string().lines().next(), Some("values.yaml: nesting deeper than 10,000 levels (line 2)"));
+        let flow = format!("a: {}", "{a: ".repeat(1000));
+        let err = on_big_stack(move || parse_values(&flow, "values.yaml")).unwrap_err();
+        assert!(err.message.contains("nested deeper than 255 levels"), "{err}");
+    }
+
+    #[test]
+    fn nested_anchors_count_against_the_alias_budget() {
+        // Each level's anchor copies everything below it: 2,000 levels copy 2 million nodes.
+        let mut text = String::new();
+        for i in 0..2000 {
+            text.push_str(&format!("{}k: &a{i}\n", " ".repeat(i)));
+        }
+        text.push_str(&format!("{}k: x\n", " ".repeat(2000)));
+        let err = on_big_stack(move || parse_values(&text, "values.yaml")).unwrap_err();
+        assert!(err.message.contains("more than 1,000,000"), "{err}");
+    }
+
+    #[test]
+    fn key_lines_of_a_deep_file_share_their_paths() {
+        let text = format!("a:\n{}", (1..3000).map(|i| format!("{}k:\n", " ".repeat(i))).collect::<String>());
+        let lines = on_big_stack(move || key_lines(&text));
+        assert_eq!(lines.len(), 3000);
+        let deepest = ValuesPath::from_steps(
+            std::iter::once(Step::Key("a".into())).chain((1..3000).map(|_| Step::Key("k".into()))).collect(),
+        );
+        assert_eq!(lines.get(&deepest), Some(&3000));
+    }
+
+    #[test]
+    fn group_digits_writes_thousands() {
+        assert_eq!(group_digits(10_000), "10,000");
+        assert_eq!(group_digits(1_000_000), "1,000,000");
+        assert_eq!(group_digits(255), "255");
     }
 
     #[test]

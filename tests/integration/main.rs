@@ -10,3 +10,4 @@ mod rewrite; // post-render on hand-written streams: exact bytes out, only refer
 mod snapshots; // reviewed snapshots of scan tables and overlays for every fixture
 mod cli_contract; // exact messages and exit codes: bad input, stdin, -o, --check, fail-closed post-render
 mod mirror; // mirror and diff: snapshots of every format, shellcheck, the plan against the engine, upgrades
+mod hostile; // hostile input under prlimit and a timeout: escapes, bombs, deep nesting, bad UTF-8, broken pipes
