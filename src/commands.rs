@@ -152,6 +152,7 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
     let color = diff::stderr_wants_color();
     let mut stale = false;
     let mut write_failed = false;
+    let mut written_files = std::collections::BTreeSet::new();
     let mut to_stdout = Vec::new();
     for p in &plans {
         for w in &p.warnings {
@@ -164,9 +165,18 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
         report::note(&diff::unified(&before, &after, "values (defaults)", "values (with overlay)", color));
         // A chart whose overlay cannot be written or checked is reported; the others still are.
         let written = match (&args.output, &args.check) {
-            (Some(out), _) => {
-                target_file(out, &p.chart, several).and_then(|file| report::write_atomically(&file, text.as_bytes()))
-            }
+            (Some(out), _) => target_file(out, &p.chart, several).and_then(|file| {
+                // Two charts of one name would share a file: the second would silently replace the first.
+                if !written_files.insert(file.clone()) {
+                    return Err(Error::new(format!(
+                        "another chart of this batch is also named `{}`; its overlay is in {}, this one is not written",
+                        p.chart,
+                        file.display()
+                    ))
+                    .hint("run overlay for each of them with its own -o FILE"));
+                }
+                report::write_atomically(&file, text.as_bytes())
+            }),
             (None, Some(check)) => target_file(check, &p.chart, several).and_then(|file| {
                 // A missing file is an overlay not generated yet: stale, not an error.
                 let current = match std::fs::metadata(&file) {
@@ -501,7 +511,7 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
         let list = match args.mirrored.as_deref() {
             Some("-") => {
                 let bytes = read_input("-")?;
-                crate::diff::parse_mirrored_list(&String::from_utf8_lossy(&bytes), "<stdin>")?
+                crate::diff::parse_mirrored_list(source::utf8(&bytes, "<stdin>")?, "<stdin>")?
             }
             Some(file) => crate::diff::read_mirrored_list(Path::new(file))?,
             None => Vec::new(),

@@ -570,7 +570,9 @@ fn write_map(map: &Map, indent: usize, out: &mut String) {
         if !(i == 0 && out.ends_with("- ")) {
             out.push_str(&" ".repeat(indent));
         }
-        out.push_str(&scalar_string(key, indent));
+        // A key cannot be a block scalar: multi-line keys are double-quoted (found by fuzzing).
+        let key_text = if key.contains('\n') { double_quoted(key) } else { scalar_string(key, indent) };
+        out.push_str(&key_text);
         out.push(':');
         write_after_key(value, indent, out);
     }
@@ -683,7 +685,10 @@ fn literal_block(s: &str, indent: usize) -> Option<String> {
         Some(_) => return None,
         None => (s, "-"),
     };
-    let clean = body.lines().all(|l| !l.ends_with([' ', '\t']) && !l.chars().any(char::is_control));
+    // A byte order mark inside a document is an error to YAML readers: such text is double-quoted
+    // with the mark escaped (found by the values_yaml fuzz target).
+    let clean =
+        body.lines().all(|l| !l.ends_with([' ', '\t']) && !l.chars().any(|c| c.is_control() || c == '\u{feff}'));
     if !clean || body.starts_with([' ', '\t']) || body.is_empty() {
         return None;
     }
@@ -918,6 +923,22 @@ mod tests {
         let value = v(text);
         let printed = to_string(&value);
         assert_eq!(v(&printed), value, "printed:\n{printed}");
+    }
+
+    #[test]
+    fn issue10_fuzz_a_byte_order_mark_in_multi_line_text_reads_back() {
+        let value = v("a: \"first\\n\\ufeffsecond\\n\"\n");
+        let printed = to_string(&value);
+        assert_eq!(printed, "a: \"first\\n\\uFEFFsecond\\n\"\n");
+        assert_eq!(v(&printed), value);
+    }
+
+    #[test]
+    fn issue10_fuzz_a_key_with_a_line_break_reads_back() {
+        let value = v("\"a\\nb\": 1\n");
+        let printed = to_string(&value);
+        assert_eq!(printed, "\"a\\nb\": 1\n");
+        assert_eq!(v(&printed), value);
     }
 
     #[test]

@@ -204,15 +204,17 @@ fn chart_names_cannot_write_outside_the_output_directory_and_one_bad_chart_does_
     sandbox.chart("d-dots", b"..", &[("values.yaml", b"image: nginx:1\n")]);
     app(&sandbox, "e-later", "later");
     app(&sandbox, "f-blocked", "blocked");
+    app(&sandbox, "g-twin", "good");
     // A directory where an overlay should go: that write fails, the batch goes on.
     std::fs::create_dir_all(sandbox.path("out/blocked.yaml/x")).unwrap();
     let args = ["overlay", "--registry", MIRROR, "-o", "out", "a-good", "b-climb", "c-absolute", "d-dots", "f-blocked"];
-    let out = run(sandbox.dir.path(), &[&args[..], &["e-later"]].concat(), Input::None);
+    let out = run(sandbox.dir.path(), &[&args[..], &["g-twin", "e-later"]].concat(), Input::None);
     out.errored(&[
         "chart name `../escaped` is invalid",
         &format!("chart name `{escape}` is invalid"),
         "chart name `..` is not allowed",
         "out/blocked.yaml",
+        "another chart of this batch is also named `good`",
     ]);
     let listing = sandbox.listing();
     assert!(!listing.iter().any(|p| p.starts_with("escaped")), "{listing:?}");
