@@ -36,6 +36,9 @@ const MAX_ALIAS_NODES: usize = 1_000_000;
 /// message instead of a crash.
 pub const MAX_DEPTH: usize = 10_000;
 
+/// The longest key YAML lets stand before `:` without `?` (1024 characters, less room for quotes).
+const MAX_IMPLICIT_KEY: usize = 1000;
+
 /// Flow collections (`[[[...]]]`) nest at most this deep in saphyr-parser (a `u8` counter).
 pub const MAX_FLOW_DEPTH: usize = 255;
 
@@ -572,7 +575,16 @@ fn write_map(map: &Map, indent: usize, out: &mut String) {
         }
         // A key cannot be a block scalar: multi-line keys are double-quoted (found by fuzzing).
         let key_text = if key.contains('\n') { double_quoted(key) } else { scalar_string(key, indent) };
-        out.push_str(&key_text);
+        // YAML limits an implicit key to 1024 characters; a longer one is written as an explicit
+        // `? key` with its `:` on the next line (found by fuzzing).
+        if key_text.chars().count() > MAX_IMPLICIT_KEY {
+            out.push_str("? ");
+            out.push_str(&key_text);
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+        } else {
+            out.push_str(&key_text);
+        }
         out.push(':');
         write_after_key(value, indent, out);
     }
@@ -939,6 +951,15 @@ mod tests {
         let printed = to_string(&value);
         assert_eq!(printed, "\"a\\nb\": 1\n");
         assert_eq!(v(&printed), value);
+    }
+
+    #[test]
+    fn issue10_fuzz_a_key_longer_than_yaml_allows_implicitly_reads_back() {
+        let long = "k".repeat(2000);
+        let value = v(&format!("? {long}\n: 1\nlist:\n  - ? {long}\n    : {{a: 1}}\n"));
+        let printed = to_string(&value);
+        assert!(printed.starts_with(&format!("? {long}\n: 1\n")), "{printed}");
+        assert_eq!(v(&printed), value, "{printed}");
     }
 
     #[test]
