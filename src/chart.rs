@@ -98,7 +98,8 @@ pub struct TemplateFile {
 /// Loads the chart tree: Chart.yaml (and requirements.yaml), values, templates, and every subchart
 /// in charts/ (directories and .tgz, to any depth), matched to the dependencies by name.
 pub fn load(files: &ChartFiles) -> Result<Chart, Error> {
-    let mut chart = load_one(files, files.name.clone())?;
+    let mut budget = source::InflateBudget::for_chart(files);
+    let mut chart = load_one(files, files.name.clone(), &mut budget)?;
     let root_path = vec![chart.key.clone()];
     set_path(&mut chart, root_path);
     Ok(chart)
@@ -134,20 +135,24 @@ fn set_path(chart: &mut Chart, path: Vec<String>) {
     chart.path = path;
 }
 
-fn load_one(files: &ChartFiles, source: String) -> Result<Chart, Error> {
+fn load_one(files: &ChartFiles, source: String, budget: &mut source::InflateBudget) -> Result<Chart, Error> {
+    // Text files must be UTF-8, as Helm requires: a replaced byte would silently change a value.
+    let utf8 = |name: &str, bytes: &[u8]| -> Result<String, Error> {
+        source::utf8(bytes, name).map(str::to_string).map_err(|e| e.at(source.clone()))
+    };
     let text =
-        |name: &str| -> Option<String> { files.files.get(name).map(|b| String::from_utf8_lossy(b).into_owned()) };
-    let chart_yaml = text("Chart.yaml")
+        |name: &str| -> Result<Option<String>, Error> { files.files.get(name).map(|b| utf8(name, b)).transpose() };
+    let chart_yaml = text("Chart.yaml")?
         .ok_or_else(|| Error::new("no Chart.yaml").at(source.clone()).hint("a chart needs a Chart.yaml at its root"))?;
     let mut metadata = parse_metadata(&chart_yaml, &source)?;
-    if let Some(req) = text("requirements.yaml") {
+    if let Some(req) = text("requirements.yaml")? {
         // Helm reads requirements.yaml into the same metadata, whatever the apiVersion.
         let doc = yaml::parse(&req, "requirements.yaml").map_err(|e| e.at(source.clone()))?;
         if doc.get(&ValuesPath::parse("dependencies")).is_some() {
             metadata.dependencies = parse_dependencies(&doc, &req, "requirements.yaml", &source)?;
         }
     }
-    let values_file = text("values.yaml");
+    let values_file = text("values.yaml")?;
     let values = match &values_file {
         Some(t) => yaml::parse_values(t, "values.yaml").map_err(|e| e.at(source.clone()))?,
         None => Value::Map(Map::new()),
@@ -163,7 +168,7 @@ fn load_one(files: &ChartFiles, source: String) -> Result<Chart, Error> {
             _ => {}
         }
         if path.starts_with("templates/") {
-            let source = String::from_utf8_lossy(bytes).into_owned();
+            let source = utf8(path, bytes)?;
             templates.push(TemplateFile { path: path.clone(), source });
         } else if let Some(rest) = path.strip_prefix("charts/") {
             if path.ends_with(".prov") {
@@ -184,12 +189,12 @@ fn load_one(files: &ChartFiles, source: String) -> Result<Chart, Error> {
         }
         let sub_source = format!("{source} > charts/{dir}");
         let sub = if dir.ends_with(".tgz") && entries.len() == 1 && entries.contains_key("") {
-            let unpacked = source::read_archive(&entries[""], &dir).map_err(|mut e| {
+            let unpacked = source::read_nested_archive(&entries[""], &dir, budget).map_err(|mut e| {
                 e.location.insert(0, source.clone());
                 e.location[1] = format!("charts/{dir}");
                 e
             })?;
-            load_one(&unpacked, sub_source)?
+            load_one(&unpacked, sub_source, budget)?
         } else {
             let entries: BTreeMap<String, Vec<u8>> = entries.into_iter().filter(|(k, _)| !k.is_empty()).collect();
             if !entries.contains_key("Chart.yaml") {
@@ -198,7 +203,7 @@ fn load_one(files: &ChartFiles, source: String) -> Result<Chart, Error> {
                     .at(source.clone())
                     .hint("remove it from charts/, or run `helm dependency build` to fetch the subcharts"));
             }
-            load_one(&ChartFiles { name: sub_source.clone(), files: entries }, sub_source)?
+            load_one(&ChartFiles { name: sub_source.clone(), files: entries }, sub_source, budget)?
         };
         loaded.push(sub);
     }
@@ -264,9 +269,18 @@ fn parse_metadata(text: &str, source: &str) -> Result<ChartMetadata, Error> {
         return Err(fail("", "Chart.yaml must be a map of fields".into()));
     }
     let field = |key: &str| doc.get(&ValuesPath::parse(key)).and_then(yaml::go_string);
+    let api_version = field("apiVersion").filter(|a| !a.is_empty()).unwrap_or_else(|| "v1".into());
+    if api_version != "v1" && api_version != "v2" {
+        return Err(fail("apiVersion", format!("chart apiVersion `{api_version}` is not supported"))
+            .hint("Helm reads charts of apiVersion v1 and v2 (Helm v4 refuses others: `invalid chart apiVersion`)"));
+    }
     let name = field("name")
+        .map(|n| sanitize(&n))
         .filter(|n| !n.is_empty())
         .ok_or_else(|| fail("name", "the chart has no name".into()).hint("add `name: <chart name>` to Chart.yaml"))?;
+    validate_name(&name).map_err(|m| {
+        fail("name", m).hint("a chart name is one file name: no `/`, not `.` or `..` (Helm refuses it too)")
+    })?;
     let version = field("version")
         .filter(|v| !v.is_empty())
         .ok_or_else(|| fail("version", "the chart has no version".into()).hint("add `version: 0.1.0` to Chart.yaml"))?;
@@ -285,7 +299,7 @@ fn parse_metadata(text: &str, source: &str) -> Result<ChartMetadata, Error> {
         Vec::new()
     };
     Ok(ChartMetadata {
-        api_version: field("apiVersion").filter(|a| !a.is_empty()).unwrap_or_else(|| "v1".into()),
+        api_version,
         name,
         version,
         app_version: field("appVersion"),
@@ -293,6 +307,25 @@ fn parse_metadata(text: &str, source: &str) -> Result<ChartMetadata, Error> {
         dependencies,
         document: doc.clone(),
     })
+}
+
+/// Helm's `sanitizeString` for Chart.yaml text: white space becomes a space, characters that do not
+/// print are dropped (Go's `unicode.IsPrint`, approximated by Rust's control characters).
+fn sanitize(text: &str) -> String {
+    text.chars().filter_map(|c| if c.is_whitespace() { Some(' ') } else { (!c.is_control()).then_some(c) }).collect()
+}
+
+/// Helm's chart name check (`Metadata.Validate`): the name must be its own `filepath.Base`, and
+/// Helm v4 also refuses `.` and `..`. The name becomes a file name under `overlay -o DIR`, so a
+/// name that passes cannot leave that directory.
+fn validate_name(name: &str) -> Result<(), String> {
+    if name == "." || name == ".." {
+        return Err(format!("chart name `{name}` is not allowed"));
+    }
+    if name.contains('/') || name.contains('\0') {
+        return Err(format!("chart name `{name}` is invalid"));
+    }
+    Ok(())
 }
 
 /// An error at a key of a YAML file, with the key's line when the text has it.
@@ -934,6 +967,33 @@ mod tests {
         assert_eq!(get(&eff, "port"), Some(Value::Int(8080)));
         assert_eq!(get(&eff, "childImage.repository"), s("child/img"));
         assert_eq!(get(&eff, "childImage.tag"), s("parent-wins"));
+    }
+
+    #[test]
+    fn chart_names_and_api_versions_helm_refuses_are_refused() {
+        let chart = |yaml: &str| load(&files("c", &[("Chart.yaml", yaml)]));
+        for (name, message) in [
+            ("../x", "chart name `../x` is invalid"),
+            ("/etc/x", "chart name `/etc/x` is invalid"),
+            ("..", "chart name `..` is not allowed"),
+            ("'.'", "chart name `.` is not allowed"),
+        ] {
+            let err = chart(&format!("apiVersion: v2\nname: {name}\nversion: 1.0.0\n")).unwrap_err();
+            assert_eq!(err.message, message);
+            assert_eq!(err.location, ["c", "Chart.yaml", "name"]);
+            assert_eq!(err.line, Some(2));
+        }
+        // Helm's sanitizeString: white space becomes a space, control characters go.
+        let ok = chart("apiVersion: v2\nname: \"a\\tb\\u0007\"\nversion: 1.0.0\n").unwrap();
+        assert_eq!(ok.name, "a b");
+        let err = chart("apiVersion: v3\nname: c\nversion: 1.0.0\n").unwrap_err();
+        assert!(err.message.contains("apiVersion `v3` is not supported"), "{err}");
+        let bad = ChartFiles {
+            name: "c".into(),
+            files: [("Chart.yaml".to_string(), b"apiVersion: v2\nname: \xffc\nversion: 1.0.0\n".to_vec())].into(),
+        };
+        let err = load(&bad).unwrap_err();
+        assert_eq!((err.location.as_slice(), err.line), (&["c".to_string(), "Chart.yaml".to_string()][..], Some(2)));
     }
 
     #[test]

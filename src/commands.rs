@@ -33,12 +33,8 @@ pub fn user_values(args: &ValuesArgs) -> Result<Value> {
     let mut base = Map::new();
     for file in &args.values {
         let name = file.display().to_string();
-        let text = if name == "-" {
-            String::from_utf8(read_input("-")?).context("stdin")?
-        } else {
-            std::fs::read_to_string(file).context(&name)?
-        };
-        if let Value::Map(map) = yaml::parse_values(&text, &name)? {
+        let bytes = if name == "-" { read_input("-")? } else { source::read_input_file(file, "values file")? };
+        if let Value::Map(map) = yaml::parse_values(source::utf8(&bytes, &name)?, &name)? {
             base = yaml::merge_maps(base, map);
         }
     }
@@ -66,9 +62,10 @@ pub fn user_values(args: &ValuesArgs) -> Result<Value> {
         let bytes = if path == "-" {
             read_input("-").map_err(|e| e.to_string())?
         } else {
-            std::fs::read(path).map_err(|e| format!("{path}: {e}"))?
+            source::read_input_file(Path::new(path), "--set-file file").map_err(|e| e.to_string())?
         };
-        Ok(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        let text = source::utf8(&bytes, path).map_err(|e| e.to_string())?;
+        Ok(Value::String(text.to_string()))
     };
     for line in &args.set_file {
         strvals::parse_into(line, &mut base, Mode::File(&read_file))
@@ -350,6 +347,8 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
     });
     let color = diff::stderr_wants_color();
     let mut stale = false;
+    let mut write_failed = false;
+    let mut written_files = std::collections::BTreeSet::new();
     let mut to_stdout = Vec::new();
     let mut outcome = if errored { Outcome::Errored } else { Outcome::Success };
     for p in &plans {
@@ -366,11 +365,29 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
         let before = yaml::to_string(&p.effective_before);
         let after = yaml::to_string(&p.effective_after);
         report::note(&diff::unified(&before, &after, "values (defaults)", "values (with overlay)", color));
-        match (&args.output, &args.check) {
-            (Some(out), _) => report::write_atomically(&target_file(out, &p.chart, several), text.as_bytes())?,
-            (None, Some(check)) => {
-                let file = target_file(check, &p.chart, several);
-                let current = std::fs::read_to_string(&file).unwrap_or_default();
+        // A chart whose overlay cannot be written or checked is reported; the others still are.
+        let written = match (&args.output, &args.check) {
+            (Some(out), _) => target_file(out, &p.chart, several).and_then(|file| {
+                // Two charts of one name would share a file: the second would silently replace the first.
+                if !written_files.insert(file.clone()) {
+                    return Err(Error::new(format!(
+                        "another chart of this batch is also named `{}`; its overlay is in {}, this one is not written",
+                        p.chart,
+                        file.display()
+                    ))
+                    .hint("run overlay for each of them with its own -o FILE"));
+                }
+                report::write_atomically(&file, text.as_bytes())
+            }),
+            (None, Some(check)) => target_file(check, &p.chart, several).and_then(|file| {
+                // A missing file is an overlay not generated yet: stale, not an error.
+                let current = match std::fs::metadata(&file) {
+                    Err(_) => String::new(),
+                    Ok(_) => {
+                        let bytes = source::read_input_file(&file, "overlay to check")?;
+                        source::utf8(&bytes, &file.display().to_string())?.to_string()
+                    }
+                };
                 if current == text {
                     report::note(&format!("{}: overlay is current", file.display()));
                 } else {
@@ -382,22 +399,39 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
                     ));
                     report::note(&diff::unified(&current, &text, &file.display().to_string(), "regenerated", color));
                 }
+                Ok(())
+            }),
+            (None, None) => {
+                to_stdout.push(text);
+                Ok(())
             }
-            (None, None) => to_stdout.push(text),
+        };
+        if let Err(e) = written {
+            report::error(&e);
+            write_failed = true;
         }
     }
     if !to_stdout.is_empty() {
         report::data(overlay::join(&to_stdout).as_bytes())?;
     }
+    let outcome = if write_failed { outcome.and(Outcome::Errored) } else { outcome };
     Ok(if stale { outcome.and(Outcome::Failed) } else { outcome })
 }
 
-/// `-o FILE` for one chart; for several, FILE is a directory of `<chart>.yaml`.
-fn target_file(out: &Path, chart: &str, several: bool) -> PathBuf {
-    if several {
-        out.join(format!("{}.yaml", chart.replace(' ', "")))
-    } else {
-        out.to_path_buf()
+/// `-o FILE` for one chart; for several, FILE is a directory of `<chart>.yaml`. Chart names are
+/// checked as Helm checks them when the chart loads; the file name is checked again here, so no
+/// name can put a file outside the directory.
+fn target_file(out: &Path, chart: &str, several: bool) -> Result<PathBuf> {
+    if !several {
+        return Ok(out.to_path_buf());
+    }
+    let file_name = format!("{}.yaml", chart.replace(' ', ""));
+    let mut parts = Path::new(&file_name).components();
+    match (parts.next(), parts.next()) {
+        (Some(std::path::Component::Normal(_)), None) => Ok(out.join(file_name)),
+        _ => Err(Error::new(format!("`{file_name}` is not a plain file name; it is not written"))
+            .at(chart)
+            .hint("rename the chart in its Chart.yaml")),
     }
 }
 
@@ -632,8 +666,9 @@ pub fn mirror(args: &MirrorArgs) -> Result<Outcome> {
     mapping.check_collisions(plan.images().iter().map(|i| &i.source))?;
     let text = match &args.template {
         Some(file) => {
-            let template = std::fs::read_to_string(file).context(file.display())?;
-            plan.render_template(&template, &file.display().to_string())?
+            let name = file.display().to_string();
+            let bytes = source::read_input_file(file, "template")?;
+            plan.render_template(source::utf8(&bytes, &name)?, &name)?
         }
         None => plan.render(args.format)?,
     };
@@ -723,7 +758,7 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
         let list = match args.mirrored.as_deref() {
             Some("-") => {
                 let bytes = read_input("-")?;
-                crate::diff::parse_mirrored_list(&String::from_utf8_lossy(&bytes), "<stdin>")?
+                crate::diff::parse_mirrored_list(source::utf8(&bytes, "<stdin>")?, "<stdin>")?
             }
             Some(file) => crate::diff::read_mirrored_list(Path::new(file))?,
             None => Vec::new(),

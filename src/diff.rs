@@ -391,12 +391,9 @@ pub fn parse_mirrored_list(text: &str, file_name: &str) -> Result<Vec<Reference>
 /// Reads and parses a mirrored-images file (see [`parse_mirrored_list`]).
 pub fn read_mirrored_list(path: &Path) -> Result<Vec<Reference>, Error> {
     let file_name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::new(format!("cannot read the list of mirrored images: {e}"))
-            .at(&file_name)
-            .hint("check the path given to --mirrored")
-    })?;
-    parse_mirrored_list(&text, &file_name)
+    let bytes = crate::source::read_input_file(path, "list of mirrored images")
+        .map_err(|e| e.hint("check the path given to --mirrored"))?;
+    parse_mirrored_list(crate::source::utf8(&bytes, &file_name)?, &file_name)
 }
 
 #[cfg(test)]

@@ -295,12 +295,9 @@ impl RegistryMapping {
     /// `--mapping FILE` (YAML), optionally combined with `--registry` as the default destination.
     pub fn from_file(path: &Path, registry: Option<&str>) -> Result<Self, Error> {
         let file_name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::new(format!("cannot read the mapping file: {e}"))
-                .at(&file_name)
-                .hint("check the path given to --mapping")
-        })?;
-        Self::from_yaml_text(&text, &file_name, registry)
+        let bytes = crate::source::read_input_file(path, "mapping file")
+            .map_err(|e| e.hint("check the path given to --mapping"))?;
+        Self::from_yaml_text(crate::source::utf8(&bytes, &file_name)?, &file_name, registry)
     }
 
     /// The mapping file's rules from its text; `file_name` names it in errors. `registry`

@@ -1,6 +1,5 @@
 //! The one writer: data goes to stdout (or a file, written atomically), everything meant for people
 //! goes to stderr. Nothing else in the crate prints.
-#![allow(clippy::disallowed_macros)]
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -26,7 +25,9 @@ pub fn copy_to_stdout(reader: &mut dyn io::Read) -> Result<()> {
     }
 }
 
-/// People-facing text on stderr, as is (tables, diffs, summaries).
+/// People-facing text on stderr, as is (tables, diffs, summaries). A closed or failing stderr
+/// is ignored, never a panic (`eprintln!` panics there): the data and the exit code still
+/// carry the result.
 pub fn note(text: &str) {
     let mut err = io::stderr().lock();
     let _ = err.write_all(text.as_bytes());
@@ -36,11 +37,11 @@ pub fn note(text: &str) {
 }
 
 pub fn warning(message: &str) {
-    eprintln!("warning: {message}");
+    note(&format!("warning: {message}\n"));
 }
 
 pub fn error(error: &Error) {
-    eprintln!("error: {error}");
+    note(&format!("error: {error}\n"));
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so a

@@ -14,7 +14,95 @@ const MAX_FILE_BYTES: u64 = 5 * 1024 * 1024;
 /// inflating so a gzip bomb ends early instead of filling memory.
 const MAX_STREAM_BYTES: u64 = MAX_CHART_BYTES + 16 * 1024 * 1024;
 
+/// Files named on the command line (`-f` values, `--mapping`, `--check`, `--template`,
+/// `--mirrored`) are read whole, so they are refused past this size, before they are read.
+pub const MAX_INPUT_FILE_BYTES: u64 = 10 * 1024 * 1024;
+
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// What may still be inflated while one chart loads: every file of the chart and of every
+/// subchart archive nested in it, at any depth, counts against one total (Helm's 100 MiB chart
+/// limit), so an archive of archives cannot multiply it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InflateBudget {
+    left: u64,
+}
+
+impl InflateBudget {
+    /// The budget of one chart: Helm's chart limit, less what its top-level files already hold.
+    pub fn for_chart(files: &ChartFiles) -> Self {
+        let used: u64 = files.files.values().map(|f| f.len() as u64).sum();
+        InflateBudget { left: MAX_CHART_BYTES.saturating_sub(used) }
+    }
+
+    fn full() -> Self {
+        InflateBudget { left: MAX_CHART_BYTES }
+    }
+}
+
+/// Bytes as UTF-8 text, or an error naming `file` and the line and column of the first byte that
+/// is not UTF-8: Helm (go-yaml) refuses such files too, and replacing the byte with U+FFFD would
+/// silently change a value.
+pub fn utf8<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str, Error> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let good = &bytes[..e.valid_up_to()];
+        let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+        let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(&good[line_start..]).chars().count() + 1;
+        Error::new(format!(
+            "invalid UTF-8: byte 0x{:02X} at column {column} is not part of a UTF-8 character",
+            bytes[e.valid_up_to()]
+        ))
+        .at(file)
+        .line(line)
+        .hint("Helm refuses the file too (`invalid leading UTF-8 octet`); save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)")
+    })
+}
+
+/// Reads a file named on the command line, refusing one larger than `MAX_INPUT_FILE_BYTES` before
+/// reading it (and a pipe or device once it has sent more). `what` names it for messages
+/// ("values file"); errors are located at the path.
+pub fn read_input_file(path: &Path, what: &str) -> Result<Vec<u8>, Error> {
+    let place = path.display().to_string();
+    let too_large = || {
+        Error::new(format!(
+            "the {what} is larger than the {} MiB limit for files given on the command line",
+            MAX_INPUT_FILE_BYTES >> 20
+        ))
+        .at(place.clone())
+        .hint("check that this is the file you meant")
+    };
+    let file =
+        std::fs::File::open(path).map_err(|e| Error::new(format!("cannot read the {what}: {e}")).at(place.clone()))?;
+    let meta = file.metadata().map_err(|e| Error::new(format!("cannot read the {what}: {e}")).at(place.clone()))?;
+    if meta.is_dir() {
+        return Err(Error::new(format!("the {what} is a directory")).at(place));
+    }
+    if meta.is_file() && meta.len() > MAX_INPUT_FILE_BYTES {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_INPUT_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::new(format!("cannot read the {what}: {e}")).at(place.clone()))?;
+    if bytes.len() as u64 > MAX_INPUT_FILE_BYTES {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// Reads up to `limit` bytes; `None` when there is more.
+fn read_capped(mut reader: impl Read, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    (&mut reader).take(limit + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+}
+
+fn archive_too_large(place: &str) -> Error {
+    Error::new(format!("the chart archive is larger than Helm's limit of {} MiB (inflated)", MAX_CHART_BYTES >> 20))
+        .at(place)
+        .hint("Helm refuses charts this large; check that this is the chart you meant")
+}
 
 /// A chart's files, keyed by path relative to the chart root ("Chart.yaml", "templates/x.yaml",
 /// "charts/sub-1.0.0.tgz"), plus a display name for messages ("wordpress-1.2.3.tgz", "./charts/app").
@@ -26,13 +114,12 @@ pub struct ChartFiles {
 
 /// Reads a CHART argument: "-" (a .tgz on stdin), a .tgz/.tar.gz file, or a chart directory.
 pub fn read(arg: &str) -> Result<ChartFiles, Error> {
+    // A gzip stream is never much larger than what it inflates to, so an archive larger than the
+    // inflated limit is refused before it is read into memory.
     if arg == "-" {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .lock()
-            .take(MAX_STREAM_BYTES)
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::new(format!("cannot read the chart from stdin: {e}")).at("-"))?;
+        let bytes = read_capped(std::io::stdin().lock(), MAX_STREAM_BYTES)
+            .map_err(|e| Error::new(format!("cannot read the chart from stdin: {e}")).at("-"))?
+            .ok_or_else(|| archive_too_large("stdin"))?;
         return read_archive(&bytes, "stdin");
     }
     let path = Path::new(arg);
@@ -45,7 +132,13 @@ pub fn read(arg: &str) -> Result<ChartFiles, Error> {
     if meta.is_dir() {
         return read_dir(path);
     }
-    let bytes = std::fs::read(path).map_err(|e| Error::new(format!("cannot read the chart: {e}")).at(arg))?;
+    if meta.len() > MAX_STREAM_BYTES {
+        return Err(archive_too_large(arg));
+    }
+    let file = std::fs::File::open(path).map_err(|e| Error::new(format!("cannot read the chart: {e}")).at(arg))?;
+    let bytes = read_capped(file, MAX_STREAM_BYTES)
+        .map_err(|e| Error::new(format!("cannot read the chart: {e}")).at(arg))?
+        .ok_or_else(|| archive_too_large(arg))?;
     if !bytes.starts_with(b"\x1f\x8b") && (arg.ends_with(".yaml") || arg.ends_with(".yml")) {
         return Err(Error::new("this is a YAML file, but a chart was expected")
             .at(arg)
@@ -59,17 +152,28 @@ pub fn read(arg: &str) -> Result<ChartFiles, Error> {
 /// is stripped. Entries outside it, links and device files are refused, and so is an archive that
 /// inflates beyond Helm's limits.
 pub fn read_archive(bytes: &[u8], name: &str) -> Result<ChartFiles, Error> {
+    read_nested_archive(bytes, name, &mut InflateBudget::full())
+}
+
+/// `read_archive` for a subchart archive inside a chart: what it inflates to is taken from
+/// `budget`, shared by every archive of the chart.
+pub fn read_nested_archive(bytes: &[u8], name: &str, budget: &mut InflateBudget) -> Result<ChartFiles, Error> {
     let fail = |message: String| Error::new(message).at(name);
     if !bytes.starts_with(b"\x1f\x8b") {
         return Err(fail("not a gzipped archive (a chart .tgz starts with gzip's magic bytes)".into())
             .hint("pass a chart packaged by `helm package`, or the chart's directory"));
     }
-    let stream = CappedReader { inner: flate2::read::GzDecoder::new(bytes), left: MAX_STREAM_BYTES };
+    // Tar headers and padding come on top of the files; allow for them (as MAX_STREAM_BYTES does).
+    let stream_cap = budget.left.saturating_add(MAX_STREAM_BYTES - MAX_CHART_BYTES);
+    let stream = CappedReader { inner: flate2::read::GzDecoder::new(bytes), left: stream_cap };
     let mut archive = tar::Archive::new(stream);
     let corrupt = |e: std::io::Error| {
         if e.get_ref().is_some_and(|inner| inner.is::<StreamTooLarge>()) {
-            return fail(format!("the archive inflates to more than {} MiB", MAX_CHART_BYTES >> 20))
-                .hint("Helm refuses charts this large; check that this is the chart you meant");
+            return fail(format!(
+                "the archive inflates past Helm's limit of {} MiB for a chart (counting every subchart archive in it)",
+                MAX_CHART_BYTES >> 20
+            ))
+            .hint("Helm refuses charts this large; an archive that inflates this much may be an archive bomb");
         }
         fail(format!("corrupt or truncated archive: {e}"))
             .hint("download or package the chart again (`helm pull` / `helm package`)")
@@ -115,11 +219,13 @@ pub fn read_archive(bytes: &[u8], name: &str) -> Result<ChartFiles, Error> {
         let mut data = Vec::with_capacity(size as usize);
         (&mut entry).take(MAX_FILE_BYTES + 1).read_to_end(&mut data).map_err(corrupt)?;
         total += data.len() as u64;
-        if total > MAX_CHART_BYTES {
+        if total > budget.left {
             return Err(fail(format!(
-                "the archive's files add up to more than Helm's limit of {} MiB",
+                "the chart's files, with those of every subchart archive in it, add up to more than Helm's \
+                 limit of {} MiB",
                 MAX_CHART_BYTES >> 20
-            )));
+            ))
+            .hint("Helm refuses charts this large; an archive that inflates this much may be an archive bomb"));
         }
         if let Some(stripped) = data.strip_prefix(UTF8_BOM) {
             data = stripped.to_vec();
@@ -129,6 +235,7 @@ pub fn read_archive(bytes: &[u8], name: &str) -> Result<ChartFiles, Error> {
     if files.is_empty() {
         return Err(fail("the archive holds no files".into()).hint("package the chart again with `helm package`"));
     }
+    budget.left -= total;
     let files = ChartFiles { name: name.to_string(), files };
     require_chart_yaml(&files)?;
     Ok(files)
@@ -198,12 +305,20 @@ pub fn read_dir(dir: &Path) -> Result<ChartFiles, Error> {
     let name = dir.display().to_string();
     let fail = |message: String| Error::new(message).at(name.clone());
     let root = dir.canonicalize().map_err(|e| fail(format!("cannot read the chart directory: {e}")))?;
-    let rules = match std::fs::read(root.join(".helmignore")) {
-        Ok(bytes) => IgnoreRules::parse(&String::from_utf8_lossy(&bytes))
-            .map_err(|(line, m)| fail(m).at(".helmignore").line(line).hint("fix or remove that .helmignore line"))?,
+    let rules = match std::fs::File::open(root.join(".helmignore")) {
+        Ok(file) => {
+            let bytes =
+                read_capped(file, MAX_FILE_BYTES).map_err(|e| fail(format!(".helmignore: {e}")))?.ok_or_else(|| {
+                    fail(format!(".helmignore is larger than Helm's limit of {} MiB per file", MAX_FILE_BYTES >> 20))
+                })?;
+            let text = utf8(&bytes, ".helmignore").map_err(|e| e.at(name.clone()))?;
+            IgnoreRules::parse(text)
+                .map_err(|(line, m)| fail(m).at(".helmignore").line(line).hint("fix or remove that .helmignore line"))?
+        }
         Err(_) => IgnoreRules::default(),
     }
     .with_defaults();
+    let mut total: u64 = 0;
     let mut files = BTreeMap::new();
     let mut walk = walkdir::WalkDir::new(&root).follow_links(true).sort_by_file_name().into_iter();
     while let Some(entry) = walk.next() {
@@ -236,10 +351,26 @@ pub fn read_dir(dir: &Path) -> Result<ChartFiles, Error> {
             return Err(fail(format!("{rel} is not a regular file (a device, socket or pipe)"))
                 .hint("remove it from the chart or list it in .helmignore"));
         }
-        let mut data = std::fs::read(entry.path()).map_err(|e| fail(format!("{rel}: {e}")))?;
-        if data.len() as u64 > MAX_FILE_BYTES {
-            return Err(fail(format!("{rel} is larger than Helm's limit of {} MiB per file", MAX_FILE_BYTES >> 20))
-                .hint("list it in .helmignore if the chart does not need it"));
+        // Sizes are checked before reading (a sparse file can claim gigabytes it would fill memory
+        // with), and again while reading, in case the file grows.
+        let too_large = || {
+            fail(format!("{rel} is larger than Helm's limit of {} MiB per file", MAX_FILE_BYTES >> 20))
+                .hint("list it in .helmignore if the chart does not need it")
+        };
+        let size = entry.metadata().map_err(|e| fail(format!("{rel}: {e}")))?.len();
+        if size > MAX_FILE_BYTES {
+            return Err(too_large());
+        }
+        let file = std::fs::File::open(entry.path()).map_err(|e| fail(format!("{rel}: {e}")))?;
+        let mut data =
+            read_capped(file, MAX_FILE_BYTES).map_err(|e| fail(format!("{rel}: {e}")))?.ok_or_else(too_large)?;
+        total += data.len() as u64;
+        if total > MAX_CHART_BYTES {
+            return Err(fail(format!(
+                "the chart's files add up to more than Helm's limit of {} MiB for a chart",
+                MAX_CHART_BYTES >> 20
+            ))
+            .hint("list large files the chart does not need in .helmignore"));
         }
         if data.starts_with(UTF8_BOM) {
             data.drain(..UTF8_BOM.len());
@@ -591,6 +722,48 @@ pub(crate) mod tests {
         assert!(bomb.len() < 1 << 20, "the test bomb should be small: {}", bomb.len());
         let err = read_archive(&bomb, "bomb.tgz").unwrap_err();
         assert!(err.message.contains("MiB"), "{err}");
+    }
+
+    #[test]
+    fn invalid_utf8_names_line_and_column() {
+        assert_eq!(utf8(b"a: 1\n", "values.yaml").unwrap(), "a: 1\n");
+        let err = utf8(b"a: 1\nb: \xc3\xa9\xff\n", "values.yaml").unwrap_err();
+        assert_eq!(err.location, ["values.yaml"]);
+        assert_eq!(err.line, Some(2));
+        assert!(err.message.contains("byte 0xFF at column 5"), "{err}");
+        assert!(err.hint.as_deref().unwrap().contains("UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn nested_archives_draw_on_one_budget() {
+        let inner = tgz(&[file("sub/Chart.yaml", CHART), file("sub/blob", &"x".repeat(4 << 20))]);
+        let mut budget = InflateBudget { left: 10 << 20 };
+        read_nested_archive(&inner, "sub.tgz", &mut budget).unwrap();
+        read_nested_archive(&inner, "sub.tgz", &mut budget).unwrap();
+        let err = read_nested_archive(&inner, "sub.tgz", &mut budget).unwrap_err();
+        assert!(err.message.contains("100 MiB"), "{err}");
+    }
+
+    #[test]
+    fn input_files_are_refused_past_the_limit_before_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.yaml");
+        std::fs::File::create(&path).unwrap().set_len(MAX_INPUT_FILE_BYTES + 1).unwrap();
+        let err = read_input_file(&path, "values file").unwrap_err();
+        assert!(err.message.contains("larger than the 10 MiB limit"), "{err}");
+        let err = read_input_file(dir.path(), "values file").unwrap_err();
+        assert!(err.message.contains("directory"), "{err}");
+        std::fs::write(&path, "a: 1\n").unwrap();
+        assert_eq!(read_input_file(&path, "values file").unwrap(), b"a: 1\n");
+    }
+
+    #[test]
+    fn a_sparse_file_in_a_directory_is_refused_by_its_size() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "Chart.yaml", CHART);
+        std::fs::File::create(dir.path().join("huge.bin")).unwrap().set_len(1 << 30).unwrap();
+        let err = read_dir(dir.path()).unwrap_err();
+        assert!(err.message.contains("huge.bin is larger than Helm's limit of 5 MiB"), "{err}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// A values tree. Maps are ordered by key, as Go templates and `toYaml` order them.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -53,7 +54,7 @@ impl Value {
 
     /// The value at `path`, if every step exists.
     pub fn get(&self, path: &ValuesPath) -> Option<&Value> {
-        path.steps().iter().try_fold(self, |node, step| match (node, step) {
+        path.step_refs().into_iter().try_fold(self, |node, step| match (node, step) {
             (Value::Map(m), Step::Key(k)) => m.get(k),
             (Value::List(l), Step::Index(i)) => l.get(*i),
             _ => None,
@@ -63,7 +64,7 @@ impl Value {
     /// Sets `path` to `value`, creating maps on the way; a non-map in the way is replaced.
     pub fn set(&mut self, path: &ValuesPath, value: Value) {
         let mut node = self;
-        for step in path.steps() {
+        for step in path.step_refs() {
             node = match step {
                 Step::Key(k) => {
                     if !matches!(node, Value::Map(_)) {
@@ -117,12 +118,34 @@ pub enum Step {
 }
 
 /// A path into a values tree, written `global.imageRegistry` or `containers[0].image`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct ValuesPath(Vec<Step>);
+///
+/// Persistent and shared: `child`, `index` and `join` are O(1) and reuse the parent's steps, so a
+/// tree whose every node remembers its path (the template engine's values, `yaml::key_lines`)
+/// costs memory linear in its size, not quadratic in its depth (a 3,000-level values file once
+/// needed gigabytes). Equality, order and hash are those of the step sequence.
+#[derive(Clone, Default)]
+pub struct ValuesPath(Option<Arc<Link>>);
+
+/// One link of a path: a step below a parent, or two paths joined (`join` without copying).
+enum Link {
+    Step { parent: ValuesPath, step: Step, len: usize, hash: u64 },
+    Join { left: ValuesPath, right: ValuesPath, len: usize, hash: u64 },
+}
+
+/// The polynomial hash of a step sequence, `h(a ++ b) = h(a) * BASE^len(b) + h(b)` (wrapping), so a
+/// joined path hashes like the same steps pushed one by one.
+const HASH_BASE: u64 = 0x100_0000_01b3;
+
+fn step_hash(step: &Step) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    step.hash(&mut h);
+    h.finish()
+}
 
 impl ValuesPath {
     pub fn root() -> Self {
-        ValuesPath(Vec::new())
+        ValuesPath(None)
     }
 
     /// Parses the dotted form; keys that contain dots cannot be written this way (use `child`).
@@ -143,70 +166,212 @@ impl ValuesPath {
                 rest = &rest[end + 1..];
             }
         }
-        ValuesPath(steps)
+        ValuesPath::from_steps(steps)
     }
 
     pub fn from_steps(steps: Vec<Step>) -> Self {
-        ValuesPath(steps)
+        steps.into_iter().fold(ValuesPath::root(), ValuesPath::push)
     }
 
-    pub fn steps(&self) -> &[Step] {
-        &self.0
+    /// The steps, root first (a copy: the path itself is shared).
+    pub fn steps(&self) -> Vec<Step> {
+        self.step_refs().into_iter().cloned().collect()
+    }
+
+    /// The steps, root first, borrowed. Iterative: paths can be thousands of steps long.
+    fn step_refs(&self) -> Vec<&Step> {
+        let mut out = Vec::with_capacity(self.depth());
+        let mut pending = vec![self];
+        while let Some(path) = pending.pop() {
+            match path.0.as_deref() {
+                None => {}
+                Some(Link::Step { parent, step, .. }) => {
+                    out.push(step);
+                    pending.push(parent);
+                }
+                Some(Link::Join { left, right, .. }) => {
+                    pending.push(left);
+                    pending.push(right);
+                }
+            }
+        }
+        out.reverse();
+        out
+    }
+
+    /// How many steps.
+    pub fn depth(&self) -> usize {
+        match self.0.as_deref() {
+            None => 0,
+            Some(Link::Step { len, .. } | Link::Join { len, .. }) => *len,
+        }
+    }
+
+    fn hash_value(&self) -> u64 {
+        match self.0.as_deref() {
+            None => 0,
+            Some(Link::Step { hash, .. } | Link::Join { hash, .. }) => *hash,
+        }
     }
 
     pub fn is_root(&self) -> bool {
-        self.0.is_empty()
+        self.0.is_none()
+    }
+
+    fn push(self, step: Step) -> Self {
+        let len = self.depth() + 1;
+        let hash = self.hash_value().wrapping_mul(HASH_BASE).wrapping_add(step_hash(&step));
+        ValuesPath(Some(Arc::new(Link::Step { parent: self, step, len, hash })))
     }
 
     pub fn child(&self, key: &str) -> Self {
-        let mut steps = self.0.clone();
-        steps.push(Step::Key(key.to_string()));
-        ValuesPath(steps)
+        self.clone().push(Step::Key(key.to_string()))
     }
 
     pub fn index(&self, i: usize) -> Self {
-        let mut steps = self.0.clone();
-        steps.push(Step::Index(i));
-        ValuesPath(steps)
+        self.clone().push(Step::Index(i))
     }
 
     pub fn join(&self, other: &ValuesPath) -> Self {
-        let mut steps = self.0.clone();
-        steps.extend(other.0.iter().cloned());
-        ValuesPath(steps)
+        if other.is_root() {
+            return self.clone();
+        }
+        if self.is_root() {
+            return other.clone();
+        }
+        let mut scale: u64 = 1;
+        let (mut base, mut exp) = (HASH_BASE, other.depth());
+        while exp > 0 {
+            if exp & 1 == 1 {
+                scale = scale.wrapping_mul(base);
+            }
+            base = base.wrapping_mul(base);
+            exp >>= 1;
+        }
+        let hash = self.hash_value().wrapping_mul(scale).wrapping_add(other.hash_value());
+        let len = self.depth() + other.depth();
+        ValuesPath(Some(Arc::new(Link::Join { left: self.clone(), right: other.clone(), len, hash })))
     }
 
     pub fn parent(&self) -> Option<Self> {
-        let (_, init) = self.0.split_last()?;
-        Some(ValuesPath(init.to_vec()))
+        match self.0.as_deref()? {
+            Link::Step { parent, .. } => Some(parent.clone()),
+            Link::Join { .. } => {
+                let mut steps = self.steps();
+                steps.pop();
+                Some(ValuesPath::from_steps(steps))
+            }
+        }
     }
 
     /// The last key, if the path ends in one.
     pub fn leaf(&self) -> Option<&str> {
-        match self.0.last() {
-            Some(Step::Key(k)) => Some(k),
-            _ => None,
+        let mut path = self;
+        loop {
+            match path.0.as_deref()? {
+                Link::Step { step: Step::Key(k), .. } => return Some(k),
+                Link::Step { .. } => return None,
+                Link::Join { left, right, .. } => path = if right.is_root() { left } else { right },
+            }
         }
     }
 
     pub fn starts_with(&self, prefix: &ValuesPath) -> bool {
-        self.0.starts_with(&prefix.0)
+        prefix.depth() <= self.depth() && self.step_refs().starts_with(&prefix.step_refs())
     }
 
     /// The path with `prefix` removed, if it starts with it.
     pub fn strip_prefix(&self, prefix: &ValuesPath) -> Option<Self> {
-        self.0.strip_prefix(prefix.0.as_slice()).map(|s| ValuesPath(s.to_vec()))
+        if !self.starts_with(prefix) {
+            return None;
+        }
+        Some(ValuesPath::from_steps(self.steps().split_off(prefix.depth())))
     }
 
     /// True for paths under the top-level `global` key.
     pub fn is_global(&self) -> bool {
-        matches!(self.0.first(), Some(Step::Key(k)) if k == "global")
+        let mut path = self;
+        let mut first = None;
+        // Walk to the root along the leftmost steps, remembering the last step seen.
+        loop {
+            match path.0.as_deref() {
+                None => break,
+                Some(Link::Step { parent, step, .. }) => {
+                    first = Some(step);
+                    path = parent;
+                }
+                Some(Link::Join { left, right, .. }) => path = if left.is_root() { right } else { left },
+            }
+        }
+        matches!(first, Some(Step::Key(k)) if k == "global")
+    }
+}
+
+impl PartialEq for ValuesPath {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (None, None) => true,
+            (Some(a), Some(b)) if Arc::ptr_eq(a, b) => true,
+            _ => {
+                self.depth() == other.depth()
+                    && self.hash_value() == other.hash_value()
+                    && self.step_refs() == other.step_refs()
+            }
+        }
+    }
+}
+
+impl Eq for ValuesPath {}
+
+impl PartialOrd for ValuesPath {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ValuesPath {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if self == other {
+            return std::cmp::Ordering::Equal;
+        }
+        self.step_refs().cmp(&other.step_refs())
+    }
+}
+
+impl std::hash::Hash for ValuesPath {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash_value());
+    }
+}
+
+impl fmt::Debug for ValuesPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ValuesPath({:?})", self.to_string())
+    }
+}
+
+/// Dropping a long path link by link, not by recursion (a deep values file must not overflow
+/// the stack on the way out).
+impl Drop for ValuesPath {
+    fn drop(&mut self) {
+        let mut pending: Vec<Arc<Link>> = self.0.take().into_iter().collect();
+        while let Some(link) = pending.pop() {
+            if let Ok(link) = Arc::try_unwrap(link) {
+                match link {
+                    Link::Step { mut parent, .. } => pending.extend(parent.0.take()),
+                    Link::Join { mut left, mut right, .. } => {
+                        pending.extend(left.0.take());
+                        pending.extend(right.0.take());
+                    }
+                }
+            }
+        }
     }
 }
 
 impl fmt::Display for ValuesPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, step) in self.0.iter().enumerate() {
+        for (i, step) in self.step_refs().into_iter().enumerate() {
             match step {
                 Step::Key(k) if i == 0 => write!(f, "{k}")?,
                 Step::Key(k) => write!(f, ".{k}")?,
@@ -271,6 +436,44 @@ mod tests {
         let over = map(&[("a", Value::Null), ("m", map(&[("y", Value::Int(3))]))]);
         let out = coalesce(&base, &over);
         assert_eq!(out, map(&[("m", map(&[("x", Value::Int(1)), ("y", Value::Int(3))]))]));
+    }
+
+    #[test]
+    fn shared_paths_compare_hash_and_order_by_their_steps() {
+        use std::collections::hash_map::DefaultHasher;
+        use std::hash::{Hash, Hasher};
+        let hash = |p: &ValuesPath| {
+            let mut h = DefaultHasher::new();
+            p.hash(&mut h);
+            h.finish()
+        };
+        let pushed = ValuesPath::root().child("sub").child("image").index(0).child("tag");
+        let joined = ValuesPath::parse("sub").join(&ValuesPath::parse("image[0].tag"));
+        assert_eq!(pushed, joined);
+        assert_eq!(hash(&pushed), hash(&joined));
+        assert_eq!(joined.to_string(), "sub.image[0].tag");
+        assert_eq!(joined.depth(), 4);
+        assert_eq!(joined.leaf(), Some("tag"));
+        assert_eq!(joined.parent(), Some(ValuesPath::parse("sub.image[0]")));
+        assert!(joined.starts_with(&ValuesPath::parse("sub.image")));
+        assert_eq!(joined.strip_prefix(&ValuesPath::parse("sub")), Some(ValuesPath::parse("image[0].tag")));
+        assert!(ValuesPath::root().join(&ValuesPath::parse("global.x")).is_global());
+        assert!(!joined.is_global());
+        assert!(ValuesPath::parse("a.b") < ValuesPath::parse("a.c"));
+        assert!(ValuesPath::parse("a") < ValuesPath::parse("a.b"));
+        assert_eq!(joined.steps(), ValuesPath::parse("sub.image[0].tag").steps());
+    }
+
+    #[test]
+    fn a_path_of_200_000_steps_is_built_and_dropped_without_recursion() {
+        let mut path = ValuesPath::root();
+        for i in 0..200_000 {
+            path = path.index(i);
+        }
+        let joined = path.join(&path);
+        assert_eq!(joined.depth(), 400_000);
+        drop(path);
+        drop(joined);
     }
 
     #[test]

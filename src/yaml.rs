@@ -31,6 +31,17 @@ use crate::values::{Map, Value, ValuesPath};
 /// exhaust memory); go-yaml has the same kind of guard.
 const MAX_ALIAS_NODES: usize = 1_000_000;
 
+/// Lists and maps nested deeper than this are refused: go-yaml's own limit ("exceeded max depth of
+/// 10000"), so every file Helm reads is read here too, and a hostile `- - - ...` line ends with a
+/// message instead of a crash.
+pub const MAX_DEPTH: usize = 10_000;
+
+/// The longest key YAML lets stand before `:` without `?` (1024 characters, less room for quotes).
+const MAX_IMPLICIT_KEY: usize = 1000;
+
+/// Flow collections (`[[[...]]]`) nest at most this deep in saphyr-parser (a `u8` counter).
+pub const MAX_FLOW_DEPTH: usize = 255;
+
 /// Parses one YAML document into a values tree. Errors name `file` and the line/column.
 /// An empty text is `Null`; a text with several documents is an error (see `parse_documents`).
 pub fn parse(text: &str, file: &str) -> Result<Value, Error> {
@@ -298,6 +309,8 @@ struct Reader<'a> {
     file: &'a str,
     anchors: HashMap<usize, (Value, usize)>,
     alias_nodes: usize,
+    /// Lists and maps open around the node being read.
+    depth: usize,
     record_lines: bool,
     lines: HashMap<ValuesPath, usize>,
 }
@@ -310,6 +323,7 @@ impl<'a> Reader<'a> {
             file,
             anchors: HashMap::new(),
             alias_nodes: 0,
+            depth: 0,
             record_lines,
             lines: HashMap::new(),
         }
@@ -317,6 +331,16 @@ impl<'a> Reader<'a> {
 
     fn scan_error(&self, e: &ScanError) -> Error {
         let m = e.marker();
+        // saphyr-parser counts flow nesting in a byte; say which limit that is.
+        if e.info() == "recursion limit exceeded" {
+            return Error::new(format!(
+                "flow lists and maps (`[`, `{{`) nested deeper than {MAX_FLOW_DEPTH} levels (column {})",
+                m.col() + 1
+            ))
+            .at(self.file)
+            .line(m.line())
+            .hint("this YAML reader's limit (Helm allows 10,000 levels); write the deeper levels in block style");
+        }
         Error::new(format!("invalid YAML: {} (column {})", e.info(), m.col() + 1))
             .at(self.file)
             .line(m.line())
@@ -357,7 +381,7 @@ impl<'a> Reader<'a> {
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let value = self.scalar(&text, style, tag.as_deref(), span)?;
-                self.remember(anchor, &value);
+                self.remember(anchor, &value, span)?;
                 Ok(value)
             }
             Event::Alias(id) => {
@@ -366,13 +390,12 @@ impl<'a> Reader<'a> {
                 };
                 self.alias_nodes += size;
                 if self.alias_nodes > MAX_ALIAS_NODES {
-                    return Err(self
-                        .error_at(span, "the document expands aliases into too many nodes")
-                        .hint("the file looks like an alias bomb; remove the nested `*` aliases"));
+                    return Err(self.too_many_alias_nodes(span));
                 }
                 Ok(value.clone())
             }
             Event::SequenceStart(anchor, _) => {
+                self.enter(span)?;
                 let mut items = Vec::new();
                 loop {
                     let (ev, span) = self.next()?;
@@ -382,13 +405,16 @@ impl<'a> Reader<'a> {
                     let item_path = path.index(items.len());
                     items.push(self.node(ev, span, &item_path)?);
                 }
+                self.depth -= 1;
                 let value = Value::List(items);
-                self.remember(anchor, &value);
+                self.remember(anchor, &value, span)?;
                 Ok(value)
             }
             Event::MappingStart(anchor, _) => {
+                self.enter(span)?;
                 let value = Value::Map(self.mapping(path)?);
-                self.remember(anchor, &value);
+                self.depth -= 1;
+                self.remember(anchor, &value, span)?;
                 Ok(value)
             }
             _ => Err(self.error_at(span, "unexpected YAML event")),
@@ -447,6 +473,17 @@ impl<'a> Reader<'a> {
         Ok(map)
     }
 
+    /// One level deeper into lists and maps; an error past `MAX_DEPTH`.
+    fn enter(&mut self, span: Span) -> Result<(), Error> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self
+                .error_at(span, format!("nesting deeper than {} levels", group_digits(MAX_DEPTH)))
+                .hint("Helm refuses it too (go-yaml's limit); flatten the lists and maps"));
+        }
+        Ok(())
+    }
+
     fn node_without_lines(&mut self, ev: Event<'a>, span: Span) -> Result<Value, Error> {
         let record = std::mem::replace(&mut self.record_lines, false);
         let value = self.node(ev, span, &ValuesPath::root());
@@ -469,11 +506,43 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn remember(&mut self, anchor: usize, value: &Value) {
+    /// Keeps a copy of an anchored node for its aliases. Copies count against the alias budget
+    /// too: anchors nested in anchors (`&a [&b [&c ...]]`) would otherwise copy quadratically.
+    fn remember(&mut self, anchor: usize, value: &Value, span: Span) -> Result<(), Error> {
         if anchor != 0 {
-            self.anchors.insert(anchor, (value.clone(), node_count(value)));
+            let size = node_count(value);
+            self.alias_nodes += size;
+            if self.alias_nodes > MAX_ALIAS_NODES {
+                return Err(self.too_many_alias_nodes(span));
+            }
+            self.anchors.insert(anchor, (value.clone(), size));
         }
+        Ok(())
     }
+
+    fn too_many_alias_nodes(&self, span: Span) -> Error {
+        self.error_at(
+            span,
+            format!(
+                "the document's anchors and aliases expand into too many nodes (more than {})",
+                group_digits(MAX_ALIAS_NODES)
+            ),
+        )
+        .hint("the file looks like an alias bomb; remove the nested `&` anchors and `*` aliases")
+    }
+}
+
+/// `10000` as `10,000`, for limits named in messages.
+pub fn group_digits(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn node_count(value: &Value) -> usize {
@@ -505,7 +574,18 @@ fn write_map(map: &Map, indent: usize, out: &mut String) {
         if !(i == 0 && out.ends_with("- ")) {
             out.push_str(&" ".repeat(indent));
         }
-        out.push_str(&scalar_string(key, indent));
+        // A key cannot be a block scalar: multi-line keys are double-quoted (found by fuzzing).
+        let key_text = if key.contains('\n') { double_quoted(key) } else { scalar_string(key, indent) };
+        // YAML limits an implicit key to 1024 characters; a longer one is written as an explicit
+        // `? key` with its `:` on the next line (found by fuzzing).
+        if key_text.chars().count() > MAX_IMPLICIT_KEY {
+            out.push_str("? ");
+            out.push_str(&key_text);
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+        } else {
+            out.push_str(&key_text);
+        }
         out.push(':');
         write_after_key(value, indent, out);
     }
@@ -618,7 +698,10 @@ fn literal_block(s: &str, indent: usize) -> Option<String> {
         Some(_) => return None,
         None => (s, "-"),
     };
-    let clean = body.lines().all(|l| !l.ends_with([' ', '\t']) && !l.chars().any(char::is_control));
+    // A byte order mark inside a document is an error to YAML readers: such text is double-quoted
+    // with the mark escaped (found by the values_yaml fuzz target).
+    let clean =
+        body.lines().all(|l| !l.ends_with([' ', '\t']) && !l.chars().any(|c| c.is_control() || c == '\u{feff}'));
     if !clean || body.starts_with([' ', '\t']) || body.is_empty() {
         return None;
     }
@@ -656,6 +739,7 @@ fn double_quoted(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::Step;
 
     fn v(text: &str) -> Value {
         parse_values(text, "values.yaml").unwrap()
@@ -738,6 +822,53 @@ mod tests {
         assert!(err.message.contains("too many"), "{err}");
     }
 
+    /// Deep documents recurse; tests run on a thread with a stack like the binary's.
+    fn on_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::Builder::new().stack_size(256 << 20).spawn(f).unwrap().join().unwrap()
+    }
+
+    #[test]
+    fn nesting_is_limited_to_go_yaml_s_depth_and_names_the_limit() {
+        let ok = format!("a:\n  {}x\n", "- ".repeat(MAX_DEPTH - 2));
+        on_big_stack(move || parse_values(&ok, "values.yaml").map(|_| ())).unwrap();
+        let deep = format!("a:\n  {}x\n", "- ".repeat(100_000));
+        let err = on_big_stack(move || parse_values(&deep, "values.yaml")).unwrap_err();
+        assert_eq!(err.to_string().lines().next(), Some("values.yaml: nesting deeper than 10,000 levels (line 2)"));
+        let flow = format!("a: {}", "{a: ".repeat(1000));
+        let err = on_big_stack(move || parse_values(&flow, "values.yaml")).unwrap_err();
+        assert!(err.message.contains("nested deeper than 255 levels"), "{err}");
+    }
+
+    #[test]
+    fn nested_anchors_count_against_the_alias_budget() {
+        // Each level's anchor copies everything below it: 2,000 levels copy 2 million nodes.
+        let mut text = String::new();
+        for i in 0..2000 {
+            text.push_str(&format!("{}k: &a{i}\n", " ".repeat(i)));
+        }
+        text.push_str(&format!("{}k: x\n", " ".repeat(2000)));
+        let err = on_big_stack(move || parse_values(&text, "values.yaml")).unwrap_err();
+        assert!(err.message.contains("more than 1,000,000"), "{err}");
+    }
+
+    #[test]
+    fn key_lines_of_a_deep_file_share_their_paths() {
+        let text = format!("a:\n{}", (1..3000).map(|i| format!("{}k:\n", " ".repeat(i))).collect::<String>());
+        let lines = on_big_stack(move || key_lines(&text));
+        assert_eq!(lines.len(), 3000);
+        let deepest = ValuesPath::from_steps(
+            std::iter::once(Step::Key("a".into())).chain((1..3000).map(|_| Step::Key("k".into()))).collect(),
+        );
+        assert_eq!(lines.get(&deepest), Some(&3000));
+    }
+
+    #[test]
+    fn group_digits_writes_thousands() {
+        assert_eq!(group_digits(10_000), "10,000");
+        assert_eq!(group_digits(1_000_000), "1,000,000");
+        assert_eq!(group_digits(255), "255");
+    }
+
     #[test]
     fn duplicate_keys_keep_the_last_value() {
         assert_eq!(at(&v("a: 1\na: 2\n"), "a"), Value::Int(2));
@@ -805,6 +936,31 @@ mod tests {
         let value = v(text);
         let printed = to_string(&value);
         assert_eq!(v(&printed), value, "printed:\n{printed}");
+    }
+
+    #[test]
+    fn issue10_fuzz_a_byte_order_mark_in_multi_line_text_reads_back() {
+        let value = v("a: \"first\\n\\ufeffsecond\\n\"\n");
+        let printed = to_string(&value);
+        assert_eq!(printed, "a: \"first\\n\\uFEFFsecond\\n\"\n");
+        assert_eq!(v(&printed), value);
+    }
+
+    #[test]
+    fn issue10_fuzz_a_key_with_a_line_break_reads_back() {
+        let value = v("\"a\\nb\": 1\n");
+        let printed = to_string(&value);
+        assert_eq!(printed, "\"a\\nb\": 1\n");
+        assert_eq!(v(&printed), value);
+    }
+
+    #[test]
+    fn issue10_fuzz_a_key_longer_than_yaml_allows_implicitly_reads_back() {
+        let long = "k".repeat(2000);
+        let value = v(&format!("? {long}\n: 1\nlist:\n  - ? {long}\n    : {{a: 1}}\n"));
+        let printed = to_string(&value);
+        assert!(printed.starts_with(&format!("? {long}\n: 1\n")), "{printed}");
+        assert_eq!(v(&printed), value, "{printed}");
     }
 
     #[test]

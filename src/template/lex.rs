@@ -321,7 +321,14 @@ impl Lexer<'_> {
             return Err(self.err("unterminated character constant"));
         };
         // Let the string unquoter handle escapes: '\'' is the one case where the close is later.
-        let close = if &rest[1..close] == "\\" { close + 1 + rest[close + 1..].find('\'').unwrap_or(0) } else { close };
+        let close = if &rest[1..close] == "\\" {
+            match rest[close + 1..].find('\'') {
+                Some(later) => close + 1 + later,
+                None => return Err(self.err("unterminated character constant")),
+            }
+        } else {
+            close
+        };
         let body = &rest[1..close];
         let (s, _) = self.quoted(&format!("\"{}\"", body.replace('"', "\\\"").replace("\\'", "'")))?;
         let c = s.chars().next().ok_or_else(|| self.err("empty character constant"))?;

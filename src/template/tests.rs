@@ -893,3 +893,14 @@ fn go_number_literals_include_hexadecimal_floats() {
     // traefik's _helpers.tpl multiplies by 0x1p60 (2^60) to read "Ei" memory sizes.
     assert_eq!(run("{{ 0x1p60 }} {{ 0x1.8p1 }} {{ 0x10 }} {{ 1_000 }}", ""), "1.152921504606847e+18 3 16 1000");
 }
+
+#[test]
+fn issue10_fuzz_an_escaped_quote_char_constant_at_the_end_of_the_text_is_a_parse_error() {
+    // Found by the template_parse fuzz target (tests/fuzz/regressions/template_parse/): the lexer
+    // looked past the end of the text for the closing quote of `'\'`.
+    let mut engine = Engine::new();
+    for src in ["\n{{ '\\'", "{{ '\\'", "{{ '\\' }}"] {
+        assert!(matches!(engine.add("t", src), Err(TemplateError::Parse { .. })), "{src:?}");
+    }
+    assert_eq!(run("{{ '\\'' }}", "{}"), "39");
+}
