@@ -1,7 +1,7 @@
 //! The commands: load the inputs, run the pipeline, hand the results to `report`.
 
 use std::fmt::Write as _;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::chart::{self, Chart};
@@ -33,7 +33,7 @@ pub fn user_values(args: &ValuesArgs) -> Result<Value> {
     let mut base = Map::new();
     for file in &args.values {
         let name = file.display().to_string();
-        let bytes = if name == "-" { read_input("-")? } else { source::read_input_file(file, "values file")? };
+        let bytes = source::read_input_file(file, "values file")?;
         if let Value::Map(map) = yaml::parse_values(source::utf8(&bytes, &name)?, &name)? {
             base = yaml::merge_maps(base, map);
         }
@@ -60,7 +60,7 @@ pub fn user_values(args: &ValuesArgs) -> Result<Value> {
     }
     let read_file = |path: &str| -> std::result::Result<Value, String> {
         let bytes = if path == "-" {
-            read_input("-").map_err(|e| e.to_string())?
+            source::read_input_file(Path::new("-"), "--set-file file").map_err(|e| e.to_string())?
         } else {
             source::read_input_file(Path::new(path), "--set-file file").map_err(|e| e.to_string())?
         };
@@ -569,17 +569,6 @@ fn stray_line(field: &rewrite::ImageField, controls: Option<&[discover::ImageSit
     line
 }
 
-/// A FILE argument's bytes; `-` is stdin.
-pub fn read_input(arg: &str) -> Result<Vec<u8>> {
-    if arg == "-" {
-        let mut bytes = Vec::new();
-        std::io::stdin().read_to_end(&mut bytes).context("stdin")?;
-        Ok(bytes)
-    } else {
-        std::fs::read(arg).context(arg)
-    }
-}
-
 fn input_name(arg: &str) -> &str {
     if arg == "-" {
         "stdin"
@@ -614,8 +603,17 @@ fn add_scan(plan: &mut MirrorPlan, scan: &Scan, mapping: &RegistryMapping) {
 }
 
 fn add_manifests(plan: &mut MirrorPlan, arg: &str, mapping: &RegistryMapping) -> Result<()> {
-    let input = read_input(arg)?;
-    let fields = rewrite::find_images(&input).map_err(|e| e.at(input_name(arg)))?;
+    // Streamed one document at a time, as verify reads: memory stays bounded by the largest document.
+    let mut fields = Vec::new();
+    let mut keep = |field| fields.push(field);
+    let rules = rewrite::Rules::default();
+    if arg == "-" {
+        rewrite::find_images_in(std::io::stdin().lock(), rules, &mut keep)
+    } else {
+        let file = std::fs::File::open(arg).context(arg)?;
+        rewrite::find_images_in(std::io::BufReader::new(file), rules, &mut keep)
+    }
+    .map_err(|e| e.at(input_name(arg)))?;
     for field in fields {
         for reference in field.references() {
             plan.add(
@@ -757,7 +755,7 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
     if args.fail_on_new_images {
         let list = match args.mirrored.as_deref() {
             Some("-") => {
-                let bytes = read_input("-")?;
+                let bytes = source::read_input_file(Path::new("-"), "list of mirrored images")?;
                 crate::diff::parse_mirrored_list(source::utf8(&bytes, "<stdin>")?, "<stdin>")?
             }
             Some(file) => crate::diff::read_mirrored_list(Path::new(file))?,

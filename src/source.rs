@@ -59,11 +59,12 @@ pub fn utf8<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str, Error> {
     })
 }
 
-/// Reads a file named on the command line, refusing one larger than `MAX_INPUT_FILE_BYTES` before
-/// reading it (and a pipe or device once it has sent more). `what` names it for messages
-/// ("values file"); errors are located at the path.
+/// Reads a file named on the command line (`-`: stdin), refusing one larger than
+/// `MAX_INPUT_FILE_BYTES` before reading it (and a pipe or device once it has sent more). `what`
+/// names it for messages ("values file"); errors are located at the path, or at `stdin`.
 pub fn read_input_file(path: &Path, what: &str) -> Result<Vec<u8>, Error> {
-    let place = path.display().to_string();
+    let place = if path == Path::new("-") { "stdin".to_string() } else { path.display().to_string() };
+    let cannot = |e: std::io::Error| Error::new(format!("cannot read the {what}: {e}")).at(place.clone());
     let too_large = || {
         Error::new(format!(
             "the {what} is larger than the {} MiB limit for files given on the command line",
@@ -72,23 +73,20 @@ pub fn read_input_file(path: &Path, what: &str) -> Result<Vec<u8>, Error> {
         .at(place.clone())
         .hint("check that this is the file you meant")
     };
-    let file =
-        std::fs::File::open(path).map_err(|e| Error::new(format!("cannot read the {what}: {e}")).at(place.clone()))?;
-    let meta = file.metadata().map_err(|e| Error::new(format!("cannot read the {what}: {e}")).at(place.clone()))?;
-    if meta.is_dir() {
-        return Err(Error::new(format!("the {what} is a directory")).at(place));
-    }
-    if meta.is_file() && meta.len() > MAX_INPUT_FILE_BYTES {
-        return Err(too_large());
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_INPUT_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::new(format!("cannot read the {what}: {e}")).at(place.clone()))?;
-    if bytes.len() as u64 > MAX_INPUT_FILE_BYTES {
-        return Err(too_large());
-    }
-    Ok(bytes)
+    let bytes = if path == Path::new("-") {
+        read_capped(std::io::stdin().lock(), MAX_INPUT_FILE_BYTES).map_err(cannot)?
+    } else {
+        let file = std::fs::File::open(path).map_err(cannot)?;
+        let meta = file.metadata().map_err(cannot)?;
+        if meta.is_dir() {
+            return Err(Error::new(format!("the {what} is a directory")).at(place));
+        }
+        if meta.is_file() && meta.len() > MAX_INPUT_FILE_BYTES {
+            return Err(too_large());
+        }
+        read_capped(file, MAX_INPUT_FILE_BYTES).map_err(cannot)?
+    };
+    bytes.ok_or_else(too_large)
 }
 
 /// Reads up to `limit` bytes; `None` when there is more.
