@@ -388,7 +388,11 @@ impl Scanner {
                 namespace: text_at("namespace"),
                 source: source.clone(),
             };
-            sites.extend(sites::find(&document.root, &object, text, first_line, self.rules));
+            let mut refused = Vec::new();
+            sites.extend(sites::find(&document.root, &object, text, first_line, self.rules, &mut refused));
+            for note in refused {
+                self.notes.push(note);
+            }
         }
         Ok(sites)
     }

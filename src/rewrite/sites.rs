@@ -93,8 +93,18 @@ fn is_reference(text: &str, certainty: Certainty) -> bool {
 
 /// Every image site in the document rooted at `root`. `text` is the document's text and
 /// `first_line` its first line in the stream.
-pub(crate) fn find(root: &Node<'_>, object: &Object, text: &str, first_line: usize, rules: Rules) -> Vec<Site> {
-    let mut finder = Finder { object, text, first_line, sites: Vec::new(), rules, in_text: false };
+///
+/// A field the API says holds an image whose text is no reference (`image: Nginx:Latest`) is
+/// never rewritten; it is described in `refused`, naming document, line, object and field.
+pub(crate) fn find(
+    root: &Node<'_>,
+    object: &Object,
+    text: &str,
+    first_line: usize,
+    rules: Rules,
+    refused: &mut Vec<String>,
+) -> Vec<Site> {
+    let mut finder = Finder { object, text, first_line, sites: Vec::new(), rules, in_text: false, refused };
     let pod_spec_path = POD_SPECS.iter().find(|(kind, _)| *kind == object.kind).map(|(_, path)| *path);
     match pod_spec_path {
         Some(path) => {
@@ -133,6 +143,7 @@ struct Finder<'f> {
     rules: Rules,
     /// Searching a document embedded in a data value: its own text values are not searched again.
     in_text: bool,
+    refused: &'f mut Vec<String>,
 }
 
 impl Finder<'_> {
@@ -375,6 +386,7 @@ impl Finder<'_> {
                     sites: Vec::new(),
                     rules: self.rules,
                     in_text: true,
+                    refused: &mut *self.refused,
                 };
                 for document in &documents {
                     inner.anywhere(&document.root, &mut String::new());
@@ -546,8 +558,27 @@ impl Finder<'_> {
 
     /// A scalar whose whole value is the reference.
     fn whole(&mut self, scalar: &Scalar<'_>, path: &str, certainty: Certainty) {
-        if !scalar.foreign_tag && is_reference(&scalar.value, certainty) {
+        if scalar.foreign_tag {
+            return;
+        }
+        if is_reference(&scalar.value, certainty) {
             self.site(scalar, path, 0..scalar.value.len());
+            return;
+        }
+        let value = scalar.value.as_ref();
+        let templated = value.is_empty() || value.contains("{{") || PLACEHOLDERS.contains(&value);
+        if certainty == Certainty::ImageField && !templated {
+            let why = match Reference::parse(value) {
+                Err(e) => e.to_string(),
+                Ok(_) => "it holds whitespace".to_string(),
+            };
+            self.refused.push(format!(
+                "manifest stream: document {} line {}: {} {path}: {value:?} is not an image reference ({why}); \
+                 left as it is: Kubernetes will not pull it either, fix the value that writes it",
+                self.object.document,
+                self.first_line + scalar.line - 1,
+                self.field(path, 0, String::new(), Vec::new()).object(),
+            ));
         }
     }
 

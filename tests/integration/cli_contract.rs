@@ -237,3 +237,22 @@ fn an_image_named_only_in_configmap_text_is_reported_not_silently_left() {
     let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(json[0]["text_images"][0]["reference"], "busybox:1.28");
 }
+
+#[test]
+fn issue_7_an_image_field_that_is_no_reference_is_named_and_left_as_written() {
+    let input = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n    - name: a\n      \
+                 image: Nginx:Latest\n    - name: b\n      image: docker.io/library/nginx:1.27\n";
+    let out = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(input).run();
+    out.status(0)
+        .stdout_is(&input.replace("docker.io/library/nginx:1.27", &format!("{MIRROR}/library/nginx:1.27")))
+        .stderr_contains(
+            "helm-retarget: manifest stream: document 0 line 8: Pod/web spec.containers[0].image: \"Nginx:Latest\" \
+             is not an image reference",
+        )
+        .stderr_contains("left as it is");
+    helm_retarget(&["verify", "--registry", MIRROR])
+        .stdin(input)
+        .run()
+        .status(1)
+        .stderr_contains("verify: manifest stream: document 0 line 8: Pod/web spec.containers[0].image");
+}
