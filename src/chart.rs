@@ -466,7 +466,7 @@ fn enable<'a>(
                     // A leaf decides nothing: no copy for it (a flat umbrella would copy the tree per subchart).
                     _ if sub.subcharts.is_empty() => Map::new(),
                     _ if index == last => cvals.take().unwrap_or_default(),
-                    _ => current.clone(),
+                    _ => decisive_part(current, &sub_prefix),
                 };
                 deps.push(enable(sub, handed, &sub_prefix, status));
             }
@@ -479,6 +479,20 @@ fn enable<'a>(
         }
     }
     Node { chart, values: chart_values(chart), deps }
+}
+
+/// The part of a chart's coalesced values that decides anything below the dependency at `prefix`:
+/// `tags`, the branch the prefix starts with (every condition below is looked up there) and
+/// `global` (what that branch coalesces with). Coalescing treats top-level keys independently,
+/// so the rest of the tree cannot change a decision below, and copying it per subchart made the
+/// walk quadratic in subcharts.
+fn decisive_part(values: &Map, prefix: &str) -> Map {
+    let branch = prefix.split('.').next().unwrap_or_default();
+    values
+        .iter()
+        .filter(|(k, _)| matches!(k.as_str(), "tags" | "global") || *k == branch)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 fn decide(sub: &Chart, tags: Option<&Map>, cvals: &Map, prefix: &str) -> Result<(), String> {
