@@ -8,6 +8,7 @@
 //! a subchart default at `global.a.b.<key>` (three levels down) also shows up in the parent's
 //! `global.a.b` in Helm; here each chart keeps its own copy.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::Error;
@@ -399,21 +400,22 @@ fn parse_dependencies(doc: &Value, text: &str, file: &str, source: &str) -> Resu
 }
 
 /// A chart while values are composed: Helm rewrites each chart's values (import-values) and drops
-/// disabled subcharts, so work on copies.
+/// disabled subcharts, so a chart's values are copied only when import-values rewrites them (the
+/// walk runs once per render, and planning renders many times).
 struct Node<'a> {
     chart: &'a Chart,
-    values: Map,
+    values: Cow<'a, Map>,
     deps: Vec<Node<'a>>,
 }
 
 impl<'a> Node<'a> {
     fn full(chart: &'a Chart) -> Self {
-        Node {
-            chart,
-            values: chart.values.as_map().cloned().unwrap_or_default(),
-            deps: chart.subcharts.iter().map(Node::full).collect(),
-        }
+        Node { chart, values: chart_values(chart), deps: chart.subcharts.iter().map(Node::full).collect() }
     }
+}
+
+fn chart_values(chart: &Chart) -> Cow<'_, Map> {
+    chart.values.as_map().map_or_else(|| Cow::Owned(Map::new()), Cow::Borrowed)
 }
 
 /// Helm's value composition for the whole tree: returns the root's effective values (defaults coalesced
@@ -427,7 +429,7 @@ pub fn effective_values(root: &Chart, user: &Value) -> Value {
 pub fn effective_values_and_status(root: &Chart, user: &Value) -> (Value, BTreeMap<Vec<String>, Result<(), String>>) {
     let user = user.as_map().cloned().unwrap_or_default();
     let mut status = BTreeMap::new();
-    let mut node = enable(root, &user, "", &mut status);
+    let mut node = enable(root, user.clone(), "", &mut status);
     import_values(&mut node);
     let mut out = user;
     coalesce(&node, &mut out, false);
@@ -455,7 +457,7 @@ pub fn scoped_values(effective: &Value, chart_path: &[String]) -> Value {
 pub fn enabled(root: &Chart, effective: &Value) -> BTreeMap<Vec<String>, Result<(), String>> {
     let values = effective.as_map().cloned().unwrap_or_default();
     let mut status = BTreeMap::new();
-    enable(root, &values, "", &mut status);
+    enable(root, values, "", &mut status);
     status
 }
 
@@ -463,27 +465,43 @@ pub fn enabled(root: &Chart, effective: &Value) -> BTreeMap<Vec<String>, Result<
 /// tags then conditions (a condition that resolves to a boolean wins), recurse into the enabled.
 fn enable<'a>(
     chart: &'a Chart,
-    values: &Map,
+    values: Map,
     prefix: &str,
     status: &mut BTreeMap<Vec<String>, Result<(), String>>,
 ) -> Node<'a> {
     status.entry(chart.path.clone()).or_insert(Ok(()));
-    let mut cvals = values.clone();
-    coalesce(&Node::full(chart), &mut cvals, false);
-    let tags = match cvals.get("tags") {
-        Some(Value::Map(t)) => Some(t),
-        _ => None,
-    };
+    // The coalesced values only decide dependencies: a chart without any needs none. The last
+    // dependency is handed this chart's copy (nothing decides after it), the others a clone, so a
+    // chain of nested charts copies the tree once per level rather than twice, and a leaf none.
     let mut deps = Vec::new();
-    for sub in &chart.subcharts {
+    if chart.subcharts.is_empty() {
+        return Node { chart, values: chart_values(chart), deps };
+    }
+    let mut cvals = Some(values);
+    if let Some(cvals) = &mut cvals {
+        coalesce(&Node::full(chart), cvals, false);
+    }
+    let last = chart.subcharts.len() - 1;
+    for (index, sub) in chart.subcharts.iter().enumerate() {
+        let Some(current) = cvals.as_ref() else { unreachable!("only the last dependency takes the values") };
+        let tags = match current.get("tags") {
+            Some(Value::Map(t)) => Some(t),
+            _ => None,
+        };
         let decision = match &sub.dependency {
             None => Ok(()),
-            Some(_) => decide(sub, tags, &cvals, prefix),
+            Some(_) => decide(sub, tags, current, prefix),
         };
         match decision {
             Ok(()) => {
                 let sub_prefix = format!("{prefix}{}.", sub.key);
-                deps.push(enable(sub, &cvals, &sub_prefix, status));
+                let handed = match () {
+                    // A leaf decides nothing: no copy for it (a flat umbrella would copy the tree per subchart).
+                    _ if sub.subcharts.is_empty() => Map::new(),
+                    _ if index == last => cvals.take().unwrap_or_default(),
+                    _ => decisive_part(current, &sub_prefix),
+                };
+                deps.push(enable(sub, handed, &sub_prefix, status));
             }
             Err(reason) => {
                 for below in sub.walk().skip(1) {
@@ -493,7 +511,21 @@ fn enable<'a>(
             }
         }
     }
-    Node { chart, values: chart.values.as_map().cloned().unwrap_or_default(), deps }
+    Node { chart, values: chart_values(chart), deps }
+}
+
+/// The part of a chart's coalesced values that decides anything below the dependency at `prefix`:
+/// `tags`, the branch the prefix starts with (every condition below is looked up there) and
+/// `global` (what that branch coalesces with). Coalescing treats top-level keys independently,
+/// so the rest of the tree cannot change a decision below, and copying it per subchart made the
+/// walk quadratic in subcharts.
+fn decisive_part(values: &Map, prefix: &str) -> Map {
+    let branch = prefix.split('.').next().unwrap_or_default();
+    values
+        .iter()
+        .filter(|(k, _)| matches!(k.as_str(), "tags" | "global") || *k == branch)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 fn decide(sub: &Chart, tags: Option<&Map>, cvals: &Map, prefix: &str) -> Result<(), String> {
@@ -575,7 +607,7 @@ fn import_values(node: &mut Node) {
         }
     }
     coalesce_tables(&mut cvals, imported, true);
-    node.values = cvals;
+    node.values = Cow::Owned(cvals);
 }
 
 /// Helm's `coalesce`: this chart's defaults under `dest`, then each dependency's under its key.
@@ -631,7 +663,7 @@ fn coalesce_globals(dest: &mut Map, parent: &Map) {
 
 /// Helm's `coalesceValues`: the chart's defaults fill in `v`; a user `null` deletes a default.
 fn coalesce_values(node: &Node, v: &mut Map, merge: bool) {
-    for (key, default) in &node.values {
+    for (key, default) in node.values.iter() {
         match v.get_mut(key) {
             Some(Value::Null) => {
                 if !merge {

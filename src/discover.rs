@@ -720,9 +720,8 @@ pub fn global_registry_effect(
 /// Scans one chart tree: every image site with its trace, shape and global-registry behaviour.
 pub fn scan(root: &Chart, user: &Value) -> Scan {
     let renderer = TreeRenderer::new(root);
-    let (user, placeholders) = renderer.with_placeholders(user);
+    let (user, placeholders, baseline) = renderer.with_placeholders(user);
     let user = &user;
-    let baseline = renderer.render(user);
     let base_images = images(&baseline);
     let global = ValuesPath::parse("global.imageRegistry");
     let mut probe_values = user.clone();

@@ -117,8 +117,7 @@ pub fn plan(
     pull_secrets: &[String],
 ) -> crate::error::Result<RetargetPlan> {
     let renderer = TreeRenderer::new(root);
-    let (base, placeholders) = renderer.with_placeholders(user);
-    let baseline_render = renderer.render(&base);
+    let (base, placeholders, baseline_render) = renderer.with_placeholders(user);
     let effective = baseline_render.covering.clone();
     let baseline = discover::images(&baseline_render);
     let baseline_failures = failing_templates(&baseline_render);
@@ -303,7 +302,7 @@ pub fn with_operands(
     pull_secrets: &[String],
 ) -> crate::error::Result<(RetargetPlan, Vec<Operand>)> {
     let renderer = TreeRenderer::new(root);
-    let (base, _) = renderer.with_placeholders(user);
+    let (base, _, _) = renderer.with_placeholders(user);
     let mut found = Vec::new();
     for (name, chart) in operands {
         let operand = plan(chart, &Value::Map(Default::default()), mapping, pull_secrets)

@@ -415,8 +415,10 @@ impl<'a> TreeRenderer<'a> {
 
     /// `user` plus placeholders for values the templates `require` (API keys, cluster names, a
     /// token or a secret name) so the chart renders at all; these never go into an overlay. Each
-    /// round fills the last key a failing helper read and found unset or empty.
-    pub fn with_placeholders(&self, user: &Value) -> (Value, Vec<String>) {
+    /// round fills the last key a failing helper read and found unset or empty. Also returns the
+    /// render under the values returned: the last round's when it changed nothing, so a caller
+    /// does not render the baseline twice.
+    pub fn with_placeholders(&self, user: &Value) -> (Value, Vec<String>, TreeRender) {
         let mut values = user.clone();
         let mut filled: Vec<String> = Vec::new();
         for _ in 0..8 {
@@ -435,10 +437,11 @@ impl<'a> TreeRenderer<'a> {
                 }
             }
             if !progress {
-                break;
+                return (values, filled, render);
             }
         }
-        (values, filled)
+        let render = self.render(&values);
+        (values, filled, render)
     }
 
     fn dot(&self, entry: &ChartEntry<'_>, scoped: &Value) -> TValue {
