@@ -150,6 +150,14 @@ pub struct OverlayArgs {
     /// Exit 1 with the diff when FILE differs from the overlay that would be generated (CI gate).
     #[arg(long, value_name = "FILE")]
     pub check: Option<PathBuf>,
+    /// What carries the values: a values file, or a GitOps document holding the same values and
+    /// comments (Argo CD Application patch, Flux HelmRelease patch, ConfigMap for valuesFrom).
+    #[arg(long, value_enum, default_value_t = crate::overlay::Format::Values)]
+    pub format: crate::overlay::Format,
+    /// `metadata.name` of the Application, HelmRelease or ConfigMap written by --format
+    /// (default: the chart's name; `<chart>-retarget` for the ConfigMap).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
     /// Image pull secret name to set wherever each chart reads pull secrets (repeatable).
     #[arg(long = "pull-secret", value_name = "NAME")]
     pub pull_secrets: Vec<String>,

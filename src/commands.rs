@@ -361,7 +361,14 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
         for w in &p.warnings {
             report::warning(&format!("{}: {w}", p.chart));
         }
-        let text = overlay::to_yaml(p);
+        let text = match overlay::to_document(p, args.format, args.name.as_deref()) {
+            Ok(text) => text,
+            Err(e) => {
+                report::error(&e);
+                outcome = outcome.and(Outcome::Errored);
+                continue;
+            }
+        };
         report::note(&moves_table(p));
         let before = yaml::to_string(&p.effective_before);
         let after = yaml::to_string(&p.effective_after);

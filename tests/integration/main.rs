@@ -18,3 +18,4 @@ mod stream_memory; // post-render and verify stream a piped 12 MiB stream under 
 mod incomplete; // templates that do not render are named, exit 3; values Helm refuses are exit 2
 mod template_conformance; // `helm-retarget template` equals `helm template` of both real binaries
 mod values_flags; // -f/--set/--set-string/--set-json/--set-file as Helm reads them, nulls deleting defaults
+mod gitops; // issue 13: Argo CD and Flux documents merged as the controllers do, rendered by real Helm; the CMP plugin

@@ -60,11 +60,17 @@ fn sources(plan: &serde_json::Value, list: &str, keep: impl Fn(&serde_json::Valu
 /// Runs shellcheck on a generated script. A missing shellcheck fails the test: skipping would
 /// let an unsafe script through unnoticed.
 fn shellcheck(script: &str, name: &str) -> Result<(), String> {
+    shellcheck_as("bash", script, name)
+}
+
+/// Like `shellcheck`, for a script run by `shell` (`sh` for the Argo CD plugin's commands).
+pub fn shellcheck_as(shell: &str, script: &str, name: &str) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
     std::fs::write(&path, script).unwrap();
     let out = std::process::Command::new("shellcheck")
-        .args(["--shell=bash", "--severity=style"])
+        .arg(format!("--shell={shell}"))
+        .arg("--severity=style")
         .arg(&path)
         .output()
         .unwrap_or_else(|e| {
