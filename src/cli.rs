@@ -190,6 +190,10 @@ pub struct PostRenderArgs {
     /// lines): `on` rewrites them where they stand in an image context, `off` leaves all text as is.
     #[arg(long = "text-images", value_enum, default_value_t = Switch::On)]
     pub text_images: Switch,
+    /// Write every moved reference as `repo:tag@sha256:…` with the digest from this images lock
+    /// (`mirror --format lock`); an image the lock does not hold fails the whole stream.
+    #[arg(long = "pin-digests", value_name = "LOCK")]
+    pub pin_digests: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -128,10 +128,13 @@ pub enum Format {
     SkopeoSync,
     /// `Copying SRC to DST (dry-run)` lines.
     DryRun,
+    /// A bash script that asks the registry for each destination's digest and prints the images
+    /// lock (`--pin-digests LOCK`).
+    Lock,
 }
 
 impl Format {
-    pub const ALL: [Format; 9] = [
+    pub const ALL: [Format; 10] = [
         Format::List,
         Format::Tsv,
         Format::Json,
@@ -141,6 +144,7 @@ impl Format {
         Format::Regsync,
         Format::SkopeoSync,
         Format::DryRun,
+        Format::Lock,
     ];
 
     /// The name `--format` takes.
@@ -155,12 +159,13 @@ impl Format {
             Format::Regsync => "regsync",
             Format::SkopeoSync => "skopeo-sync",
             Format::DryRun => "dry-run",
+            Format::Lock => "lock",
         }
     }
 
     /// True for the bash scripts, which a caller writing a file may want to make executable.
     pub fn is_script(self) -> bool {
-        matches!(self, Format::Skopeo | Format::Crane | Format::Docker)
+        matches!(self, Format::Skopeo | Format::Crane | Format::Docker | Format::Lock)
     }
 
     /// The embedded template, or None for JSON (serialised directly).
@@ -175,6 +180,7 @@ impl Format {
             Format::Regsync => Some(include_str!("mirror/regsync.yaml.hbs")),
             Format::SkopeoSync => Some(include_str!("mirror/skopeo-sync.yaml.hbs")),
             Format::DryRun => Some(include_str!("mirror/dry-run.hbs")),
+            Format::Lock => Some(include_str!("mirror/lock.sh.hbs")),
         }
     }
 }
@@ -1137,7 +1143,7 @@ mod tests {
             &mapping,
             site("evil\nrm -rf /", Some("a\nb"), "manifest\rstream", false),
         );
-        for format in [Format::Skopeo, Format::Crane, Format::Docker] {
+        for format in [Format::Skopeo, Format::Crane, Format::Docker, Format::Lock] {
             let script = plan.render(format).unwrap();
             assert!(!script.lines().any(|line| line.starts_with("rm ")), "{script}");
             assert!(script.contains("#   evil?rm -rf / a?b: manifest?stream\n"), "{script}");
@@ -1151,7 +1157,7 @@ mod tests {
     #[test]
     fn scripts_of_an_empty_plan_still_run_and_pass_shellcheck() {
         let plan = MirrorPlan::new();
-        for format in [Format::Skopeo, Format::Crane, Format::Docker] {
+        for format in [Format::Skopeo, Format::Crane, Format::Docker, Format::Lock] {
             let script = plan.render(format).unwrap();
             check_script_frame(&script);
             shellcheck(&script, "empty.sh");
