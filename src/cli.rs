@@ -269,6 +269,12 @@ pub enum DiffFormat {
     Text,
     Markdown,
     Json,
+    /// Only the images the new version adds (new or retagged), one fully qualified source a line.
+    List,
+    /// The skopeo copy script for only the images the new version adds (needs a target).
+    Skopeo,
+    /// The crane copy script for only the images the new version adds (needs a target).
+    Crane,
 }
 
 /// What a command concluded, beyond success: `Failed` is exit 1 with the reason already reported

@@ -729,6 +729,16 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
     if verdict == Outcome::Errored {
         return Ok(verdict);
     }
+    let copies = matches!(args.format, DiffFormat::List | DiffFormat::Skopeo | DiffFormat::Crane);
+    if copies && mapping.is_none() {
+        return Err(Error::new("diff: a copy plan (--format list, skopeo or crane) needs a destination")
+            .hint("pass --registry HOST[:PORT][/PREFIX] or --mapping FILE"));
+    }
+    let copy_plan = |format: crate::mirror::Format| {
+        let added = plans[1].without(&plans[0]);
+        report::note(&format!("diff: {} image(s) to copy that {} did not use", added.images().len(), args.old));
+        added.render(format)
+    };
     let changes = crate::diff::compare_images(&plans[0], &plans[1]);
     let overlay_diff = match &mapping {
         Some(m) => {
@@ -745,6 +755,9 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
         None => String::new(),
     };
     let text = match args.format {
+        DiffFormat::List => copy_plan(crate::mirror::Format::List)?,
+        DiffFormat::Skopeo => copy_plan(crate::mirror::Format::Skopeo)?,
+        DiffFormat::Crane => copy_plan(crate::mirror::Format::Crane)?,
         DiffFormat::Text => {
             let mut text = changes.to_text();
             if !overlay_diff.is_empty() {

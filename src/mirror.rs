@@ -248,6 +248,26 @@ impl MirrorPlan {
         &self.already_on_destination
     }
 
+    /// The part of this plan that `earlier` does not hold (by fully qualified source): what an
+    /// upgrade adds to copy, retagged images included.
+    pub fn without(&self, earlier: &MirrorPlan) -> MirrorPlan {
+        let known: BTreeSet<String> = earlier.images.iter().map(|image| image.source.to_string()).collect();
+        let known_uncopied: BTreeSet<String> = earlier
+            .excluded
+            .iter()
+            .chain(&earlier.already_on_destination)
+            .map(|image| image.source.to_string())
+            .collect();
+        let new_uncopied = |list: &[UncopiedImage]| -> Vec<UncopiedImage> {
+            list.iter().filter(|image| !known_uncopied.contains(&image.source.to_string())).cloned().collect()
+        };
+        MirrorPlan {
+            images: self.images.iter().filter(|image| !known.contains(&image.source.to_string())).cloned().collect(),
+            excluded: new_uncopied(&self.excluded),
+            already_on_destination: new_uncopied(&self.already_on_destination),
+        }
+    }
+
     /// Renders the plan in a built-in format.
     pub fn render(&self, format: Format) -> Result<String, Error> {
         let variables = self.variables();

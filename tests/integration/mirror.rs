@@ -873,3 +873,34 @@ fn a_failed_run_leaves_the_output_file_as_it_was() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "the previous plan\n");
     assert_eq!(entries(dir.path()), ["sync.yaml"]);
 }
+
+#[test]
+fn issue_13_diff_copy_plans_hold_only_the_images_the_upgrade_adds() {
+    let old = fixture("cloudzero-agent");
+    let list = |chart: &Path| -> BTreeSet<String> {
+        let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "list"]).arg(chart).run();
+        out.status(0);
+        out.stdout.lines().map(str::to_string).collect()
+    };
+    let (before, after) = (list(&old), list(&upgrade()));
+    let added: Vec<String> = after.difference(&before).cloned().collect();
+    assert!(!added.is_empty() && added.len() < after.len(), "the upgrade adds some images, not all: {added:?}");
+    let diff = |format: &str| {
+        let out = helm_retarget(&["diff", "--registry", MIRROR, "--format", format]).arg(&old).arg(upgrade()).run();
+        out.status(0);
+        out.stdout.clone()
+    };
+    assert_eq!(diff("list"), added.iter().map(|image| format!("{image}\n")).collect::<String>());
+    for format in ["skopeo", "crane"] {
+        let script = diff(format);
+        shellcheck(&script, &format!("diff-{format}.sh")).unwrap();
+        let copied: Vec<String> = script
+            .lines()
+            .filter(|line| line.starts_with(&format!("{format} copy ")))
+            .map(|line| line.split('\'').nth(1).unwrap().trim_start_matches("docker://").to_string())
+            .collect();
+        assert_eq!(copied, added, "{format}: copies exactly the added images");
+    }
+    let out = helm_retarget(&["diff", "--format", "crane"]).arg(&old).arg(upgrade()).run();
+    out.status(2).stdout_is("").stderr_contains("needs a destination");
+}
