@@ -150,6 +150,14 @@ pub struct OverlayArgs {
     /// Exit 1 with the diff when FILE differs from the overlay that would be generated (CI gate).
     #[arg(long, value_name = "FILE")]
     pub check: Option<PathBuf>,
+    /// What carries the values: a values file, or a GitOps document holding the same values and
+    /// comments (Argo CD Application patch, Flux HelmRelease patch, ConfigMap for valuesFrom).
+    #[arg(long, value_enum, default_value_t = crate::overlay::Format::Values)]
+    pub format: crate::overlay::Format,
+    /// `metadata.name` of the Application, HelmRelease or ConfigMap written by --format
+    /// (default: the chart's name; `<chart>-retarget` for the ConfigMap).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
     /// Image pull secret name to set wherever each chart reads pull secrets (repeatable).
     #[arg(long = "pull-secret", value_name = "NAME")]
     pub pull_secrets: Vec<String>,
@@ -182,6 +190,10 @@ pub struct PostRenderArgs {
     /// lines): `on` rewrites them where they stand in an image context, `off` leaves all text as is.
     #[arg(long = "text-images", value_enum, default_value_t = Switch::On)]
     pub text_images: Switch,
+    /// Write every moved reference as `repo:tag@sha256:…` with the digest from this images lock
+    /// (`mirror --format lock`); an image the lock does not hold fails the whole stream.
+    #[arg(long = "pin-digests", value_name = "LOCK")]
+    pub pin_digests: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -257,6 +269,12 @@ pub enum DiffFormat {
     Text,
     Markdown,
     Json,
+    /// Only the images the new version adds (new or retagged), one fully qualified source a line.
+    List,
+    /// The skopeo copy script for only the images the new version adds (needs a target).
+    Skopeo,
+    /// The crane copy script for only the images the new version adds (needs a target).
+    Crane,
 }
 
 /// What a command concluded, beyond success: `Failed` is exit 1 with the reason already reported

@@ -360,7 +360,14 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
         for w in &p.warnings {
             report::warning(&format!("{}: {w}", p.chart));
         }
-        let text = overlay::to_yaml(p);
+        let text = match overlay::to_document(p, args.format, args.name.as_deref()) {
+            Ok(text) => text,
+            Err(e) => {
+                report::error(&e);
+                outcome = outcome.and(Outcome::Errored);
+                continue;
+            }
+        };
         report::note(&moves_table(p));
         let before = yaml::to_string(&p.effective_before);
         let after = yaml::to_string(&p.effective_after);
@@ -463,7 +470,20 @@ pub fn moves_table(plan: &RetargetPlan) -> String {
 /// nothing to stdout while memory stays bounded by the largest document.
 pub fn post_render(args: &PostRenderArgs) -> Result<Outcome> {
     let mapping = args.target.mapping()?;
-    let retarget = |r: &crate::reference::Reference| mapping.destination(r);
+    let lock = args.pin_digests.as_deref().map(crate::lock::ImagesLock::from_file).transpose()?;
+    // Images the lock cannot pin, collected so the stream fails whole rather than half pinned.
+    let unpinned = std::cell::RefCell::new(std::collections::BTreeSet::new());
+    let retarget = |r: &crate::reference::Reference| {
+        let destination = mapping.destination(r)?;
+        let Some(lock) = &lock else { return Some(destination) };
+        match lock.pin(r, &destination) {
+            Ok(pinned) => Some(pinned),
+            Err(why) => {
+                unpinned.borrow_mut().insert(why);
+                Some(destination)
+            }
+        }
+    };
     let mut spool = tempfile::tempfile().context("post-render: cannot create a temporary file")?;
     // Rewrites are kept only for `--report`; without it memory stays bounded by one document.
     let mut rewrites = Vec::new();
@@ -480,6 +500,38 @@ pub fn post_render(args: &PostRenderArgs) -> Result<Outcome> {
         out.flush().context("post-render: temporary file")?;
         summary
     };
+    let mut unpinned = unpinned.into_inner();
+    if lock.is_some() && unpinned.is_empty() {
+        // The rewrite cannot put a digest everywhere (repository and tag in separate fields, an
+        // image-config base shared by components): read the result back and name what lacks one.
+        spool.seek(SeekFrom::Start(0)).context("post-render: temporary file")?;
+        let rules = rewrite::Rules { text_images: args.text_images == crate::cli::Switch::On };
+        let mut check = |field: rewrite::ImageField| {
+            for reference in field.references() {
+                if reference.digest.is_none() && mapping.is_destination(&reference) {
+                    unpinned.insert(format!(
+                        "{} {} (line {}): {reference} has no place for a digest here",
+                        field.object(),
+                        field.field_path,
+                        field.line
+                    ));
+                }
+            }
+        };
+        rewrite::find_images_in(std::io::BufReader::new(&mut spool), rules, &mut check)?;
+    }
+    if !unpinned.is_empty() {
+        let list: Vec<String> = unpinned.into_iter().collect();
+        return Err(Error::new(format!(
+            "--pin-digests: {} image(s) cannot be pinned:\n  {}",
+            list.len(),
+            list.join("\n  ")
+        ))
+        .hint(
+            "run the lock script of `helm-retarget mirror ... --format lock` again for these charts and \
+                 values; where a field has no place for a digest, set the chart's digest value instead",
+        ));
+    }
     if let Some(file) = &args.report {
         report::write_atomically(file, rewrite::report_json(&rewrites).as_bytes())?;
     }
@@ -710,6 +762,16 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
     if verdict == Outcome::Errored {
         return Ok(verdict);
     }
+    let copies = matches!(args.format, DiffFormat::List | DiffFormat::Skopeo | DiffFormat::Crane);
+    if copies && mapping.is_none() {
+        return Err(Error::new("diff: a copy plan (--format list, skopeo or crane) needs a destination")
+            .hint("pass --registry HOST[:PORT][/PREFIX] or --mapping FILE"));
+    }
+    let copy_plan = |format: crate::mirror::Format| {
+        let added = plans[1].without(&plans[0]);
+        report::note(&format!("diff: {} image(s) to copy that {} did not use", added.images().len(), args.old));
+        added.render(format)
+    };
     let changes = crate::diff::compare_images(&plans[0], &plans[1]);
     let overlay_diff = match &mapping {
         Some(m) => {
@@ -726,6 +788,9 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
         None => String::new(),
     };
     let text = match args.format {
+        DiffFormat::List => copy_plan(crate::mirror::Format::List)?,
+        DiffFormat::Skopeo => copy_plan(crate::mirror::Format::Skopeo)?,
+        DiffFormat::Crane => copy_plan(crate::mirror::Format::Crane)?,
         DiffFormat::Text => {
             let mut text = changes.to_text();
             if !overlay_diff.is_empty() {

@@ -9,6 +9,7 @@
 //! strvals    `--set a.b[0]=x` lines, parsed as Helm's strvals parser does
 //! chart      files  ->  chart tree: Chart.yaml, values, templates, subcharts with alias/condition
 //! reference  image references: parse and format registry/path:tag@digest
+//! lock       images lock: source, destination and the digest the registry reported, for pinning
 //! mapping    source registry -> destination rules (--registry, --mapping presets, exclusions)
 //! template   Helm's Go templates: parse and evaluate, tracing which values built each byte
 //! render     chart tree + values  ->  every template rendered, traced (as `helm template`)
@@ -32,6 +33,7 @@ pub mod values;
 pub mod strvals;
 pub mod chart;
 pub mod reference;
+pub mod lock;
 pub mod mapping;
 pub mod template;
 pub mod render;

@@ -128,10 +128,13 @@ pub enum Format {
     SkopeoSync,
     /// `Copying SRC to DST (dry-run)` lines.
     DryRun,
+    /// A bash script that asks the registry for each destination's digest and prints the images
+    /// lock (`--pin-digests LOCK`).
+    Lock,
 }
 
 impl Format {
-    pub const ALL: [Format; 9] = [
+    pub const ALL: [Format; 10] = [
         Format::List,
         Format::Tsv,
         Format::Json,
@@ -141,6 +144,7 @@ impl Format {
         Format::Regsync,
         Format::SkopeoSync,
         Format::DryRun,
+        Format::Lock,
     ];
 
     /// The name `--format` takes.
@@ -155,12 +159,13 @@ impl Format {
             Format::Regsync => "regsync",
             Format::SkopeoSync => "skopeo-sync",
             Format::DryRun => "dry-run",
+            Format::Lock => "lock",
         }
     }
 
     /// True for the bash scripts, which a caller writing a file may want to make executable.
     pub fn is_script(self) -> bool {
-        matches!(self, Format::Skopeo | Format::Crane | Format::Docker)
+        matches!(self, Format::Skopeo | Format::Crane | Format::Docker | Format::Lock)
     }
 
     /// The embedded template, or None for JSON (serialised directly).
@@ -175,6 +180,7 @@ impl Format {
             Format::Regsync => Some(include_str!("mirror/regsync.yaml.hbs")),
             Format::SkopeoSync => Some(include_str!("mirror/skopeo-sync.yaml.hbs")),
             Format::DryRun => Some(include_str!("mirror/dry-run.hbs")),
+            Format::Lock => Some(include_str!("mirror/lock.sh.hbs")),
         }
     }
 }
@@ -240,6 +246,26 @@ impl MirrorPlan {
     /// Sources already on a destination registry: nothing to copy.
     pub fn already_on_destination(&self) -> &[UncopiedImage] {
         &self.already_on_destination
+    }
+
+    /// The part of this plan that `earlier` does not hold (by fully qualified source): what an
+    /// upgrade adds to copy, retagged images included.
+    pub fn without(&self, earlier: &MirrorPlan) -> MirrorPlan {
+        let known: BTreeSet<String> = earlier.images.iter().map(|image| image.source.to_string()).collect();
+        let known_uncopied: BTreeSet<String> = earlier
+            .excluded
+            .iter()
+            .chain(&earlier.already_on_destination)
+            .map(|image| image.source.to_string())
+            .collect();
+        let new_uncopied = |list: &[UncopiedImage]| -> Vec<UncopiedImage> {
+            list.iter().filter(|image| !known_uncopied.contains(&image.source.to_string())).cloned().collect()
+        };
+        MirrorPlan {
+            images: self.images.iter().filter(|image| !known.contains(&image.source.to_string())).cloned().collect(),
+            excluded: new_uncopied(&self.excluded),
+            already_on_destination: new_uncopied(&self.already_on_destination),
+        }
     }
 
     /// Renders the plan in a built-in format.
@@ -1137,7 +1163,7 @@ mod tests {
             &mapping,
             site("evil\nrm -rf /", Some("a\nb"), "manifest\rstream", false),
         );
-        for format in [Format::Skopeo, Format::Crane, Format::Docker] {
+        for format in [Format::Skopeo, Format::Crane, Format::Docker, Format::Lock] {
             let script = plan.render(format).unwrap();
             assert!(!script.lines().any(|line| line.starts_with("rm ")), "{script}");
             assert!(script.contains("#   evil?rm -rf / a?b: manifest?stream\n"), "{script}");
@@ -1151,7 +1177,7 @@ mod tests {
     #[test]
     fn scripts_of_an_empty_plan_still_run_and_pass_shellcheck() {
         let plan = MirrorPlan::new();
-        for format in [Format::Skopeo, Format::Crane, Format::Docker] {
+        for format in [Format::Skopeo, Format::Crane, Format::Docker, Format::Lock] {
             let script = plan.render(format).unwrap();
             check_script_frame(&script);
             shellcheck(&script, "empty.sh");

@@ -19,3 +19,5 @@ mod incomplete; // templates that do not render are named, exit 3; values Helm r
 mod template_conformance; // `helm-retarget template` equals `helm template` of both real binaries
 mod values_flags; // -f/--set/--set-string/--set-json/--set-file as Helm reads them, nulls deleting defaults
 mod hostile; // hostile input under prlimit and a timeout: escapes, bombs, deep nesting, bad UTF-8, broken pipes
+mod gitops; // issue 13: Argo CD and Flux documents merged as the controllers do, rendered by real Helm; the CMP plugin
+mod pinning; // issue 13: the lock script with a stand-in registry, post-render --pin-digests on real renders

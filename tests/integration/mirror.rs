@@ -12,10 +12,11 @@ use crate::overlay_e2e::{expected_on_mirror, generate_overlay, post_render_only,
 use crate::post_render_e2e::{by_source, stream};
 
 /// Every `--format` name, in the order the help lists them.
-const FORMATS: [&str; 9] = ["list", "tsv", "json", "skopeo", "crane", "docker", "regsync", "skopeo-sync", "dry-run"];
+const FORMATS: [&str; 10] =
+    ["list", "tsv", "json", "skopeo", "crane", "docker", "regsync", "skopeo-sync", "dry-run", "lock"];
 
 /// The formats that are bash scripts.
-const SCRIPTS: [&str; 3] = ["skopeo", "crane", "docker"];
+const SCRIPTS: [&str; 4] = ["skopeo", "crane", "docker", "lock"];
 
 /// The two snapshot fixtures: tags from appVersion, a subchart and a `repository` holding the
 /// host; and digests pinned next to tags.
@@ -60,11 +61,17 @@ fn sources(plan: &serde_json::Value, list: &str, keep: impl Fn(&serde_json::Valu
 /// Runs shellcheck on a generated script. A missing shellcheck fails the test: skipping would
 /// let an unsafe script through unnoticed.
 fn shellcheck(script: &str, name: &str) -> Result<(), String> {
+    shellcheck_as("bash", script, name)
+}
+
+/// Like `shellcheck`, for a script run by `shell` (`sh` for the Argo CD plugin's commands).
+pub fn shellcheck_as(shell: &str, script: &str, name: &str) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
     std::fs::write(&path, script).unwrap();
     let out = std::process::Command::new("shellcheck")
-        .args(["--shell=bash", "--severity=style"])
+        .arg(format!("--shell={shell}"))
+        .arg("--severity=style")
         .arg(&path)
         .output()
         .unwrap_or_else(|e| {
@@ -153,7 +160,9 @@ fn every_script_of_every_fixture_passes_shellcheck() {
                 let script = &out.stdout;
                 assert!(script.starts_with("#!/usr/bin/env bash\n"), "{name} {format}: no bash shebang:\n{script}");
                 assert!(script.contains("\nset -euo pipefail\n"), "{name} {format}: not strict:\n{script}");
-                let copies = script.lines().filter(|line| line.starts_with(&format!("{format} "))).count();
+                // The lock script reads digests, one `entry` line per image, instead of copying.
+                let command = if format == "lock" { "  entry ".to_string() } else { format!("{format} ") };
+                let copies = script.lines().filter(|line| line.starts_with(&command)).count();
                 assert!(copies > 0, "{name} {format}: the script copies nothing:\n{script}");
                 if let Err(e) = shellcheck(script, &format!("{name}-{format}.sh")) {
                     failures.push(e);
@@ -863,4 +872,35 @@ fn a_failed_run_leaves_the_output_file_as_it_was() {
     out.status(2).stdout_is("");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "the previous plan\n");
     assert_eq!(entries(dir.path()), ["sync.yaml"]);
+}
+
+#[test]
+fn issue_13_diff_copy_plans_hold_only_the_images_the_upgrade_adds() {
+    let old = fixture("cloudzero-agent");
+    let list = |chart: &Path| -> BTreeSet<String> {
+        let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "list"]).arg(chart).run();
+        out.status(0);
+        out.stdout.lines().map(str::to_string).collect()
+    };
+    let (before, after) = (list(&old), list(&upgrade()));
+    let added: Vec<String> = after.difference(&before).cloned().collect();
+    assert!(!added.is_empty() && added.len() < after.len(), "the upgrade adds some images, not all: {added:?}");
+    let diff = |format: &str| {
+        let out = helm_retarget(&["diff", "--registry", MIRROR, "--format", format]).arg(&old).arg(upgrade()).run();
+        out.status(0);
+        out.stdout.clone()
+    };
+    assert_eq!(diff("list"), added.iter().map(|image| format!("{image}\n")).collect::<String>());
+    for format in ["skopeo", "crane"] {
+        let script = diff(format);
+        shellcheck(&script, &format!("diff-{format}.sh")).unwrap();
+        let copied: Vec<String> = script
+            .lines()
+            .filter(|line| line.starts_with(&format!("{format} copy ")))
+            .map(|line| line.split('\'').nth(1).unwrap().trim_start_matches("docker://").to_string())
+            .collect();
+        assert_eq!(copied, added, "{format}: copies exactly the added images");
+    }
+    let out = helm_retarget(&["diff", "--format", "crane"]).arg(&old).arg(upgrade()).run();
+    out.status(2).stdout_is("").stderr_contains("needs a destination");
 }
