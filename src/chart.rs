@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::Error;
+use crate::semver;
 use crate::source::{self, ChartFiles};
 use crate::values::{Map, Value, ValuesPath};
 use crate::yaml;
@@ -228,25 +229,42 @@ fn load_one(files: &ChartFiles, source: String, budget: &mut source::InflateBudg
     })
 }
 
-/// Helm's order: charts no dependency names first, then one chart per dependency (an alias makes
-/// a copy, so one chart can appear twice under two keys).
+/// Helm's order (`processDependencyEnabled`): first the charts in charts/ that no dependency takes,
+/// under their own name; then, per dependency, the first chart of its name whose version is in its
+/// range (an alias makes a copy, so one chart can appear twice under two keys). A dependency whose
+/// charts are all outside its range takes none: its alias is ignored, as Helm ignores it.
 fn attach_dependencies(
     metadata: &ChartMetadata,
     loaded: Vec<Chart>,
     source: &str,
     from_requirements: bool,
 ) -> Result<Vec<Chart>, Error> {
-    let declared: BTreeSet<&str> = metadata.dependencies.iter().map(|d| d.name.as_str()).collect();
-    let mut out: Vec<Chart> = loaded.iter().filter(|c| !declared.contains(c.name.as_str())).cloned().collect();
+    let takes = |dep: &Dependency, chart: &Chart| {
+        chart.name == dep.name && semver::in_range(&dep.version, &chart.metadata.version)
+    };
+    let mut out = Vec::new();
+    for chart in loaded.iter().filter(|c| !metadata.dependencies.iter().any(|d| takes(d, c))) {
+        let mut sub = chart.clone();
+        // Helm removes a disabled dependency by its name after aliasing, so a dependency of this
+        // chart's name (one whose range it missed) still switches it on and off.
+        if let Some(dep) = metadata.dependencies.iter().find(|d| d.alias.as_deref().unwrap_or(&d.name) == chart.name) {
+            sub.condition = dep.condition.clone().filter(|c| !c.trim().is_empty());
+            sub.tags = dep.tags.clone();
+            sub.dependency = Some(dep.clone());
+        }
+        out.push(sub);
+    }
     let file = if from_requirements { "requirements.yaml" } else { "Chart.yaml" };
     let mut missing = Vec::new();
     for dep in &metadata.dependencies {
-        let candidates: Vec<&Chart> = loaded.iter().filter(|c| c.name == dep.name).collect();
-        let Some(found) = candidates.iter().find(|c| c.metadata.version == dep.version).or(candidates.first()) else {
+        if !loaded.iter().any(|c| c.name == dep.name) {
             missing.push(dep.name.clone());
             continue;
+        }
+        let Some(found) = loaded.iter().find(|c| takes(dep, c)) else {
+            continue;
         };
-        let mut sub = (*found).clone();
+        let mut sub = found.clone();
         sub.key = dep.alias.clone().unwrap_or_else(|| dep.name.clone());
         sub.condition = dep.condition.clone().filter(|c| !c.trim().is_empty());
         sub.tags = dep.tags.clone();
@@ -788,6 +806,34 @@ mod tests {
             ],
         ))
         .unwrap()
+    }
+
+    /// Issue 8 (grafana-loki, grafana-mimir): Helm's getAliasDependency takes a chart only when its
+    /// version is in the dependency's range; a chart no dependency takes renders under its name.
+    #[test]
+    fn issue8_alias_outside_the_version_range_is_ignored() {
+        let root = load(&files(
+            "shop",
+            &[
+                (
+                    "Chart.yaml",
+                    "apiVersion: v2\nname: shop\nversion: 1.0.0\ndependencies:\n\
+                     - name: cache\n  version: ~2.1.0\n  alias: sessions\n\
+                     - name: cache\n  version: ^1.0.0\n  alias: blobs\n\
+                     - name: queue\n  version: 1.x\n  alias: jobs\n  condition: jobs.enabled\n\
+                     - name: store\n  alias: files\n",
+                ),
+                ("charts/cache/Chart.yaml", "apiVersion: v2\nname: cache\nversion: 2.1.3\n"),
+                ("charts/queue/Chart.yaml", "apiVersion: v2\nname: queue\nversion: 3.0.0\n"),
+                ("charts/store/Chart.yaml", "apiVersion: v2\nname: store\nversion: 0.4.0\n"),
+            ],
+        ))
+        .unwrap();
+        let keys: Vec<&str> = root.subcharts.iter().map(|c| c.key.as_str()).collect();
+        // queue and store first (taken by no dependency: an empty range takes no version), then one
+        // chart per dependency that takes one.
+        assert_eq!(keys, vec!["queue", "store", "sessions"]);
+        assert_eq!(root.subcharts[0].condition, None, "the jobs condition names the ignored alias");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::plan::{self, Outcome as Move, RetargetPlan};
 use crate::reference::Reference;
 use crate::render::{RenderOptions, TreeRenderer};
 use crate::strvals::{self, Mode};
-use crate::values::{Map, Value};
+use crate::values::{Map, Value, ValuesPath};
 use crate::{diff, manifest, overlay, report, rewrite, source, yaml};
 
 /// Reads a CHART argument into a chart tree.
@@ -855,6 +855,21 @@ pub fn template(args: &TemplateArgs) -> Result<Outcome> {
             .map_err(|e| Error::new(e).hint("pass a version like 1.31 or v1.31.2"))?;
     }
     options.api_versions.extend(args.api_versions.iter().filter(|v| !v.is_empty()).cloned());
+    // Helm's install action refuses a chart whose `kubeVersion` range the cluster version misses
+    // (only the chart being installed is checked, not its subcharts).
+    let required = chart.metadata.document.get(&ValuesPath::parse("kubeVersion")).and_then(crate::yaml::go_string);
+    if let Some(range) = required.filter(|r| !r.is_empty()) {
+        if !crate::semver::in_range(&range, &options.kube_version) {
+            report::error(
+                &Error::new(format!(
+                    "chart requires kubeVersion: {range} which is incompatible with Kubernetes {}",
+                    options.kube_version
+                ))
+                .hint("pass the cluster's version with --kube-version, as for `helm template`"),
+            );
+            return Ok(Outcome::Errored);
+        }
+    }
     let renderer = TreeRenderer::with_options(&chart, options);
     let render = renderer.render_enabled(&user);
     if let Some((_, error)) = render.failures().find(|(_, e)| matches!(e, crate::template::TemplateError::Fail { .. }))

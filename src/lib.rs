@@ -7,6 +7,7 @@
 //! yaml       the one place that parses and prints YAML, with Helm's (go-yaml's) rules
 //! values     Helm values: the dynamic tree, values paths, Helm's coalescing rules
 //! strvals    `--set a.b[0]=x` lines, parsed as Helm's strvals parser does
+//! semver     versions and constraints as Masterminds/semver reads them (dependency ranges, semverCompare)
 //! chart      files  ->  chart tree: Chart.yaml, values, templates, subcharts with alias/condition
 //! reference  image references: parse and format registry/path:tag@digest
 //! lock       images lock: source, destination and the digest the registry reported, for pinning
@@ -31,6 +32,7 @@ pub mod source;
 pub mod yaml;
 pub mod values;
 pub mod strvals;
+pub mod semver;
 pub mod chart;
 pub mod reference;
 pub mod lock;

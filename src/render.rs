@@ -480,7 +480,7 @@ impl<'a> TreeRenderer<'a> {
             ("Revision".to_string(), TValue::plain(&Value::Int(1))),
         ]);
         TValue::map(vec![
-            ("Values".to_string(), TValue::from_values(scoped, &entry.values_base)),
+            ("Values".to_string(), TValue::helm_values(scoped, &entry.values_base)),
             ("Chart".to_string(), TValue::map(chart_fields)),
             ("Release".to_string(), release),
             (

@@ -341,6 +341,14 @@ impl State<'_> {
         has_args: bool,
     ) -> Result<TValue, TemplateError> {
         match receiver.kind() {
+            // Helm's `Values.AsMap` returns the same Go map, so a `set` on the result is seen
+            // through `.Values` too.
+            Kind::Map(_) if receiver.is_helm_values() && name == "AsMap" => {
+                if has_args {
+                    return Err(self.exec_err(format!("wrong number of args for {name}: want 0 got {}", args.len())));
+                }
+                Ok(receiver.clone())
+            }
             Kind::Map(m) => {
                 if has_args {
                     return Err(self.exec_err(format!("{name} is not a method but has arguments")));

@@ -10,7 +10,7 @@ mod format;
 mod funcs;
 mod lex;
 mod parse;
-mod semver;
+pub(crate) use crate::semver;
 mod traced;
 mod value;
 mod yaml_out;

@@ -50,7 +50,7 @@ fn dot(values_yaml: &str) -> TValue {
     files.insert("files/b.conf".to_string(), b"gamma=3".to_vec());
     files.insert("other/c.txt".to_string(), b"c".to_vec());
     TValue::map(vec![
-        ("Values".into(), TValue::from_values(&values(values_yaml), &ValuesPath::root())),
+        ("Values".into(), TValue::helm_values(&values(values_yaml), &ValuesPath::root())),
         ("Chart".into(), chart),
         ("Release".into(), release),
         ("Files".into(), TValue::files(files)),

@@ -20,6 +20,9 @@ pub(crate) struct Node {
     /// An `Int` that Go holds as int64 (sprig's arithmetic returns int64, literals are int): only
     /// `typeOf` and `%T` see the difference.
     pub(crate) int64: bool,
+    /// A map of Helm's own type `chartutil.Values` (the `.Values` Helm hands a template), whose
+    /// methods Go finds before its keys: charts call `.Values.AsMap`.
+    pub(crate) helm_values: bool,
 }
 
 pub(crate) type TMap = BTreeMap<String, TValue>;
@@ -47,7 +50,7 @@ pub(crate) enum Kind {
 
 impl TValue {
     pub(crate) fn new(kind: Kind, origin: Option<Origin>) -> TValue {
-        TValue(Rc::new(Node { kind, origin, int64: false }))
+        TValue(Rc::new(Node { kind, origin, int64: false, helm_values: false }))
     }
 
     pub(crate) fn kind(&self) -> &Kind {
@@ -72,7 +75,7 @@ impl TValue {
 
     /// An integer Go holds as int64.
     pub(crate) fn int64(i: i64) -> TValue {
-        TValue(Rc::new(Node { kind: Kind::Int(i), origin: None, int64: true }))
+        TValue(Rc::new(Node { kind: Kind::Int(i), origin: None, int64: true, helm_values: false }))
     }
 
     pub(crate) fn float(f: f64) -> TValue {
@@ -106,6 +109,21 @@ impl TValue {
     /// Wraps a values tree; every node gets origin Values(base.join(its path)).
     pub fn from_values(values: &Value, base: &ValuesPath) -> TValue {
         wrap(values, &mut |path| Some(Origin::Values(base.join(path))), &mut ValuesPathBuf::default())
+    }
+
+    /// The `.Values` object of a template context: a values tree as `from_values` wraps it, whose
+    /// top map has Helm's `Values` methods.
+    pub fn helm_values(values: &Value, base: &ValuesPath) -> TValue {
+        let wrapped = TValue::from_values(values, base);
+        match Rc::try_unwrap(wrapped.0) {
+            Ok(node) => TValue(Rc::new(Node { helm_values: matches!(node.kind, Kind::Map(_)), ..node })),
+            Err(shared) => TValue(shared),
+        }
+    }
+
+    /// Whether this is the `.Values` object itself (not a map inside it, which is a plain Go map).
+    pub(crate) fn is_helm_values(&self) -> bool {
+        self.0.helm_values
     }
 
     /// A value with a fixed origin (used for Chart.yaml fields such as appVersion).

@@ -139,3 +139,31 @@ fn template_takes_helm_values_flags_and_release_options() {
         panic!("{}", diff.unified_diff().header("helm template", "helm-retarget template"));
     }
 }
+
+/// Issue 8: Helm refuses a chart whose `kubeVersion` range the Kubernetes version misses, with this
+/// message; `template` does too (exit 2, nothing written), and renders once the version fits.
+#[test]
+fn issue8_template_refuses_a_chart_whose_kube_version_range_is_missed() {
+    let home = tempfile::tempdir().unwrap();
+    let chart = tempfile::tempdir().unwrap();
+    std::fs::write(
+        chart.path().join("Chart.yaml"),
+        "apiVersion: v2\nname: kv\nversion: 0.1.0\nkubeVersion: \">=1.40.0-0\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir(chart.path().join("templates")).unwrap();
+    std::fs::write(chart.path().join("templates/cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kv\n")
+        .unwrap();
+    let helm = Helm::V4.template(home.path(), chart.path(), &["--kube-version", "1.36.0"]).unwrap_err();
+    let message = "chart requires kubeVersion: >=1.40.0-0 which is incompatible with Kubernetes v1.36.0";
+    assert!(helm.contains(message), "{helm}");
+    let ours = helm_retarget(&["template", "--kube-version", "1.36.0"]).arg(chart.path()).run();
+    ours.status(2);
+    assert!(ours.stderr.contains(message), "{}", ours.stderr);
+    assert_eq!(ours.stdout, "");
+    let helm = Helm::V4.template(home.path(), chart.path(), &["--kube-version", "1.40.1"]).unwrap();
+    let ours =
+        helm_retarget(&["template", "--release-name", "release", "--kube-version", "1.40.1"]).arg(chart.path()).run();
+    ours.status(0);
+    assert_eq!(ours.stdout, helm);
+}

@@ -1,6 +1,7 @@
 //! Go's text/template builtins: logic, comparison, `len`, `index`, `slice`, printing, escaping.
 
 use std::cmp::Ordering;
+use std::rc::Rc;
 
 use super::{bool_of, items, to_i64, Arity::*, Call, Func, Res};
 use crate::template::format::{self, plain_string};
@@ -191,6 +192,10 @@ fn compare_eq(a: &TValue, b: &TValue) -> Result<bool, String> {
         (Kind::Int(x), Kind::Int(y)) => x == y,
         (Kind::Float(x), Kind::Float(y)) => x == y,
         (Kind::Str(x), Kind::Str(y)) => x.text == y.text,
+        // Go compares comparable structs and pointers with `==`: a time.Time by its instant
+        // (ours carry no zone or monotonic reading), a *semver.Version by identity.
+        (Kind::Time(x), Kind::Time(y)) => x == y,
+        (Kind::Semver(x), Kind::Semver(y)) => Rc::ptr_eq(x, y),
         _ => return Err(format!("non-comparable type {}: {}", plain_string(a), a.type_name())),
     })
 }

@@ -1,5 +1,5 @@
-//! Semantic versions and constraints as Masterminds/semver v3 reads them, for sprig's
-//! `semverCompare` (`>=1.21-0`, `^1.2`, `~1.2`, `1.2 - 1.4`, `,` and `||`).
+//! Semantic versions and constraints as Masterminds/semver v3 reads them: sprig's `semverCompare`
+//! (`>=1.21-0`, `^1.2`, `~1.2`, `1.2 - 1.4`, `,` and `||`) and Chart.yaml's dependency version ranges.
 
 use std::cmp::Ordering;
 
@@ -205,6 +205,13 @@ impl Constraint {
         }
         v.minor == c.minor || self.minor_dirty
     }
+}
+
+/// Helm's `IsCompatibleRange`: whether a chart's version satisfies a dependency's version range. A
+/// version or range that does not parse satisfies nothing, and neither does an empty range (Helm
+/// v4.1.4 and v3.17.2 both drop a dependency declared without `version`).
+pub(crate) fn in_range(constraint: &str, version: &str) -> bool {
+    compare(constraint, version).unwrap_or(false)
 }
 
 /// sprig's semverCompare: does `version` satisfy `constraint`?
