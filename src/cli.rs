@@ -1,13 +1,11 @@
 //! Command-line arguments (clap derive) validated into a config, and the commands they run.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Error, Result};
 use crate::mapping::RegistryMapping;
-use crate::report;
 
 /// Retarget every container image of a Helm chart to a private registry.
 ///
@@ -293,34 +291,6 @@ impl Outcome {
     /// The graver of two outcomes: errors, then incompleteness, then failure.
     pub fn and(self, other: Outcome) -> Outcome {
         self.max(other)
-    }
-}
-
-/// Runs the command line and maps the outcome to an exit code.
-pub fn run() -> ExitCode {
-    let cli = Cli::parse();
-    match execute(cli) {
-        Ok(Outcome::Success) => ExitCode::SUCCESS,
-        Ok(Outcome::Failed) => ExitCode::from(1),
-        Ok(Outcome::Errored) => ExitCode::from(2),
-        Ok(Outcome::Incomplete) => ExitCode::from(3),
-        Err(e) => {
-            report::error(&e);
-            ExitCode::from(2)
-        }
-    }
-}
-
-/// Runs one parsed command line.
-pub fn execute(cli: Cli) -> Result<Outcome> {
-    match cli.command {
-        Command::Scan(args) => crate::commands::scan(&args),
-        Command::Overlay(args) => crate::commands::overlay(&args),
-        Command::PostRender(args) => crate::commands::post_render(&args),
-        Command::Verify(args) => crate::commands::verify(&args),
-        Command::Mirror(args) => crate::commands::mirror(&args),
-        Command::Diff(args) => crate::commands::diff(&args),
-        Command::Template(args) => crate::commands::template(&args),
     }
 }
 

@@ -3,11 +3,12 @@
 use std::fmt::Write as _;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use crate::chart::{self, Chart};
 use crate::cli::{
-    CompletenessArgs, DiffArgs, DiffFormat, MirrorArgs, Outcome, OverlayArgs, PostRenderArgs, ScanArgs, ScanFormat,
-    TemplateArgs, ValuesArgs, VerifyArgs,
+    Cli, Command, CompletenessArgs, DiffArgs, DiffFormat, MirrorArgs, Outcome, OverlayArgs, PostRenderArgs, ScanArgs,
+    ScanFormat, TemplateArgs, ValuesArgs, VerifyArgs,
 };
 use crate::discover::{self, Scan, Unrendered};
 use crate::error::{Context, Error, Result};
@@ -908,4 +909,32 @@ pub fn template(args: &TemplateArgs) -> Result<Outcome> {
     }));
     report::data(text.as_bytes())?;
     Ok(report_unrendered(&args.chart, &unrendered, "manifest stream", &args.completeness))
+}
+
+/// Runs the command line and maps the outcome to an exit code.
+pub fn run() -> ExitCode {
+    let cli = <Cli as clap::Parser>::parse();
+    match execute(cli) {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Failed) => ExitCode::from(1),
+        Ok(Outcome::Errored) => ExitCode::from(2),
+        Ok(Outcome::Incomplete) => ExitCode::from(3),
+        Err(e) => {
+            report::error(&e);
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs one parsed command line.
+pub fn execute(cli: Cli) -> Result<Outcome> {
+    match cli.command {
+        Command::Scan(args) => scan(&args),
+        Command::Overlay(args) => overlay(&args),
+        Command::PostRender(args) => post_render(&args),
+        Command::Verify(args) => verify(&args),
+        Command::Mirror(args) => mirror(&args),
+        Command::Diff(args) => diff(&args),
+        Command::Template(args) => template(&args),
+    }
 }

@@ -1,11 +1,13 @@
 //! helm-retarget moves every container image of a Helm chart to a private registry.
 //!
-//! The pipeline, in the order data flows through the modules:
+//! The pipeline, in the order data flows through the modules; a module uses only modules listed
+//! before it (`tests/module-order` checks this):
 //!
 //! ```text
+//! report     the one writer to stdout and stderr (every module below reports through it)
 //! source     .tgz / directory / stdin  ->  files in memory (nested subchart archives too)
-//! yaml       the one place that parses and prints YAML, with Helm's (go-yaml's) rules
 //! values     Helm values: the dynamic tree, values paths, Helm's coalescing rules
+//! yaml       the one place that parses and prints YAML, with Helm's (go-yaml's) rules
 //! strvals    `--set a.b[0]=x` lines, parsed as Helm's strvals parser does
 //! semver     versions and constraints as Masterminds/semver reads them (dependency ranges, semverCompare)
 //! chart      files  ->  chart tree: Chart.yaml, values, templates, subcharts with alias/condition
@@ -13,24 +15,26 @@
 //! lock       images lock: source, destination and the digest the registry reported, for pinning
 //! mapping    source registry -> destination rules (--registry, --mapping presets, exclusions)
 //! template   Helm's Go templates: parse and evaluate, tracing which values built each byte
+//! site       one rendered image reference and the trace of its pieces (template, object, field)
 //! render     chart tree + values  ->  every template rendered, traced (as `helm template`)
 //! manifest   rendered templates  ->  the manifest stream `helm template` prints (kind order, hooks)
+//! rewrite    manifest stream  ->  same stream with images retargeted (post-renderer); where
+//!            images sit in Kubernetes objects, also read by discover
 //! discover   chart tree  ->  image sites (values path, shape, file:line, honours-global?)
 //! plan       sites + mapping  ->  retarget plan (old ref -> new ref, per site, mechanism)
 //! overlay    plan  ->  overlay values.yaml (alias-aware keys, comments naming the old refs)
-//! rewrite    manifest stream  ->  same stream with images retargeted (post-renderer)
 //! mirror     plan  ->  copy list / scripts (handlebars templates)
 //! diff       before/after  ->  unified diff, colour on a terminal
 //! cli        clap derive arguments -> validated config
-//! commands   each subcommand: load inputs, run the pipeline, hand results to report
-//! report     the one writer to stdout and stderr
+//! commands   each subcommand: load inputs, run the pipeline, hand results to report; `run`
 //! ```
 
 pub mod error;
+pub mod report;
 
 pub mod source;
-pub mod yaml;
 pub mod values;
+pub mod yaml;
 pub mod strvals;
 pub mod semver;
 pub mod chart;
@@ -38,16 +42,16 @@ pub mod reference;
 pub mod lock;
 pub mod mapping;
 pub mod template;
+pub mod site;
 pub mod render;
 pub mod manifest;
+pub mod rewrite;
 pub mod discover;
 pub mod plan;
 pub mod overlay;
-pub mod rewrite;
 pub mod mirror;
 pub mod diff;
 pub mod cli;
 pub mod commands;
-pub mod report;
 
-pub use cli::run;
+pub use commands::run;

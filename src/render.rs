@@ -147,7 +147,7 @@ pub struct RenderedTemplate {
     pub output: Result<RenderOutput, TemplateError>,
     /// The images found in `output`, computed once (a template kept from an earlier render is not
     /// scanned again).
-    pub images: std::cell::OnceCell<Vec<crate::discover::RenderedImage>>,
+    pub images: std::cell::OnceCell<Vec<crate::site::RenderedImage>>,
 }
 
 /// Every template of the tree rendered under one set of values.
