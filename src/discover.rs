@@ -87,19 +87,6 @@ impl fmt::Display for Placement {
     }
 }
 
-/// Kinds whose images the kubelet pulls from their pod spec.
-const POD_KINDS: &[&str] = &[
-    "Pod",
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "ReplicationController",
-    "Job",
-    "CronJob",
-    "PodTemplate",
-];
-
 /// Reads the placement off the site: the object's kind, the field path and how it composes.
 pub fn placement(image: &RenderedImage) -> Placement {
     let field = image.id.field.as_str();
@@ -117,7 +104,7 @@ pub fn placement(image: &RenderedImage) -> Placement {
         Placement::CrSplitFields
     } else if matches!(kind, "ConfigMap" | "Secret") {
         Placement::ConfigmapValue
-    } else if POD_KINDS.contains(&kind) {
+    } else if crate::rewrite::is_pod_kind(kind) {
         Placement::PodSpec
     } else {
         Placement::CrField
@@ -332,7 +319,7 @@ pub fn registry_settings(render: &TreeRender) -> Vec<RegistrySetting> {
         for doc in documents {
             let text = |p: &str| doc.get(&ValuesPath::parse(p)).and_then(Value::as_str).unwrap_or_default().to_string();
             let kind = text("kind");
-            if kind.is_empty() || POD_KINDS.contains(&kind.as_str()) {
+            if kind.is_empty() || crate::rewrite::is_pod_kind(&kind) {
                 continue;
             }
             let object = format!("{kind}/{}", text("metadata.name"));

@@ -422,7 +422,7 @@ fn field_holding(render: &TreeRender, wanted: &Value) -> Option<String> {
         for doc in documents {
             let text = |p: &str| doc.get(&ValuesPath::parse(p)).and_then(Value::as_str).unwrap_or_default().to_string();
             let kind = text("kind");
-            if kind.is_empty() || POD_KINDS.contains(&kind.as_str()) || kind == "ConfigMap" || kind == "Secret" {
+            if kind.is_empty() || crate::rewrite::is_pod_kind(&kind) || kind == "ConfigMap" || kind == "Secret" {
                 continue;
             }
             let Some(spec) = doc.as_map() else { continue };
@@ -454,19 +454,6 @@ pub fn rendered_field(render: &TreeRender, location: &str) -> Option<Value> {
     }
     None
 }
-
-/// Kinds whose pod spec the kubelet runs: never an operand's values.
-const POD_KINDS: &[&str] = &[
-    "Pod",
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "ReplicationController",
-    "Job",
-    "CronJob",
-    "PodTemplate",
-];
 
 /// The `base` + `components` documents of one ConfigMap in a render, in the order its reader
 /// takes them: data keys in order, then documents in order.

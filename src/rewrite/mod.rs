@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::mapping::RegistryMapping;
 use crate::reference::Reference;
-pub use sites::Rules;
+pub use sites::{is_pod_kind, Rules};
 use sites::{Object, Site};
 
 /// Where in the manifest stream an image reference sits.

@@ -13,6 +13,12 @@ use super::ImageField;
 use crate::reference::Reference;
 
 /// Kinds whose pod spec sits at a fixed path.
+/// Whether the kubelet runs a pod spec of objects of this kind (their images are pulled as
+/// containers, not handed over as data).
+pub fn is_pod_kind(kind: &str) -> bool {
+    POD_SPECS.iter().any(|(k, _)| *k == kind)
+}
+
 const POD_SPECS: &[(&str, &[&str])] = &[
     ("Pod", &["spec"]),
     ("Deployment", &["spec", "template", "spec"]),
