@@ -346,8 +346,9 @@ impl Scanner {
                 .at("manifest stream")
                 .line(first_line + e.line - 1)
                 .hint(
-                    "it mentions `image`, so it cannot be passed through unread; post-render reads the YAML \
-                     manifest stream Helm renders: run `helm template` on the chart to see it",
+                    "it mentions `image` or an image reference, so it cannot be passed through unread; \
+                     post-render reads the YAML manifest stream Helm renders: run `helm template` on the chart to \
+                     see it",
                 ))
             }
         };
@@ -467,8 +468,17 @@ impl Scanner {
 
 /// Whether a document's bytes might name an image: any `image` in any case. A document the
 /// parser refuses may be passed through unread only when this is false.
+/// Whether a document the parser refused might hold an image: it says `image` anywhere, or holds
+/// a token that reads as a reference with a registry path (`registry.k8s.io/sig/prov:v5` in a
+/// ConfigMap). Such a document is an error, never passed through with its images left behind.
 fn image_like(bytes: &[u8]) -> bool {
-    bytes.windows(5).any(|w| w.eq_ignore_ascii_case(b"image"))
+    if bytes.windows(5).any(|w| w.eq_ignore_ascii_case(b"image")) {
+        return true;
+    }
+    let text = String::from_utf8_lossy(bytes);
+    text.split(|c: char| c.is_whitespace() || "\"'`,[]{}()=;<>|".contains(c))
+        .map(|token| token.trim_end_matches(['.', ':']))
+        .any(|token| token.contains('/') && Reference::looks_like_reference(token))
 }
 
 /// The last `# Source:` comment before the document's first line (Helm writes one per template).
@@ -720,6 +730,11 @@ mod tests {
                 "{input:?}: {e}"
             );
         }
+        // A reference without the word `image` (a ConfigMap's image set) is image-like too.
+        let set = "kind: ConfigMap\ndata: {provisioner: registry.k8s.io/sig/prov:v5\n";
+        let e = rewrite(set.as_bytes(), &to_mirror).unwrap_err();
+        assert!(e.to_string().contains("not valid YAML"), "{e}");
+        assert!(e.hint.as_deref().is_some_and(|h| h.contains("image reference")), "{e:?}");
         // Refused by the parser but naming no image: passed through, and said so.
         let unread = "kind: Pod\nspec: [\n";
         assert_eq!(rewritten(unread), unread);
