@@ -230,13 +230,33 @@ pub struct MirrorArgs {
     /// A handlebars template of your own, given the same variables as the built-in formats.
     #[arg(long, value_name = "FILE", conflicts_with = "format")]
     pub template: Option<PathBuf>,
-    /// Write to FILE (atomically) instead of stdout.
+    /// Write to FILE (atomically) instead of stdout; with --format bundle, the directory that
+    /// gets save.sh and load.sh.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Copy only these platforms (OS/ARCH[/VARIANT], comma-separated or repeated), with each
+    /// tool's own flag; a format whose tool cannot take the list refuses it.
+    #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]", value_delimiter = ',', value_parser = parse_platform)]
+    pub platforms: Vec<crate::mirror::Platform>,
+    /// Copy each image's referrers too: signatures, SBOMs, attestations (oras, regsync, bundle).
+    #[arg(long = "with-referrers")]
+    pub with_referrers: bool,
+    /// A chart archive to push with the images (`relocate -o OUT.tgz` writes one): `helm push`
+    /// lines in the scripts, an entry in json, list, tsv and dry-run.
+    #[arg(long = "chart-archive", value_name = "OUT.tgz")]
+    pub chart_archive: Option<String>,
+    /// Where `helm push` puts the chart archive [default: oci://REGISTRY/charts, REGISTRY from
+    /// --registry].
+    #[arg(long = "chart-destination", value_name = "oci://HOST[/PATH]", requires = "chart_archive")]
+    pub chart_destination: Option<String>,
     #[command(flatten)]
     pub values: ValuesArgs,
     #[command(flatten)]
     pub completeness: CompletenessArgs,
+}
+
+fn parse_platform(text: &str) -> std::result::Result<crate::mirror::Platform, String> {
+    text.parse().map_err(|e: crate::error::Error| e.to_string())
 }
 
 #[derive(Debug, Args)]

@@ -715,20 +715,28 @@ pub fn mirror(args: &MirrorArgs) -> Result<Outcome> {
         }
     }
     mapping.check_collisions(plan.images().iter().map(|i| &i.source))?;
-    let text = match &args.template {
-        Some(file) => {
-            let name = file.display().to_string();
-            let bytes = source::read_input_file(file, "template")?;
-            plan.render_template(source::utf8(&bytes, &name)?, &name)?
+    let options = copy_options(args)?;
+    if args.template.is_none() && args.format == crate::mirror::Format::Bundle {
+        write_bundle(&plan, &options, args.output.as_deref())?;
+    } else {
+        let text = match &args.template {
+            Some(file) => {
+                let name = file.display().to_string();
+                let bytes = source::read_input_file(file, "template")?;
+                plan.render_template(source::utf8(&bytes, &name)?, &name, &options)?
+            }
+            None => plan.render_with_options(args.format, &options)?,
+        };
+        match &args.output {
+            Some(file) if args.template.is_none() && args.format.is_script() => {
+                report::write_script_atomically(file, text.as_bytes())?
+            }
+            Some(file) => report::write_atomically(file, text.as_bytes())?,
+            None => report::data(text.as_bytes())?,
         }
-        None => plan.render(args.format)?,
-    };
-    match &args.output {
-        Some(file) if args.template.is_none() && args.format.is_script() => {
-            report::write_script_atomically(file, text.as_bytes())?
-        }
-        Some(file) => report::write_atomically(file, text.as_bytes())?,
-        None => report::data(text.as_bytes())?,
+    }
+    if let Some(warning) = args.format.platform_warning(&options) {
+        report::warning(&warning);
     }
     report::note(&format!(
         "helm-retarget: {} image(s) to copy, {} excluded, {} already on the target",
@@ -737,6 +745,66 @@ pub fn mirror(args: &MirrorArgs) -> Result<Outcome> {
         plan.already_on_destination().len()
     ));
     Ok(if errored { verdict.and(Outcome::Errored) } else { verdict })
+}
+
+/// `--platform`, `--with-referrers` and the chart archive (its name and version read from it,
+/// so a file that is not a chart fails here, not in `helm push`).
+fn copy_options(args: &MirrorArgs) -> Result<crate::mirror::CopyOptions> {
+    let chart = match &args.chart_archive {
+        None => None,
+        Some(archive) => {
+            // `helm push` takes a packaged chart, and the scripts name it by its path.
+            if archive == "-" || Path::new(archive).is_dir() {
+                return Err(Error::new("helm push takes a chart archive (.tgz), not a directory or stdin")
+                    .at(format!("--chart-archive {archive}"))
+                    .hint("package it first: `helm package DIR`, or `helm-retarget relocate CHART -o OUT.tgz`"));
+            }
+            let chart = load_chart(archive)?;
+            let destination = match (&args.chart_destination, &args.target.registry) {
+                (Some(destination), _) => destination.clone(),
+                (None, Some(registry)) => format!("oci://{}/charts", registry.trim_end_matches('/')),
+                (None, None) => {
+                    return Err(Error::new("no place for the chart archive: --mapping names no single registry")
+                        .at("--chart-archive")
+                        .hint("pass --chart-destination oci://HOST/PATH (or --registry)"));
+                }
+            };
+            if !destination.starts_with("oci://") || destination.len() <= "oci://".len() {
+                return Err(Error::new(format!("{destination:?} is not an OCI registry address"))
+                    .at("--chart-destination")
+                    .hint("write oci://HOST[:PORT][/PATH], as `helm push` takes it"));
+            }
+            Some(crate::mirror::ChartArchive {
+                archive: archive.clone(),
+                name: chart.metadata.name.clone(),
+                version: chart.metadata.version.clone(),
+                destination,
+            })
+        }
+    };
+    Ok(crate::mirror::CopyOptions { platforms: args.platforms.clone(), with_referrers: args.with_referrers, chart })
+}
+
+/// `--format bundle -o DIR`: both scripts rendered before either is written, each written
+/// atomically.
+fn write_bundle(plan: &MirrorPlan, options: &crate::mirror::CopyOptions, dir: Option<&Path>) -> Result<()> {
+    let Some(dir) = dir else {
+        return Err(Error::new("--format bundle writes two scripts, save.sh and load.sh")
+            .at("--format bundle")
+            .hint("name the directory to write them to with -o DIR"));
+    };
+    let scripts = plan.render_bundle(options)?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::new(format!("cannot create the directory: {e}")).at(dir.display().to_string()))?;
+    for (name, text) in &scripts {
+        report::write_script_atomically(&dir.join(name), text.as_bytes())?;
+    }
+    report::note(&format!(
+        "helm-retarget: wrote {} and {}",
+        dir.join(scripts[0].0).display(),
+        dir.join(scripts[1].0).display()
+    ));
+    Ok(())
 }
 
 /// What a chart upgrade changes: images added, removed and retagged, and how the overlay changes.

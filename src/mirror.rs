@@ -17,6 +17,9 @@
 //! | `already_on_destination` | sources already on a destination registry: nothing to copy |
 //! | `destination_registries` | the destination hosts of `images`, sorted (for login lines) |
 //! | `generator` | `helm-retarget VERSION` |
+//! | `platforms`, `platform_list`, `filtered` | `--platform`: each with `platform`, `os`, `architecture`, `variant`; the list comma-joined; true when it narrows the copy |
+//! | `with_referrers` | `--with-referrers`: signatures, SBOMs and attestations come along |
+//! | `chart_archive` | `--chart-archive`: `archive`, `file_name`, `name`, `version`, `destination` (`oci://…`, for `helm push`), `reference`; null without it |
 //!
 //! Each image:
 //!
@@ -29,7 +32,9 @@
 //! | `destination_registry`, `destination_path`, `destination_name` | `harbor.example.com`, `mirror/library/nginx`, … |
 //! | `tag`, `digest` | `1.25`, `sha256:…`; null when the reference has none |
 //! | `copy_source` | what to pull: `source_name@digest` when pinned, else `source_name:tag` (`:latest` when neither) |
-//! | `copy_destination` | what to push: `destination_name:tag` when there is a tag, else `destination_name@digest` |
+//! | `copy_destination` | what to push: `destination_name:tag` when there is a tag, else `destination_name@digest` (with `--platform`, always a tag: the filtered index has a digest of its own) |
+//! | `kept_digest` | the source's digest when the copy keeps it (null with `--platform`) |
+//! | `layout_tag` | the image's name in the bundle's OCI layout (`image-0001`) |
 //! | `artifact` | true for an OCI artifact that is not a container image (a plugin or policy bundle, by its key or path) |
 //! | `tagged_destination` | `copy_destination`, but always a tag (`sha256-HEX` from a lone digest), for tools that cannot push by digest |
 //! | `chart`, `values_path` | the charts and values paths that use it, joined with `, ` (`values_path` is empty for manifest-stream sites) |
@@ -51,6 +56,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::path::Path;
 use std::str::FromStr;
 
 use handlebars::{Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderError, RenderErrorReason};
@@ -131,10 +137,15 @@ pub enum Format {
     /// A bash script that asks the registry for each destination's digest and prints the images
     /// lock (`--pin-digests LOCK`).
     Lock,
+    /// A bash script of `oras cp` (`-r` with --with-referrers: signatures, SBOMs, attestations).
+    Oras,
+    /// Two bash scripts for an air gap (`-o DIR`): `save.sh` writes every image into one OCI
+    /// layout archive, `load.sh` pushes that archive's images to their destinations.
+    Bundle,
 }
 
 impl Format {
-    pub const ALL: [Format; 10] = [
+    pub const ALL: [Format; 12] = [
         Format::List,
         Format::Tsv,
         Format::Json,
@@ -145,6 +156,8 @@ impl Format {
         Format::SkopeoSync,
         Format::DryRun,
         Format::Lock,
+        Format::Oras,
+        Format::Bundle,
     ];
 
     /// The name `--format` takes.
@@ -160,12 +173,14 @@ impl Format {
             Format::SkopeoSync => "skopeo-sync",
             Format::DryRun => "dry-run",
             Format::Lock => "lock",
+            Format::Oras => "oras",
+            Format::Bundle => "bundle",
         }
     }
 
     /// True for the bash scripts, which a caller writing a file may want to make executable.
     pub fn is_script(self) -> bool {
-        matches!(self, Format::Skopeo | Format::Crane | Format::Docker | Format::Lock)
+        matches!(self, Format::Skopeo | Format::Crane | Format::Docker | Format::Lock | Format::Oras | Format::Bundle)
     }
 
     /// The embedded template, or None for JSON (serialised directly).
@@ -181,6 +196,9 @@ impl Format {
             Format::SkopeoSync => Some(include_str!("mirror/skopeo-sync.yaml.hbs")),
             Format::DryRun => Some(include_str!("mirror/dry-run.hbs")),
             Format::Lock => Some(include_str!("mirror/lock.sh.hbs")),
+            Format::Oras => Some(include_str!("mirror/oras.sh.hbs")),
+            // Two scripts: see `render_bundle`.
+            Format::Bundle => None,
         }
     }
 }
@@ -200,6 +218,194 @@ impl FromStr for Format {
             Error::new(format!("unknown mirror format {text:?}"))
                 .at("--format")
                 .hint(format!("use one of {}, or --template FILE", names.join(", ")))
+        })
+    }
+}
+
+/// One `--platform`: `os/arch[/variant]`, as the OCI image index names it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Platform {
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+}
+
+impl FromStr for Platform {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Platform, Error> {
+        let parts: Vec<&str> = text.split('/').collect();
+        let word = |part: &&str| {
+            !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        };
+        if !(2..=3).contains(&parts.len()) || !parts.iter().all(word) {
+            return Err(Error::new(format!("{text:?} is not a platform"))
+                .at("--platform")
+                .hint("write OS/ARCH or OS/ARCH/VARIANT, comma-separated: --platform linux/amd64,linux/arm64/v8"));
+        }
+        Ok(Platform {
+            os: parts[0].to_string(),
+            architecture: parts[1].to_string(),
+            variant: parts.get(2).map(|v| v.to_string()),
+        })
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        match &self.variant {
+            Some(variant) => write!(f, "/{variant}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The chart archive copied with the images (`--chart-archive OUT.tgz`): `helm push` puts it at
+/// `oci://REGISTRY/charts/NAME:VERSION`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartArchive {
+    /// The archive's path as the user gave it (the scripts run where `mirror` ran).
+    pub archive: String,
+    pub name: String,
+    pub version: String,
+    /// `oci://HOST[/PATH]`, what `helm push` takes.
+    pub destination: String,
+}
+
+/// How the copy is made beyond the plan itself: which platforms, whether referrers come along,
+/// and the chart archive pushed with the images.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CopyOptions {
+    /// Empty: every platform.
+    pub platforms: Vec<Platform>,
+    pub with_referrers: bool,
+    pub chart: Option<ChartArchive>,
+}
+
+/// How many platforms a format's tool can select.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PlatformChoice {
+    /// Any list (the format copies nothing itself, or its tool filters an index).
+    List,
+    /// One platform, or every platform.
+    One,
+    /// Every platform only.
+    AllOnly,
+}
+
+/// What a format's tool can do with `--platform` and `--with-referrers`, and what to use instead.
+struct Capabilities {
+    platforms: PlatformChoice,
+    /// Why the platform list cannot be expressed, and what to use instead.
+    platforms_instead: &'static str,
+    /// None: copies referrers; Some: why not, and what to use instead.
+    referrers_instead: Option<&'static str>,
+}
+
+const NO_REFERRERS_HINT: &str = "use --format oras (`oras cp -r`), regsync (`referrers: true`) or bundle, \
+                                 which copy OCI referrers; signatures cosign stores under `sha256-HEX.sig` tags \
+                                 come along with `cosign copy SRC DST`";
+
+impl Format {
+    fn capabilities(self) -> Capabilities {
+        let listing = Capabilities { platforms: PlatformChoice::List, platforms_instead: "", referrers_instead: None };
+        match self {
+            Format::List | Format::Tsv | Format::Json | Format::DryRun | Format::Lock | Format::Regsync => listing,
+            Format::Crane => Capabilities {
+                referrers_instead: Some(
+                    "crane copy copies an image without its referrers (signatures, SBOMs, attestations)",
+                ),
+                ..listing
+            },
+            Format::Skopeo => Capabilities {
+                platforms: PlatformChoice::One,
+                platforms_instead: "skopeo copy copies one platform (--override-os/--override-arch) or every one \
+                                    (--all), never a list",
+                referrers_instead: Some(
+                    "skopeo copy copies an image without its OCI referrers (signatures, SBOMs, attestations)",
+                ),
+            },
+            Format::Docker => Capabilities {
+                platforms: PlatformChoice::One,
+                platforms_instead: "docker pull --platform pulls one platform",
+                referrers_instead: Some(
+                    "docker pull and push move an image without its referrers (signatures, SBOMs, attestations)",
+                ),
+            },
+            Format::SkopeoSync => Capabilities {
+                platforms: PlatformChoice::AllOnly,
+                platforms_instead: "the sync file is written for `skopeo sync --all`, which copies every platform",
+                referrers_instead: Some(
+                    "skopeo sync copies images without their OCI referrers (signatures, SBOMs, attestations)",
+                ),
+            },
+            Format::Oras | Format::Bundle => Capabilities {
+                platforms: PlatformChoice::One,
+                platforms_instead: "oras cp --platform copies one platform (or, without it, every one), never a list",
+                referrers_instead: None,
+            },
+        }
+    }
+
+    /// Refuses options this format's tool cannot carry out: copying everything, or one
+    /// platform of several, would be silently wrong.
+    pub fn check_options(self, options: &CopyOptions) -> Result<(), Error> {
+        let capabilities = self.capabilities();
+        let count = options.platforms.len();
+        let refused = match capabilities.platforms {
+            PlatformChoice::List => false,
+            PlatformChoice::One => count > 1,
+            PlatformChoice::AllOnly => count > 0,
+        };
+        if refused {
+            let list: Vec<String> = options.platforms.iter().map(Platform::to_string).collect();
+            let hint = match capabilities.platforms {
+                PlatformChoice::One => {
+                    "use --format crane (`crane index filter`) or regsync (`platforms:`), which \
+                                        take a list, or give one --platform"
+                }
+                _ => "use --format crane (`crane index filter`) or regsync (`platforms:`), which take a list",
+            };
+            return Err(Error::new(format!(
+                "cannot copy only {}: {}",
+                list.join(", "),
+                capabilities.platforms_instead
+            ))
+            .at(format!("--format {} --platform", self.name()))
+            .hint(hint));
+        }
+        if let (true, Some(why)) = (options.with_referrers, capabilities.referrers_instead) {
+            return Err(Error::new(why)
+                .at(format!("--format {} --with-referrers", self.name()))
+                .hint(NO_REFERRERS_HINT));
+        }
+        Ok(())
+    }
+
+    /// The warning `--platform` earns: what filtering does to the index digest with this tool.
+    pub fn platform_warning(self, options: &CopyOptions) -> Option<String> {
+        if options.platforms.is_empty() {
+            return None;
+        }
+        let list: Vec<String> = options.platforms.iter().map(Platform::to_string).collect();
+        let list = list.join(", ");
+        Some(match (self, options.platforms.len()) {
+            (Format::Regsync, _) => format!(
+                "--platform {list}: regsync keeps each source index (and its digest) but copies only these \
+                 platforms' images under it; registries that check an index's entries refuse it, and a node of \
+                 another platform pulls nothing"
+            ),
+            (_, 1) => format!(
+                "--platform {list}: a multi-platform image arrives as that one platform's image, under that \
+                 image's digest, not the index's: a digest the chart pins (and a lock written without \
+                 --platform) no longer names what the mirror holds"
+            ),
+            _ => format!(
+                "--platform {list}: filtering an index writes a new index with a new digest: a digest the chart \
+                 pins (and a lock written without --platform) no longer names what the mirror holds; pin the \
+                 filtered index with `--format lock --platform {list}` after the copy"
+            ),
         })
     }
 }
@@ -268,9 +474,21 @@ impl MirrorPlan {
         }
     }
 
-    /// Renders the plan in a built-in format.
+    /// Renders the plan in a built-in format, copying every platform without referrers.
     pub fn render(&self, format: Format) -> Result<String, Error> {
-        let variables = self.variables();
+        self.render_with_options(format, &CopyOptions::default())
+    }
+
+    /// Renders the plan in a built-in format with `options` (refused when the format's tool
+    /// cannot carry them out). `--format bundle` is two scripts: see [`MirrorPlan::render_bundle`].
+    pub fn render_with_options(&self, format: Format, options: &CopyOptions) -> Result<String, Error> {
+        format.check_options(options)?;
+        let variables = self.variables(options);
+        if format == Format::Bundle {
+            return Err(Error::new("--format bundle writes two scripts, save.sh and load.sh")
+                .at("--format bundle")
+                .hint("name the directory to write them to with -o DIR"));
+        }
         let Some(template) = format.template() else {
             let mut text = serde_json::to_string_pretty(&variables)
                 .map_err(|e| Error::new(format!("cannot write the plan as JSON: {e}")))?;
@@ -288,21 +506,41 @@ impl MirrorPlan {
         rendered.map_err(|error| error.hint("this is a bug in helm-retarget's built-in template; please report it"))
     }
 
+    /// `--format bundle`: the save script (connected side: every image into one OCI layout
+    /// archive) and the load script (disconnected side: that archive's images to their
+    /// destinations), as (file name, text).
+    pub fn render_bundle(&self, options: &CopyOptions) -> Result<[(&'static str, String); 2], Error> {
+        Format::Bundle.check_options(options)?;
+        let variables = self.variables(options);
+        let render = |file: &'static str, template: &str| {
+            render_with(template, &format!("--format bundle ({file})"), &variables)
+                .map(|text| (file, text))
+                .map_err(|error| error.hint("this is a bug in helm-retarget's built-in template; please report it"))
+        };
+        Ok([
+            render("save.sh", include_str!("mirror/bundle-save.sh.hbs"))?,
+            render("load.sh", include_str!("mirror/bundle-load.sh.hbs"))?,
+        ])
+    }
+
     /// A user's own handlebars template (`--template FILE`), same variables as the built-ins.
     /// `file_name` names the template in errors.
-    pub fn render_template(&self, template: &str, file_name: &str) -> Result<String, Error> {
-        render_with(template, file_name, &self.variables()).map_err(|error| {
+    pub fn render_template(&self, template: &str, file_name: &str, options: &CopyOptions) -> Result<String, Error> {
+        render_with(template, file_name, &self.variables(options)).map_err(|error| {
             let hint = "`helm-retarget mirror --format json` prints every variable a template \
                         can use; the README lists them";
             error.hint(hint)
         })
     }
 
-    fn variables(&self) -> PlanVariables {
-        let images: Vec<ImageVariables> = self.images.iter().map(ImageVariables::new).collect();
+    fn variables(&self, options: &CopyOptions) -> PlanVariables {
+        let filtered = !options.platforms.is_empty();
+        let images: Vec<ImageVariables> =
+            self.images.iter().enumerate().map(|(index, image)| ImageVariables::new(image, index, filtered)).collect();
         let disabled_count = images.iter().filter(|image| image.disabled).count();
         let destination_registries: BTreeSet<String> =
             self.images.iter().map(|image| image.destination.registry.clone()).collect();
+        let platform_names: Vec<String> = options.platforms.iter().map(Platform::to_string).collect();
         PlanVariables {
             generator: concat!("helm-retarget ", env!("CARGO_PKG_VERSION")),
             enabled_count: images.len() - disabled_count,
@@ -311,6 +549,21 @@ impl MirrorPlan {
             excluded: self.excluded.iter().map(UncopiedVariables::new).collect(),
             already_on_destination: self.already_on_destination.iter().map(UncopiedVariables::new).collect(),
             destination_registries: destination_registries.into_iter().collect(),
+            platform_list: platform_names.join(","),
+            platforms: options
+                .platforms
+                .iter()
+                .map(|platform| PlatformVariables {
+                    platform: platform.to_string(),
+                    os: platform.os.clone(),
+                    architecture: platform.architecture.clone(),
+                    variant: platform.variant.clone(),
+                })
+                .collect(),
+            filtered,
+            several_platforms: options.platforms.len() > 1,
+            with_referrers: options.with_referrers,
+            chart_archive: options.chart.as_ref().map(ChartArchiveVariables::new),
         }
     }
 }
@@ -331,6 +584,61 @@ struct PlanVariables {
     excluded: Vec<UncopiedVariables>,
     already_on_destination: Vec<UncopiedVariables>,
     destination_registries: Vec<String>,
+    /// `--platform`, each part apart; empty: every platform.
+    platforms: Vec<PlatformVariables>,
+    /// `--platform` as given, comma-separated (`linux/amd64,linux/arm64`); empty: every platform.
+    platform_list: String,
+    /// True when `--platform` narrows the copy (index digests change).
+    filtered: bool,
+    /// True when `--platform` names more than one platform (`crane index filter`, not `crane copy`).
+    several_platforms: bool,
+    /// `--with-referrers`: signatures, SBOMs and attestations come along.
+    with_referrers: bool,
+    /// `--chart-archive`: the chart pushed with its images; null without it.
+    chart_archive: Option<ChartArchiveVariables>,
+}
+
+#[derive(Debug, Serialize)]
+struct PlatformVariables {
+    platform: String,
+    os: String,
+    architecture: String,
+    variant: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ChartArchiveVariables {
+    archive: String,
+    /// The archive's file name, as the bundle carries it.
+    file_name: String,
+    name: String,
+    version: String,
+    /// `oci://HOST/PATH`, what `helm push` takes.
+    destination: String,
+    /// Where `helm push` puts it: `HOST/PATH/NAME:VERSION` (a `+` in the version becomes `_`,
+    /// as tags cannot hold `+`).
+    reference: String,
+}
+
+impl ChartArchiveVariables {
+    fn new(chart: &ChartArchive) -> Self {
+        let file_name = Path::new(&chart.archive)
+            .file_name()
+            .map_or_else(|| "chart.tgz".to_string(), |name| name.to_string_lossy().into_owned());
+        ChartArchiveVariables {
+            archive: chart.archive.clone(),
+            file_name,
+            name: chart.name.clone(),
+            version: chart.version.clone(),
+            destination: chart.destination.clone(),
+            reference: format!(
+                "{}/{}:{}",
+                chart.destination.trim_start_matches("oci://").trim_end_matches('/'),
+                chart.name,
+                chart.version.replace('+', "_")
+            ),
+        }
+    }
 }
 
 /// The source side of an image and where it is used, shared by copied and uncopied images.
@@ -408,16 +716,23 @@ struct ImageVariables {
     /// An OCI artifact, not a container image (see `discover::is_artifact`): `oras copy` copies it
     /// as is, where docker and skopeo expect an image.
     artifact: bool,
+    /// The image's name inside the bundle's OCI layout (`image-0001`).
+    layout_tag: String,
+    /// The digest the copy keeps: the source's pin, unless `--platform` filters it away.
+    kept_digest: Option<String>,
     /// Repeated from `source` so Rust code can filter without reaching into the flattened part.
     #[serde(skip)]
     disabled: bool,
 }
 
 impl ImageVariables {
-    fn new(image: &MirrorImage) -> Self {
+    /// `filtered`: `--platform` narrows the copy, so what arrives has a new digest and is
+    /// pushed under a tag (`sha256-HEX` for a source pinned by digest alone).
+    fn new(image: &MirrorImage, index: usize, filtered: bool) -> Self {
         let source = SourceVariables::new(&image.source, &image.sites);
         let destination = &image.destination;
         let disabled = source.disabled;
+        let kept_digest = if filtered { None } else { source.digest.clone() };
         ImageVariables {
             source,
             destination: destination.to_string(),
@@ -425,8 +740,10 @@ impl ImageVariables {
             destination_path: destination.repository.clone(),
             destination_name: destination.name(),
             copy_source: copy_source(&image.source),
-            copy_destination: copy_destination(destination),
+            copy_destination: if filtered { tagged_destination(destination) } else { copy_destination(destination) },
             tagged_destination: tagged_destination(destination),
+            layout_tag: format!("image-{:04}", index + 1),
+            kept_digest,
             artifact: image.sites.iter().any(|site| crate::discover::is_artifact(&image.source, &site.location)),
             disabled,
         }
@@ -593,6 +910,7 @@ impl<'a> SkopeoSyncVariables<'a> {
 const PARTIALS: &[(&str, &str)] = &[
     ("image-comment", include_str!("mirror/image-comment.hbs")),
     ("uncopied-comment", include_str!("mirror/uncopied-comment.hbs")),
+    ("chart-push", include_str!("mirror/chart-push.hbs")),
 ];
 
 /// Renders `template` (named `name` in errors) over `variables` with our helpers, no HTML
@@ -1112,7 +1430,7 @@ mod tests {
     fn a_user_template_sees_the_same_variables() {
         let template = "{{#each images}}{{source_short}} -> {{destination_name}} [{{chart}}|{{values_path}}]{{#if digest}} pinned{{/if}}\n{{/each}}\
                         {{#each excluded}}skip {{source}}\n{{/each}}";
-        let text = plan().render_template(template, "mine.hbs").unwrap();
+        let text = plan().render_template(template, "mine.hbs", &CopyOptions::default()).unwrap();
         assert_eq!(
             lines(&text),
             [
@@ -1129,7 +1447,7 @@ mod tests {
     #[test]
     fn a_user_template_can_use_the_helpers_and_partials() {
         let template = "{{#each images}}{{#unless disabled}}{{> image-comment}}crane copy {{shell-quote copy_source}} {{shell-quote copy_destination}}\n{{/unless}}{{/each}}";
-        let text = plan().render_template(template, "mine.hbs").unwrap();
+        let text = plan().render_template(template, "mine.hbs", &CopyOptions::default()).unwrap();
         assert!(
             text.contains(
                 "\ncrane copy 'docker.io/library/nginx:1.25' 'harbor.example.com/mirror/library/nginx:1.25'\n"
@@ -1141,13 +1459,16 @@ mod tests {
 
     #[test]
     fn user_template_errors_name_the_file_line_and_variable() {
-        let error = plan().render_template("ok\n{{#each images}}{{sorce}}{{/each}}", "mine.hbs").unwrap_err();
+        let error = plan()
+            .render_template("ok\n{{#each images}}{{sorce}}{{/each}}", "mine.hbs", &CopyOptions::default())
+            .unwrap_err();
         let message = error.to_string();
         assert!(message.starts_with("mine.hbs: the template uses \"sorce\""), "{message}");
         assert!(message.contains("(line 2)"), "{message}");
         assert!(message.contains("--format json"), "{message}");
 
-        let error = plan().render_template("{{#each images}}\n{{/if}}", "bad.hbs").unwrap_err();
+        let error =
+            plan().render_template("{{#each images}}\n{{/if}}", "bad.hbs", &CopyOptions::default()).unwrap_err();
         let message = error.to_string();
         assert!(message.starts_with("bad.hbs: not a valid handlebars template"), "{message}");
         assert_eq!(error.line, Some(2), "{message}");
