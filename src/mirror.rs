@@ -388,8 +388,8 @@ impl Format {
         if options.platforms.is_empty() {
             return None;
         }
-        let list: Vec<String> = options.platforms.iter().map(Platform::to_string).collect();
-        let list = list.join(", ");
+        let names: Vec<String> = options.platforms.iter().map(Platform::to_string).collect();
+        let (list, flag) = (names.join(", "), names.join(","));
         Some(match (self, options.platforms.len()) {
             (Format::Regsync, _) => format!(
                 "--platform {list}: regsync keeps each source index (and its digest) but copies only these \
@@ -404,7 +404,7 @@ impl Format {
             _ => format!(
                 "--platform {list}: filtering an index writes a new index with a new digest: a digest the chart \
                  pins (and a lock written without --platform) no longer names what the mirror holds; pin the \
-                 filtered index with `--format lock --platform {list}` after the copy"
+                 filtered index with `--format lock --platform {flag}` after the copy"
             ),
         })
     }
@@ -1504,6 +1504,18 @@ mod tests {
             shellcheck(&script, "empty.sh");
         }
         assert_eq!(plan.render(Format::List).unwrap(), "");
+    }
+
+    #[test]
+    fn platforms_parse_as_the_image_index_names_them() {
+        let platform: Platform = "linux/arm64/v8".parse().unwrap();
+        assert_eq!((platform.os.as_str(), platform.architecture.as_str()), ("linux", "arm64"));
+        assert_eq!(platform.variant.as_deref(), Some("v8"));
+        assert_eq!(platform.to_string(), "linux/arm64/v8");
+        for bad in ["linux", "linux/", "/amd64", "linux/amd64/v8/x", "linux/amd 64", "linux/$(rm)"] {
+            let error = bad.parse::<Platform>().unwrap_err().to_string();
+            assert!(error.contains("is not a platform"), "{bad}: {error}");
+        }
     }
 
     #[test]
