@@ -12,11 +12,12 @@ use crate::overlay_e2e::{expected_on_mirror, generate_overlay, post_render_only,
 use crate::post_render_e2e::{by_source, stream};
 
 /// Every `--format` name, in the order the help lists them.
-const FORMATS: [&str; 10] =
-    ["list", "tsv", "json", "skopeo", "crane", "docker", "regsync", "skopeo-sync", "dry-run", "lock"];
+/// (`bundle` writes two files into `-o DIR`: tests/integration/mirror_copy.rs.)
+const FORMATS: [&str; 11] =
+    ["list", "tsv", "json", "skopeo", "crane", "docker", "regsync", "skopeo-sync", "dry-run", "lock", "oras"];
 
 /// The formats that are bash scripts.
-const SCRIPTS: [&str; 4] = ["skopeo", "crane", "docker", "lock"];
+const SCRIPTS: [&str; 5] = ["skopeo", "crane", "docker", "lock", "oras"];
 
 /// The two snapshot fixtures: tags from appVersion, a subchart and a `repository` holding the
 /// host; and digests pinned next to tags.
