@@ -39,7 +39,7 @@ pub fn registry_settings(render: &TreeRender) -> Vec<RegistrySetting> {
         for doc in documents {
             let text = |p: &str| doc.get(&ValuesPath::parse(p)).and_then(Value::as_str).unwrap_or_default().to_string();
             let kind = text("kind");
-            if kind.is_empty() || crate::rewrite::is_pod_kind(&kind) {
+            if kind.is_empty() || crate::kube::is_pod_kind(&kind) {
                 continue;
             }
             let object = format!("{kind}/{}", text("metadata.name"));

@@ -102,7 +102,7 @@ pub fn placement(image: &RenderedImage) -> Placement {
         Placement::CrSplitFields
     } else if matches!(kind, "ConfigMap" | "Secret") {
         Placement::ConfigmapValue
-    } else if crate::rewrite::is_pod_kind(kind) {
+    } else if crate::kube::is_pod_kind(kind) {
         Placement::PodSpec
     } else {
         Placement::CrField

@@ -18,9 +18,11 @@ use saphyr_parser::ScalarStyle;
 use serde::Serialize;
 
 use crate::error::Error;
+/// Still reached as `rewrite::is_pod_kind` by plan.rs, which is being split; it moves to `kube`.
+pub use crate::kube::is_pod_kind;
 use crate::mapping::RegistryMapping;
 use crate::reference::Reference;
-pub use sites::{is_pod_kind, Rules};
+pub use sites::Rules;
 use sites::{Object, Site};
 
 /// Where in the manifest stream an image reference sits.

@@ -10,28 +10,8 @@ use saphyr_parser::ScalarStyle;
 
 use super::tree::{self, Node, Scalar};
 use super::ImageField;
+use crate::kube::{self, key_names_an_image, names_an_image, CONTAINER_LISTS};
 use crate::reference::Reference;
-
-/// Kinds whose pod spec sits at a fixed path.
-/// Whether the kubelet runs a pod spec of objects of this kind (their images are pulled as
-/// containers, not handed over as data).
-pub fn is_pod_kind(kind: &str) -> bool {
-    POD_SPECS.iter().any(|(k, _)| *k == kind)
-}
-
-const POD_SPECS: &[(&str, &[&str])] = &[
-    ("Pod", &["spec"]),
-    ("Deployment", &["spec", "template", "spec"]),
-    ("StatefulSet", &["spec", "template", "spec"]),
-    ("DaemonSet", &["spec", "template", "spec"]),
-    ("ReplicaSet", &["spec", "template", "spec"]),
-    ("ReplicationController", &["spec", "template", "spec"]),
-    ("Job", &["spec", "template", "spec"]),
-    ("CronJob", &["spec", "jobTemplate", "spec", "template", "spec"]),
-    ("PodTemplate", &["template", "spec"]),
-];
-
-const CONTAINER_LISTS: [&str; 3] = ["initContainers", "containers", "ephemeralContainers"];
 
 /// Which rules are on: the text rules (references inside configuration text) can be turned off
 /// for a user whose config text must stay as the chart wrote it (`--text-images=off`).
@@ -111,8 +91,7 @@ pub(crate) fn find(
     refused: &mut Vec<String>,
 ) -> Vec<Site> {
     let mut finder = Finder { object, text, first_line, sites: Vec::new(), rules, in_text: false, refused };
-    let pod_spec_path = POD_SPECS.iter().find(|(kind, _)| *kind == object.kind).map(|(_, path)| *path);
-    match pod_spec_path {
+    match kube::pod_spec_path(&object.kind) {
         Some(path) => {
             let mut node = Some(root);
             for step in path {
@@ -640,24 +619,6 @@ fn items<'n, 'a>(node: Option<&'n Node<'a>>) -> impl Iterator<Item = (usize, &'n
     node.and_then(Node::as_sequence).unwrap_or(&[]).iter().enumerate()
 }
 
-/// Env var names that carry an image: `RELATED_IMAGE_*` (the operator convention), `*_IMAGE`,
-/// `*_IMAGE_NAME`, `*_BUILDER` (a builder image), and `IMAGE` itself. `*_IMAGE_TAG` or
-/// `*_IMAGE_PULL_POLICY` do not hold references.
-fn names_an_image(name: &str) -> bool {
-    let name = name.to_ascii_uppercase();
-    name.starts_with("RELATED_IMAGE_")
-        || name.ends_with("_IMAGE")
-        || name.ends_with("_IMAGE_NAME")
-        || name.ends_with("_BUILDER")
-        || name == "IMAGE"
-}
-
-/// A key of a custom resource or ConfigMap whose name says it holds an image: `image`,
-/// `docker_image`, `logicalBackupImage`, `IMAGE_REF`. Its value must still read as an image.
-fn key_names_an_image(key: &str) -> bool {
-    key.to_ascii_lowercase().contains("image")
-}
-
 /// `a.b` + `c` -> `a.b.c`.
 fn join_path(path: &str, key: &str) -> String {
     if path.is_empty() {
@@ -806,16 +767,6 @@ mod tests {
         assert_eq!(locate_in("x: \"\\x41 ab/c:1\"\n", 2..8).unwrap(), "x: \"\\x41 ");
         assert_eq!(locate_in("x: >\n  one\n  ab/c:1\n", 4..10).unwrap(), "x: >\n  one\n  ");
         assert!(locate_in("x: \"ab/c:1 \\\"ab/c:1\"\n", 0..6).is_err());
-    }
-
-    #[test]
-    fn env_names_that_hold_images() {
-        for name in ["RELATED_IMAGE_linstor-controller", "SIDECAR_IMAGE", "IMAGE", "related_image_x"] {
-            assert!(names_an_image(name), "{name}");
-        }
-        for name in ["IMAGE_PULL_POLICY", "MY_IMAGE_TAG", "IMAGES", "PAGE"] {
-            assert!(!names_an_image(name), "{name}");
-        }
     }
 
     #[test]
