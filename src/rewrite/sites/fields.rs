@@ -121,3 +121,48 @@ impl Finder<'_> {
         used
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::rewrite::tests::rewritten;
+    use crate::rewrite::*;
+
+    #[test]
+    fn image_fields_of_other_kinds_only_when_they_read_as_images() {
+        let input = "kind: Prometheus\nmetadata: {name: p, namespace: mon}\nspec:\n  image: quay.io/prometheus/prometheus:v2.53.0\n  thanos: {image: auto}\n  other: {image: \"\", deep: [{image: \"{{ .Values.x }}\"}, {image: busybox}]}\n  containers:\n  - name: c\n    image: quay.io/c/c:1\n    env: [{name: X_IMAGE, value: \"docker.io/x/y:1\"}]\n";
+        let fields = find_images(input.as_bytes()).unwrap();
+        let found: Vec<_> = fields.iter().map(|f| (f.field_path.as_str(), f.text.as_str())).collect();
+        assert_eq!(
+            found,
+            vec![
+                ("spec.image", "quay.io/prometheus/prometheus:v2.53.0"),
+                ("spec.containers[0].env[0].value", "docker.io/x/y:1"),
+                ("spec.containers[0].image", "quay.io/c/c:1"),
+            ]
+        );
+        assert_eq!(fields[0].object(), "Prometheus/p (namespace mon)");
+        assert_eq!(fields[0].line, 4);
+    }
+
+    #[test]
+    fn sibling_fields_compose_one_reference_and_only_the_host_field_moves() {
+        let input = "kind: ClusterPolicy\nmetadata: {name: p}\nspec:\n  driver: {repository: nvcr.example/org, image: drv, version: '5'}\n  mon:\n    registry: docker.io\n    repository: nginx\n    tag: '1'\n    digest: null\n  repo: {repository: quay.io/org/app, tag: v2}\n  name: {repository: org/app, tag: v2}\n";
+        let fields = find_images(input.as_bytes()).unwrap();
+        let found: Vec<_> = fields.iter().map(|f| (f.field_path.as_str(), f.components.clone())).collect();
+        assert_eq!(
+            found,
+            vec![
+                ("spec.driver.repository", vec!["nvcr.example/org/drv:5".to_string()]),
+                ("spec.mon.registry", vec!["docker.io/nginx:1".to_string()]),
+                ("spec.repo.repository", vec!["quay.io/org/app:v2".to_string()]),
+            ]
+        );
+        assert_eq!(
+            rewritten(input),
+            input
+                .replace("nvcr.example/org", "mirror.example.com/org")
+                .replace("registry: docker.io", "registry: mirror.example.com/library")
+                .replace("quay.io/org/app", "mirror.example.com/org/app")
+        );
+    }
+}

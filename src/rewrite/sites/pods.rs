@@ -95,6 +95,8 @@ fn flag(word: &str) -> Option<(&str, Option<&str>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rewrite::tests::{paths, rewritten};
+    use crate::rewrite::*;
 
     #[test]
     fn flags_split_into_name_and_value() {
@@ -104,5 +106,61 @@ mod tests {
         assert_eq!(flag("---x"), None);
         assert_eq!(flag("--"), None);
         assert_eq!(flag("image=x"), None);
+    }
+
+    #[test]
+    fn container_images_of_every_pod_bearing_kind() {
+        let input = "kind: CronJob\nmetadata: {name: c}\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          initContainers:\n          - image: busybox\n          containers:\n          - name: a\n            image: \"nginx:1.25\"\n";
+        assert_eq!(
+            rewritten(input),
+            input
+                .replace("busybox", "mirror.example.com/library/busybox")
+                .replace("nginx:1.25", "mirror.example.com/library/nginx:1.25")
+        );
+        let pod = "kind: Pod\nspec:\n  ephemeralContainers: [{image: 'quay.io/a/b:1'}]\n  volumes:\n  - name: v\n    image: {reference: quay.io/a/data@sha256:0123456789012345678901234567890123456789012345678901234567890123}\n";
+        assert_eq!(
+            paths(pod),
+            vec![
+                ("spec.ephemeralContainers[0].image".to_string(), "quay.io/a/b:1".to_string()),
+                (
+                    "spec.volumes[0].image.reference".to_string(),
+                    "quay.io/a/data@sha256:0123456789012345678901234567890123456789012345678901234567890123"
+                        .to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn env_values_and_flags_that_carry_images() {
+        let input = "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: quay.io/op/operator:v1\n        env:\n        - {name: RELATED_IMAGE_DB, value: quay.io/op/db:2}\n        - {name: LOG_LEVEL, value: quay.io/op/db:2}\n        - {name: SIDECAR_IMAGE, value: auto}\n        args: [--config-reloader-image=quay.io/p/r:v0.75.0, --image-pull-policy=Always, --sidecar-image, ghcr.io/x/y:3, --log=info]\n";
+        assert_eq!(
+            paths(input),
+            vec![
+                ("spec.template.spec.containers[0].image".to_string(), "quay.io/op/operator:v1".to_string()),
+                ("spec.template.spec.containers[0].env[0].value".to_string(), "quay.io/op/db:2".to_string()),
+                ("spec.template.spec.containers[0].args[0]".to_string(), "quay.io/p/r:v0.75.0".to_string()),
+                ("spec.template.spec.containers[0].args[3]".to_string(), "ghcr.io/x/y:3".to_string()),
+            ]
+        );
+        let out = rewritten(input);
+        assert!(out.contains("[--config-reloader-image=mirror.example.com/p/r:v0.75.0, --image-pull-policy=Always, --sidecar-image, mirror.example.com/x/y:3, --log=info]"), "{out}");
+        assert!(out.contains("{name: LOG_LEVEL, value: quay.io/op/db:2}"), "{out}");
+    }
+
+    #[test]
+    fn env_lists_and_builder_names_carry_images() {
+        let input = "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: quay.io/op/op:1\n        env:\n        - {name: OPERATOR_IMAGE_NAME, value: quay.io/op/op:1}\n        - {name: APP_BUILDER, value: ghcr.io/b/builder:2}\n        - name: ENGINES\n          value: |\n            15=ghcr.io/db/e15:1\n            16=ghcr.io/db/e16:1\n        - {name: NOTES, value: \"see quay.io/op/op:1\\nfor details\"}\n";
+        let paths: Vec<_> = find_images(input.as_bytes()).unwrap().into_iter().map(|f| f.field_path).collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.template.spec.containers[0].image",
+                "spec.template.spec.containers[0].env[0].value",
+                "spec.template.spec.containers[0].env[1].value",
+                "spec.template.spec.containers[0].env[2].value#line 1",
+                "spec.template.spec.containers[0].env[2].value#line 2",
+            ]
+        );
     }
 }

@@ -259,3 +259,97 @@ fn component_references(base: &str, components: &[(Node<'_>, Node<'_>)]) -> Vec<
     }
     references
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::rewrite::tests::{rewritten, to_mirror};
+    use crate::rewrite::*;
+
+    #[test]
+    fn an_image_config_base_moves_with_all_its_components() {
+        let input = "kind: ConfigMap\nmetadata: {name: images}\ndata:\n  0_images.yaml: |\n    # every image starts with the base\n    base: quay.io/piraeusdatastore\n    components:\n      linstor-controller:\n        tag: v1.31.0\n        image: piraeus-server\n      drbd-module-loader:\n        tag: v9.2.13\n        image: drbd9-noble\n        match:\n          - osImage: Red Hat\n            image: drbd9-centos7\n  other.yaml: |\n    base: 1\n";
+        let fields = find_images(input.as_bytes()).unwrap();
+        assert_eq!(fields.len(), 1);
+        assert_eq!(fields[0].field_path, "data.0_images.yaml#base");
+        assert_eq!(fields[0].line, 6);
+        assert_eq!(
+            fields[0].components,
+            vec![
+                "quay.io/piraeusdatastore/piraeus-server:v1.31.0",
+                "quay.io/piraeusdatastore/drbd9-noble:v9.2.13",
+                "quay.io/piraeusdatastore/drbd9-centos7:v9.2.13",
+            ]
+        );
+        assert_eq!(
+            rewritten(input),
+            input.replace("base: quay.io/piraeusdatastore", "base: mirror.example.com/piraeusdatastore")
+        );
+    }
+
+    #[test]
+    fn an_image_config_in_a_quoted_scalar_moves_too() {
+        let input = "kind: ConfigMap\nmetadata: {name: images}\ndata:\n  0_images.yaml: \"base: quay.io/piraeusdatastore\\ncomponents:\\n  linstor-controller:\\n    tag: v1.31.0\\n    image: piraeus-server\\n\"\n";
+        let fields = find_images(input.as_bytes()).unwrap();
+        assert_eq!(fields.len(), 1);
+        assert_eq!(fields[0].components, vec!["quay.io/piraeusdatastore/piraeus-server:v1.31.0"]);
+        assert_eq!(rewritten(input), input.replace("base: quay.io/", "base: mirror.example.com/"));
+    }
+
+    #[test]
+    fn keys_naming_an_image_and_data_values_that_are_references() {
+        let input = "kind: OperatorConfiguration\nmetadata: {name: db}\nconfiguration:\n  docker_image: ghcr.io/db/spilo:3\n  logicalBackupImage: \"quay.io/db/backup:1\"\n  imagePullPolicy: IfNotPresent\n---\nkind: ConfigMap\nmetadata: {name: set}\ndata:\n  provisioner: registry.k8s.io/sig/prov:v5\n  scanner.repository: mirror.gcr.io/x/scan\n  scanner.tag: '0.5'\n  host: redis.default.svc:6379\n---\nkind: Secret\nmetadata: {name: s}\ndata:\n  x: cXVheS5pby9hL2I6MQ==\nstringData:\n  agent: quay.io/a/agent:2\n";
+        let paths: Vec<_> = find_images(input.as_bytes()).unwrap().into_iter().map(|f| f.field_path).collect();
+        assert_eq!(
+            paths,
+            [
+                "configuration.docker_image",
+                "configuration.logicalBackupImage",
+                "data.scanner.repository",
+                "data.provisioner",
+                "stringData.agent"
+            ]
+        );
+        let out = rewritten(input);
+        assert!(out.contains("  scanner.repository: mirror.example.com/x/scan\n  scanner.tag: '0.5'\n"), "{out}");
+        assert!(out.contains("host: redis.default.svc:6379\n") && out.contains("x: cXVheS5pby9hL2I6MQ==\n"), "{out}");
+    }
+
+    #[test]
+    fn references_in_config_text_move_only_in_an_image_context() {
+        let input = "kind: ConfigMap\nmetadata: {name: c}\ndata:\n  casc.yaml: |\n    # image: quay.io/old/agent:0\n    clouds:\n    - templates:\n      - image: \"docker.io/ci/agent:3\"\n        note: ghcr.io/ci/plugins/p:1\n        other: busybox:1\n  runner.toml: |\n    [runners]\n      image = \"alpine:3.20\"\n      name = \"x:1\"\n  start.sh: |\n    exec agent --sidecar-image=quay.io/ci/side:2 --v=3\n    echo quay.io/ci/not-context:1\n  list: |\n    15=ghcr.io/db/e15:1\n  two: |\n    a=quay.io/a/b:1 --x-image=quay.io/c/d:2\n  tpl: |\n    image: {{ .Image }}\n    side: quay.io/t/t:1\n";
+        let fields = find_images(input.as_bytes()).unwrap();
+        let found: Vec<_> = fields.iter().map(|f| (f.field_path.as_str(), f.text.as_str())).collect();
+        assert_eq!(
+            found,
+            vec![
+                ("data.casc.yaml#clouds[0].templates[0].image", "docker.io/ci/agent:3"),
+                ("data.casc.yaml#clouds[0].templates[0].note", "ghcr.io/ci/plugins/p:1"),
+                ("data.runner.toml#line 2", "alpine:3.20"),
+                ("data.start.sh#line 1", "quay.io/ci/side:2"),
+                ("data.list#line 1", "ghcr.io/db/e15:1"),
+                ("data.two#line 1", "quay.io/c/d:2"),
+            ]
+        );
+        assert_eq!(fields[0].line, 8);
+        // Two references on one line: which one the program reads is a guess, so it is refused.
+        let e = rewrite(input.as_bytes(), &to_mirror).unwrap_err().to_string();
+        assert!(e.contains("data.two#line 1") && e.contains("which to move is a guess"), "{e}");
+        let without_two = input.replace("  two: |\n    a=quay.io/a/b:1 --x-image=quay.io/c/d:2\n", "");
+        let out = rewritten(&without_two);
+        let expected = without_two
+            .replace("\"docker.io/ci/agent:3\"", "\"mirror.example.com/ci/agent:3\"")
+            .replace("ghcr.io/ci/plugins/p:1", "mirror.example.com/ci/plugins/p:1")
+            .replace("\"alpine:3.20\"", "\"mirror.example.com/library/alpine:3.20\"")
+            .replace("=quay.io/ci/side:2", "=mirror.example.com/ci/side:2")
+            .replace("15=ghcr.io/db/e15:1", "15=mirror.example.com/db/e15:1");
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn text_images_off_leaves_config_text_alone() {
+        let input = "kind: ConfigMap\nmetadata: {name: c}\ndata:\n  casc.yaml: |\n    image: docker.io/ci/agent:3\n  whole: quay.io/a/b:1\n";
+        let fields = find_images_by(input.as_bytes(), Rules { text_images: false }).unwrap();
+        let paths: Vec<_> = fields.iter().map(|f| f.field_path.as_str()).collect();
+        assert_eq!(paths, ["data.whole"]);
+    }
+}
