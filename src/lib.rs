@@ -16,10 +16,11 @@
 //! mapping    source registry -> destination rules (--registry, --mapping presets, exclusions)
 //! template   Helm's Go templates: parse and evaluate, tracing which values built each byte
 //! site       one rendered image reference and the trace of its pieces (template, object, field)
+//! kube       where images live in Kubernetes objects: pod-bearing kinds, pod-spec paths, image fields
 //! render     chart tree + values  ->  every template rendered, traced (as `helm template`)
 //! manifest   rendered templates  ->  the manifest stream `helm template` prints (kind order, hooks)
-//! rewrite    manifest stream  ->  same stream with images retargeted (post-renderer); where
-//!            images sit in Kubernetes objects, also read by discover
+//! rewrite    manifest stream  ->  same stream with images retargeted (post-renderer); its image
+//!            finder also serves discover
 //! discover   chart tree  ->  image sites (values path, shape, file:line, honours-global?)
 //! plan       sites + mapping  ->  retarget plan (old ref -> new ref, per site, mechanism)
 //! overlay    plan  ->  overlay values.yaml (alias-aware keys, comments naming the old refs)
@@ -43,6 +44,7 @@ pub mod lock;
 pub mod mapping;
 pub mod template;
 pub mod site;
+pub mod kube;
 pub mod render;
 pub mod manifest;
 pub mod rewrite;

@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 use super::format::go_float;
 use super::value::{Kind, TValue};
 use super::Traced;
+use crate::yaml::{double_quote_escape, is_printable};
 
 /// YAML for a value, ending in a newline (Helm's `toYaml` trims it).
 pub(crate) fn to_yaml(v: &TValue) -> Traced {
@@ -227,11 +228,6 @@ fn fold_into(out: &mut Traced, styled: &Traced, style: Style, indent: usize) {
     out.push_slice(styled, run_start..text.len());
 }
 
-fn is_printable(c: char) -> bool {
-    matches!(c, '\n' | '\u{20}'..='\u{7e}' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
-        && c != '\u{feff}'
-}
-
 fn plain_verdict(text: &str) -> Style {
     if text.chars().any(|c| !is_printable(c)) {
         return Style::Double;
@@ -302,27 +298,7 @@ fn literal(s: &Traced, indent: usize) -> Traced {
 
 fn double_quoted(s: &Traced) -> Traced {
     let mut out = Traced::plain("\"");
-    out.push(&s.map_chars(|c| match c {
-        '"' => Some("\\\"".into()),
-        '\\' => Some("\\\\".into()),
-        '\0' => Some("\\0".into()),
-        '\x07' => Some("\\a".into()),
-        '\x08' => Some("\\b".into()),
-        '\t' => Some("\\t".into()),
-        '\n' => Some("\\n".into()),
-        '\x0b' => Some("\\v".into()),
-        '\x0c' => Some("\\f".into()),
-        '\r' => Some("\\r".into()),
-        '\x1b' => Some("\\e".into()),
-        '\u{85}' => Some("\\N".into()),
-        '\u{a0}' => Some("\\_".into()),
-        '\u{2028}' => Some("\\L".into()),
-        '\u{2029}' => Some("\\P".into()),
-        c if !is_printable(c) => {
-            Some(if (c as u32) <= 0xff { format!("\\x{:02X}", c as u32) } else { format!("\\u{:04X}", c as u32) })
-        }
-        _ => None,
-    }));
+    out.push(&s.map_chars(double_quote_escape));
     out.push_str("\"");
     out
 }
