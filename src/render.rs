@@ -556,7 +556,7 @@ fn in_parallel<T: Send>(jobs: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T>
         }
     };
     let mut results: Vec<(usize, T)> = std::thread::scope(|scope| {
-        // The main thread's stack size: deep values trees recurse as they would there.
+        // The command thread's stack size (src/main.rs): deep values trees recurse as they would there.
         let spawned: Vec<_> = (1..threads)
             // A thread that cannot be spawned leaves its share to the others.
             .filter_map(|_| std::thread::Builder::new().stack_size(WORKER_STACK).spawn_scoped(scope, run).ok())
@@ -571,8 +571,10 @@ fn in_parallel<T: Send>(jobs: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T>
     results.into_iter().map(|(_, t)| t).collect()
 }
 
-/// Stack of a render thread: Linux's default main-thread stack.
-const WORKER_STACK: usize = 8 << 20;
+/// Stack of a render thread, as the command thread's (src/main.rs): values nested to go-yaml's
+/// 10,000 levels recurse through wrapping and templates (address space reserved, touched only as
+/// deep input needs it).
+const WORKER_STACK: usize = 256 << 20;
 
 /// Helm's `sortTemplates`: more path segments first; at equal depth, reverse name order.
 fn helm_order(a: &str, b: &str) -> std::cmp::Ordering {
