@@ -322,7 +322,9 @@ impl MapCell {
                     Value::Map(_) => {
                         TValue::new(Kind::Map(MapCell::lazy(source.clone(), path.clone())), Some(Origin::Values(path)))
                     }
-                    other => wrap(other, &mut |p| Some(Origin::Values(path.join(p))), &mut ValuesPathBuf::default()),
+                    // Wrapped from `path` itself, not joined onto it per node: a join copies the
+                    // steps, quadratic in a list nested 10,000 deep.
+                    other => wrap(other, &mut |p| Some(Origin::Values(p.clone())), &mut ValuesPathBuf(path)),
                 };
                 (key.clone(), node)
             })
