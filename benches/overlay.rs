@@ -4,7 +4,8 @@
 //! It prints a Markdown table (also written to target/bench-overlay.md for the README) and asserts no
 //! timings. Under `cargo test --all-targets` (no `--bench` argument) it runs every measurement once
 //! on a small generated chart instead, so the harness cannot rot unnoticed.
-//! `cargo bench --bench overlay -- --subcharts 10,25,100` measures generated charts of those sizes.
+//! `cargo bench --bench overlay -- --subcharts 10,25,100` measures generated charts of those sizes;
+//! `--nesting 50` adds a generated chain of 50 levels, each depending on the next.
 
 #[path = "overlay/baselines.rs"]
 mod baselines;
@@ -50,6 +51,10 @@ fn main() {
         None if bench => vec![100],
         None => vec![4],
     };
+    let nesting = match args.iter().position(|a| a == "--nesting") {
+        Some(i) => subchart_counts(args.get(i + 1).map(String::as_str).unwrap_or("")),
+        None => Vec::new(),
+    };
     let project = Path::new(env!("CARGO_MANIFEST_DIR"));
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| project.join("target"));
     let work = target.join("bench-charts");
@@ -63,6 +68,7 @@ fn main() {
         charts.push(largest_fixture(&project.join("fixtures/charts"), &work));
     }
     charts.extend(sizes.into_iter().map(|n| generated_chart(&work, n)));
+    charts.extend(nesting.into_iter().map(|n| nested_chart(&work, n)));
 
     let rows: Vec<Row> = charts
         .iter()
@@ -95,7 +101,18 @@ fn measure(chart: &BenchChart, engine: &HelmEngine, work: &Path, repeat: Repeat)
     let (moved, sites) = last.expect("at least one overlay run");
     let out = work.join("out").join(format!("{}.yaml", file_stem(&chart.archive)));
     fs::create_dir_all(out.parent().expect("out dir")).expect("out dir");
-    let overlay_binary = timing::repeat(repeat, || overlay_process(&chart.archive, &out));
+    let mut overlay_cpu = Vec::new();
+    let overlay_binary = timing::repeat(repeat, || {
+        let (wall, cpu) = overlay_process(&chart.archive, &out, work);
+        overlay_cpu.push(cpu);
+        wall
+    });
+    let mut helm_cpu = Vec::new();
+    let helm_binary_wall = timing::repeat(repeat, || {
+        let (wall, cpu) = baselines::helm_template(&chart.archive, work);
+        helm_cpu.push(cpu);
+        wall
+    });
     // What Helm renders with the overlay the binary wrote: the proof the timed work is the real work.
     let rendered = engine.images_with(&chart.archive, &out);
     let on_mirror = rendered.iter().filter(|image| image.starts_with(&format!("{REGISTRY}/"))).count();
@@ -116,6 +133,9 @@ fn measure(chart: &BenchChart, engine: &HelmEngine, work: &Path, repeat: Repeat)
         overlay_library,
         untar,
         helm: helm.samples,
+        helm_binary_wall,
+        helm_binary_cpu: timing::Samples::new(helm_cpu),
+        overlay_cpu: timing::Samples::new(overlay_cpu),
         moved,
         sites,
         on_mirror,
@@ -138,17 +158,11 @@ fn overlay_in_process(archive: &Path, mapping: &RegistryMapping) -> (usize, usiz
 /// The release binary as a user runs it, stderr (tables and diff) captured but unread.
 /// `-o` names a real file: the command writes through a temporary file and a rename, which must
 /// never be pointed at /dev/null.
-fn overlay_process(archive: &Path, out: &Path) -> Duration {
-    let (elapsed, output) = timing::time(|| {
-        Command::new(env!("CARGO_BIN_EXE_helm-retarget"))
-            .arg("overlay")
-            .arg(archive)
-            .args(["--registry", REGISTRY, "-o"])
-            .arg(out)
-            .stdin(Stdio::null())
-            .output()
-    });
-    let output = output.unwrap_or_else(|e| panic!("cannot run helm-retarget: {e}"));
+/// Returns (wall, CPU) time.
+fn overlay_process(archive: &Path, out: &Path, work: &Path) -> (Duration, Duration) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_helm-retarget"));
+    command.arg("overlay").arg(archive).args(["--registry", REGISTRY, "-o"]).arg(out).stdin(Stdio::null());
+    let (elapsed, cpu, output) = baselines::timed_process(command, work);
     assert!(
         output.status.success(),
         "helm-retarget overlay {} failed ({}): {}",
@@ -156,7 +170,7 @@ fn overlay_process(archive: &Path, out: &Path) -> Duration {
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
-    elapsed
+    (elapsed, cpu)
 }
 
 /// The fixture chart with the most bytes, packed as Helm would ship it (one top directory).
@@ -189,6 +203,19 @@ fn generated_chart(work: &Path, subcharts: usize) -> BenchChart {
     BenchChart {
         label: format!("generated, {subcharts} subcharts"),
         archive: pack(&generated.dir, &work.join(format!("generated-{subcharts}.tgz"))),
+        files: size(&generated.dir).1,
+        expected_images: Some(generated.images),
+    }
+}
+
+/// `--nesting 50`: `level0` depending on `level1` ... on `level49`.
+fn nested_chart(work: &Path, levels: usize) -> BenchChart {
+    let dir = work.join(format!("nested-{levels}/level0"));
+    let generated =
+        synthetic_chart::write_nested(&dir, levels).unwrap_or_else(|e| panic!("{}: cannot write: {e}", dir.display()));
+    BenchChart {
+        label: format!("generated, {levels} levels of nesting"),
+        archive: pack(&generated.dir, &work.join(format!("nested-{levels}.tgz"))),
         files: size(&generated.dir).1,
         expected_images: Some(generated.images),
     }

@@ -37,7 +37,8 @@ pub struct Chart {
     /// What `.Files` holds, as Helm fills it: every file of this chart except Chart.yaml,
     /// Chart.lock, values.yaml, values.schema.json, templates/ and charts/ (`.prov` files in
     /// charts/ stay; requirements.yaml/.lock stay for apiVersion v1 charts). Not its subcharts.
-    pub files: BTreeMap<String, Vec<u8>>,
+    /// Shared, so that every render's `.Files` is the same map, not a copy.
+    pub files: std::sync::Arc<BTreeMap<String, Vec<u8>>>,
     pub subcharts: Vec<Chart>,
     /// From the parent's dependency entry (None/empty for the root and undeclared subcharts).
     pub condition: Option<String>,
@@ -220,7 +221,7 @@ fn load_one(files: &ChartFiles, source: String, budget: &mut source::InflateBudg
         values,
         values_file,
         templates,
-        files: own_files,
+        files: std::sync::Arc::new(own_files),
         subcharts,
         condition: None,
         tags: Vec::new(),

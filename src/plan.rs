@@ -104,8 +104,9 @@ struct Planner<'a, 'c> {
     components: BTreeMap<SiteId, Vec<Reference>>,
     /// ConfigMap (`Kind/name`) -> the values list that now carries its moved image-config documents.
     image_config_lists: BTreeMap<String, ValuesPath>,
-    /// The last render under the overlay it was made with.
-    current: std::cell::RefCell<Option<(Value, TreeRender)>>,
+    /// The last render under the overlay it was made with (shared, not copied: a render holds two
+    /// whole values trees).
+    current: std::cell::RefCell<Option<(Value, std::rc::Rc<TreeRender>)>>,
 }
 
 /// Plans the overlay for one chart tree. Two different images that the mapping would put on one
@@ -514,12 +515,14 @@ impl Planner<'_, '_> {
 
     /// The render under the current overlay, re-rendering only the charts that the keys changed
     /// since the last one touch.
-    fn current_render(&self) -> TreeRender {
+    fn current_render(&self) -> std::rc::Rc<TreeRender> {
         let mut cache = self.current.borrow_mut();
         let render = match cache.take() {
             Some((overlay, render)) if overlay == self.overlay => render,
-            Some((overlay, render)) => self.rerender(&render, &self.overlay, &changed_paths(&overlay, &self.overlay)),
-            None => self.render_with(&self.overlay),
+            Some((overlay, render)) => {
+                std::rc::Rc::new(self.rerender(&render, &self.overlay, &changed_paths(&overlay, &self.overlay)))
+            }
+            None => std::rc::Rc::new(self.render_with(&self.overlay)),
         };
         *cache = Some((self.overlay.clone(), render.clone()));
         render
@@ -540,7 +543,7 @@ impl Planner<'_, '_> {
     }
 
     /// Images of a render under the current overlay plus `extra`.
-    fn images_with(&self, extra: &[(ValuesPath, Value)]) -> (TreeRender, BTreeMap<SiteId, RenderedImage>) {
+    fn images_with(&self, extra: &[(ValuesPath, Value)]) -> (std::rc::Rc<TreeRender>, BTreeMap<SiteId, RenderedImage>) {
         let current = self.current_render();
         let render = if extra.is_empty() {
             current
@@ -550,7 +553,7 @@ impl Planner<'_, '_> {
                 overlay = with_edit(&overlay, &self.effective, k, v.clone());
             }
             let keys: Vec<ValuesPath> = extra.iter().map(|(k, _)| k.clone()).collect();
-            self.rerender(&current, &overlay, &keys)
+            std::rc::Rc::new(self.rerender(&current, &overlay, &keys))
         };
         let images = discover::images(&render).into_iter().map(|i| (i.id.clone(), i)).collect();
         (render, images)

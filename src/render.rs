@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::chart::{self, Chart};
 use crate::template::{Engine, Origin, RenderOutput, TValue, TemplateError, Traced, ValuesRead};
@@ -306,27 +307,25 @@ impl<'a> TreeRenderer<'a> {
         // it on, render it with the values it would have if its condition and tags held.
         let enabling = if disabled.is_empty() { None } else { Some(self.enabling_values(user)) };
         let covering = enabling.clone().unwrap_or_else(|| effective.clone());
-        let dots: Vec<Option<TValue>> = self
+        // Shared by every context (each wraps its chart's branch lazily), then given back.
+        let effective = Arc::new(effective);
+        let enabling = enabling.map(Arc::new);
+        // The values each rendered chart's context is built from (None: not rendered now).
+        let sources: Vec<Option<&Arc<Value>>> = self
             .charts
             .iter()
             .enumerate()
             .map(|(index, entry)| {
                 let wanted = !entry.chart.is_library() && only.is_none_or(|o| o.contains(&index));
-                wanted.then(|| {
-                    let from = match &enabling {
-                        Some(all) if disabled.contains_key(&entry.chart.path) => all,
-                        _ => &effective,
-                    };
-                    self.dot(entry, &chart::scoped_values(from, &entry.chart.path))
+                wanted.then(|| match &enabling {
+                    Some(all) if disabled.contains_key(&entry.chart.path) => all,
+                    _ => &effective,
                 })
             })
             .collect();
-        if self.uses_subcharts {
-            self.link_subcharts(&dots, &effective, enabling.as_ref(), &disabled, cover_disabled);
-        }
         let mut order: Vec<(usize, String)> = Vec::new();
         for (index, entry) in self.charts.iter().enumerate() {
-            if dots[index].is_none() {
+            if sources[index].is_none() {
                 continue;
             }
             for t in &entry.chart.templates {
@@ -337,26 +336,66 @@ impl<'a> TreeRenderer<'a> {
             }
         }
         order.sort_by(|(_, a), (_, b)| helm_order(a, b));
-        let templates = order
+        // Each chart's templates in Helm's order, with the place each takes in the whole render.
+        let mut per_chart: BTreeMap<usize, Vec<(usize, String)>> = BTreeMap::new();
+        for (place, (index, name)) in order.into_iter().enumerate() {
+            per_chart.entry(index).or_default().push((place, name));
+        }
+        let groups: Vec<(usize, Vec<(usize, String)>)> = per_chart.into_iter().collect();
+        let mut rendered: Vec<(usize, RenderedTemplate)> = if self.uses_subcharts {
+            // `.Subcharts` links the charts' contexts, and a template may change another chart's
+            // context through it: these charts render in one thread, in Helm's order.
+            let dots: Vec<Option<TValue>> =
+                sources.iter().zip(&self.charts).map(|(from, entry)| from.map(|from| self.dot(entry, from))).collect();
+            self.link_subcharts(&dots, &effective, enabling.as_ref(), &disabled, cover_disabled);
+            let mut all: Vec<(usize, RenderedTemplate)> = Vec::new();
+            for (index, names) in &groups {
+                let Some(dot) = &dots[*index] else { unreachable!("only charts with a context are listed") };
+                all.extend(self.render_chart(*index, dot, names));
+            }
+            all
+        } else {
+            // Each chart's context is its own (built from plain values, read by its templates
+            // only), so charts render in parallel; the order below does not depend on scheduling.
+            in_parallel(groups.len(), |job| {
+                let (index, names) = &groups[job];
+                let entry = &self.charts[*index];
+                let Some(from) = sources[*index] else { unreachable!("only charts with a context are listed") };
+                let dot = self.dot(entry, from);
+                self.render_chart(*index, &dot, names)
+            })
             .into_iter()
-            .map(|(index, name)| {
-                let entry = &self.charts[index];
-                let Some(dot) = &dots[index] else { unreachable!("only charts with a context are listed") };
-                let base_path = format!("{}/templates", entry.prefix);
-                let text = |s: &str| TValue::plain(&Value::String(s.to_string()));
+            .flatten()
+            .collect()
+        };
+        rendered.sort_by_key(|(place, _)| *place);
+        let templates = rendered.into_iter().map(|(_, t)| Rc::new(t)).collect();
+        // Every context is gone with its render: the values come back without a copy.
+        let effective = Arc::try_unwrap(effective).unwrap_or_else(|shared| (*shared).clone());
+        TreeRender { effective, covering, templates, disabled }
+    }
+
+    /// Renders one chart's templates (`names`, in Helm's order, with their places) with its
+    /// context `dot`, which they share: a template that rewrites `$.Values` affects the next.
+    fn render_chart(&self, index: usize, dot: &TValue, names: &[(usize, String)]) -> Vec<(usize, RenderedTemplate)> {
+        let entry = &self.charts[index];
+        let base_path = format!("{}/templates", entry.prefix);
+        let text = |s: &str| TValue::plain(&Value::String(s.to_string()));
+        names
+            .iter()
+            .map(|(place, name)| {
                 dot.insert(
                     "Template",
-                    TValue::map(vec![("Name".to_string(), text(&name)), ("BasePath".to_string(), text(&base_path))]),
+                    TValue::map(vec![("Name".to_string(), text(name)), ("BasePath".to_string(), text(&base_path))]),
                 );
                 let output = self
                     .engine
-                    .render(&name, dot)
+                    .render(name, dot)
                     .map(|o| normalize_output(o, &entry.values_base))
                     .map_err(|e| normalize_error(e, &entry.values_base));
-                Rc::new(RenderedTemplate { chart: index, name, output, images: Default::default() })
+                (*place, RenderedTemplate { chart: index, name: name.clone(), output, images: Default::default() })
             })
-            .collect();
-        TreeRender { effective, covering, templates, disabled }
+            .collect()
     }
 
     /// Helm's `.Subcharts`: each chart's context holds its dependencies' contexts by key. Built
@@ -365,8 +404,8 @@ impl<'a> TreeRenderer<'a> {
     fn link_subcharts(
         &self,
         dots: &[Option<TValue>],
-        effective: &Value,
-        enabling: Option<&Value>,
+        effective: &Arc<Value>,
+        enabling: Option<&Arc<Value>>,
         disabled: &BTreeMap<Vec<String>, String>,
         cover_disabled: bool,
     ) {
@@ -381,7 +420,7 @@ impl<'a> TreeRenderer<'a> {
                 }
                 dots[i].clone().or_else(|| {
                     let from = if off { enabling.unwrap_or(effective) } else { effective };
-                    Some(self.dot(entry, &chart::scoped_values(from, &entry.chart.path)))
+                    Some(self.dot(entry, from))
                 })
             })
             .collect();
@@ -444,7 +483,8 @@ impl<'a> TreeRenderer<'a> {
         (values, filled, render)
     }
 
-    fn dot(&self, entry: &ChartEntry<'_>, scoped: &Value) -> TValue {
+    /// A chart's context; `.Values` is its branch of `values` (the whole tree's).
+    fn dot(&self, entry: &ChartEntry<'_>, values: &Arc<Value>) -> TValue {
         let chart = entry.chart;
         let meta = &chart.metadata;
         let text = |s: &str| TValue::plain(&Value::String(s.to_string()));
@@ -480,7 +520,7 @@ impl<'a> TreeRenderer<'a> {
             ("Revision".to_string(), TValue::plain(&Value::Int(1))),
         ]);
         TValue::map(vec![
-            ("Values".to_string(), TValue::helm_values(scoped, &entry.values_base)),
+            ("Values".to_string(), TValue::helm_values(values, &entry.values_base)),
             ("Chart".to_string(), TValue::map(chart_fields)),
             ("Release".to_string(), release),
             (
@@ -491,6 +531,50 @@ impl<'a> TreeRenderer<'a> {
         ])
     }
 }
+
+/// Worker threads a render uses: the machine's cores (at most 8; each thread costs a context).
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+}
+
+/// `work(0..jobs)` spread over the cores, results in job order whatever the scheduling. The
+/// calling thread works too; with one job or one core nothing is spawned.
+fn in_parallel<T: Send>(jobs: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = workers().min(jobs);
+    if threads <= 1 {
+        return (0..jobs).map(work).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let run = || {
+        let mut done = Vec::new();
+        loop {
+            let job = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if job >= jobs {
+                return done;
+            }
+            done.push((job, work(job)));
+        }
+    };
+    let mut results: Vec<(usize, T)> = std::thread::scope(|scope| {
+        // The command thread's stack size (src/main.rs): deep values trees recurse as they would there.
+        let spawned: Vec<_> = (1..threads)
+            // A thread that cannot be spawned leaves its share to the others.
+            .filter_map(|_| std::thread::Builder::new().stack_size(WORKER_STACK).spawn_scoped(scope, run).ok())
+            .collect();
+        let mut all = run();
+        for handle in spawned {
+            all.extend(handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        }
+        all
+    });
+    results.sort_by_key(|(job, _)| *job);
+    results.into_iter().map(|(_, t)| t).collect()
+}
+
+/// Stack of a render thread, as the command thread's (src/main.rs): values nested to go-yaml's
+/// 10,000 levels recurse through wrapping and templates (address space reserved, touched only as
+/// deep input needs it).
+const WORKER_STACK: usize = 256 << 20;
 
 /// Helm's `sortTemplates`: more path segments first; at equal depth, reverse name order.
 fn helm_order(a: &str, b: &str) -> std::cmp::Ordering {

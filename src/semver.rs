@@ -3,6 +3,8 @@
 
 use std::cmp::Ordering;
 
+use std::sync::OnceLock;
+
 use regex::Regex;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -16,11 +18,16 @@ pub(crate) struct Version {
     pub(crate) meta: String,
 }
 
-fn version_regex() -> Regex {
-    Regex::new(
-        r"^v?([0-9]+)(?:\.([0-9]+))?(?:\.([0-9]+))?(?:-([0-9A-Za-z\-]+(?:\.[0-9A-Za-z\-]+)*))?(?:\+([0-9A-Za-z\-]+(?:\.[0-9A-Za-z\-]+)*))?$",
-    )
-    .expect("static regex")
+/// Compiled once per process: charts compare versions in every render (`semverCompare` on the
+/// Kubernetes version) and for every dependency, and compiling costs more than matching.
+fn version_regex() -> &'static Regex {
+    static REGEX: OnceLock<Regex> = OnceLock::new();
+    REGEX.get_or_init(|| {
+        Regex::new(
+            r"^v?([0-9]+)(?:\.([0-9]+))?(?:\.([0-9]+))?(?:-([0-9A-Za-z\-]+(?:\.[0-9A-Za-z\-]+)*))?(?:\+([0-9A-Za-z\-]+(?:\.[0-9A-Za-z\-]+)*))?$",
+        )
+        .expect("static regex")
+    })
 }
 
 impl Version {
@@ -217,8 +224,12 @@ pub(crate) fn in_range(constraint: &str, version: &str) -> bool {
 /// sprig's semverCompare: does `version` satisfy `constraint`?
 pub(crate) fn compare(constraint: &str, version: &str) -> Result<bool, String> {
     let v = Version::parse(version).map_err(|_| "invalid semantic version".to_string())?;
-    let hyphen = Regex::new(r"^\s*(\S+)\s+-\s+(\S+)\s*$").expect("static regex");
-    let single = Regex::new(r"(!=|>=|=>|<=|=<|~>|>|<|=|~|\^)?\s*(v?[0-9xX*][0-9A-Za-z.\-+*]*)").expect("static regex");
+    static HYPHEN: OnceLock<Regex> = OnceLock::new();
+    static SINGLE: OnceLock<Regex> = OnceLock::new();
+    let hyphen = HYPHEN.get_or_init(|| Regex::new(r"^\s*(\S+)\s+-\s+(\S+)\s*$").expect("static regex"));
+    let single = SINGLE.get_or_init(|| {
+        Regex::new(r"(!=|>=|=>|<=|=<|~>|>|<|=|~|\^)?\s*(v?[0-9xX*][0-9A-Za-z.\-+*]*)").expect("static regex")
+    });
     for alternative in constraint.split("||") {
         let mut constraints = Vec::new();
         for part in alternative.split(',') {

@@ -156,3 +156,46 @@ impl HelmEngine {
             .unwrap_or_else(|e| panic!("the Helm engine's image list is not JSON ({e})"))
     }
 }
+
+/// Runs `command` under `/usr/bin/time`; returns (wall, user+sys CPU, its output). The CPU time
+/// of a child process is what both the overlay and Helm are compared on (a render in parallel
+/// costs CPU on every core).
+pub fn timed_process(command: Command, work: &Path) -> (Duration, Duration, std::process::Output) {
+    let report = work.join("scratch/cpu-time");
+    let mut timed = Command::new("/usr/bin/time");
+    timed.args(["-f", "%U %S", "-o"]).arg(&report).arg(command.get_program()).args(command.get_args());
+    timed.stdin(std::process::Stdio::null());
+    for (key, value) in command.get_envs() {
+        if let Some(value) = value {
+            timed.env(key, value);
+        }
+    }
+    let (elapsed, output) = timing::time(|| timed.output());
+    let output = output.unwrap_or_else(|e| panic!("cannot run /usr/bin/time (install GNU time): {e}"));
+    let text = std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("{}: {e}", report.display()));
+    let cpu: f64 = text
+        .split_whitespace()
+        .map(|f| f.parse::<f64>().unwrap_or_else(|_| panic!("/usr/bin/time wrote {text:?}")))
+        .sum();
+    (elapsed, Duration::from_secs_f64(cpu), output)
+}
+
+/// One `helm template release CHART.tgz` process of the real Helm v4 binary (the Helm-clients
+/// issue's pinned download under .tools/); returns (wall, CPU).
+pub fn helm_template(archive: &Path, work: &Path) -> (Duration, Duration) {
+    let helm = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/helm-v4.1.4/helm");
+    assert!(helm.exists(), "{}: missing; run tests/run once to install the Helm binaries", helm.display());
+    let mut command = Command::new(&helm);
+    command.args(["template", "release"]).arg(archive).args(["--kube-version", "1.36.0"]);
+    for var in ["HELM_CONFIG_HOME", "HELM_CACHE_HOME", "HELM_DATA_HOME"] {
+        command.env(var, work.join("helm-home"));
+    }
+    let (wall, cpu, output) = timed_process(command, work);
+    assert!(
+        output.status.success(),
+        "helm template {} failed: {}",
+        archive.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (wall, cpu)
+}

@@ -48,6 +48,30 @@ pub fn write(dir: &Path, subcharts: usize) -> io::Result<SyntheticChart> {
     Ok(SyntheticChart { dir: dir.to_path_buf(), images })
 }
 
+/// Writes `level0`, a chain of `levels` charts into `dir`, each depending on the next (vendored
+/// under the previous one's charts/), replacing what was there. Every level has a Bitnami-style
+/// image block and `global.imageRegistry`, as a deep real tree has at each step: the planner's
+/// values composition and probing then work at every depth. Returns one image per level.
+pub fn write_nested(dir: &Path, levels: usize) -> io::Result<SyntheticChart> {
+    if dir.exists() {
+        fs::remove_dir_all(dir)?;
+    }
+    let mut here = dir.to_path_buf();
+    for i in 0..levels {
+        let name = format!("level{i}");
+        let mut chart = chart_yaml(&name, &format!("1.{i}.0"), &format!("1.{i}.0"));
+        if i + 1 < levels {
+            chart.push_str(&format!("dependencies:\n  - name: level{}\n    version: 1.{}.0\n", i + 1, i + 1));
+        }
+        write_file(&here, "Chart.yaml", &chart)?;
+        write_file(&here, "values.yaml", &service_values(&name, i))?;
+        write_file(&here, "templates/_helpers.tpl", &helpers(&name))?;
+        write_file(&here, "templates/deployment.yaml", &deployment(&name, false))?;
+        here = here.join("charts").join(format!("level{}", i + 1));
+    }
+    Ok(SyntheticChart { dir: dir.to_path_buf(), images: levels })
+}
+
 /// `svc-007`: zero-padded so the charts/ listing sorts the way it was generated.
 fn subchart_name(i: usize) -> String {
     format!("svc-{i:03}")

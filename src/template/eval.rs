@@ -2,7 +2,7 @@
 //! every values key the templates read.
 
 use std::collections::{HashMap, HashSet};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::format;
 use super::funcs::{self, CallError, Func};
@@ -19,7 +19,7 @@ const MAX_INCLUDE_DEPTH: usize = 1000;
 /// (`maxExecDepth`); we stop at 10,000, which bounds memory to a few tens of MiB.
 const MAX_EXEC_DEPTH: usize = 10_000;
 
-pub(crate) fn render(engine: &Engine, body: &Rc<Body>, dot: &TValue) -> Result<RenderOutput, TemplateError> {
+pub(crate) fn render(engine: &Engine, body: &Arc<Body>, dot: &TValue) -> Result<RenderOutput, TemplateError> {
     let mut state = State {
         engine,
         reads: Vec::new(),
@@ -56,7 +56,7 @@ pub(crate) struct State<'e> {
     /// How many times each define is running through `include` (and `tpl`), for Helm's limit.
     includes: HashMap<String, usize>,
     /// Defines declared inside `tpl` strings.
-    tpl_defines: HashMap<String, Rc<Body>>,
+    tpl_defines: HashMap<String, Arc<Body>>,
 }
 
 impl State<'_> {
@@ -498,7 +498,7 @@ impl State<'_> {
         text
     }
 
-    fn run_body(&mut self, body: &Rc<Body>, data: &TValue) -> Result<Traced, TemplateError> {
+    fn run_body(&mut self, body: &Arc<Body>, data: &TValue) -> Result<Traced, TemplateError> {
         let saved_vars = std::mem::replace(&mut self.vars, vec![("$".to_string(), data.clone())]);
         let saved_template = std::mem::replace(&mut self.template, body.file.clone());
         let saved_line = self.line;
@@ -524,14 +524,14 @@ impl State<'_> {
             )),
             other => other,
         })?;
-        let source = Rc::new(text.clone());
+        let source = Arc::new(text.clone());
         for (name, nodes) in &parsed.defines {
             self.tpl_defines.insert(
                 name.clone(),
-                Rc::new(Body { file: self.template.clone(), source: source.clone(), nodes: nodes.clone() }),
+                Arc::new(Body { file: self.template.clone(), source: source.clone(), nodes: nodes.clone() }),
             );
         }
-        let body = Rc::new(Body { file: self.template.clone(), source, nodes: parsed.root.clone() });
+        let body = Arc::new(Body { file: self.template.clone(), source, nodes: parsed.root.clone() });
         let text = self.run_body(&body, data)?;
         Ok(if text.as_str().contains(format::NO_VALUE) { text.replace(format::NO_VALUE, "") } else { text })
     }

@@ -18,10 +18,9 @@ mod yaml_out;
 #[cfg(test)]
 mod tests;
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use crate::values::ValuesPath;
 
@@ -86,16 +85,17 @@ pub(crate) struct Body {
     /// The template name errors report: the file for its top level, else the define's name.
     pub(crate) file: String,
     /// The text the nodes' literal ranges point into; `tpl` strings keep their own spans here.
-    pub(crate) source: Rc<Traced>,
-    pub(crate) nodes: Rc<Vec<parse::Node>>,
+    pub(crate) source: Arc<Traced>,
+    pub(crate) nodes: Arc<Vec<parse::Node>>,
 }
 
-/// Parsed templates and defines. Parse once, render many.
+/// Parsed templates and defines. Parse once, render many, from any thread: the parsed bodies are
+/// shared (`Arc`) and only the `tpl` cache is written during a render.
 #[derive(Debug, Default)]
 pub struct Engine {
-    bodies: HashMap<String, Rc<Body>>,
+    bodies: HashMap<String, Arc<Body>>,
     /// `tpl` strings parsed earlier, by text, so probe renders do not reparse them.
-    tpl_cache: RefCell<HashMap<String, Rc<parse::Parsed>>>,
+    tpl_cache: Mutex<HashMap<String, Arc<parse::Parsed>>>,
 }
 
 impl Engine {
@@ -106,14 +106,15 @@ impl Engine {
     /// Parses one template file and registers its top-level body under `name` and every
     /// `define`/`block` it contains. A later add of the same define name replaces the earlier one.
     pub fn add(&mut self, name: &str, source: &str) -> Result<(), TemplateError> {
-        let source = Rc::new(Traced::plain(source));
+        let source = Arc::new(Traced::plain(source));
         let parsed = parse::parse(name, &source.text)?;
         self.bodies.insert(
             name.to_string(),
-            Rc::new(Body { file: name.to_string(), source: source.clone(), nodes: parsed.root }),
+            Arc::new(Body { file: name.to_string(), source: source.clone(), nodes: parsed.root }),
         );
         for (define, nodes) in parsed.defines {
-            self.bodies.insert(define.clone(), Rc::new(Body { file: name.to_string(), source: source.clone(), nodes }));
+            self.bodies
+                .insert(define.clone(), Arc::new(Body { file: name.to_string(), source: source.clone(), nodes }));
         }
         Ok(())
     }
@@ -137,17 +138,17 @@ impl Engine {
         Ok(output)
     }
 
-    pub(crate) fn body(&self, name: &str) -> Option<&Rc<Body>> {
+    pub(crate) fn body(&self, name: &str) -> Option<&Arc<Body>> {
         self.bodies.get(name)
     }
 
     /// Parses a `tpl` string, reusing an earlier parse of the same text.
-    pub(crate) fn parse_tpl(&self, text: &str) -> Result<Rc<parse::Parsed>, TemplateError> {
-        if let Some(parsed) = self.tpl_cache.borrow().get(text) {
+    pub(crate) fn parse_tpl(&self, text: &str) -> Result<Arc<parse::Parsed>, TemplateError> {
+        if let Some(parsed) = self.tpl_cache.lock().unwrap_or_else(|e| e.into_inner()).get(text) {
             return Ok(parsed.clone());
         }
-        let parsed = Rc::new(parse::parse("tpl", text)?);
-        self.tpl_cache.borrow_mut().insert(text.to_string(), parsed.clone());
+        let parsed = Arc::new(parse::parse("tpl", text)?);
+        self.tpl_cache.lock().unwrap_or_else(|e| e.into_inner()).insert(text.to_string(), parsed.clone());
         Ok(parsed)
     }
 }

@@ -1,7 +1,7 @@
 //! Builds the syntax tree of a template file from its tokens: actions, control structures,
 //! pipelines, and the `define`/`block` bodies it declares.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::funcs;
 use super::lex::{lex, parse_number, Item, Number, Tok};
@@ -76,8 +76,8 @@ pub(crate) enum Arg {
 /// A parsed file: its top-level nodes and the defines it declares, in source order.
 #[derive(Debug)]
 pub(crate) struct Parsed {
-    pub(crate) root: Rc<Vec<Node>>,
-    pub(crate) defines: Vec<(String, Rc<Vec<Node>>)>,
+    pub(crate) root: Arc<Vec<Node>>,
+    pub(crate) defines: Vec<(String, Arc<Vec<Node>>)>,
 }
 
 pub(crate) fn parse(name: &str, src: &str) -> Result<Parsed, TemplateError> {
@@ -87,14 +87,14 @@ pub(crate) fn parse(name: &str, src: &str) -> Result<Parsed, TemplateError> {
     if let Some(end) = end {
         return Err(p.err(format!("unexpected {{{{{end}}}}}")));
     }
-    Ok(Parsed { root: Rc::new(root), defines: p.defines })
+    Ok(Parsed { root: Arc::new(root), defines: p.defines })
 }
 
 struct Parser<'a> {
     name: &'a str,
     items: Vec<Item>,
     pos: usize,
-    defines: Vec<(String, Rc<Vec<Node>>)>,
+    defines: Vec<(String, Arc<Vec<Node>>)>,
     range_depth: usize,
     /// Nesting of parentheses and control structures, bounded by [`MAX_DEPTH`].
     depth: usize,
@@ -244,7 +244,7 @@ impl Parser<'_> {
                     if end != Some(Terminator::End) {
                         return Err(self.err("unexpected EOF in block"));
                     }
-                    self.defines.push((name.clone(), Rc::new(body)));
+                    self.defines.push((name.clone(), Arc::new(body)));
                 }
                 nodes.push(Node::Template { line, name, pipe });
                 Ok(None)
@@ -259,7 +259,7 @@ impl Parser<'_> {
                 if end != Some(Terminator::End) {
                     return Err(self.err(format!("unexpected EOF in define {name:?}")));
                 }
-                self.defines.push((name, Rc::new(body)));
+                self.defines.push((name, Arc::new(body)));
                 Ok(None)
             }
             other => Err(self.err(format!("unexpected keyword {other}"))),

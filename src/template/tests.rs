@@ -50,10 +50,10 @@ fn dot(values_yaml: &str) -> TValue {
     files.insert("files/b.conf".to_string(), b"gamma=3".to_vec());
     files.insert("other/c.txt".to_string(), b"c".to_vec());
     TValue::map(vec![
-        ("Values".into(), TValue::helm_values(&values(values_yaml), &ValuesPath::root())),
+        ("Values".into(), TValue::helm_values(&std::sync::Arc::new(values(values_yaml)), &ValuesPath::root())),
         ("Chart".into(), chart),
         ("Release".into(), release),
-        ("Files".into(), TValue::files(files)),
+        ("Files".into(), TValue::files(std::sync::Arc::new(files))),
         ("Capabilities".into(), TValue::capabilities("v1.31.2", vec!["apps/v1".into(), "policy/v1".into()])),
     ])
 }
@@ -679,7 +679,7 @@ fn issue_8_tpl_of_a_file_traces_values_read_inside_it() {
         "files/pod.yaml".to_string(),
         b"containers:\n  - image: {{ .Values.image.repository }}:{{ .Values.image.tag }}\n".to_vec(),
     );
-    d.insert("Files", TValue::files(files));
+    d.insert("Files", TValue::files(std::sync::Arc::new(files)));
     let out = render_with(&[("t.yaml", "{{ tpl (.Files.Get \"files/pod.yaml\") . }}")], "t.yaml", &d).unwrap();
     assert_eq!(out.text.text, "containers:\n  - image: reg.example/app:1.2\n");
     let at = out.text.text.find("reg.example").unwrap();

@@ -1,9 +1,10 @@
 //! The values a template computes with: Go's dynamic `interface{}` values, each remembering the
 //! values key or Chart.yaml field it came from, plus Helm's `.Files` and `.Capabilities` objects.
 
-use std::cell::RefCell;
+use std::cell::{Cell, Ref, RefCell, RefMut};
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use super::{Origin, Traced};
 use crate::values::{Map, Value, ValuesPath};
@@ -37,9 +38,9 @@ pub(crate) enum Kind {
     Str(Traced),
     List(Vec<TValue>),
     /// Go maps are references: sprig's `set` mutates a dict that other variables also hold.
-    Map(RefCell<TMap>),
+    Map(MapCell),
     /// Helm's `.Files`: path relative to the chart root -> content.
-    Files(Rc<BTreeMap<String, Vec<u8>>>),
+    Files(Arc<BTreeMap<String, Vec<u8>>>),
     /// `.Capabilities.APIVersions`, whose `Has` method templates call.
     ApiVersions(Rc<Vec<String>>),
     /// sprig's `semver` result, a `*semver.Version` with fields and methods.
@@ -103,7 +104,7 @@ impl TValue {
     }
 
     pub(crate) fn tmap(map: TMap) -> TValue {
-        TValue::new(Kind::Map(RefCell::new(map)), None)
+        TValue::new(Kind::Map(MapCell::new(map)), None)
     }
 
     /// Wraps a values tree; every node gets origin Values(base.join(its path)).
@@ -111,14 +112,21 @@ impl TValue {
         wrap(values, &mut |path| Some(Origin::Values(base.join(path))), &mut ValuesPathBuf::default())
     }
 
-    /// The `.Values` object of a template context: a values tree as `from_values` wraps it, whose
-    /// top map has Helm's `Values` methods.
-    pub fn helm_values(values: &Value, base: &ValuesPath) -> TValue {
-        let wrapped = TValue::from_values(values, base);
-        match Rc::try_unwrap(wrapped.0) {
-            Ok(node) => TValue(Rc::new(Node { helm_values: matches!(node.kind, Kind::Map(_)), ..node })),
-            Err(shared) => TValue(shared),
-        }
+    /// The `.Values` object of a template context: the map at `at` in `source` (an empty map when
+    /// there is none), as `from_values` would wrap it with base `at`, whose top map has Helm's
+    /// `Values` methods. Wrapped lazily: a map's entries are wrapped when a template first looks
+    /// into it, so a parent chart's context does not copy every subchart's values it never reads.
+    pub fn helm_values(source: &Arc<Value>, at: &ValuesPath) -> TValue {
+        let map = match source.get(at) {
+            Some(Value::Map(_)) => MapCell::lazy(source.clone(), at.clone()),
+            _ => MapCell::new(TMap::new()),
+        };
+        TValue(Rc::new(Node {
+            kind: Kind::Map(map),
+            origin: Some(Origin::Values(at.clone())),
+            int64: false,
+            helm_values: true,
+        }))
     }
 
     /// Whether this is the `.Values` object itself (not a map inside it, which is a plain Go map).
@@ -150,8 +158,8 @@ impl TValue {
     }
 
     /// `.Files`: file path (relative to the chart root) -> bytes.
-    pub fn files(files: BTreeMap<String, Vec<u8>>) -> TValue {
-        TValue::new(Kind::Files(Rc::new(files)), None)
+    pub fn files(files: Arc<BTreeMap<String, Vec<u8>>>) -> TValue {
+        TValue::new(Kind::Files(files), None)
     }
 
     /// `.Capabilities` for a Kubernetes version ("v1.31.0") and API versions list.
@@ -272,6 +280,69 @@ impl TValue {
     }
 }
 
+/// A Go map's entries. A map of a chart's values may still be pending: its entries are wrapped
+/// from the values tree on first access (every access goes through `borrow`/`borrow_mut`).
+pub(crate) struct MapCell {
+    map: RefCell<TMap>,
+    pending: Cell<Option<Pending>>,
+}
+
+/// Where a pending map's entries are: the map at `at` in `source`, whose nodes have origin
+/// `Values(at + their path)`.
+struct Pending {
+    source: Arc<Value>,
+    at: ValuesPath,
+}
+
+impl std::fmt::Debug for MapCell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.borrow().fmt(f)
+    }
+}
+
+impl MapCell {
+    pub(crate) fn new(map: TMap) -> MapCell {
+        MapCell { map: RefCell::new(map), pending: Cell::new(None) }
+    }
+
+    fn lazy(source: Arc<Value>, at: ValuesPath) -> MapCell {
+        MapCell { map: RefCell::new(TMap::new()), pending: Cell::new(Some(Pending { source, at })) }
+    }
+
+    /// Wraps a pending map's entries, its own maps left pending in turn. Runs before any borrow of
+    /// `map` exists (a pending map has never been borrowed), so the `borrow_mut` cannot clash.
+    fn materialize(&self) {
+        let Some(Pending { source, at }) = self.pending.take() else { return };
+        let Some(Value::Map(entries)) = source.get(&at) else { return };
+        let wrapped: TMap = entries
+            .iter()
+            .map(|(key, value)| {
+                let path = at.child(key);
+                let node = match value {
+                    Value::Map(_) => {
+                        TValue::new(Kind::Map(MapCell::lazy(source.clone(), path.clone())), Some(Origin::Values(path)))
+                    }
+                    // Wrapped from `path` itself, not joined onto it per node: a join copies the
+                    // steps, quadratic in a list nested 10,000 deep.
+                    other => wrap(other, &mut |p| Some(Origin::Values(p.clone())), &mut ValuesPathBuf(path)),
+                };
+                (key.clone(), node)
+            })
+            .collect();
+        *self.map.borrow_mut() = wrapped;
+    }
+
+    pub(crate) fn borrow(&self) -> Ref<'_, TMap> {
+        self.materialize();
+        self.map.borrow()
+    }
+
+    pub(crate) fn borrow_mut(&self) -> RefMut<'_, TMap> {
+        self.materialize();
+        self.map.borrow_mut()
+    }
+}
+
 /// The path from the wrapped root to the node being wrapped.
 #[derive(Default)]
 struct ValuesPathBuf(ValuesPath);
@@ -298,7 +369,7 @@ fn wrap(value: &Value, origin_of: &mut dyn FnMut(&ValuesPath) -> Option<Origin>,
                 })
                 .collect(),
         ),
-        Value::Map(m) => Kind::Map(RefCell::new(wrap_map(m, origin_of, at))),
+        Value::Map(m) => Kind::Map(MapCell::new(wrap_map(m, origin_of, at))),
     };
     TValue::new(kind, origin)
 }

@@ -7,9 +7,9 @@
 //! (scan probes values many times), so each kind of key is generated once per process and reused;
 //! every certificate is still built and signed anew. `dsa` keys are not supported.
 
-use std::cell::OnceCell;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
+use std::sync::OnceLock;
 
 use rand::rngs::OsRng;
 use rand::RngCore;
@@ -252,10 +252,9 @@ enum Key {
     Ed25519(Box<ed25519_dalek::SigningKey>),
 }
 
-thread_local! {
-    static RSA_2048: OnceCell<Key> = const { OnceCell::new() };
-    static RSA_4096: OnceCell<Key> = const { OnceCell::new() };
-}
+// Process-wide, not per thread: renders run on worker threads that end with each render.
+static RSA_2048: OnceLock<Key> = OnceLock::new();
+static RSA_4096: OnceLock<Key> = OnceLock::new();
 
 impl Key {
     fn rsa(bits: usize) -> Key {
@@ -264,12 +263,12 @@ impl Key {
 
     /// The key genCA and the gen*Cert functions make (2048 bits), generated once per process.
     fn rsa2048() -> Key {
-        RSA_2048.with(|cell| cell.get_or_init(|| Key::rsa(2048)).clone())
+        RSA_2048.get_or_init(|| Key::rsa(2048)).clone()
     }
 
     /// genPrivateKey "rsa" (4096 bits), generated once per process.
     fn rsa4096() -> Key {
-        RSA_4096.with(|cell| cell.get_or_init(|| Key::rsa(4096)).clone())
+        RSA_4096.get_or_init(|| Key::rsa(4096)).clone()
     }
 
     fn ecdsa() -> Key {

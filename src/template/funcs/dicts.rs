@@ -1,9 +1,7 @@
 //! sprig's dict functions. Lookups on a values map are recorded as reads of that key.
 
-use std::cell::RefCell;
-
 use super::{bool_of, sprig_empty, Arity::*, Call, Func, Res};
-use crate::template::value::{Kind, TMap, TValue};
+use crate::template::value::{Kind, MapCell, TMap, TValue};
 
 pub(super) static FUNCS: &[Func] = &[
     Func::new("dict", AtLeast(0), |c| {
@@ -76,7 +74,7 @@ pub(super) static FUNCS: &[Func] = &[
     Func::new("mustDeepCopy", Exact(1), |c| Ok(deep_copy(&c.args[0]))).whole(),
 ];
 
-fn map_or_nil<'c>(c: &'c Call, i: usize) -> Result<Option<&'c RefCell<TMap>>, String> {
+fn map_or_nil<'c>(c: &'c Call, i: usize) -> Result<Option<&'c MapCell>, String> {
     c.map_or_nil(i)
 }
 
@@ -133,7 +131,7 @@ fn merge(c: &mut Call, overwrite: bool) -> Res {
 
 /// mergo's Merge: `src` fills what `dst` lacks or holds empty (with overwrite, replaces it even
 /// with an empty value); maps deep-merge.
-fn merge_into(dst: &RefCell<TMap>, src: &TMap, overwrite: bool) {
+fn merge_into(dst: &MapCell, src: &TMap, overwrite: bool) {
     for (k, sv) in src {
         let dv = dst.borrow().get(k).cloned();
         match dv {
@@ -154,7 +152,7 @@ fn merge_into(dst: &RefCell<TMap>, src: &TMap, overwrite: bool) {
 fn deep_copy(v: &TValue) -> TValue {
     match v.kind() {
         Kind::Map(m) => TValue::new(
-            Kind::Map(RefCell::new(m.borrow().iter().map(|(k, v)| (k.clone(), deep_copy(v))).collect())),
+            Kind::Map(MapCell::new(m.borrow().iter().map(|(k, v)| (k.clone(), deep_copy(v))).collect())),
             v.origin().cloned(),
         ),
         Kind::List(l) => TValue::new(Kind::List(l.iter().map(deep_copy).collect()), v.origin().cloned()),

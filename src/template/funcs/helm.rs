@@ -2,7 +2,7 @@
 //! late-bound `include`/`tpl`/`required`/`fail`, and the methods of `.Files`.
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use regex::Regex;
 
@@ -99,7 +99,7 @@ fn json_kind(v: &TValue) -> &'static str {
 }
 
 /// `.Files` methods.
-pub(crate) fn files_method(files: &Rc<BTreeMap<String, Vec<u8>>>, name: &str, args: &[TValue]) -> Res {
+pub(crate) fn files_method(files: &Arc<BTreeMap<String, Vec<u8>>>, name: &str, args: &[TValue]) -> Res {
     let arg = || args.first().map(crate::template::format::plain_string).unwrap_or_default();
     let text = |p: &str| files.get(p).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
     match name {
@@ -118,7 +118,7 @@ pub(crate) fn files_method(files: &Rc<BTreeMap<String, Vec<u8>>>, name: &str, ar
             let pattern = glob_regex(&arg());
             let picked: BTreeMap<String, Vec<u8>> =
                 files.iter().filter(|(k, _)| pattern.is_match(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
-            Ok(TValue::files(picked))
+            Ok(TValue::files(Arc::new(picked)))
         }
         "AsConfig" | "AsSecrets" => {
             let entries: Vec<(String, TValue)> = files

@@ -4,12 +4,11 @@
 //!
 //! Functions that pass a value through return the value itself, so its origin and spans survive.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::format::{plain_string, to_traced};
-use super::value::{Kind, TMap, TValue};
+use super::value::{Kind, MapCell, TValue};
 use super::{Traced, ValuesRead};
 
 mod builtins;
@@ -250,7 +249,7 @@ impl Call<'_> {
     }
 
     /// A map argument, or Go's conversion error naming what was given.
-    pub(crate) fn map(&self, i: usize) -> Result<&RefCell<TMap>, String> {
+    pub(crate) fn map(&self, i: usize) -> Result<&MapCell, String> {
         match self.map_or_nil(i)? {
             Some(m) => Ok(m),
             None => Err("assignment to entry in nil map".into()),
@@ -259,7 +258,7 @@ impl Call<'_> {
 
     /// A map parameter as Go fills it: a nil from a pipeline or variable is the nil map (None);
     /// a missing key read directly (`.Values.missing`) is Go's conversion error.
-    pub(crate) fn map_or_nil(&self, i: usize) -> Result<Option<&RefCell<TMap>>, String> {
+    pub(crate) fn map_or_nil(&self, i: usize) -> Result<Option<&MapCell>, String> {
         let value = self.args.get(i);
         match value.map(TValue::kind) {
             Some(Kind::Map(m)) => Ok(Some(m)),
