@@ -28,7 +28,7 @@ pub fn load_chart(arg: &str) -> Result<Chart> {
 }
 
 /// The user's values as Helm builds them from its flags (`pkg/cli/values` MergeValues): values
-/// files merged in order, then `--set-json`, `--set`, `--set-string`, `--set-file` lines parsed
+/// files merged in order, then `--set-json`, `--set`, `--set-string`, `--set-file`, `--set-literal` lines parsed
 /// into the result. A `null` stays in it: coalescing over the chart's defaults deletes that key.
 pub fn user_values(args: &ValuesArgs) -> Result<Value> {
     let mut base = Map::new();
@@ -71,6 +71,10 @@ pub fn user_values(args: &ValuesArgs) -> Result<Value> {
     for line in &args.set_file {
         strvals::parse_into(line, &mut base, Mode::File(&read_file))
             .map_err(|e| Error::new(format!("failed parsing --set-file data: {e}")).hint(hint))?;
+    }
+    for line in &args.set_literal {
+        strvals::parse_into(line, &mut base, Mode::Literal)
+            .map_err(|e| Error::new(format!("failed parsing --set-literal data: {e}")).hint(hint))?;
     }
     Ok(Value::Map(base))
 }
