@@ -778,19 +778,20 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
         added.render(format)
     };
     let changes = crate::diff::compare_images(&plans[0], &plans[1]);
-    let overlay_diff = match &mapping {
+    let (overlay_diff, knobs) = match &mapping {
         Some(m) => {
-            let before = overlay::to_yaml(&plan::plan(&old, &user, m, &[])?);
-            let after = overlay::to_yaml(&plan::plan(&new, &user, m, &[])?);
-            crate::diff::unified(
-                &before,
-                &after,
+            let (before, after) = (plan::plan(&old, &user, m, &[])?, plan::plan(&new, &user, m, &[])?);
+            let knobs = crate::diff::compare_knobs((&old, &before), (&new, &after));
+            let unified = crate::diff::unified(
+                &overlay::to_yaml(&before),
+                &overlay::to_yaml(&after),
                 &format!("overlay ({})", args.old),
                 &format!("overlay ({})", args.new),
                 false,
-            )
+            );
+            (unified, Some(knobs))
         }
-        None => String::new(),
+        None => (String::new(), None),
     };
     let text = match args.format {
         DiffFormat::List => copy_plan(crate::mirror::Format::List)?,
@@ -798,6 +799,10 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
         DiffFormat::Crane => copy_plan(crate::mirror::Format::Crane)?,
         DiffFormat::Text => {
             let mut text = changes.to_text();
+            if let Some(knobs) = &knobs {
+                text.push('\n');
+                text.push_str(&knobs.to_text());
+            }
             if !overlay_diff.is_empty() {
                 text.push_str("\nOverlay:\n");
                 text.push_str(&overlay_diff);
@@ -806,6 +811,10 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
         }
         DiffFormat::Markdown => {
             let mut text = changes.to_markdown();
+            if let Some(knobs) = &knobs {
+                text.push('\n');
+                text.push_str(&knobs.to_markdown());
+            }
             if !overlay_diff.is_empty() {
                 text.push_str("\n### Overlay\n\n```diff\n");
                 text.push_str(&overlay_diff);
@@ -817,6 +826,9 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
             let mut json = changes.to_json(mapping.is_some());
             if let Some(map) = json.as_object_mut() {
                 map.insert("overlay_diff".to_string(), serde_json::Value::String(overlay_diff));
+                if let Some(knobs) = &knobs {
+                    map.insert("overlay_keys".to_string(), knobs.to_json());
+                }
             }
             serde_json::to_string_pretty(&json).map_err(|e| Error::new(e.to_string()))? + "\n"
         }
