@@ -4,7 +4,7 @@
 //! engine shows why a reviewer must see that: the old overlay on the new chart breaks the install.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::cli::{helm_retarget, root};
 use crate::engine;
@@ -16,13 +16,13 @@ fn version(which: &str) -> PathBuf {
     root().join(format!("fixtures/upgrades/subchart-knobs-{which}"))
 }
 
-fn overlay_of(chart: &PathBuf) -> serde_json::Value {
+fn overlay_of(chart: &Path) -> serde_json::Value {
     let out = helm_retarget(&["overlay", "--registry", MIRROR]).arg(chart).run();
     out.status(0);
     serde_yaml::from_str(&out.stdout).unwrap()
 }
 
-fn images(chart: &PathBuf, values: &serde_json::Value) -> BTreeSet<String> {
+fn images(chart: &Path, values: &serde_json::Value) -> BTreeSet<String> {
     rendered_images(&engine::render(chart, values)).into_iter().map(|(_, _, image)| image).collect()
 }
 
