@@ -22,3 +22,4 @@ mod hostile; // hostile input under prlimit and a timeout: escapes, bombs, deep 
 mod gitops; // issue 13: Argo CD and Flux documents merged as the controllers do, rendered by real Helm; the CMP plugin
 mod pinning; // issue 13: the lock script with a stand-in registry, post-render --pin-digests on real renders
 mod diff_knobs; // issue 13: diff names the overlay keys an upgrade adds, drops and changes, chart by chart
+mod fail_location; // fail/required errors name file:line:col as both real Helm binaries do

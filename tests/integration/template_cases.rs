@@ -93,10 +93,8 @@ fn error_core(message: &str) -> &str {
         Some(i) => &message[i + 3..],
         None => match message.strip_prefix("template: ") {
             Some(rest) => rest.splitn(3, ':').nth(2).map(str::trim_start).unwrap_or(rest),
-            None => message
-                .strip_prefix("execution error at (")
-                .and_then(|r| r.split_once("): "))
-                .map_or(message, |(_, m)| m),
+            // `fail` and `required`: Helm's whole line, location (file:line:col) included.
+            None => message,
         },
     }
 }
