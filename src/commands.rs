@@ -79,6 +79,37 @@ pub fn user_values(args: &ValuesArgs) -> Result<Value> {
     Ok(Value::Map(base))
 }
 
+/// Helm checks the merged values against every enabled chart's values.schema.json before it
+/// renders; so does every command that renders with the user's values (exit 2, Helm's message).
+fn check_schema(chart: &Chart, user: &Value) -> Result<()> {
+    crate::schema::validate(chart, &chart::effective_values(chart, user))
+}
+
+/// An overlay key the chart's schema refuses would break the user's install (`-f overlay.yaml`
+/// fails validation): refuse to write it, naming each key and the schema rule.
+fn check_overlay_schema(chart: &Chart, user: &Value, plan: &RetargetPlan) -> Result<()> {
+    let (Some(user_map), Some(overlay_map)) = (user.as_map(), plan.overlay.as_map()) else { return Ok(()) };
+    let with_overlay = Value::Map(yaml::merge_maps(user_map.clone(), overlay_map.clone()));
+    let found = crate::schema::violations(chart, &chart::effective_values(chart, &with_overlay))?;
+    let keys = plan::leaf_paths(&plan.overlay);
+    let refused: Vec<_> =
+        found.into_iter().filter(|v| keys.iter().any(|k| k.starts_with(&v.path) || v.path.starts_with(k))).collect();
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let mut message = String::from(
+        "the chart's values.schema.json refuses the overlay, so `helm install -f overlay.yaml` would fail:\n",
+    );
+    for v in &refused {
+        let key = keys.iter().find(|k| k.starts_with(&v.path) || v.path.starts_with(k)).map(ToString::to_string);
+        let _ = writeln!(message, "  {} (chart {}): {}", key.unwrap_or_default(), v.chart, v.message);
+    }
+    Err(Error::new(message.trim_end().to_string()).at(chart.display_path()).hint(
+        "no values key the schema allows moves these images: move them at install time with the post-renderer \
+         (`helm-retarget post-render`), or exclude their registry with --mapping",
+    ))
+}
+
 /// Reports the templates of `chart` that did not render, and says what that means for the
 /// `result` (overlay, scan, mirror plan). Returns `Errored` when Helm refuses these values too,
 /// `Incomplete` when images may be missing (unless the user accepts that), else `Success`.
@@ -134,7 +165,10 @@ fn for_each_chart<T>(charts: &[String], mut each: impl FnMut(&str, Chart) -> Res
 
 pub fn scan(args: &ScanArgs) -> Result<Outcome> {
     let user = user_values(&args.values)?;
-    let (scans, errored) = for_each_chart(&args.charts, |_, chart| Ok(discover::scan(&chart, &user)));
+    let (scans, errored) = for_each_chart(&args.charts, |_, chart| {
+        check_schema(&chart, &user).map_err(|e| e.at(chart.display_path()))?;
+        Ok(discover::scan(&chart, &user))
+    });
     for s in &scans {
         if !s.placeholders.is_empty() {
             report::note(&format!(
@@ -333,7 +367,9 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
         .map(|(name, arg)| load_chart(arg).map(|c| (name.clone(), c)).map_err(|e| e.at(format!("--operand {name}"))))
         .collect::<Result<_>>()?;
     let (plans, errored) = for_each_chart(&args.charts, |_, chart| {
+        check_schema(&chart, &user).map_err(|e| e.at(chart.display_path()))?;
         let operator = plan::plan(&chart, &user, &mapping, &args.pull_secrets)?;
+        check_overlay_schema(&chart, &user, &operator)?;
         if operands.is_empty() {
             return Ok(operator);
         }
@@ -558,6 +594,7 @@ pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
     let controls = match &args.chart {
         Some(chart) => {
             let chart = load_chart(chart)?;
+            check_schema(&chart, &Value::Map(Default::default()))?;
             discover::scan(&chart, &Value::Map(Default::default())).sites
         }
         None => Vec::new(),
@@ -862,6 +899,7 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
 pub fn template(args: &TemplateArgs) -> Result<Outcome> {
     let chart = load_chart(&args.chart)?;
     let user = user_values(&args.values)?;
+    check_schema(&chart, &user)?;
     let mut options = RenderOptions {
         release_name: args.release_name.clone(),
         namespace: args.namespace.clone(),

@@ -23,3 +23,4 @@ mod gitops; // issue 13: Argo CD and Flux documents merged as the controllers do
 mod pinning; // issue 13: the lock script with a stand-in registry, post-render --pin-digests on real renders
 mod diff_knobs; // issue 13: diff names the overlay keys an upgrade adds, drops and changes, chart by chart
 mod fail_location; // fail/required errors name file:line:col as both real Helm binaries do
+mod schema; // values.schema.json: Helm v4 messages on template and scan, overlay keys a schema refuses, no remote $ref
