@@ -82,12 +82,18 @@ pub fn user_values(args: &ValuesArgs) -> Result<Value> {
 /// Helm checks the merged values against every enabled chart's values.schema.json before it
 /// renders; so does every command that renders with the user's values (exit 2, Helm's message).
 fn check_schema(chart: &Chart, user: &Value) -> Result<()> {
+    if !crate::schema::applies(chart) {
+        return Ok(());
+    }
     crate::schema::validate(chart, &chart::effective_values(chart, user))
 }
 
 /// An overlay key the chart's schema refuses would break the user's install (`-f overlay.yaml`
 /// fails validation): refuse to write it, naming each key and the schema rule.
 fn check_overlay_schema(chart: &Chart, user: &Value, plan: &RetargetPlan) -> Result<()> {
+    if !crate::schema::applies(chart) {
+        return Ok(());
+    }
     let (Some(user_map), Some(overlay_map)) = (user.as_map(), plan.overlay.as_map()) else { return Ok(()) };
     let with_overlay = Value::Map(yaml::merge_maps(user_map.clone(), overlay_map.clone()));
     let found = crate::schema::violations(chart, &chart::effective_values(chart, &with_overlay))?;

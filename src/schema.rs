@@ -25,6 +25,12 @@ pub struct Violation {
 /// `helm template` and `helm install` print it).
 pub const HEADER: &str = "values don't meet the specifications of the schema(s) in the following chart(s):";
 
+/// Whether any chart of the tree has a schema: without one there is nothing to check, and the
+/// effective values (costly for deep values) need not be built.
+pub fn applies(root: &Chart) -> bool {
+    root.walk().any(|chart| chart.schema.is_some())
+}
+
 /// Checks the root's effective values (defaults, user values, and anything laid over them)
 /// against the schema of the root and of every enabled subchart, each with its own subtree, as
 /// Helm does. Errors name a schema that is not JSON, or one that refers outside itself.
