@@ -32,6 +32,8 @@ pub struct Chart {
     pub values: Value,
     /// Text of values.yaml (for `yaml::key_lines`).
     pub values_file: Option<String>,
+    /// Text of values.schema.json, which Helm validates the merged values against (`schema`).
+    pub schema: Option<String>,
     /// Every file under templates/ (incl. _helpers.tpl, NOTES.txt).
     pub templates: Vec<TemplateFile>,
     /// What `.Files` holds, as Helm fills it: every file of this chart except Chart.yaml,
@@ -156,6 +158,7 @@ fn load_one(files: &ChartFiles, source: String, budget: &mut source::InflateBudg
         }
     }
     let values_file = text("values.yaml")?;
+    let schema = text("values.schema.json")?;
     let values = match &values_file {
         Some(t) => yaml::parse_values(t, "values.yaml").map_err(|e| e.at(source.clone()))?,
         None => Value::Map(Map::new()),
@@ -220,6 +223,7 @@ fn load_one(files: &ChartFiles, source: String, budget: &mut source::InflateBudg
         metadata,
         values,
         values_file,
+        schema,
         templates,
         files: std::sync::Arc::new(own_files),
         subcharts,

@@ -36,8 +36,8 @@ pub enum Command {
     Template(TemplateArgs),
 }
 
-/// Values given like Helm's: files, then `--set-json`, `--set`, `--set-string`, `--set-file`
-/// (Helm applies them in that order, whatever their order on the command line).
+/// Values given like Helm's: files, then `--set-json`, `--set`, `--set-string`, `--set-file`,
+/// `--set-literal` (Helm applies them in that order, whatever their order on the command line).
 #[derive(Debug, Args, Default)]
 pub struct ValuesArgs {
     /// Values file applied over the chart's defaults (repeatable, later wins; `-` for stdin).
@@ -55,6 +55,10 @@ pub struct ValuesArgs {
     /// Like --set, each value the text of the named file.
     #[arg(long = "set-file", value_name = "KEY=FILE")]
     pub set_file: Vec<String>,
+    /// Set one value as a literal string: everything after the first `=` (commas, braces and
+    /// backslashes included) is the value.
+    #[arg(long = "set-literal", value_name = "KEY=VALUE")]
+    pub set_literal: Vec<String>,
 }
 
 /// Whether a result with templates that did not render is accepted.

@@ -28,7 +28,7 @@ pub fn load_chart(arg: &str) -> Result<Chart> {
 }
 
 /// The user's values as Helm builds them from its flags (`pkg/cli/values` MergeValues): values
-/// files merged in order, then `--set-json`, `--set`, `--set-string`, `--set-file` lines parsed
+/// files merged in order, then `--set-json`, `--set`, `--set-string`, `--set-file`, `--set-literal` lines parsed
 /// into the result. A `null` stays in it: coalescing over the chart's defaults deletes that key.
 pub fn user_values(args: &ValuesArgs) -> Result<Value> {
     let mut base = Map::new();
@@ -72,7 +72,48 @@ pub fn user_values(args: &ValuesArgs) -> Result<Value> {
         strvals::parse_into(line, &mut base, Mode::File(&read_file))
             .map_err(|e| Error::new(format!("failed parsing --set-file data: {e}")).hint(hint))?;
     }
+    for line in &args.set_literal {
+        strvals::parse_into(line, &mut base, Mode::Literal)
+            .map_err(|e| Error::new(format!("failed parsing --set-literal data: {e}")).hint(hint))?;
+    }
     Ok(Value::Map(base))
+}
+
+/// Helm checks the merged values against every enabled chart's values.schema.json before it
+/// renders; so does every command that renders with the user's values (exit 2, Helm's message).
+fn check_schema(chart: &Chart, user: &Value) -> Result<()> {
+    if !crate::schema::applies(chart) {
+        return Ok(());
+    }
+    crate::schema::validate(chart, &chart::effective_values(chart, user))
+}
+
+/// An overlay key the chart's schema refuses would break the user's install (`-f overlay.yaml`
+/// fails validation): refuse to write it, naming each key and the schema rule.
+fn check_overlay_schema(chart: &Chart, user: &Value, plan: &RetargetPlan) -> Result<()> {
+    if !crate::schema::applies(chart) {
+        return Ok(());
+    }
+    let (Some(user_map), Some(overlay_map)) = (user.as_map(), plan.overlay.as_map()) else { return Ok(()) };
+    let with_overlay = Value::Map(yaml::merge_maps(user_map.clone(), overlay_map.clone()));
+    let found = crate::schema::violations(chart, &chart::effective_values(chart, &with_overlay))?;
+    let keys = plan::leaf_paths(&plan.overlay);
+    let refused: Vec<_> =
+        found.into_iter().filter(|v| keys.iter().any(|k| k.starts_with(&v.path) || v.path.starts_with(k))).collect();
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let mut message = String::from(
+        "the chart's values.schema.json refuses the overlay, so `helm install -f overlay.yaml` would fail:\n",
+    );
+    for v in &refused {
+        let key = keys.iter().find(|k| k.starts_with(&v.path) || v.path.starts_with(k)).map(ToString::to_string);
+        let _ = writeln!(message, "  {} (chart {}): {}", key.unwrap_or_default(), v.chart, v.message);
+    }
+    Err(Error::new(message.trim_end().to_string()).at(chart.display_path()).hint(
+        "no values key the schema allows moves these images: move them at install time with the post-renderer \
+         (`helm-retarget post-render`), or exclude their registry with --mapping",
+    ))
 }
 
 /// Reports the templates of `chart` that did not render, and says what that means for the
@@ -130,7 +171,10 @@ fn for_each_chart<T>(charts: &[String], mut each: impl FnMut(&str, Chart) -> Res
 
 pub fn scan(args: &ScanArgs) -> Result<Outcome> {
     let user = user_values(&args.values)?;
-    let (scans, errored) = for_each_chart(&args.charts, |_, chart| Ok(discover::scan(&chart, &user)));
+    let (scans, errored) = for_each_chart(&args.charts, |_, chart| {
+        check_schema(&chart, &user).map_err(|e| e.at(chart.display_path()))?;
+        Ok(discover::scan(&chart, &user))
+    });
     for s in &scans {
         if !s.placeholders.is_empty() {
             report::note(&format!(
@@ -329,7 +373,9 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
         .map(|(name, arg)| load_chart(arg).map(|c| (name.clone(), c)).map_err(|e| e.at(format!("--operand {name}"))))
         .collect::<Result<_>>()?;
     let (plans, errored) = for_each_chart(&args.charts, |_, chart| {
+        check_schema(&chart, &user).map_err(|e| e.at(chart.display_path()))?;
         let operator = plan::plan(&chart, &user, &mapping, &args.pull_secrets)?;
+        check_overlay_schema(&chart, &user, &operator)?;
         if operands.is_empty() {
             return Ok(operator);
         }
@@ -842,19 +888,20 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
         added.render(format)
     };
     let changes = crate::diff::compare_images(&plans[0], &plans[1]);
-    let overlay_diff = match &mapping {
+    let (overlay_diff, knobs) = match &mapping {
         Some(m) => {
-            let before = overlay::to_yaml(&plan::plan(&old, &user, m, &[])?);
-            let after = overlay::to_yaml(&plan::plan(&new, &user, m, &[])?);
-            crate::diff::unified(
-                &before,
-                &after,
+            let (before, after) = (plan::plan(&old, &user, m, &[])?, plan::plan(&new, &user, m, &[])?);
+            let knobs = crate::diff::compare_knobs((&old, &before), (&new, &after));
+            let unified = crate::diff::unified(
+                &overlay::to_yaml(&before),
+                &overlay::to_yaml(&after),
                 &format!("overlay ({})", args.old),
                 &format!("overlay ({})", args.new),
                 false,
-            )
+            );
+            (unified, Some(knobs))
         }
-        None => String::new(),
+        None => (String::new(), None),
     };
     let text = match args.format {
         DiffFormat::List => copy_plan(crate::mirror::Format::List)?,
@@ -862,6 +909,10 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
         DiffFormat::Crane => copy_plan(crate::mirror::Format::Crane)?,
         DiffFormat::Text => {
             let mut text = changes.to_text();
+            if let Some(knobs) = &knobs {
+                text.push('\n');
+                text.push_str(&knobs.to_text());
+            }
             if !overlay_diff.is_empty() {
                 text.push_str("\nOverlay:\n");
                 text.push_str(&overlay_diff);
@@ -870,6 +921,10 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
         }
         DiffFormat::Markdown => {
             let mut text = changes.to_markdown();
+            if let Some(knobs) = &knobs {
+                text.push('\n');
+                text.push_str(&knobs.to_markdown());
+            }
             if !overlay_diff.is_empty() {
                 text.push_str("\n### Overlay\n\n```diff\n");
                 text.push_str(&overlay_diff);
@@ -881,6 +936,9 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
             let mut json = changes.to_json(mapping.is_some());
             if let Some(map) = json.as_object_mut() {
                 map.insert("overlay_diff".to_string(), serde_json::Value::String(overlay_diff));
+                if let Some(knobs) = &knobs {
+                    map.insert("overlay_keys".to_string(), knobs.to_json());
+                }
             }
             serde_json::to_string_pretty(&json).map_err(|e| Error::new(e.to_string()))? + "\n"
         }
@@ -914,6 +972,7 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
 pub fn template(args: &TemplateArgs) -> Result<Outcome> {
     let chart = load_chart(&args.chart)?;
     let user = user_values(&args.values)?;
+    check_schema(&chart, &user)?;
     let mut options = RenderOptions {
         release_name: args.release_name.clone(),
         namespace: args.namespace.clone(),

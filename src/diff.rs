@@ -1,5 +1,6 @@
 //! Before/after texts as a unified diff for people to read, coloured when stderr is a terminal
-//! that wants colour; and how a chart upgrade changes the images to mirror.
+//! that wants colour; and how a chart upgrade changes the images to mirror and, chart by chart,
+//! the overlay keys a reviewer must look at.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
@@ -8,9 +9,12 @@ use std::path::Path;
 use serde_json::json;
 use similar::TextDiff;
 
+use crate::chart::Chart;
 use crate::error::Error;
 use crate::mirror::{MirrorImage, MirrorPlan, MirrorSite};
+use crate::plan::{leaf_paths, RetargetPlan};
 use crate::reference::Reference;
+use crate::values::{Step, Value, ValuesPath};
 
 const RED: &str = "\x1b[31m";
 const GREEN: &str = "\x1b[32m";
@@ -320,6 +324,212 @@ impl ImageChanges {
             })).collect::<Vec<_>>(),
             "unchanged": self.unchanged,
         })
+    }
+}
+
+/// How the overlay keys of one (sub)chart change between two versions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChartKnobs {
+    /// `parent > child`, as the chart tree names it.
+    pub chart: String,
+    /// The values key the chart's own keys sit under (empty for the root; `global` for the
+    /// keys every chart reads).
+    pub prefix: String,
+    /// Keys the new version's overlay sets that the old one did not, with their values.
+    pub added: Vec<(ValuesPath, Value)>,
+    /// Keys the old version's overlay set that the new one no longer needs.
+    pub removed: Vec<(ValuesPath, Value)>,
+    /// Keys both set, to different values: (key, old, new).
+    pub changed: Vec<(ValuesPath, Value, Value)>,
+}
+
+/// The overlay keys that change between two versions, grouped by the chart that reads them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KnobChanges {
+    /// Charts with a change, root first, then by chart path; `global` keys first of all.
+    pub charts: Vec<ChartKnobs>,
+}
+
+/// Which chart reads each overlay key: the chart whose values prefix (its keys below the root,
+/// aliases included) is the longest one the key starts with. Both trees count, so a key of a
+/// subchart the new version drops still names that subchart.
+fn chart_prefixes(trees: [&Chart; 2]) -> Vec<(ValuesPath, String)> {
+    let mut prefixes: BTreeMap<ValuesPath, String> = BTreeMap::new();
+    for tree in trees {
+        for chart in tree.walk() {
+            let prefix = ValuesPath::from_steps(chart.path.iter().skip(1).map(|k| Step::Key(k.clone())).collect());
+            prefixes.entry(prefix).or_insert_with(|| chart.display_path());
+        }
+    }
+    let mut list: Vec<(ValuesPath, String)> = prefixes.into_iter().collect();
+    list.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.depth()));
+    list
+}
+
+/// Compares the overlays planned for the old and the new chart tree, key by key (lists are
+/// compared whole, as an overlay sets them whole).
+pub fn compare_knobs(old: (&Chart, &RetargetPlan), new: (&Chart, &RetargetPlan)) -> KnobChanges {
+    let prefixes = chart_prefixes([old.0, new.0]);
+    let global = ValuesPath::root().child("global");
+    let owner = |key: &ValuesPath| -> (ValuesPath, String) {
+        if key.starts_with(&global) {
+            return (global.clone(), "global (every chart)".to_string());
+        }
+        let found = prefixes.iter().find(|(prefix, _)| key.starts_with(prefix));
+        found.cloned().unwrap_or_else(|| (ValuesPath::root(), old.0.display_path()))
+    };
+    let (old_overlay, new_overlay) = (&old.1.overlay, &new.1.overlay);
+    let mut keys = leaf_paths(old_overlay);
+    keys.extend(leaf_paths(new_overlay));
+    keys.sort();
+    keys.dedup();
+    let mut by_chart: BTreeMap<(u8, ValuesPath), ChartKnobs> = BTreeMap::new();
+    for key in keys {
+        let (prefix, chart) = owner(&key);
+        let rank = if prefix == global { 0 } else { 1 };
+        let entry = by_chart.entry((rank, prefix.clone())).or_insert_with(|| ChartKnobs {
+            chart,
+            prefix: prefix.to_string(),
+            ..ChartKnobs::default()
+        });
+        match (old_overlay.get(&key), new_overlay.get(&key)) {
+            (None, Some(value)) => entry.added.push((key, value.clone())),
+            (Some(value), None) => entry.removed.push((key, value.clone())),
+            (Some(before), Some(after)) if before != after => entry.changed.push((key, before.clone(), after.clone())),
+            _ => {}
+        }
+    }
+    let charts = by_chart
+        .into_values()
+        .filter(|c| !(c.added.is_empty() && c.removed.is_empty() && c.changed.is_empty()))
+        .collect();
+    KnobChanges { charts }
+}
+
+/// A values tree as JSON: what `--set-json` would take back.
+fn value_json(value: &Value) -> serde_json::Value {
+    match value {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => json!(b),
+        Value::Int(i) => json!(i),
+        Value::Float(f) => json!(f),
+        Value::String(s) => json!(s),
+        Value::List(items) => serde_json::Value::Array(items.iter().map(value_json).collect()),
+        Value::Map(map) => serde_json::Value::Object(map.iter().map(|(k, v)| (k.clone(), value_json(v))).collect()),
+    }
+}
+
+/// One value on one line for people: a plain scalar as YAML writes it, anything else (lists,
+/// maps, text with line breaks) as compact JSON.
+fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(s) if s.chars().any(char::is_control) => value_json(value).to_string(),
+        Value::List(_) | Value::Map(_) => value_json(value).to_string(),
+        scalar => crate::yaml::scalar(scalar),
+    }
+}
+
+/// Chart names and keys come from untrusted charts: one report line stays one line.
+fn one_line(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+}
+
+impl KnobChanges {
+    pub fn is_empty(&self) -> bool {
+        self.charts.is_empty()
+    }
+
+    fn counts(&self) -> (usize, usize, usize) {
+        self.charts.iter().fold((0, 0, 0), |(a, r, c), chart| {
+            (a + chart.added.len(), r + chart.removed.len(), c + chart.changed.len())
+        })
+    }
+
+    fn summary(&self) -> String {
+        let (added, removed, changed) = self.counts();
+        format!("{added} new, {removed} no longer needed, {changed} changed")
+    }
+
+    /// Plain text, chart by chart: `+ key: value` new, `- key: value` no longer needed,
+    /// `~ key: old -> new` changed.
+    pub fn to_text(&self) -> String {
+        let mut text = format!("Overlay keys: {}\n", self.summary());
+        for chart in &self.charts {
+            text.push_str(&format!("  {}\n", one_line(&chart.chart)));
+            for (key, value) in &chart.added {
+                text.push_str(&format!("    + {}: {}\n", one_line(&key.to_string()), value_text(value)));
+            }
+            for (key, value) in &chart.removed {
+                text.push_str(&format!("    - {}: {}\n", one_line(&key.to_string()), value_text(value)));
+            }
+            for (key, before, after) in &chart.changed {
+                text.push_str(&format!(
+                    "    ~ {}: {} -> {}\n",
+                    one_line(&key.to_string()),
+                    value_text(before),
+                    value_text(after)
+                ));
+            }
+        }
+        text
+    }
+
+    /// A Markdown section: one table per chart, the keys as a reviewer checks them.
+    pub fn to_markdown(&self) -> String {
+        let mut text = String::from("### Overlay keys\n\n");
+        if self.is_empty() {
+            text.push_str("No overlay key changes.\n");
+            return text;
+        }
+        for chart in &self.charts {
+            text.push_str(&format!("#### {}\n\n", markdown_code(&one_line(&chart.chart))));
+            text.push_str("| Change | Key | Old | New |\n| --- | --- | --- | --- |\n");
+            let code = |text: String| markdown_code(&one_line(&text));
+            for (key, value) in &chart.added {
+                text.push_str(&format!("| new | {} |  | {} |\n", code(key.to_string()), code(value_text(value))));
+            }
+            for (key, value) in &chart.removed {
+                text.push_str(&format!(
+                    "| no longer needed | {} | {} |  |\n",
+                    code(key.to_string()),
+                    code(value_text(value))
+                ));
+            }
+            for (key, before, after) in &chart.changed {
+                text.push_str(&format!(
+                    "| changed | {} | {} | {} |\n",
+                    code(key.to_string()),
+                    code(value_text(before)),
+                    code(value_text(after))
+                ));
+            }
+            text.push('\n');
+        }
+        text.push_str(&format!("{}.\n", self.summary()));
+        text
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        let key_value =
+            |(key, value): &(ValuesPath, Value)| json!({"key": key.to_string(), "value": value_json(value)});
+        serde_json::Value::Array(
+            self.charts
+                .iter()
+                .map(|chart| {
+                    json!({
+                        "chart": chart.chart,
+                        "prefix": chart.prefix,
+                        "added": chart.added.iter().map(key_value).collect::<Vec<_>>(),
+                        "removed": chart.removed.iter().map(key_value).collect::<Vec<_>>(),
+                        "changed": chart.changed.iter().map(|(key, before, after)| json!({
+                            "key": key.to_string(),
+                            "old": value_json(before),
+                            "new": value_json(after),
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect(),
+        )
     }
 }
 

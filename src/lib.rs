@@ -11,6 +11,7 @@
 //! strvals    `--set a.b[0]=x` lines, parsed as Helm's strvals parser does
 //! semver     versions and constraints as Masterminds/semver reads them (dependency ranges, semverCompare)
 //! chart      files  ->  chart tree: Chart.yaml, values, templates, subcharts with alias/condition
+//! schema     values.schema.json: merged values checked per (sub)chart, Helm v4's messages
 //! reference  image references: parse and format registry/path:tag@digest
 //! lock       images lock: source, destination and the digest the registry reported, for pinning
 //! mapping    source registry -> destination rules (--registry, --mapping presets, exclusions)
@@ -39,6 +40,7 @@ pub mod yaml;
 pub mod strvals;
 pub mod semver;
 pub mod chart;
+pub mod schema;
 pub mod reference;
 pub mod lock;
 pub mod mapping;

@@ -652,8 +652,10 @@ fn normalize_output(mut output: RenderOutput, base: &ValuesPath) -> RenderOutput
 /// A failing helper's reads are what a caller searches for a render gate: same paths as above.
 fn normalize_error(error: TemplateError, base: &ValuesPath) -> TemplateError {
     match error {
-        TemplateError::Fail { template, message, reads } => TemplateError::Fail {
+        TemplateError::Fail { template, line, col, message, reads } => TemplateError::Fail {
             template,
+            line,
+            col,
             message,
             reads: reads
                 .into_iter()

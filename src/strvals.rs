@@ -1,5 +1,6 @@
-//! `--set a.b[0].c=x,d=y` and its siblings (`--set-string`, `--set-json`, `--set-file`), parsed
-//! the way Helm's `pkg/strvals/parser.go` does, into the values tree the other flags build.
+//! `--set a.b[0].c=x,d=y` and its siblings (`--set-string`, `--set-json`, `--set-file`,
+//! `--set-literal`), parsed the way Helm's `pkg/strvals/parser.go` and `literal_parser.go` do, into
+//! the values tree the other flags build.
 //!
 //! A port, not a redesign: the same escapes (`\,` `\.` `\=`), the same `{a,b}` lists, the same
 //! type inference (`true`/`false`/`null`/ints without a leading zero; `1.5` stays a string), the
@@ -23,6 +24,9 @@ pub enum Mode<'r> {
     Json,
     /// `--set-file`: each value names a file whose text becomes the value.
     File(&'r dyn Fn(&str) -> Result<Value, String>),
+    /// `--set-literal`: one key, and everything after its `=` is the value, a string: no commas,
+    /// braces or escapes (a backslash stays a backslash, in the key too), as Helm's literal parser.
+    Literal,
 }
 
 impl std::fmt::Debug for Mode<'_> {
@@ -32,6 +36,7 @@ impl std::fmt::Debug for Mode<'_> {
             Mode::String => "String",
             Mode::Json => "Json",
             Mode::File(_) => "File",
+            Mode::Literal => "Literal",
         })
     }
 }
@@ -123,14 +128,15 @@ impl Parser<'_> {
     }
 
     /// Characters up to the first unescaped one in `stop` (consumed, returned second; None at the
-    /// end of the line). A backslash takes the next character literally.
+    /// end of the line). A backslash takes the next character literally (not in literal mode).
     fn until(&mut self, stop: &[char]) -> (String, Option<char>) {
         let mut out = String::new();
+        let escapes = !matches!(self.mode, Mode::Literal);
         loop {
             match self.read() {
                 None => return (out, None),
                 Some(c) if stop.contains(&c) => return (out, Some(c)),
-                Some('\\') => match self.read() {
+                Some('\\') if escapes => match self.read() {
                     None => return (out, None),
                     Some(next) => out.push(next),
                 },
@@ -142,13 +148,21 @@ impl Parser<'_> {
     fn convert(&self, text: &str) -> Step<Value> {
         match self.mode {
             Mode::Typed => Ok(typed(text)),
-            Mode::String | Mode::Json => Ok(Value::String(text.to_string())),
+            Mode::String | Mode::Json | Mode::Literal => Ok(Value::String(text.to_string())),
             Mode::File(read) => read(text).map_err(Stop::Error),
         }
     }
 
+    /// The rest of the line: a `--set-literal` value.
+    fn rest(&mut self) -> String {
+        let rest = self.chars[self.at..].iter().collect();
+        self.at = self.chars.len();
+        rest
+    }
+
     fn key(&mut self, data: &mut Map, level: usize) -> Step<()> {
-        let (key, last) = self.until(&['=', '[', ',', '.']);
+        let stop: &[char] = if matches!(self.mode, Mode::Literal) { &['=', '[', '.'] } else { &['=', '[', ',', '.'] };
+        let (key, last) = self.until(stop);
         match last {
             None if key.is_empty() => Err(Stop::End),
             None => err(format!("key {key:?} has no value")),
@@ -167,6 +181,11 @@ impl Parser<'_> {
                 result
             }
             Some('=') => {
+                if matches!(self.mode, Mode::Literal) {
+                    let value = self.rest();
+                    set(data, &key, Value::String(value));
+                    return Ok(());
+                }
                 if matches!(self.mode, Mode::Json) {
                     if self.empty_value() {
                         set(data, &key, Value::Null);
@@ -251,6 +270,10 @@ impl Parser<'_> {
         match last {
             None => (list, Err(Stop::End)),
             Some('=') => {
+                if matches!(self.mode, Mode::Literal) {
+                    let value = self.rest();
+                    return done(set_index(list.clone(), index, Value::String(value)), list);
+                }
                 if matches!(self.mode, Mode::Json) {
                     if self.empty_value() {
                         return done(set_index(list.clone(), index, Value::Null), list);
@@ -535,6 +558,27 @@ mod tests {
         );
         assert_eq!(parse("list[0]={\"a\":1}", Mode::Json), Ok(yaml("{list: [{a: 1.0}]}")));
         assert!(parse("a={", Mode::Json).is_err());
+    }
+
+    #[test]
+    fn literal_values_keep_commas_braces_and_backslashes() {
+        // Cases from Helm's `literal_parser_test.go`, restated.
+        let literal = |line: &str| parse(line, Mode::Literal);
+        assert_eq!(literal("name=value1,value2"), Ok(yaml("{name: 'value1,value2'}")));
+        assert_eq!(literal("a.b={x,y}"), Ok(yaml("{a: {b: '{x,y}'}}")));
+        assert_eq!(literal(r"a\.b=c\,d"), Ok(yaml(r"{'a\': {b: 'c\,d'}}")));
+        assert_eq!(literal("k=true"), Ok(yaml("{k: 'true'}")));
+        assert_eq!(literal("k="), Ok(yaml("{k: ''}")));
+        assert_eq!(literal("k=a=b.c[0]"), Ok(yaml("{k: 'a=b.c[0]'}")));
+        assert_eq!(literal("list[1]=x,y"), Ok(yaml("{list: [null, 'x,y']}")));
+        assert_eq!(literal("list[0].name=n,m"), Ok(yaml("{list: [{name: 'n,m'}]}")));
+        assert_eq!(literal("noval[0]"), Ok(yaml("{noval: []}")));
+        assert_eq!(literal("name"), Err(r#"key "name" has no value"#.to_string()));
+        assert_eq!(literal("a.=x"), Err(r#"key map "a" has no value"#.to_string()));
+        assert!(literal("list[-1]=x").unwrap_err().contains("negative -1 index not allowed"));
+        let Value::Map(mut base) = yaml("image: nginx") else { panic!() };
+        let e = parse_into("image.tag=1", &mut base, Mode::Literal).unwrap_err();
+        assert_eq!(e, "unable to parse key: interface conversion: interface {} is string, not map[string]interface {}");
     }
 
     #[test]

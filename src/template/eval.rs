@@ -37,6 +37,17 @@ pub(crate) fn render(engine: &Engine, body: &Arc<Body>, dot: &TValue) -> Result<
     Ok(RenderOutput { text: out, reads: state.reads })
 }
 
+/// A `fail` inside an `include` or `tpl` is reported at that call, in the caller's template: Go
+/// wraps the inner error in one of the caller's, and Helm prints the outermost location.
+fn fail_at_call(error: TemplateError, caller: String, (line, col): (usize, usize)) -> TemplateError {
+    match error {
+        TemplateError::Fail { message, reads, .. } => {
+            TemplateError::Fail { template: caller, line, col, message, reads }
+        }
+        other => other,
+    }
+}
+
 enum Flow {
     Normal,
     Break,
@@ -73,7 +84,7 @@ impl State<'_> {
         TemplateError::Exec { template: self.template.clone(), line: self.line, message: message.into() }
     }
 
-    fn fail(&self, message: String) -> TemplateError {
+    fn fail(&self, message: String, (line, col): (usize, usize)) -> TemplateError {
         let mut reads = Vec::new();
         let mut seen = HashSet::new();
         for read in self.frames.last().into_iter().flatten() {
@@ -81,7 +92,7 @@ impl State<'_> {
                 reads.push(read.clone());
             }
         }
-        TemplateError::Fail { template: self.template.clone(), message, reads }
+        TemplateError::Fail { template: self.template.clone(), line, col, message, reads }
     }
 
     fn walk_list(
@@ -250,7 +261,7 @@ impl State<'_> {
         let first = &cmd.args[0];
         let rest = &cmd.args[1..];
         match first {
-            Arg::Func(func) => self.call_func(func, rest, dot, fin),
+            Arg::Func(func) => self.call_func(func, rest, dot, fin, (cmd.line, cmd.col)),
             Arg::Field(fields) => self.eval_field_chain(dot.clone(), false, fields, rest, dot, fin),
             Arg::Chain(term, fields) => {
                 let receiver = self.eval_arg(term, dot)?;
@@ -295,7 +306,7 @@ impl State<'_> {
                     self.eval_field_chain(v, true, fields, &[], dot, None)?
                 }
             }
-            Arg::Func(func) => self.call_func(func, &[], dot, None)?,
+            Arg::Func(func) => self.call_func(func, &[], dot, None, (self.line, 0))?,
             Arg::Chain(term, fields) => {
                 let receiver = self.eval_arg(term, dot)?;
                 self.eval_field_chain(receiver, true, fields, &[], dot, None)?
@@ -379,6 +390,7 @@ impl State<'_> {
         arg_nodes: &[Arg],
         dot: &TValue,
         fin: Option<TValue>,
+        at: (usize, usize),
     ) -> Result<TValue, TemplateError> {
         let name = func.name;
         if name == "and" || name == "or" {
@@ -410,7 +422,10 @@ impl State<'_> {
             "include" => {
                 let [tname, data] = self.want_args::<2>(name, args)?;
                 let tname = format::plain_string(&tname);
-                let text = self.counted_include(&tname, |state| state.call_define(&tname, &data))?;
+                let caller = self.template.clone();
+                let text = self
+                    .counted_include(&tname, |state| state.call_define(&tname, &data))
+                    .map_err(|e| fail_at_call(e, caller, at))?;
                 Ok(TValue::traced(text))
             }
             "tpl" => {
@@ -419,7 +434,11 @@ impl State<'_> {
                     Some(t) => t.clone(),
                     None => Traced::plain(format::plain_string(&text)),
                 };
-                Ok(TValue::traced(self.counted_include("tpl", |state| state.run_tpl(&text, &data))?))
+                let caller = self.template.clone();
+                let text = self
+                    .counted_include("tpl", |state| state.run_tpl(&text, &data))
+                    .map_err(|e| fail_at_call(e, caller, at))?;
+                Ok(TValue::traced(text))
             }
             "required" => {
                 let [message, value] = self.want_args::<2>(name, args)?;
@@ -429,13 +448,13 @@ impl State<'_> {
                     _ => false,
                 };
                 if missing {
-                    return Err(self.fail(format::plain_string(&message)));
+                    return Err(self.fail(format::plain_string(&message), at));
                 }
                 Ok(value)
             }
             "fail" => {
                 let message = args.first().map(format::plain_string).unwrap_or_default();
-                Err(self.fail(message))
+                Err(self.fail(message, at))
             }
             _ => {
                 let mut reads = Vec::new();

@@ -35,12 +35,15 @@ pub(crate) enum Tok {
 pub(crate) struct Item {
     pub(crate) tok: Tok,
     pub(crate) line: usize,
+    /// Byte offset of the token in its line, from 0, as Go's `ErrorContext` counts it (exact for
+    /// identifiers, the tokens an execution error points at).
+    pub(crate) col: usize,
 }
 
 const KEYWORDS: &[&str] = &["if", "else", "end", "range", "with", "define", "template", "block", "break", "continue"];
 
 pub(crate) fn lex(name: &str, src: &str) -> Result<Vec<Item>, TemplateError> {
-    Lexer { name, src, pos: 0, line: 1, items: Vec::new() }.run()
+    Lexer { name, src, pos: 0, line: 1, line_start: 0, items: Vec::new() }.run()
 }
 
 struct Lexer<'a> {
@@ -48,6 +51,8 @@ struct Lexer<'a> {
     src: &'a str,
     pos: usize,
     line: usize,
+    /// Byte offset where the current line starts.
+    line_start: usize,
     items: Vec<Item>,
 }
 
@@ -57,7 +62,7 @@ impl Lexer<'_> {
     }
 
     fn emit(&mut self, tok: Tok) {
-        self.items.push(Item { tok, line: self.line });
+        self.items.push(Item { tok, line: self.line, col: self.pos.saturating_sub(self.line_start) });
     }
 
     fn run(mut self) -> Result<Vec<Item>, TemplateError> {
@@ -86,7 +91,11 @@ impl Lexer<'_> {
     }
 
     fn count_lines(&mut self, from: usize, to: usize) {
-        self.line += self.src[from..to].matches('\n').count();
+        let text = &self.src[from..to];
+        self.line += text.matches('\n').count();
+        if let Some(i) = text.rfind('\n') {
+            self.line_start = from + i + 1;
+        }
     }
 
     fn text(&mut self, mut start: usize, mut end: usize, trim_start: bool, trim_end: bool) {
@@ -99,7 +108,7 @@ impl Lexer<'_> {
             end = start + self.src[start..end].trim_end_matches(is_space).len();
         }
         if start < end {
-            self.items.push(Item { tok: Tok::Text(start, end), line: line_at_start });
+            self.items.push(Item { tok: Tok::Text(start, end), line: line_at_start, col: 0 });
         }
     }
 

@@ -55,8 +55,10 @@ pub enum TemplateError {
     /// Syntax error or unknown function: template name, line, message.
     Parse { template: String, line: usize, message: String },
     /// `fail "..."` was called, or `required` failed: template, message, and the values paths read
-    /// inside the innermost `define` that was running when it failed.
-    Fail { template: String, message: String, reads: Vec<ValuesRead> },
+    /// inside the innermost `define` that was running when it failed. `template`, `line` and `col`
+    /// are where Helm points: the call in the outermost template (an `include` or `tpl` that led
+    /// to the failure counts as the failing call, as its error wraps the inner one).
+    Fail { template: String, line: usize, col: usize, message: String, reads: Vec<ValuesRead> },
     /// Any other execution error, with the template name and line, as Go would report it.
     Exec { template: String, line: usize, message: String },
 }
@@ -67,8 +69,8 @@ impl fmt::Display for TemplateError {
             TemplateError::Parse { template, line, message } => {
                 write!(f, "parse error at ({template}:{line}): {message}")
             }
-            TemplateError::Fail { template, message, .. } => {
-                write!(f, "execution error at ({template}): {message}")
+            TemplateError::Fail { template, line, col, message, .. } => {
+                write!(f, "execution error at ({template}:{line}:{col}): {message}")
             }
             TemplateError::Exec { template, line, message } => {
                 write!(f, "template: {template}:{line}: {message}")

@@ -53,6 +53,9 @@ pub(crate) struct Pipe {
 #[derive(Debug)]
 pub(crate) struct Cmd {
     pub(crate) args: Vec<Arg>,
+    /// Where its first operand (the function, when it calls one) starts: line, byte column.
+    pub(crate) line: usize,
+    pub(crate) col: usize,
 }
 
 #[derive(Debug)]
@@ -381,6 +384,8 @@ impl Parser<'_> {
 
     fn command(&mut self) -> Result<Cmd, TemplateError> {
         let mut args = Vec::new();
+        self.skip_space();
+        let (line, col) = self.items.get(self.pos).map_or((self.line(), 0), |item| (item.line, item.col));
         loop {
             self.skip_space();
             match self.peek() {
@@ -391,7 +396,7 @@ impl Parser<'_> {
         if args.is_empty() {
             return Err(self.err("missing command"));
         }
-        Ok(Cmd { args })
+        Ok(Cmd { args, line, col })
     }
 
     fn operand(&mut self) -> Result<Arg, TemplateError> {

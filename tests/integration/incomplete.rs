@@ -88,16 +88,13 @@ fn issue_8_mirror_diff_and_template_are_incomplete_too() {
 #[test]
 fn issue_8_values_helm_refuses_are_exit_2_with_helms_message() {
     let refuses = chart("refuses-values");
-    helm_retarget(&["template"])
-        .arg(&refuses)
-        .run()
-        .status(2)
-        .stdout_is("")
-        .stderr_is("error: execution error at (refuses-values/templates/collector.yaml): clusterName is required\n");
+    helm_retarget(&["template"]).arg(&refuses).run().status(2).stdout_is("").stderr_is(
+        "error: execution error at (refuses-values/templates/collector.yaml:9:16): clusterName is required\n",
+    );
     // scan fills required values with placeholders, so only a real refusal stops it.
     helm_retarget(&["scan"]).arg(&refuses).run().status(0);
     helm_retarget(&["scan", "--set", "legacy=true"]).arg(&refuses).run().status(2).stderr_contains(
-        "error: refuses-values: execution error at (refuses-values/templates/collector.yaml): legacy mode was removed \
+        "error: refuses-values: execution error at (refuses-values/templates/collector.yaml:2:4): legacy mode was removed \
          in 3.0: set legacy to false\n  hint: Helm refuses these values the same way (`helm template` fails): give \
          the value the chart asks for with -f or --set\n",
     );

@@ -22,3 +22,6 @@ mod hostile; // hostile input under prlimit and a timeout: escapes, bombs, deep 
 mod gitops; // issue 13: Argo CD and Flux documents merged as the controllers do, rendered by real Helm; the CMP plugin
 mod pinning; // issue 13: the lock script with a stand-in registry, post-render --pin-digests on real renders
 mod mirror_copy; // issue 13: --platform, --with-referrers, --chart-archive, oras and the air-gap bundle, run against stand-in tools
+mod diff_knobs; // issue 13: diff names the overlay keys an upgrade adds, drops and changes, chart by chart
+mod fail_location; // fail/required errors name file:line:col as both real Helm binaries do
+mod schema; // values.schema.json: Helm v4 messages on template and scan, overlay keys a schema refuses, no remote $ref

@@ -648,8 +648,9 @@ fn diff_reports_the_upgrade_as_text() {
 fn diff_reports_the_upgrade_as_markdown() {
     let out = run_diff("markdown");
     insta::assert_snapshot!("diff-cloudzero-agent-next-markdown", out.stdout);
-    let rows: Vec<Vec<String>> = out
-        .stdout
+    // The image table: the knob tables of `### Overlay keys` follow it (tests/integration/diff_knobs.rs).
+    let images = out.stdout.split("### Overlay keys").next().unwrap();
+    let rows: Vec<Vec<String>> = images
         .lines()
         .filter(|line| line.starts_with("| ") && !line.starts_with("| Change") && !line.starts_with("| ---"))
         .map(|line| line.split(" | ").take(4).map(|cell| cell.trim_matches(['|', ' ', '`']).to_string()).collect())

@@ -69,6 +69,9 @@ impl Case {
 /// What our engine gives for a case: the text the define rendered, or the error message.
 fn render(case: &Case) -> Result<String, String> {
     let chart = chart::load(&case.chart_files()).map_err(|e| e.to_string())?;
+    // Helm validates values.schema.json (a `file values.schema.json` section) before it renders.
+    let defaults = chart::effective_values(&chart, &Value::Map(Default::default()));
+    helm_retarget::schema::validate(&chart, &defaults).map_err(|e| e.message)?;
     let renderer = TreeRenderer::new(&chart);
     if let Some(e) = renderer.parse_errors.first() {
         return Err(e.to_string());
@@ -93,10 +96,8 @@ fn error_core(message: &str) -> &str {
         Some(i) => &message[i + 3..],
         None => match message.strip_prefix("template: ") {
             Some(rest) => rest.splitn(3, ':').nth(2).map(str::trim_start).unwrap_or(rest),
-            None => message
-                .strip_prefix("execution error at (")
-                .and_then(|r| r.split_once("): "))
-                .map_or(message, |(_, m)| m),
+            // `fail` and `required`: Helm's whole line, location (file:line:col) included.
+            None => message,
         },
     }
 }

@@ -1,4 +1,4 @@
-//! `-f`, `--set`, `--set-string`, `--set-json`, `--set-file` mean on scan and overlay what they mean
+//! `-f`, `--set`, `--set-string`, `--set-json`, `--set-file`, `--set-literal` mean on scan and overlay what they mean
 //! to Helm, nulls included: a key set to `null` is deleted from the chart's defaults, so a default
 //! sidecar turned off is not scanned. Each case is checked against the real Helm v4 render.
 
@@ -55,4 +55,31 @@ fn set_string_set_file_and_set_json_reach_the_overlay_planner() {
         "error: failed parsing --set data: key \"b\" has no value\n  hint: write KEY=VALUE pairs separated by commas: \
          a.b=x,list[0].c=y (escape a dot in a key as \\.)\n",
     );
+}
+
+#[test]
+fn issue_8_set_literal_keeps_commas_braces_and_backslashes_and_comes_last_as_in_both_helms() {
+    // `--set-literal` is applied after `--set` whatever the order on the command line; its value
+    // keeps `,`, `\,` and braces, and a backslash in its key splits nothing.
+    let args = [
+        "--set-literal",
+        r"server.retention=15d,b\,c{d}",
+        "--set-literal",
+        r"a\.b=1",
+        "--set",
+        "server.retention=overwritten",
+    ];
+    let ours = helm_retarget(&["template", "--release-name", "release", "--namespace", "default"])
+        .arg(fixture("prometheus-style"))
+        .args(args)
+        .run();
+    ours.status(0);
+    assert!(ours.stdout.contains(r"--storage.tsdb.retention.time=15d,b\,c{d}"), "{}", ours.stdout);
+    for helm in [Helm::V3, Helm::V4] {
+        let home = tempfile::tempdir().unwrap();
+        let theirs = helm.template(home.path(), &fixture("prometheus-style"), &args).unwrap();
+        assert_eq!(ours.stdout, theirs, "{helm:?}");
+    }
+    let bad = helm_retarget(&["scan", "--set-literal", "a.=x"]).arg(fixture("prometheus-style")).run();
+    bad.status(2).stderr_contains("failed parsing --set-literal data: key map \"a\" has no value");
 }
