@@ -23,6 +23,7 @@
 //! discover   chart tree  ->  image sites (values path, shape, file:line, honours-global?)
 //! plan       sites + mapping  ->  retarget plan (old ref -> new ref, per site, mechanism)
 //! overlay    plan  ->  overlay values.yaml (alias-aware keys, comments naming the old refs)
+//! relocate   plan  ->  a copy of the chart archive whose own values.yaml moves every image
 //! mirror     plan  ->  copy list / scripts (handlebars templates)
 //! diff       before/after  ->  unified diff, colour on a terminal
 //! cli        clap derive arguments -> validated config
@@ -49,6 +50,7 @@ pub mod rewrite;
 pub mod discover;
 pub mod plan;
 pub mod overlay;
+pub mod relocate;
 pub mod mirror;
 pub mod diff;
 pub mod cli;
