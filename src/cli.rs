@@ -165,6 +165,10 @@ pub struct OverlayArgs {
     pub values: ValuesArgs,
     #[command(flatten)]
     pub completeness: CompletenessArgs,
+    /// Also pin every moved image to its digest from this images lock (`mirror --format lock`):
+    /// in the chart's `digest` key, else after the tag; an image with no place for one is an error.
+    #[arg(long = "pin-digests", value_name = "LOCK")]
+    pub pin_digests: Option<PathBuf>,
     /// A chart the operator CHART installs itself, as NAME=CHART (repeatable): planned like any
     /// chart, its overlay written under the values the operator renders into NAME's custom resource.
     #[arg(long = "operand", value_name = "NAME=CHART", value_parser = parse_operand)]
@@ -193,6 +197,9 @@ pub struct RelocateArgs {
     /// Image pull secret name to set wherever the chart reads pull secrets (repeatable).
     #[arg(long = "pull-secret", value_name = "NAME")]
     pub pull_secrets: Vec<String>,
+    /// Also pin every moved image to its digest from this images lock, as `overlay --pin-digests`.
+    #[arg(long = "pin-digests", value_name = "LOCK")]
+    pub pin_digests: Option<PathBuf>,
     /// Values to plan with (turn modes on so their images are moved too); they are not written
     /// into the relocated chart.
     #[command(flatten)]

@@ -328,8 +328,13 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
         .iter()
         .map(|(name, arg)| load_chart(arg).map(|c| (name.clone(), c)).map_err(|e| e.at(format!("--operand {name}"))))
         .collect::<Result<_>>()?;
+    let lock = args.pin_digests.as_deref().map(crate::lock::ImagesLock::from_file).transpose()?;
     let (plans, errored) = for_each_chart(&args.charts, |_, chart| {
         let operator = plan::plan(&chart, &user, &mapping, &args.pull_secrets)?;
+        let operator = match &lock {
+            Some(lock) => crate::pin::pin_digests(operator, &chart, &user, lock)?,
+            None => operator,
+        };
         if operands.is_empty() {
             return Ok(operator);
         }
@@ -449,7 +454,12 @@ pub fn relocate(args: &RelocateArgs) -> Result<Outcome> {
     let user = user_values(&args.values)?;
     let files = source::read(&args.chart)?;
     let chart = chart::load(&files)?;
+    let lock = args.pin_digests.as_deref().map(crate::lock::ImagesLock::from_file).transpose()?;
     let p = plan::plan(&chart, &user, &mapping, &args.pull_secrets)?;
+    let p = match &lock {
+        Some(lock) => crate::pin::pin_digests(p, &chart, &user, lock)?,
+        None => p,
+    };
     let verdict = report_unrendered(&p.chart, &p.unrendered, "relocated chart", &args.completeness);
     if verdict != Outcome::Success {
         return Ok(verdict);

@@ -22,6 +22,7 @@
 //!            images sit in Kubernetes objects, also read by discover
 //! discover   chart tree  ->  image sites (values path, shape, file:line, honours-global?)
 //! plan       sites + mapping  ->  retarget plan (old ref -> new ref, per site, mechanism)
+//! pin        plan + images lock  ->  the plan whose overlay also pins each image's digest
 //! overlay    plan  ->  overlay values.yaml (alias-aware keys, comments naming the old refs)
 //! relocate   plan  ->  a copy of the chart archive whose own values.yaml moves every image
 //! mirror     plan  ->  copy list / scripts (handlebars templates)
@@ -49,6 +50,7 @@ pub mod manifest;
 pub mod rewrite;
 pub mod discover;
 pub mod plan;
+pub mod pin;
 pub mod overlay;
 pub mod relocate;
 pub mod mirror;

@@ -20,5 +20,5 @@ mod template_conformance; // `helm-retarget template` equals `helm template` of 
 mod values_flags; // -f/--set/--set-string/--set-json/--set-file as Helm reads them, nulls deleting defaults
 mod hostile; // hostile input under prlimit and a timeout: escapes, bombs, deep nesting, bad UTF-8, broken pipes
 mod gitops; // issue 13: Argo CD and Flux documents merged as the controllers do, rendered by real Helm; the CMP plugin
-mod pinning; // issue 13: the lock script with a stand-in registry, post-render --pin-digests on real renders
+mod pinning; // issue 13: the lock script with a stand-in registry, post-render and overlay --pin-digests on real renders
 mod relocate; // issue 13: relocated charts rendered by real Helm equal the original with its overlay; refusals write nothing
