@@ -58,7 +58,10 @@ pub fn relocate(files: &ChartFiles, root: &Chart, plan: &RetargetPlan, labels: &
             reserialise_values(&values_text, overlay)?
         }
     };
-    out.insert("values.yaml".to_string(), values_text.into_bytes());
+    // A chart without values.yaml gets one only when there is something to write into it.
+    if root.values_file.is_some() || !values_text.is_empty() {
+        out.insert("values.yaml".to_string(), values_text.into_bytes());
+    }
 
     let chart_text = crate::source::utf8(
         files.files.get("Chart.yaml").map(Vec::as_slice).unwrap_or_default(),
@@ -108,7 +111,8 @@ pub fn relocate(files: &ChartFiles, root: &Chart, plan: &RetargetPlan, labels: &
     let reread = crate::source::read_archive(&archive, "the relocated chart")
         .and_then(|files| crate::chart::load(&files))
         .map_err(|e| e.hint("this is a helm-retarget bug: please report it with the chart"))?;
-    if reread.values != merged_values(&root.values, &plan.overlay) {
+    let as_map = |v: Value| if v.is_null() { Value::Map(Map::new()) } else { v };
+    if as_map(reread.values) != as_map(merged_values(&root.values, &plan.overlay)) {
         return Err(Error::new("the relocated chart's values are not the chart's values with the overlay")
             .at(&files.name)
             .hint("this is a helm-retarget bug: please report it with the chart; use `overlay` meanwhile"));
