@@ -169,8 +169,9 @@ fn renders_pinned(images: &BTreeMap<SiteId, RenderedImage>, site: &SiteId, pinne
 }
 
 /// Values edits that may put the digest into `image`, best first: the values string the chart
-/// already renders a digest from, a `digest` key beside the keys that build the reference, then
-/// the values string the reference ends with (`tag: v1` -> `tag: v1@sha256:…`).
+/// already renders a digest from, a `digest` key beside the keys that build the reference, a `tag`
+/// key beside them holding `tag@digest`, then the values string the reference ends with
+/// (`tag: v1` -> `tag: v1@sha256:…`). Each is only a guess until a render confirms it.
 fn candidates(
     image: &RenderedImage,
     covering: &Value,
