@@ -24,6 +24,8 @@ pub enum Command {
     Scan(ScanArgs),
     /// Write the minimal overlay values.yaml that moves every image to the target registry.
     Overlay(OverlayArgs),
+    /// Write a copy of a chart archive whose own values move every image (no overlay at install).
+    Relocate(RelocateArgs),
     /// Helm post-renderer: read a manifest stream on stdin, write it with images retargeted.
     PostRender(PostRenderArgs),
     /// Exit 1 listing every image of a manifest stream that is not on the target registry.
@@ -167,10 +169,49 @@ pub struct OverlayArgs {
     pub values: ValuesArgs,
     #[command(flatten)]
     pub completeness: CompletenessArgs,
+    /// Also pin every moved image to its digest from this images lock (`mirror --format lock`):
+    /// in the chart's `digest` key, else after the tag; an image with no place for one is an error.
+    #[arg(long = "pin-digests", value_name = "LOCK")]
+    pub pin_digests: Option<PathBuf>,
     /// A chart the operator CHART installs itself, as NAME=CHART (repeatable): planned like any
     /// chart, its overlay written under the values the operator renders into NAME's custom resource.
     #[arg(long = "operand", value_name = "NAME=CHART", value_parser = parse_operand)]
     pub operands: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args)]
+pub struct RelocateArgs {
+    /// Chart archive (.tgz), chart directory, or `-` for an archive on stdin.
+    #[arg(value_name = "CHART")]
+    pub chart: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The relocated chart archive to write (atomically; `-` for stdout).
+    #[arg(short = 'o', long = "output", value_name = "OUT.tgz")]
+    pub output: PathBuf,
+    /// Build metadata added to the chart version: `1.2.3` becomes `1.2.3+SUFFIX`.
+    #[arg(long = "build-suffix", value_name = "SUFFIX", default_value = "relocated")]
+    pub build_suffix: String,
+    /// Keep the chart version as it is (no build suffix).
+    #[arg(long = "keep-version", conflicts_with = "build_suffix")]
+    pub keep_version: bool,
+    /// Point every Chart.yaml dependency fetched from a repository at URL (`oci://R/charts`).
+    #[arg(long = "dependency-repository", value_name = "URL")]
+    pub dependency_repository: Option<String>,
+    /// Image pull secret name to set wherever the chart reads pull secrets (repeatable).
+    #[arg(long = "pull-secret", value_name = "NAME")]
+    pub pull_secrets: Vec<String>,
+    /// Also pin every moved image to its digest from this images lock, as `overlay --pin-digests`.
+    #[arg(long = "pin-digests", value_name = "LOCK")]
+    pub pin_digests: Option<PathBuf>,
+    /// Values to plan with (turn modes on so their images are moved too); they are not written
+    /// into the relocated chart.
+    #[command(flatten)]
+    pub values: ValuesArgs,
+    /// Also accept templates that did not render and images only the post-renderer can move
+    /// (they stay on their source registry in the relocated chart).
+    #[command(flatten)]
+    pub completeness: CompletenessArgs,
 }
 
 /// `exporter=./charts/exporter` -> (`exporter`, `./charts/exporter`).

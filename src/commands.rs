@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use crate::chart::{self, Chart};
 use crate::cli::{
-    Cli, Command, CompletenessArgs, DiffArgs, DiffFormat, MirrorArgs, Outcome, OverlayArgs, PostRenderArgs, ScanArgs,
-    ScanFormat, TemplateArgs, ValuesArgs, VerifyArgs,
+    Cli, Command, CompletenessArgs, DiffArgs, DiffFormat, MirrorArgs, Outcome, OverlayArgs, PostRenderArgs,
+    RelocateArgs, ScanArgs, ScanFormat, TemplateArgs, ValuesArgs, VerifyArgs,
 };
 use crate::discover::{self, Scan, Unrendered};
 use crate::error::{Context, Error, Result};
@@ -372,9 +372,15 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
         .iter()
         .map(|(name, arg)| load_chart(arg).map(|c| (name.clone(), c)).map_err(|e| e.at(format!("--operand {name}"))))
         .collect::<Result<_>>()?;
+    let lock = args.pin_digests.as_deref().map(crate::lock::ImagesLock::from_file).transpose()?;
     let (plans, errored) = for_each_chart(&args.charts, |_, chart| {
         check_schema(&chart, &user).map_err(|e| e.at(chart.display_path()))?;
         let operator = plan::plan(&chart, &user, &mapping, &args.pull_secrets)?;
+        let operator = match &lock {
+            Some(lock) => crate::pin::pin_digests(operator, &chart, &user, lock)?,
+            None => operator,
+        };
+        // After pinning: a digest key the chart's schema refuses must not reach the overlay.
         check_overlay_schema(&chart, &user, &operator)?;
         if operands.is_empty() {
             return Ok(operator);
@@ -487,6 +493,87 @@ fn target_file(out: &Path, chart: &str, several: bool) -> Result<PathBuf> {
             .at(chart)
             .hint("rename the chart in its Chart.yaml")),
     }
+}
+
+/// `relocate`: plans the overlay, refuses an incomplete one, writes it into a copy of the chart.
+pub fn relocate(args: &RelocateArgs) -> Result<Outcome> {
+    let mapping = args.target.mapping()?;
+    let user = user_values(&args.values)?;
+    let files = source::read(&args.chart)?;
+    let chart = chart::load(&files)?;
+    let lock = args.pin_digests.as_deref().map(crate::lock::ImagesLock::from_file).transpose()?;
+    check_schema(&chart, &user)?;
+    let p = plan::plan(&chart, &user, &mapping, &args.pull_secrets)?;
+    let p = match &lock {
+        Some(lock) => crate::pin::pin_digests(p, &chart, &user, lock)?,
+        None => p,
+    };
+    // The relocated defaults are the overlay: a key the schema refuses would break every install.
+    check_overlay_schema(&chart, &user, &p)?;
+    let verdict = report_unrendered(&p.chart, &p.unrendered, "relocated chart", &args.completeness);
+    if verdict != Outcome::Success {
+        return Ok(verdict);
+    }
+    for w in &p.warnings {
+        report::warning(&format!("{}: {w}", p.chart));
+    }
+    report::note(&moves_table(&p));
+    let unmovable: Vec<String> = p
+        .moves
+        .iter()
+        .filter(|m| matches!(m.outcome, Move::PostRenderOnly { .. }))
+        .map(|m| format!("{} ({} {})", m.source, m.site.object, m.site.field))
+        .collect();
+    if !unmovable.is_empty() {
+        let list = unmovable.join(", ");
+        if !args.completeness.allow_incomplete {
+            return Err(Error::new(format!(
+                "no values key moves {} image(s), so the relocated chart would still pull them from their source: {list}",
+                unmovable.len()
+            ))
+            .at(&p.chart)
+            .hint("install this chart with `helm-retarget post-render`, or pass --allow-incomplete to relocate the rest"));
+        }
+        report::warning(&format!(
+            "{}: left on their source registry (accepted with --allow-incomplete): {list}",
+            p.chart
+        ));
+    }
+    for idle in &p.idle_images {
+        report::warning(&format!(
+            "{}: {} ({}) is not rendered with these values, so it is not moved; pass the values that turn it on with -f",
+            p.chart, idle.reference, idle.values_path
+        ));
+    }
+    for text in &p.text_images {
+        report::warning(&format!(
+            "{}: {} is named in {} text, which neither values nor the post-renderer move; mirror it and edit that text",
+            p.chart, text.reference, text.location
+        ));
+    }
+    let labels = crate::relocate::Labels {
+        build_suffix: (!args.keep_version).then(|| args.build_suffix.clone()),
+        dependency_repository: args.dependency_repository.clone(),
+    };
+    let relocated = crate::relocate::relocate(&files, &chart, &p, &labels)?;
+    for file in &relocated.reserialised {
+        report::warning(&format!(
+            "{}: {file} could not be edited in place and was written anew: its comments are not kept",
+            p.chart
+        ));
+    }
+    if args.output.as_os_str() == "-" {
+        report::data(&relocated.archive)?;
+    } else {
+        report::write_atomically(&args.output, &relocated.archive)?;
+        report::note(&format!(
+            "{}: relocated chart {} written to {}",
+            p.chart,
+            relocated.version,
+            args.output.display()
+        ));
+    }
+    Ok(Outcome::Success)
 }
 
 /// Every image before -> after with its values path, for people (stderr).
@@ -1058,6 +1145,7 @@ pub fn execute(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Scan(args) => scan(&args),
         Command::Overlay(args) => overlay(&args),
+        Command::Relocate(args) => relocate(&args),
         Command::PostRender(args) => post_render(&args),
         Command::Verify(args) => verify(&args),
         Command::Mirror(args) => mirror(&args),

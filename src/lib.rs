@@ -24,7 +24,9 @@
 //!            finder also serves discover
 //! discover   chart tree  ->  image sites (values path, shape, file:line, honours-global?)
 //! plan       sites + mapping  ->  retarget plan (old ref -> new ref, per site, mechanism)
+//! pin        plan + images lock  ->  the plan whose overlay also pins each image's digest
 //! overlay    plan  ->  overlay values.yaml (alias-aware keys, comments naming the old refs)
+//! relocate   plan  ->  a copy of the chart archive whose own values.yaml moves every image
 //! mirror     plan  ->  copy list / scripts (handlebars templates)
 //! diff       before/after  ->  unified diff, colour on a terminal
 //! cli        clap derive arguments -> validated config
@@ -52,7 +54,9 @@ pub mod manifest;
 pub mod rewrite;
 pub mod discover;
 pub mod plan;
+pub mod pin;
 pub mod overlay;
+pub mod relocate;
 pub mod mirror;
 pub mod diff;
 pub mod cli;

@@ -25,3 +25,5 @@ mod mirror_copy; // issue 13: --platform, --with-referrers, --chart-archive, ora
 mod diff_knobs; // issue 13: diff names the overlay keys an upgrade adds, drops and changes, chart by chart
 mod fail_location; // fail/required errors name file:line:col as both real Helm binaries do
 mod schema; // values.schema.json: Helm v4 messages on template and scan, overlay keys a schema refuses, no remote $ref
+mod pinning; // issue 13: the lock script with a stand-in registry, post-render and overlay --pin-digests on real renders
+mod relocate; // issue 13: relocated charts rendered by real Helm equal the original with its overlay; refusals write nothing

@@ -158,3 +158,135 @@ fn issue_13_post_render_refuses_images_the_lock_does_not_hold_and_writes_nothing
         lock.display()
     ));
 }
+
+/// The lock for `chart` as the lock script prints it with the stand-in registry, written to `dir`.
+fn lock_for(chart: &Path, dir: &Path) -> (std::path::PathBuf, BTreeMap<String, String>) {
+    let script = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "lock"]).arg(chart).run();
+    script.status(0);
+    let (ok, lock, stderr) = run_lock_script(&script.stdout, dir, None);
+    assert!(ok, "{}: {stderr}", chart.display());
+    let lock_file = dir.join("images.lock.yaml");
+    std::fs::write(&lock_file, &lock).unwrap();
+    (lock_file, locked(&lock))
+}
+
+/// Every image on the mirror, by field, in `helm template -f overlay` of both real binaries.
+fn mirror_images(home: &Path, chart: &Path, overlay: &Path) -> Vec<(Helm, BTreeMap<String, String>)> {
+    Helm::ALL
+        .into_iter()
+        .map(|helm| {
+            // The Kubernetes version the tool plans for (see above).
+            let args = ["-f", overlay.to_str().unwrap(), "--kube-version", "1.36.0"];
+            let rendered =
+                helm.template(home, chart, &args).unwrap_or_else(|e| panic!("{helm:?} {}: {e}", chart.display()));
+            let manifests = BTreeMap::from([("stream".to_string(), rendered)]);
+            let images = rendered_images(&manifests)
+                .into_iter()
+                .filter(|(_, _, image)| image.starts_with(&format!("{MIRROR}/")))
+                .map(|(_, path, image)| (path, image))
+                .collect();
+            (helm, images)
+        })
+        .collect()
+}
+
+#[test]
+fn issue_13_overlay_pins_every_moved_image_where_the_chart_has_a_place_for_a_digest() {
+    let home = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    let mut refusals = Vec::new();
+    let mut pinned_count = 0;
+    for chart in fixture_charts() {
+        let name = chart.file_name().unwrap().to_string_lossy().into_owned();
+        let dir = tempfile::tempdir().unwrap();
+        let (lock_file, pins) = lock_for(&chart, dir.path());
+        let plain = helm_retarget(&["overlay", "--registry", MIRROR]).arg(&chart).run();
+        plain.status(0);
+        let pinned =
+            helm_retarget(&["overlay", "--registry", MIRROR, "--pin-digests"]).arg(&lock_file).arg(&chart).run();
+        if pinned.status != 0 {
+            // Refused by name: each image with no place for a digest, with its values keys.
+            let named = pinned.stdout.is_empty()
+                && pinned.stderr.contains("cannot be pinned by values:")
+                && pinned.stderr.contains(", values ")
+                && !pinned.stderr.contains("not in the images lock");
+            if named {
+                refusals.push(name);
+            } else {
+                failures.push(format!("{name}: exit {}: {}", pinned.status, pinned.stderr));
+            }
+            continue;
+        }
+        let plain_file = dir.path().join("plain.yaml");
+        let pinned_file = dir.path().join("pinned.yaml");
+        std::fs::write(&plain_file, &plain.stdout).unwrap();
+        std::fs::write(&pinned_file, &pinned.stdout).unwrap();
+        let before = mirror_images(home.path(), &chart, &plain_file);
+        for ((helm, unpinned), (_, pinned)) in before.iter().zip(mirror_images(home.path(), &chart, &pinned_file)) {
+            // The same fields hold the same images, now each `dest@digest` as the lock says (a
+            // chart that drops the tag when a digest is set renders `dest@digest`).
+            let fields: Vec<_> = unpinned.keys().collect();
+            if fields != pinned.keys().collect::<Vec<_>>() {
+                failures.push(format!("{helm:?} {name}: pinning changed which fields hold mirror images"));
+            }
+            for (path, image) in &pinned {
+                let Some(before) = unpinned.get(path) else { continue };
+                let (unpinned_ref, digest) = image.split_once('@').unwrap_or((image, ""));
+                let want = pins.get(before.split('@').next().unwrap());
+                let same_name = unpinned_ref == before.split('@').next().unwrap()
+                    || before.starts_with(&format!("{unpinned_ref}:"));
+                if same_name && want.is_some_and(|w| w == digest) {
+                    pinned_count += 1;
+                } else {
+                    failures.push(format!("{helm:?} {name}: {path} is {image} (was {before}), the lock has {want:?}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(pinned_count > 100, "only {pinned_count} images pinned");
+    assert_eq!(
+        refusals,
+        ["cloudzero-agent", "computed-and-hardcoded", "image-config-configmap", "operator-data-images", "piraeus"]
+    );
+}
+
+#[test]
+fn issue_13_overlay_pin_digests_names_the_image_its_keys_and_why() {
+    let chart = fixture("computed-and-hardcoded");
+    let dir = tempfile::tempdir().unwrap();
+    let (lock_file, _) = lock_for(&chart, dir.path());
+    let out = helm_retarget(&["overlay", "--registry", MIRROR, "--pin-digests"]).arg(&lock_file).arg(&chart).run();
+    out.status(2).stdout_is("");
+    // The tag is Chart.yaml's appVersion and no key beside the registry reads a digest.
+    out.stderr_contains(
+        "gcr.io/acme-public/collector:7.60.0 (Deployment/release-acme-collector spec.template.spec.containers[0].image, \
+         values registry): no place for a digest: it renders as {registry}/collector:{Chart.appVersion}",
+    );
+    // A tag with a digest after it breaks the chart's own semverCompare on the tag.
+    out.stderr_contains("ghcr.io/acme/operator:1.9.2 (Deployment/release-acme-operator");
+}
+
+#[test]
+fn issue_13_a_relocated_chart_can_carry_the_pinned_digests() {
+    let chart = fixture("bitnami-style-library");
+    let dir = tempfile::tempdir().unwrap();
+    let (lock_file, _) = lock_for(&chart, dir.path());
+    let overlay = helm_retarget(&["overlay", "--registry", MIRROR, "--pin-digests"]).arg(&lock_file).arg(&chart).run();
+    overlay.status(0);
+    let overlay_file = dir.path().join("pinned.yaml");
+    std::fs::write(&overlay_file, &overlay.stdout).unwrap();
+    let archive = dir.path().join("relocated.tgz");
+    helm_retarget(&["relocate", "--registry", MIRROR, "--keep-version", "--pin-digests"])
+        .arg(&lock_file)
+        .arg(&chart)
+        .arg("-o")
+        .arg(&archive)
+        .run()
+        .status(0);
+    let home = tempfile::tempdir().unwrap();
+    let want = Helm::V4.template(home.path(), &chart, &["-f", overlay_file.to_str().unwrap()]).unwrap();
+    let got = Helm::V4.template(home.path(), &archive, &[]).unwrap();
+    assert_eq!(got, want);
+    assert!(got.contains(&format!("image: {MIRROR}/bitnami/pressapp@sha256:")), "{got}");
+}

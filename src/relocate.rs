@@ -1,0 +1,430 @@
+//! Writes a relocated chart: the same chart archive with the overlay written into its own
+//! values.yaml and a provenance annotation and build suffix in Chart.yaml, so installing it moves
+//! every image without an overlay. Files are edited as text, keeping comments and layout.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+
+use crate::chart::Chart;
+use crate::error::{Error, Result};
+use crate::plan::RetargetPlan;
+use crate::source::ChartFiles;
+use crate::values::{Map, Value, ValuesPath};
+
+/// Chart.yaml annotation naming the chart and version the relocated chart was made from.
+pub const SOURCE_ANNOTATION: &str = "helm-retarget.io/source";
+/// Chart.yaml annotation naming the tool and version that relocated it.
+pub const TOOL_ANNOTATION: &str = "helm-retarget.io/relocated-by";
+
+/// How the relocated chart is labelled.
+#[derive(Debug, Clone, Default)]
+pub struct Labels {
+    /// The build suffix added to the version (`1.2.3` -> `1.2.3+relocated`); None keeps the version.
+    pub build_suffix: Option<String>,
+    /// Where every `dependencies[].repository` fetched from a repository now points.
+    pub dependency_repository: Option<String>,
+}
+
+/// A relocated chart archive and what was done to make it.
+#[derive(Debug)]
+pub struct Relocated {
+    pub archive: Vec<u8>,
+    pub version: String,
+    /// Files that could not be edited as text and were written anew (their comments are lost).
+    pub reserialised: Vec<String>,
+}
+
+/// The chart in `files` (loaded as `root`) with `plan`'s overlay as its own defaults.
+///
+/// The overlay goes into the top chart's values.yaml, never into a subchart's: a parent's values
+/// under a subchart's key (or alias) override that subchart's defaults exactly as `-f` does, one
+/// subchart vendored under two aliases gets each alias's own values there, and vendored subchart
+/// archives stay byte for byte as they were.
+pub fn relocate(files: &ChartFiles, root: &Chart, plan: &RetargetPlan, labels: &Labels) -> Result<Relocated> {
+    let chart_dir = root.metadata.name.clone();
+    if !is_plain_name(&chart_dir) {
+        return Err(Error::new(format!("the chart name {chart_dir:?} is not a plain directory name"))
+            .at(&files.name)
+            .hint("fix `name:` in Chart.yaml"));
+    }
+    let mut reserialised = Vec::new();
+    let mut out: BTreeMap<String, Vec<u8>> = files.files.clone();
+
+    let values_text = root.values_file.clone().unwrap_or_default();
+    let values_text = match (&plan.overlay, edit_values(&values_text, &plan.overlay)?) {
+        (_, Some(edited)) => edited,
+        (overlay, None) => {
+            reserialised.push("values.yaml".to_string());
+            reserialise_values(&values_text, overlay)?
+        }
+    };
+    // A chart without values.yaml gets one only when there is something to write into it.
+    if root.values_file.is_some() || !values_text.is_empty() {
+        out.insert("values.yaml".to_string(), values_text.into_bytes());
+    }
+
+    let chart_text = crate::source::utf8(
+        files.files.get("Chart.yaml").map(Vec::as_slice).unwrap_or_default(),
+        &format!("{}: Chart.yaml", files.name),
+    )?
+    .to_string();
+    let version = match &labels.build_suffix {
+        Some(suffix) => with_build_suffix(&root.metadata.version, suffix)
+            .map_err(|e| e.at(format!("{}: Chart.yaml: version", files.name)))?,
+        None => root.metadata.version.clone(),
+    };
+    let mut chart_edits: Vec<(ValuesPath, Value)> =
+        vec![(ValuesPath::root().child("version"), Value::String(version.clone()))];
+    let annotations = ValuesPath::root().child("annotations");
+    chart_edits.push((
+        annotations.child(SOURCE_ANNOTATION),
+        Value::String(format!("{} {}", root.metadata.name, root.metadata.version)),
+    ));
+    chart_edits.push((
+        annotations.child(TOOL_ANNOTATION),
+        Value::String(format!("helm-retarget {}", env!("CARGO_PKG_VERSION"))),
+    ));
+    if let Some(repository) = &labels.dependency_repository {
+        for (i, dependency) in root.metadata.dependencies.iter().enumerate() {
+            // Vendored (`repository` empty) and local (`file://`) dependencies are not fetched.
+            if !dependency.repository.is_empty() && !dependency.repository.starts_with("file://") {
+                let at = ValuesPath::root().child("dependencies").index(i).child("repository");
+                chart_edits.push((at, Value::String(repository.clone())));
+            }
+        }
+    }
+    let chart_text = match edit_chart_yaml(&chart_text, &chart_edits)? {
+        Some(edited) => edited,
+        None => {
+            reserialised.push("Chart.yaml".to_string());
+            let mut document = crate::yaml::parse(&chart_text, "Chart.yaml")?;
+            for (path, value) in &chart_edits {
+                document.set(path, value.clone());
+            }
+            crate::yaml::to_string(&document)
+        }
+    };
+    out.insert("Chart.yaml".to_string(), chart_text.into_bytes());
+
+    let archive = write_archive(&chart_dir, &out)?;
+    // The archive must read back as a chart through the same limits as any input.
+    let reread = crate::source::read_archive(&archive, "the relocated chart")
+        .and_then(|files| crate::chart::load(&files))
+        .map_err(|e| e.hint("this is a helm-retarget bug: please report it with the chart"))?;
+    let as_map = |v: Value| if v.is_null() { Value::Map(Map::new()) } else { v };
+    if as_map(reread.values) != as_map(merged_values(&root.values, &plan.overlay)) {
+        return Err(Error::new("the relocated chart's values are not the chart's values with the overlay")
+            .at(&files.name)
+            .hint("this is a helm-retarget bug: please report it with the chart; use `overlay` meanwhile"));
+    }
+    Ok(Relocated { archive, version, reserialised })
+}
+
+/// `1.2.3` -> `1.2.3+relocated`; a version that has build metadata gets it appended
+/// (`1.2.3+abc` -> `1.2.3+abc.relocated`).
+pub fn with_build_suffix(version: &str, suffix: &str) -> Result<String> {
+    let valid = !suffix.is_empty()
+        && suffix
+            .split('.')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    if !valid {
+        return Err(Error::new(format!("{suffix:?} is not a semver build suffix"))
+            .hint("use dot-separated ASCII letters, digits and hyphens, such as `relocated` or `relocated.1`"));
+    }
+    let joiner = if version.contains('+') { '.' } else { '+' };
+    Ok(format!("{version}{joiner}{suffix}"))
+}
+
+fn is_plain_name(name: &str) -> bool {
+    let mut parts = std::path::Path::new(name).components();
+    matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(_)), None))
+}
+
+/// The chart's values with the overlay merged over them, as `-f overlay.yaml` would see them.
+fn merged_values(values: &Value, overlay: &Value) -> Value {
+    match (values, overlay) {
+        (Value::Map(base), Value::Map(over)) => Value::Map(crate::yaml::merge_maps(base.clone(), over.clone())),
+        (_, Value::Map(over)) if over.is_empty() => values.clone(),
+        (_, over) => over.clone(),
+    }
+}
+
+/// The values file written anew with the overlay merged in (comments lost, said at the top).
+fn reserialise_values(text: &str, overlay: &Value) -> Result<String> {
+    let values = crate::yaml::parse_values(text, "values.yaml")?;
+    let merged = merged_values(&values, overlay);
+    Ok(format!(
+        "# Written by helm-retarget relocate: the original values.yaml could not be edited in place,\n\
+         # so its comments are not kept.\n{}",
+        crate::yaml::to_string(&merged)
+    ))
+}
+
+/// Every overlay leaf (scalar, list, null or empty map) with its path.
+fn leaves(value: &Value, at: &ValuesPath, out: &mut Vec<(ValuesPath, Value)>) {
+    match value {
+        Value::Map(map) if !map.is_empty() => {
+            for (key, child) in map {
+                leaves(child, &at.child(key), out);
+            }
+        }
+        other => out.push((at.clone(), other.clone())),
+    }
+}
+
+/// `text` with each overlay leaf set in place, comments and layout kept; None when some edit
+/// cannot be made as text or the result would not read as the merged values (then the caller
+/// writes the file anew).
+pub fn edit_values(text: &str, overlay: &Value) -> Result<Option<String>> {
+    let original = crate::yaml::parse_values(text, "values.yaml")?;
+    if matches!(overlay, Value::Map(m) if m.is_empty()) {
+        return Ok(Some(text.to_string()));
+    }
+    let mut edits = Vec::new();
+    leaves(overlay, &ValuesPath::root(), &mut edits);
+    let Some(edited) = apply_edits(text, &edits) else { return Ok(None) };
+    let reread = crate::yaml::parse_values(&edited, "values.yaml").ok();
+    Ok((reread == Some(merged_values(&original, overlay))).then_some(edited))
+}
+
+/// Chart.yaml with `edits` set in place; None when it cannot be done as text.
+fn edit_chart_yaml(text: &str, edits: &[(ValuesPath, Value)]) -> Result<Option<String>> {
+    let mut expected = crate::yaml::parse(text, "Chart.yaml")?;
+    for (path, value) in edits {
+        expected.set(path, value.clone());
+    }
+    let Some(edited) = apply_edits(text, edits) else { return Ok(None) };
+    Ok((crate::yaml::parse(&edited, "Chart.yaml").ok() == Some(expected)).then_some(edited))
+}
+
+fn apply_edits(text: &str, edits: &[(ValuesPath, Value)]) -> Option<String> {
+    let mut text = text.to_string();
+    for (path, value) in edits {
+        text = set_in_text(&text, path, value)?;
+    }
+    Some(text)
+}
+
+/// Where a key's value stands in the text: the key's column, the byte where the value starts on
+/// the key's line, its trailing comment, and the last line (0-based) the value spans.
+struct ValueRegion {
+    key_column: usize,
+    value_start: usize,
+    comment: Option<String>,
+    end_line: usize,
+}
+
+/// Sets one path in a block-style YAML text: an existing key's value is replaced where it stands,
+/// a missing key is added under its deepest existing parent map (or at the end of the file).
+fn set_in_text(text: &str, path: &ValuesPath, value: &Value) -> Option<String> {
+    let key_lines = crate::yaml::key_lines(text);
+    let lines: Vec<&str> = text.lines().collect();
+    let steps = path.steps();
+    // The deepest prefix of `path` that the text defines.
+    let (found, line) = (0..=steps.len()).rev().find_map(|n| {
+        let prefix = ValuesPath::from_steps(steps[..n].to_vec());
+        if n == 0 {
+            Some((0, None))
+        } else {
+            key_lines.get(&prefix).map(|line| (n, Some(line - 1)))
+        }
+    })?;
+    let rest = &steps[found..];
+    if rest.iter().any(|s| matches!(s, crate::values::Step::Index(_))) {
+        return None;
+    }
+    let rest_keys: Vec<String> =
+        rest.iter().filter_map(|s| if let crate::values::Step::Key(k) = s { Some(k.clone()) } else { None }).collect();
+    let nested = rest_keys.iter().rev().fold(value.clone(), |inner, key| Value::Map(Map::from([(key.clone(), inner)])));
+    let Some(line) = line else {
+        // Nothing of the path is in the file: the keys go at its end, at the top level.
+        let mut out = text.to_string();
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&crate::yaml::to_string(&nested));
+        return Some(out);
+    };
+    let region = value_region(&lines, line)?;
+    let inline = lines[line][region.value_start..].trim();
+    let inline = region.comment.as_ref().map_or(inline, |c| inline[..inline.len() - c.len()].trim_end());
+    let first_child = (line + 1..=region.end_line).find(|&l| is_content(lines[l]));
+    let leaf = match steps[found - 1].clone() {
+        crate::values::Step::Key(k) => k,
+        crate::values::Step::Index(_) => return None,
+    };
+    let mut replacement: Vec<String> = Vec::new();
+    let (from, to) = if !rest_keys.is_empty() && inline.is_empty() && first_child.is_some() {
+        // A block map: the new keys go right below its key, at its children's indentation.
+        let child = lines[first_child?];
+        if child.trim_start().starts_with('-') {
+            return None;
+        }
+        let indent = child.len() - child.trim_start().len();
+        for l in crate::yaml::to_string(&nested).lines() {
+            replacement.push(format!("{}{l}", " ".repeat(indent)));
+        }
+        (line + 1, line)
+    } else {
+        let body = crate::yaml::to_string(&Value::Map(Map::from([(leaf, nested)])));
+        let prefix = &lines[line][..region.key_column];
+        let pad = " ".repeat(region.key_column);
+        for (i, l) in body.lines().enumerate() {
+            replacement.push(if i == 0 { format!("{prefix}{l}") } else { format!("{pad}{l}") });
+        }
+        if let (Some(comment), 1) = (&region.comment, replacement.len()) {
+            if region.end_line == line {
+                replacement[0] = format!("{} {comment}", replacement[0]);
+            }
+        }
+        (line, region.end_line)
+    };
+    let mut out: Vec<String> = lines[..from].iter().map(|l| l.to_string()).collect();
+    out.extend(replacement);
+    out.extend(lines[to + 1..].iter().map(|l| l.to_string()));
+    let mut joined = out.join("\n");
+    if text.ends_with('\n') || text.is_empty() {
+        joined.push('\n');
+    }
+    Some(joined)
+}
+
+/// A line that holds YAML content (not blank, not only a comment).
+fn is_content(line: &str) -> bool {
+    let trimmed = line.trim_start();
+    !trimmed.is_empty() && !trimmed.starts_with('#')
+}
+
+fn value_region(lines: &[&str], line: usize) -> Option<ValueRegion> {
+    let text = lines[line];
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    // Indentation, then the `- ` of list items the key's map opens.
+    loop {
+        while i < bytes.len() && bytes[i] == b' ' {
+            i += 1;
+        }
+        if bytes.get(i) == Some(&b'-') && matches!(bytes.get(i + 1), Some(b' ')) {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    let key_column = i;
+    // The key: quoted, or plain up to `: ` / `:` at the end of the line.
+    let colon = match bytes.get(i)? {
+        quote @ (b'"' | b'\'') => {
+            let mut j = i + 1;
+            loop {
+                match bytes.get(j)? {
+                    b'\\' if *quote == b'"' => j += 2,
+                    b if b == quote => {
+                        if *quote == b'\'' && bytes.get(j + 1) == Some(&b'\'') {
+                            j += 2;
+                        } else {
+                            break;
+                        }
+                    }
+                    _ => j += 1,
+                }
+            }
+            j + 1 + text[j + 1..].find(':')?
+        }
+        _ => (i..bytes.len()).find(|&j| bytes[j] == b':' && matches!(bytes.get(j + 1), None | Some(b' ' | b'\t')))?,
+    };
+    let value_start = colon + 1;
+    let value = &text[value_start..];
+    let comment = match value.trim_start().as_bytes().first() {
+        // A quoted scalar: a comment can only follow its closing quote.
+        Some(b'"' | b'\'') => None,
+        _ => value.find(" #").map(|at| value[at + 1..].to_string()),
+    };
+    let end_line = (line + 1..lines.len())
+        .take_while(|&l| !is_content(lines[l]) || indent_of(lines[l]) > key_column)
+        .filter(|&l| is_content(lines[l]))
+        .last()
+        .unwrap_or(line);
+    Some(ValueRegion { key_column, value_start, comment, end_line })
+}
+
+fn indent_of(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
+/// A gzipped tar holding `files` under `<chart_dir>/`, as `helm package` lays it out. Entries are
+/// sorted with fixed owner, mode and time, so the same input gives the same bytes.
+fn write_archive(chart_dir: &str, files: &BTreeMap<String, Vec<u8>>) -> Result<Vec<u8>> {
+    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut tar = tar::Builder::new(encoder);
+    tar.mode(tar::HeaderMode::Deterministic);
+    for (path, bytes) in files {
+        let plain = std::path::Path::new(path).components().all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !plain {
+            return Err(Error::new(format!("{path}: not a plain relative path; nothing is written")));
+        }
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut header, format!("{chart_dir}/{path}"), bytes.as_slice())
+            .map_err(|e| Error::new(format!("{path}: cannot add it to the archive: {e}")))?;
+    }
+    let mut encoder = tar.into_inner().map_err(|e| Error::new(format!("cannot finish the chart archive: {e}")))?;
+    encoder.flush().map_err(|e| Error::new(format!("cannot finish the chart archive: {e}")))?;
+    encoder.finish().map_err(|e| Error::new(format!("cannot finish the chart archive: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edit(text: &str, overlay: &str) -> String {
+        let overlay = crate::yaml::parse(overlay, "overlay").unwrap();
+        edit_values(text, &overlay).unwrap().expect("edited in place")
+    }
+
+    #[test]
+    fn issue_13_an_existing_key_is_replaced_where_it_stands_keeping_comments() {
+        let text = "# top\nimage:\n  # the registry\n  registry: docker.io # upstream\n  repository: app\n";
+        assert_eq!(
+            edit(text, "image:\n  registry: m.example\n"),
+            "# top\nimage:\n  # the registry\n  registry: m.example # upstream\n  repository: app\n"
+        );
+    }
+
+    #[test]
+    fn issue_13_missing_keys_go_under_their_parent_or_at_the_end() {
+        let text = "image:\n  repository: app # name\nother: 1\n";
+        assert_eq!(
+            edit(text, "image:\n  registry: m.example\nsub:\n  image:\n    tag: \"1.0\"\n"),
+            "image:\n  registry: m.example\n  repository: app # name\nother: 1\nsub:\n  image:\n    tag: '1.0'\n"
+        );
+    }
+
+    #[test]
+    fn issue_13_a_multi_line_value_and_a_list_item_key_are_replaced_whole() {
+        let text = "list:\n  - name: a\n    image: x\nmap:\n  a: 1\n  b: 2\nend: 1\n";
+        assert_eq!(edit(text, "map: null\n"), "list:\n  - name: a\n    image: x\nmap: null\nend: 1\n");
+        assert_eq!(
+            edit(text, "list:\n  - name: a\n    image: m.example/x\n"),
+            "list:\n  - image: m.example/x\n    name: a\nmap:\n  a: 1\n  b: 2\nend: 1\n"
+        );
+    }
+
+    #[test]
+    fn issue_13_text_that_would_not_read_back_right_is_not_edited() {
+        // An anchor's alias would change with it: the caller writes the file anew instead.
+        let text = "a: &x\n  registry: docker.io\nb: *x\n";
+        let overlay = crate::yaml::parse("a:\n  registry: m.example\n", "overlay").unwrap();
+        assert_eq!(edit_values(text, &overlay).unwrap(), None);
+        let written = reserialise_values(text, &overlay).unwrap();
+        assert!(written.contains("could not be edited in place"), "{written}");
+    }
+
+    #[test]
+    fn issue_13_the_build_suffix_is_semver_build_metadata() {
+        assert_eq!(with_build_suffix("1.2.3", "relocated").unwrap(), "1.2.3+relocated");
+        assert_eq!(with_build_suffix("1.2.3+abc", "relocated").unwrap(), "1.2.3+abc.relocated");
+        assert!(with_build_suffix("1.2.3", "re/located").is_err());
+    }
+}

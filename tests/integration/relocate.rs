@@ -1,0 +1,170 @@
+//! Relocated charts (issue 13): `relocate` writes a chart archive whose own values move every
+//! image. Rendered by the real Helm binaries and the Helm engine, it must equal the original chart
+//! rendered with `-f overlay.yaml`, byte for byte, on every fixture whose overlay moves every image;
+//! on every other fixture it is refused and nothing is written.
+
+use std::path::{Path, PathBuf};
+
+use crate::cli::{fixture, helm_retarget};
+use crate::engine;
+use crate::fixtures::fixture_charts;
+use crate::helm_bin::Helm;
+use crate::overlay_e2e::MIRROR;
+
+/// `relocate CHART --registry MIRROR -o OUT ARGS...`: the run and the archive path.
+fn relocate(chart: &Path, dir: &Path, args: &[&str]) -> (crate::cli::Output, PathBuf) {
+    let out_path = dir.join("relocated.tgz");
+    let out = helm_retarget(&["relocate", "--registry", MIRROR, "-o"]).arg(&out_path).arg(chart).args(args).run();
+    (out, out_path)
+}
+
+/// The overlay, and whether it moves every image the chart renders (nothing left to the
+/// post-renderer, every template rendered). Images named only in ConfigMap text are moved by
+/// neither, so they are warned about and do not stop a relocation.
+fn overlay_of(chart: &Path) -> (String, bool) {
+    let out = helm_retarget(&["overlay", "--registry", MIRROR]).arg(chart).run();
+    let clean =
+        out.status == 0 && !out.stdout.contains("# Not movable by values") && !out.stdout.contains("# INCOMPLETE");
+    (out.stdout, clean)
+}
+
+fn yaml_to_json(text: &str) -> serde_json::Value {
+    let value: serde_yaml::Value = serde_yaml::from_str(text).unwrap();
+    serde_json::to_value(value).unwrap()
+}
+
+fn file_in_archive(archive: &Path, name: &str) -> String {
+    let bytes = std::fs::read(archive).unwrap();
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(bytes.as_slice()));
+    for entry in tar.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().to_string_lossy().into_owned();
+        if path.split_once('/').map(|(_, rest)| rest) == Some(name) {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+            return text;
+        }
+    }
+    panic!("{name} is not in {}", archive.display())
+}
+
+#[test]
+fn issue_13_a_relocated_chart_renders_as_the_original_with_its_overlay() {
+    let home = tempfile::tempdir().unwrap();
+    let mut relocated = Vec::new();
+    let mut refused = Vec::new();
+    let mut unverified = Vec::new();
+    for chart in fixture_charts() {
+        let name = chart.file_name().unwrap().to_string_lossy().into_owned();
+        let dir = tempfile::tempdir().unwrap();
+        let (overlay, clean) = overlay_of(&chart);
+        let (out, archive) = relocate(&chart, dir.path(), &["--keep-version"]);
+        if !clean {
+            assert_ne!(
+                out.status, 0,
+                "{name}: relocated although its overlay does not move every image\n{}",
+                out.stderr
+            );
+            assert!(!archive.exists(), "{name}: a refused relocation wrote {}", archive.display());
+            refused.push(name);
+            continue;
+        }
+        out.status(0);
+        let overlay_file = dir.path().join("overlay.yaml");
+        std::fs::write(&overlay_file, &overlay).unwrap();
+        for helm in Helm::ALL {
+            let want = helm.template(home.path(), &chart, &["-f", overlay_file.to_str().unwrap()]);
+            let got = helm.template(home.path(), &archive, &[]);
+            let want = want.unwrap_or_else(|e| panic!("{helm:?} {name} with the overlay: {e}"));
+            let got = got.unwrap_or_else(|e| panic!("{helm:?} {name} relocated: {e}"));
+            assert_eq!(got, want, "{helm:?} {name}: the relocated render differs from the overlay's");
+            // verify agrees: every image the relocated chart renders is on the mirror.
+            let verified = helm_retarget(&["verify", "--registry", MIRROR]).stdin(got).run();
+            if verified.status != 0 && helm == Helm::V4 {
+                unverified.push((name.clone(), verified.stdout));
+            }
+        }
+        let want = engine::render(&chart, &yaml_to_json(&overlay));
+        let got = engine::render(&archive, &serde_json::json!({}));
+        assert_eq!(got, want, "engine {name}: the relocated render differs from the overlay's");
+        relocated.push(name);
+    }
+    // The fixtures that do need the post-renderer for some image (hard-coded, computed, text).
+    assert_eq!(refused, ["computed-and-hardcoded", "config-text-images", "operator-data-images"]);
+    assert!(relocated.len() >= 15, "{relocated:?}");
+    // An image-config ConfigMap keeps each `base` host in its first document, as the overlay
+    // does; the later documents the operator reads over it carry the moved images.
+    let charts: Vec<&str> = unverified.iter().map(|(chart, _)| chart.as_str()).collect();
+    assert_eq!(charts, ["image-config-configmap", "piraeus"]);
+    for (chart, strays) in &unverified {
+        assert!(strays.lines().all(|l| l.contains("-image-config\t") && l.contains("#base\t")), "{chart}: {strays}");
+    }
+}
+
+#[test]
+fn issue_13_the_relocated_chart_keeps_comments_and_names_its_source() {
+    let chart = fixture("bitnami-style-library");
+    let dir = tempfile::tempdir().unwrap();
+    let (out, archive) = relocate(&chart, dir.path(), &[]);
+    out.status(0);
+    let chart_yaml = file_in_archive(&archive, "Chart.yaml");
+    assert!(chart_yaml.contains("\nversion: 24.1.3+relocated\n"), "{chart_yaml}");
+    assert!(chart_yaml.contains("  helm-retarget.io/source: pressapp 24.1.3\n"), "{chart_yaml}");
+    assert!(
+        chart_yaml.contains(&format!("  helm-retarget.io/relocated-by: helm-retarget {}\n", env!("CARGO_PKG_VERSION")))
+    );
+    assert!(chart_yaml.contains("  images: |\n"), "other annotations are kept: {chart_yaml}");
+    let values = file_in_archive(&archive, "values.yaml");
+    let original = std::fs::read_to_string(chart.join("values.yaml")).unwrap();
+    let kept = original.lines().filter(|l| l.trim_start().starts_with('#')).filter(|l| !values.contains(*l)).count();
+    assert_eq!(kept, 0, "every comment line of values.yaml is kept:\n{values}");
+    assert!(values.contains("  imageRegistry: registry.example.org\n"), "{values}");
+
+    // With the build suffix the version labels change, and nothing else.
+    let home = tempfile::tempdir().unwrap();
+    let (overlay, _) = overlay_of(&chart);
+    let overlay_file = dir.path().join("overlay.yaml");
+    std::fs::write(&overlay_file, overlay).unwrap();
+    let want = Helm::V4.template(home.path(), &chart, &["-f", overlay_file.to_str().unwrap()]).unwrap();
+    let got = Helm::V4.template(home.path(), &archive, &[]).unwrap();
+    assert_ne!(got, want);
+    assert_eq!(got.replace("24.1.3+relocated", "24.1.3").replace("24.1.3_relocated", "24.1.3"), want);
+}
+
+#[test]
+fn issue_13_dependency_repositories_can_point_at_the_mirror() {
+    let chart = fixture("bitnami-style-library");
+    let dir = tempfile::tempdir().unwrap();
+    let (out, archive) =
+        relocate(&chart, dir.path(), &["--dependency-repository", "oci://registry.example.org/charts"]);
+    out.status(0);
+    let chart_yaml = file_in_archive(&archive, "Chart.yaml");
+    assert_eq!(chart_yaml.matches("    repository: oci://registry.example.org/charts\n").count(), 3, "{chart_yaml}");
+    assert!(!chart_yaml.contains("registry-1.docker.io"), "{chart_yaml}");
+    let home = tempfile::tempdir().unwrap();
+    Helm::V3.template(home.path(), &archive, &[]).unwrap();
+}
+
+#[test]
+fn issue_13_a_refused_or_failed_relocation_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, archive) = relocate(&fixture("computed-and-hardcoded"), dir.path(), &[]);
+    out.status(2).stderr_contains("no values key moves 1 image(s)");
+    assert!(!archive.exists());
+    // --allow-incomplete relocates the rest, naming what stays behind.
+    let (out, archive) = relocate(&fixture("computed-and-hardcoded"), dir.path(), &["--allow-incomplete"]);
+    out.status(0).stderr_contains("left on their source registry (accepted with --allow-incomplete)");
+    assert!(archive.exists());
+    // An output that cannot be written leaves no temporary file behind.
+    let missing = dir.path().join("no-such-dir/out.tgz");
+    let out = helm_retarget(&["relocate", "--registry", MIRROR, "-o"]).arg(&missing).arg(fixture("piraeus")).run();
+    assert_eq!(out.status, 2, "{}", out.stderr);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    helm_retarget(&["relocate", "--registry", MIRROR, "-o", "x.tgz", "--build-suffix", "a/b"])
+        .arg(fixture("piraeus"))
+        .current_dir(dir.path())
+        .run()
+        .status(2)
+        .stderr_contains("is not a semver build suffix");
+    assert!(!dir.path().join("x.tgz").exists());
+}
