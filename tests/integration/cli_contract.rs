@@ -20,7 +20,7 @@ fn a_directory_without_chart_yaml_is_not_a_chart() {
     std::fs::create_dir(dir.path().join("empty")).unwrap();
     helm_retarget(&["scan", "empty"]).current_dir(dir.path()).run().status(2).stdout_is("").stderr_is(
         "error: empty: not a Helm chart: there is no Chart.yaml at its root (it is empty)\n  \
-         hint: point at the directory that holds Chart.yaml, or at a packaged chart .tgz\n",
+         = hint: point at the directory that holds Chart.yaml, or at a packaged chart .tgz\n",
     );
 }
 
@@ -30,7 +30,7 @@ fn a_corrupt_archive_is_named_with_what_to_do() {
     std::fs::write(dir.path().join("bad.tgz"), b"garbage").unwrap();
     helm_retarget(&["scan", "bad.tgz"]).current_dir(dir.path()).run().status(2).stdout_is("").stderr_is(
         "error: bad.tgz: not a gzipped archive (a chart .tgz starts with gzip's magic bytes)\n  \
-         hint: pass a chart packaged by `helm package`, or the chart's directory\n",
+         = hint: pass a chart packaged by `helm package`, or the chart's directory\n",
     );
 }
 
@@ -43,18 +43,15 @@ fn a_values_file_with_a_syntax_error_names_file_and_line() {
     std::fs::write(chart.join("values.yaml"), "image:\n  tag: [\n").unwrap();
     helm_retarget(&["overlay", "app", "--registry", MIRROR]).current_dir(dir.path()).run().status(2).stdout_is("").stderr_is(
         "error: app: values.yaml: invalid YAML: while parsing a node, did not find expected node content (column 1) (line 3)\n  \
-         hint: fix the YAML syntax at that line (indentation, quotes, brackets)\n",
+         = hint: fix the YAML syntax at that line (indentation, quotes, brackets)\n",
     );
 }
 
 #[test]
 fn overlay_without_a_target_says_which_flag_to_pass() {
-    helm_retarget(&["overlay"])
-        .arg(fixture("loki-style"))
-        .run()
-        .status(2)
-        .stdout_is("")
-        .stderr_is("error: no target registry given\n  hint: pass --registry HOST[:PORT][/PREFIX] or --mapping FILE\n");
+    helm_retarget(&["overlay"]).arg(fixture("loki-style")).run().status(2).stdout_is("").stderr_is(
+        "error: no target registry given\n  = hint: pass --registry HOST[:PORT][/PREFIX] or --mapping FILE\n",
+    );
 }
 
 #[test]
@@ -171,7 +168,7 @@ fn two_images_that_would_share_a_destination_are_an_error_naming_both() {
     helm_retarget(&["overlay", "app", "--registry", MIRROR]).current_dir(dir.path()).run().status(2).stdout_is("").stderr_is(
         "error: app: --registry: different images would share a destination: docker.io/org/web and quay.io/org/web \
          would both move to registry.example.org/org/web\n  \
-         hint: use `layout: keep-host` in a --mapping file, or give one source registry its own destination under `registries:`\n",
+         = hint: use `layout: keep-host` in a --mapping file, or give one source registry its own destination under `registries:`\n",
     );
 }
 

@@ -13,19 +13,24 @@ fn chart(name: &str) -> PathBuf {
 
 const HALF: &str = "helper-with-unknown-function";
 
+/// The hint under each HR001 warning.
+const HR001_HINT: &str =
+    "  = hint: render the chart with `helm template` and these values to see the template's error\n";
+
 /// What every command says about the half-rendered chart, under the name it reports it by.
 fn gaps(name: &str, result: &str) -> String {
     format!(
-        "warning: {name}: half-rendered/templates/_helpers.tpl: did not render: parse error at \
-         (half-rendered/templates/_helpers.tpl:2): function \"notARealFunction\" not defined\n\
-         warning: {name}: half-rendered/templates/agent.yaml: did not render: template: \
+        "warning[HR001]: {name}: half-rendered/templates/_helpers.tpl: did not render: parse error at \
+         (half-rendered/templates/_helpers.tpl:2): function \"notARealFunction\" not defined\n{HR001_HINT}\
+         warning[HR001]: {name}: half-rendered/templates/agent.yaml: did not render: template: \
          half-rendered/templates/agent.yaml:6: template: no template \"half-rendered.cert\" associated with template \
          \"gotpl\"\n  \
-         may be missing: quay.io/example/agent:2.0 (agent.image)\n\
-         warning: {name}: half-rendered/templates/banner.yaml: did not render: YAML parse error on \
+         may be missing: quay.io/example/agent:2.0 (agent.image)\n{HR001_HINT}\
+         warning[HR001]: {name}: half-rendered/templates/banner.yaml: did not render: YAML parse error on \
          half-rendered/templates/banner.yaml: invalid YAML: mapping values are not allowed in this context (column 4)\n\
-         error: {name}: the {result} is incomplete: 3 template(s) did not render, so images they hold may be missing\n  \
-         hint: render those templates with Helm to see their images (`helm template`), or pass --allow-incomplete to \
+         {HR001_HINT}\
+         error[HR021]: {name}: the {result} is incomplete: 3 template(s) did not render, so images they hold may be missing\n  \
+         = hint: render those templates with Helm to see their images (`helm template`), or pass --allow-incomplete to \
          accept the gap\n"
     )
 }
@@ -58,8 +63,8 @@ fn issue_8_overlay_header_says_incomplete_and_allow_incomplete_exits_0() {
     let accepted =
         helm_retarget(&["overlay", "--registry", "reg.example", "--allow-incomplete"]).arg(chart(HALF)).run();
     accepted.status(0).stderr_contains(
-        "warning: half-rendered: the overlay is incomplete (3 template(s) did not render); accepted with \
-         --allow-incomplete\n",
+        "warning[HR002]: half-rendered: the overlay is incomplete (3 template(s) did not render); accepted with \
+         --allow-incomplete\n  = hint: check the templates named above by hand before installing\n",
     );
     assert_eq!(accepted.stdout, out.stdout, "the same overlay either way");
 }
@@ -88,17 +93,15 @@ fn issue_8_mirror_diff_and_template_are_incomplete_too() {
 #[test]
 fn issue_8_values_helm_refuses_are_exit_2_with_helms_message() {
     let refuses = chart("refuses-values");
-    helm_retarget(&["template"])
-        .arg(&refuses)
-        .run()
-        .status(2)
-        .stdout_is("")
-        .stderr_is("error: execution error at (refuses-values/templates/collector.yaml): clusterName is required\n");
+    helm_retarget(&["template"]).arg(&refuses).run().status(2).stdout_is("").stderr_is(
+        "error[HR020]: execution error at (refuses-values/templates/collector.yaml): clusterName is required\n  \
+             = hint: give the value the chart asks for with -f or --set\n",
+    );
     // scan fills required values with placeholders, so only a real refusal stops it.
     helm_retarget(&["scan"]).arg(&refuses).run().status(0);
     helm_retarget(&["scan", "--set", "legacy=true"]).arg(&refuses).run().status(2).stderr_contains(
-        "error: refuses-values: execution error at (refuses-values/templates/collector.yaml): legacy mode was removed \
-         in 3.0: set legacy to false\n  hint: Helm refuses these values the same way (`helm template` fails): give \
+        "error[HR020]: refuses-values: execution error at (refuses-values/templates/collector.yaml): legacy mode \
+         was removed in 3.0: set legacy to false\n  = hint: Helm refuses these values the same way (`helm template` fails): give \
          the value the chart asks for with -f or --set\n",
     );
     helm_retarget(&["overlay", "--registry", "reg.example", "--set", "legacy=true"])

@@ -130,10 +130,10 @@ fn the_default_layout_refuses_skopeo_sync_naming_the_destinations_and_the_way_ou
         .arg(fixture("kube-prometheus-stack-style"))
         .run();
     out.status(2).stdout_is("").stderr_is(&format!(
-        "error: --format skopeo-sync: skopeo sync copies every image of one file to DEST/NAME (or \
+        "error[HR034]: --format skopeo-sync: skopeo sync copies every image of one file to DEST/NAME (or \
          DEST/SOURCE-REGISTRY/PATH with --scoped), but this plan's destinations need 4 different \
          DEST: {MIRROR}/ingress-nginx, {MIRROR}/prometheus, {MIRROR}/prometheus-operator, {MIRROR}/thanos\n  \
-         hint: use `layout: keep-host` in the --mapping file (that is --scoped's layout), or --format \
+         = hint: use `layout: keep-host` in the --mapping file (that is --scoped's layout), or --format \
          skopeo or regsync, which name each destination\n"
     ));
 }
@@ -816,8 +816,8 @@ fn a_misspelt_template_variable_is_an_error_naming_the_file_and_line() {
         .status(2)
         .stdout_is("")
         .stderr_is(
-            "error: typo.hbs: the template uses \"sorce\", which is not a mirror plan variable (line 2)\n  \
-             hint: `helm-retarget mirror --format json` prints every variable a template can use; the \
+            "error[HR035]: typo.hbs: the template uses \"sorce\", which is not a mirror plan variable (line 2)\n  \
+             = hint: `helm-retarget mirror --format json` prints every variable a template can use; the \
              README lists them\n",
         );
 }

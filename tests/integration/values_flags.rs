@@ -52,7 +52,7 @@ fn set_string_set_file_and_set_json_reach_the_overlay_planner() {
     assert!(!out.stderr.contains(&format!("{RELOADER}  reg.example")), "{}", out.stderr);
     let bad = helm_retarget(&["scan", "--set", "a.b"]).arg(fixture("prometheus-style")).run();
     bad.status(2).stderr_is(
-        "error: failed parsing --set data: key \"b\" has no value\n  hint: write KEY=VALUE pairs separated by commas: \
+        "error[HR023]: failed parsing --set data: key \"b\" has no value\n  = hint: write KEY=VALUE pairs separated by commas: \
          a.b=x,list[0].c=y (escape a dot in a key as \\.)\n",
     );
 }
