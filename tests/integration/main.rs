@@ -8,6 +8,7 @@ mod overlay_e2e; // overlays rendered by the real engine: images on the mirror, 
 mod post_render_e2e; // post-render of real renders: every image moved, only reference text changed
 mod rewrite; // post-render on hand-written streams: exact bytes out, only references changed
 mod snapshots; // reviewed snapshots of scan tables and overlays for every fixture
+mod stderr_snapshots; // reviewed snapshots of what every command prints on stderr, for every fixture (NO_COLOR)
 mod cli_contract; // exact messages and exit codes: bad input, stdin, -o, --check, fail-closed post-render
 mod data_images; // images handed over as data: explain, registry settings, text rules on and off
 mod template_cases; // the template conformance suite: case files blessed by real Helm, run through the library

@@ -28,7 +28,7 @@ pub fn expected_on_mirror(image: &str) -> String {
 
 /// The overlay for `chart` as the binary writes it to stdout.
 pub fn generate_overlay(chart: &Path) -> (String, String) {
-    let out = helm_retarget(&["overlay"]).arg(chart).arg("--registry").arg(MIRROR).run();
+    let out = helm_retarget(&["overlay"]).arg(chart).arg("--registry").arg(MIRROR).output();
     out.status(0);
     (out.stdout.clone(), out.stderr.clone())
 }
@@ -200,7 +200,7 @@ fn check_overlay(chart: &Path, variant: Option<(&str, &serde_json::Value)>, fail
     if let Some((file, _)) = variant {
         run = run.arg("-f").arg(chart.join("ci").join(file));
     }
-    let out = run.run();
+    let out = run.output();
     out.status(0);
     let overlay_text = out.stdout.clone();
     let overlay: serde_json::Value = serde_yaml::from_str(&overlay_text)
@@ -301,7 +301,8 @@ fn pod_specs(manifests: &BTreeMap<String, String>) -> Vec<(String, serde_yaml::V
 fn pull_secrets_reach_every_pod_through_the_keys_each_chart_reads() {
     for name in ["cloudzero-agent", "bitnami-style-library", "aspen-mesh", "stackstate"] {
         let chart = crate::cli::fixture(name);
-        let out = helm_retarget(&["overlay", "--registry", MIRROR, "--pull-secret", "mirror-creds"]).arg(&chart).run();
+        let out =
+            helm_retarget(&["overlay", "--registry", MIRROR, "--pull-secret", "mirror-creds"]).arg(&chart).output();
         out.status(0);
         let overlay: serde_json::Value = serde_yaml::from_str(&out.stdout).unwrap();
         let rendered = engine::render(&chart, &overlay);
