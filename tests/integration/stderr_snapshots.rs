@@ -83,9 +83,13 @@ fn stderr_of_an_upgrade_diff_and_a_stale_check() {
         &format!("diff --registry {MIRROR} {old} {new}"),
         helm_retarget(&["diff", "--registry", MIRROR, &old, &new]),
     );
+    let mirrored = dir.path().join("mirrored.txt");
+    std::fs::write(&mirrored, "# what the mirror holds\nghcr.io/cloudzero/cloudzero-agent/cloudzero-agent:1.3.0\n")
+        .unwrap();
+    let m = mirrored.display().to_string();
     t.record(
-        &format!("diff --registry {MIRROR} --fail-on-new-images {old} {new}"),
-        helm_retarget(&["diff", "--registry", MIRROR, "--fail-on-new-images", &old, &new]),
+        &format!("diff --registry {MIRROR} --fail-on-new-images --mirrored {m} {old} {new}"),
+        helm_retarget(&["diff", "--registry", MIRROR, "--fail-on-new-images", "--mirrored", &m, &old, &new]),
     );
     let file = dir.path().join("overlay.yaml");
     std::fs::write(&file, "image:\n  repository: quay.io/old/place\n").unwrap();
