@@ -11,6 +11,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::diagnostic::Code;
 use crate::error::Error;
 use crate::semver;
 use crate::source::{self, ChartFiles};
@@ -147,8 +148,11 @@ fn load_one(files: &ChartFiles, source: String, budget: &mut source::InflateBudg
     };
     let text =
         |name: &str| -> Result<Option<String>, Error> { files.files.get(name).map(|b| utf8(name, b)).transpose() };
-    let chart_yaml = text("Chart.yaml")?
-        .ok_or_else(|| Error::new("no Chart.yaml").at(source.clone()).hint("a chart needs a Chart.yaml at its root"))?;
+    let chart_yaml = text("Chart.yaml")?.ok_or_else(|| {
+        Error::coded(Code::ChartYamlMissing, "no Chart.yaml")
+            .at(source.clone())
+            .hint("a chart needs a Chart.yaml at its root")
+    })?;
     let mut metadata = parse_metadata(&chart_yaml, &source)?;
     if let Some(req) = text("requirements.yaml")? {
         // Helm reads requirements.yaml into the same metadata, whatever the apiVersion.
@@ -204,10 +208,13 @@ fn load_one(files: &ChartFiles, source: String, budget: &mut source::InflateBudg
         } else {
             let entries: BTreeMap<String, Vec<u8>> = entries.into_iter().filter(|(k, _)| !k.is_empty()).collect();
             if !entries.contains_key("Chart.yaml") {
-                return Err(Error::new("is neither a chart directory (no Chart.yaml) nor a chart archive (.tgz)")
-                    .at(format!("charts/{dir}"))
-                    .at(source.clone())
-                    .hint("remove it from charts/, or run `helm dependency build` to fetch the subcharts"));
+                return Err(Error::coded(
+                    Code::SubchartNotAChart,
+                    "is neither a chart directory (no Chart.yaml) nor a chart archive (.tgz)",
+                )
+                .at(format!("charts/{dir}"))
+                .at(source.clone())
+                .hint("remove it from charts/, or run `helm dependency build` to fetch the subcharts"));
             }
             load_one(&ChartFiles { name: sub_source.clone(), files: entries }, sub_source, budget)?
         };
@@ -277,10 +284,13 @@ fn attach_dependencies(
         out.push(sub);
     }
     if !missing.is_empty() {
-        return Err(Error::new(format!("dependencies declared but missing from charts/: {}", missing.join(", ")))
-            .at(file)
-            .at(source)
-            .hint("run `helm dependency build` in the chart directory (or `helm pull` the packaged chart)"));
+        return Err(Error::coded(
+            Code::DependenciesMissing,
+            format!("dependencies declared but missing from charts/: {}", missing.join(", ")),
+        )
+        .at(file)
+        .at(source)
+        .hint("run `helm dependency build` in the chart directory (or `helm pull` the packaged chart)"));
     }
     Ok(out)
 }
@@ -354,7 +364,7 @@ fn validate_name(name: &str) -> Result<(), String> {
 
 /// An error at a key of a YAML file, with the key's line when the text has it.
 fn located(text: &str, file: &str, source: &str, path: &str, message: String) -> Error {
-    let mut e = Error::new(message);
+    let mut e = Error::coded(Code::ChartMetadataInvalid, message);
     if !path.is_empty() {
         e = e.at(path);
     }

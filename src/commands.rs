@@ -10,6 +10,7 @@ use crate::cli::{
     Cli, Command, CompletenessArgs, DiffArgs, DiffFormat, MirrorArgs, Outcome, OverlayArgs, PostRenderArgs,
     RelocateArgs, ScanArgs, ScanFormat, TemplateArgs, ValuesArgs, VerifyArgs,
 };
+use crate::diagnostic::{Code, Diagnostic};
 use crate::discover::{self, Scan, Unrendered};
 use crate::error::{Context, Error, Result};
 use crate::mapping::RegistryMapping;
@@ -39,24 +40,25 @@ pub fn user_values(args: &ValuesArgs) -> Result<Value> {
             base = yaml::merge_maps(base, map);
         }
     }
-    let hint = "write KEY=VALUE pairs separated by commas: a.b=x,list[0].c=y (escape a dot in a key as \\.)";
     for line in &args.set_json {
         let trimmed = line.trim();
         if trimmed.starts_with('{') {
-            let json: serde_json::Value = serde_json::from_str(trimmed)
-                .map_err(|e| Error::new(format!("failed parsing --set-json data JSON: {line}: {e}")))?;
+            let json: serde_json::Value = serde_json::from_str(trimmed).map_err(|e| {
+                Error::coded(Code::ValuesFlagInvalid, format!("failed parsing --set-json data JSON: {line}: {e}"))
+            })?;
             if let Value::Map(map) = strvals::from_json(&json) {
                 base = yaml::merge_maps(base, map);
             }
         } else {
-            strvals::parse_into(line, &mut base, Mode::Json)
-                .map_err(|e| Error::new(format!("failed parsing --set-json data {line}: {e}")).hint(hint))?;
+            strvals::parse_into(line, &mut base, Mode::Json).map_err(|e| {
+                Error::coded(Code::ValuesFlagInvalid, format!("failed parsing --set-json data {line}: {e}"))
+            })?;
         }
     }
     for (flag, lines, mode) in [("--set", &args.set, Mode::Typed), ("--set-string", &args.set_string, Mode::String)] {
         for line in lines {
             strvals::parse_into(line, &mut base, mode)
-                .map_err(|e| Error::new(format!("failed parsing {flag} data: {e}")).hint(hint))?;
+                .map_err(|e| Error::coded(Code::ValuesFlagInvalid, format!("failed parsing {flag} data: {e}")))?;
         }
     }
     let read_file = |path: &str| -> std::result::Result<Value, String> {
@@ -70,11 +72,11 @@ pub fn user_values(args: &ValuesArgs) -> Result<Value> {
     };
     for line in &args.set_file {
         strvals::parse_into(line, &mut base, Mode::File(&read_file))
-            .map_err(|e| Error::new(format!("failed parsing --set-file data: {e}")).hint(hint))?;
+            .map_err(|e| Error::coded(Code::ValuesFlagInvalid, format!("failed parsing --set-file data: {e}")))?;
     }
     for line in &args.set_literal {
         strvals::parse_into(line, &mut base, Mode::Literal)
-            .map_err(|e| Error::new(format!("failed parsing --set-literal data: {e}")).hint(hint))?;
+            .map_err(|e| Error::coded(Code::ValuesFlagInvalid, format!("failed parsing --set-literal data: {e}")))?;
     }
     Ok(Value::Map(base))
 }
@@ -110,7 +112,7 @@ fn check_overlay_schema(chart: &Chart, user: &Value, plan: &RetargetPlan) -> Res
         let key = keys.iter().find(|k| k.starts_with(&v.path) || v.path.starts_with(k)).map(ToString::to_string);
         let _ = writeln!(message, "  {} (chart {}): {}", key.unwrap_or_default(), v.chart, v.message);
     }
-    Err(Error::new(message.trim_end().to_string()).at(chart.display_path()).hint(
+    Err(Error::coded(Code::SchemaRefusesOverlay, message.trim_end().to_string()).at(chart.display_path()).hint(
         "no values key the schema allows moves these images: move them at install time with the post-renderer \
          (`helm-retarget post-render`), or exclude their registry with --mapping",
     ))
@@ -121,7 +123,7 @@ fn check_overlay_schema(chart: &Chart, user: &Value, plan: &RetargetPlan) -> Res
 /// `Incomplete` when images may be missing (unless the user accepts that), else `Success`.
 fn report_unrendered(chart: &str, unrendered: &[Unrendered], result: &str, completeness: &CompletenessArgs) -> Outcome {
     if let Some(refused) = unrendered.iter().find(|u| u.fails_in_helm) {
-        report::error(&Error::new(refused.error.clone()).at(chart).hint(
+        report::error(&Error::coded(Code::HelmRefusesValues, refused.error.clone()).at(chart).hint(
             "Helm refuses these values the same way (`helm template` fails): give the value the chart asks for \
              with -f or --set",
         ));
@@ -131,24 +133,32 @@ fn report_unrendered(chart: &str, unrendered: &[Unrendered], result: &str, compl
         return Outcome::Success;
     }
     for u in unrendered {
-        let mut text = format!("{chart}: {}: did not render: {}", u.template, u.error);
+        let mut text = format!("did not render: {}", u.error);
         for image in &u.missing_images {
             text.push_str(&format!("\n  may be missing: {} ({})", image.reference, image.values_path));
         }
-        report::warning(&text);
+        report::warning(&Diagnostic::new(Code::TemplateNotRendered, text).at(&u.template).at(chart));
     }
     let count = unrendered.len();
     if completeness.allow_incomplete {
-        report::warning(&format!(
-            "{chart}: the {result} is incomplete ({count} template(s) did not render); accepted with --allow-incomplete"
-        ));
+        report::warning(
+            &Diagnostic::new(
+                Code::IncompleteAccepted,
+                format!(
+                    "the {result} is incomplete ({count} template(s) did not render); accepted with --allow-incomplete"
+                ),
+            )
+            .at(chart),
+        );
         Outcome::Success
     } else {
-        report::error(&Error::new(format!(
-            "the {result} is incomplete: {count} template(s) did not render, so images they hold may be missing"
-        ))
-        .at(chart)
-        .hint("render those templates with Helm to see their images (`helm template`), or pass --allow-incomplete to accept the gap"));
+        report::error(
+            &Error::coded(
+                Code::Incomplete,
+                format!("the {result} is incomplete: {count} template(s) did not render, so images they hold may be missing"),
+            )
+            .at(chart),
+        );
         Outcome::Incomplete
     }
 }
@@ -184,17 +194,25 @@ pub fn scan(args: &ScanArgs) -> Result<Outcome> {
             ));
         }
         for text in &s.text_images {
-            report::warning(&format!(
-                "{}: {} names {} in its text; neither an overlay nor the post-renderer moves it: mirror it and \
-                 edit that text (a values key or a custom resource usually holds it)",
-                s.chart, text.location, text.reference
-            ));
+            report::warning(
+                &Diagnostic::new(
+                    Code::ImageInText,
+                    format!(
+                        "{} names {} in its text; neither an overlay nor the post-renderer moves it",
+                        text.location, text.reference
+                    ),
+                )
+                .at(&s.chart),
+            );
         }
         for idle in &s.idle_images {
-            report::warning(&format!(
-                "{}: {} holds {}, which these values do not render; pass values that turn it on (-f) to list it",
-                s.chart, idle.values_path, idle.reference
-            ));
+            report::warning(
+                &Diagnostic::new(
+                    Code::IdleImage,
+                    format!("{} holds {}, which these values do not render", idle.values_path, idle.reference),
+                )
+                .at(&s.chart),
+            );
         }
     }
     let mut outcome = if errored { Outcome::Errored } else { Outcome::Success };
@@ -286,8 +304,11 @@ pub fn explain(scans: &[Scan], wanted: &str) -> Result<String> {
         }
     }
     if out.is_empty() {
-        return Err(Error::new(format!("{wanted}: no image site of the scanned charts renders this reference"))
-            .hint("run `helm-retarget scan CHART` to list the references as rendered, then pass one of them"));
+        return Err(Error::coded(
+            Code::NothingRendersReference,
+            "no image site of the scanned charts renders this reference",
+        )
+        .at(wanted));
     }
     Ok(out)
 }
@@ -364,8 +385,7 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
     let user = user_values(&args.values)?;
     let several = args.charts.len() > 1;
     if !args.operands.is_empty() && several {
-        return Err(Error::new("--operand needs exactly one operator CHART")
-            .hint("run `helm-retarget overlay OPERATOR_CHART --operand NAME=CHART ...` once per operator chart"));
+        return Err(Error::coded(Code::OperandNeedsOneChart, "--operand needs exactly one operator CHART"));
     }
     let operands: Vec<(String, Chart)> = args
         .operands
@@ -411,7 +431,7 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
             continue;
         }
         for w in &p.warnings {
-            report::warning(&format!("{}: {w}", p.chart));
+            report::warning(&w.clone().at(&p.chart));
         }
         let text = match overlay::to_document(p, args.format, args.name.as_deref()) {
             Ok(text) => text,
@@ -430,12 +450,15 @@ pub fn overlay(args: &OverlayArgs) -> Result<Outcome> {
             (Some(out), _) => target_file(out, &p.chart, several).and_then(|file| {
                 // Two charts of one name would share a file: the second would silently replace the first.
                 if !written_files.insert(file.clone()) {
-                    return Err(Error::new(format!(
-                        "another chart of this batch is also named `{}`; its overlay is in {}, this one is not written",
-                        p.chart,
-                        file.display()
-                    ))
-                    .hint("run overlay for each of them with its own -o FILE"));
+                    return Err(Error::coded(
+                        Code::OverlayFileClash,
+                        format!(
+                            "another chart of this batch is also named `{}`; its overlay is in {}, this one is not \
+                             written",
+                            p.chart,
+                            file.display()
+                        ),
+                    ));
                 }
                 report::write_atomically(&file, text.as_bytes())
             }),
@@ -489,9 +512,11 @@ fn target_file(out: &Path, chart: &str, several: bool) -> Result<PathBuf> {
     let mut parts = Path::new(&file_name).components();
     match (parts.next(), parts.next()) {
         (Some(std::path::Component::Normal(_)), None) => Ok(out.join(file_name)),
-        _ => Err(Error::new(format!("`{file_name}` is not a plain file name; it is not written"))
-            .at(chart)
-            .hint("rename the chart in its Chart.yaml")),
+        _ => Err(Error::coded(
+            Code::OverlayFileName,
+            format!("`{file_name}` is not a plain file name; it is not written"),
+        )
+        .at(chart)),
     }
 }
 
@@ -515,7 +540,7 @@ pub fn relocate(args: &RelocateArgs) -> Result<Outcome> {
         return Ok(verdict);
     }
     for w in &p.warnings {
-        report::warning(&format!("{}: {w}", p.chart));
+        report::warning(&w.clone().at(&p.chart));
     }
     report::note(&moves_table(&p));
     let unmovable: Vec<String> = p
@@ -527,29 +552,41 @@ pub fn relocate(args: &RelocateArgs) -> Result<Outcome> {
     if !unmovable.is_empty() {
         let list = unmovable.join(", ");
         if !args.completeness.allow_incomplete {
-            return Err(Error::new(format!(
+            return Err(Error::coded(Code::RelocateNeedsPostRender, format!(
                 "no values key moves {} image(s), so the relocated chart would still pull them from their source: {list}",
                 unmovable.len()
             ))
             .at(&p.chart)
             .hint("install this chart with `helm-retarget post-render`, or pass --allow-incomplete to relocate the rest"));
         }
-        report::warning(&format!(
-            "{}: left on their source registry (accepted with --allow-incomplete): {list}",
-            p.chart
-        ));
+        report::warning(
+            &Diagnostic::new(
+                Code::RelocatedLeavesImages,
+                format!("left on their source registry (accepted with --allow-incomplete): {list}"),
+            )
+            .at(&p.chart),
+        );
     }
     for idle in &p.idle_images {
-        report::warning(&format!(
-            "{}: {} ({}) is not rendered with these values, so it is not moved; pass the values that turn it on with -f",
-            p.chart, idle.reference, idle.values_path
-        ));
+        report::warning(
+            &Diagnostic::new(
+                Code::IdleImage,
+                format!("{} ({}) is not rendered with these values, so it is not moved", idle.reference, idle.values_path),
+            )
+            .at(&p.chart),
+        );
     }
     for text in &p.text_images {
-        report::warning(&format!(
-            "{}: {} is named in {} text, which neither values nor the post-renderer move; mirror it and edit that text",
-            p.chart, text.reference, text.location
-        ));
+        report::warning(
+            &Diagnostic::new(
+                Code::ImageInText,
+                format!(
+                    "{} is named in {} text, which neither values nor the post-renderer move",
+                    text.reference, text.location
+                ),
+            )
+            .at(&p.chart),
+        );
     }
     let labels = crate::relocate::Labels {
         build_suffix: (!args.keep_version).then(|| args.build_suffix.clone()),
@@ -557,10 +594,13 @@ pub fn relocate(args: &RelocateArgs) -> Result<Outcome> {
     };
     let relocated = crate::relocate::relocate(&files, &chart, &p, &labels)?;
     for file in &relocated.reserialised {
-        report::warning(&format!(
-            "{}: {file} could not be edited in place and was written anew: its comments are not kept",
-            p.chart
-        ));
+        report::warning(
+            &Diagnostic::new(
+                Code::ValuesRewritten,
+                format!("{file} could not be edited in place and was written anew: its comments are not kept"),
+            )
+            .at(&p.chart),
+        );
     }
     if args.output.as_os_str() == "-" {
         report::data(&relocated.archive)?;
@@ -656,14 +696,9 @@ pub fn post_render(args: &PostRenderArgs) -> Result<Outcome> {
     }
     if !unpinned.is_empty() {
         let list: Vec<String> = unpinned.into_iter().collect();
-        return Err(Error::new(format!(
-            "--pin-digests: {} image(s) cannot be pinned:\n  {}",
-            list.len(),
-            list.join("\n  ")
-        ))
-        .hint(
-            "run the lock script of `helm-retarget mirror ... --format lock` again for these charts and \
-                 values; where a field has no place for a digest, set the chart's digest value instead",
+        return Err(Error::coded(
+            Code::CannotPin,
+            format!("--pin-digests: {} image(s) cannot be pinned:\n  {}", list.len(), list.join("\n  ")),
         ));
     }
     if let Some(file) = &args.report {
@@ -820,7 +855,7 @@ fn add_manifests(plan: &mut MirrorPlan, arg: &str, mapping: &RegistryMapping) ->
 /// The copy plan for charts and/or rendered manifests, in the chosen format.
 pub fn mirror(args: &MirrorArgs) -> Result<Outcome> {
     if args.charts.is_empty() && args.from_manifests.is_empty() {
-        return Err(Error::new("nothing to mirror").hint("name charts, or pass --from-manifests FILE (`-` for stdin)"));
+        return Err(Error::coded(Code::NothingToMirror, "nothing to mirror"));
     }
     let mapping = args.target.mapping()?;
     let user = user_values(&args.values)?;
@@ -869,7 +904,7 @@ pub fn mirror(args: &MirrorArgs) -> Result<Outcome> {
         }
     }
     if let Some(warning) = args.format.platform_warning(&options) {
-        report::warning(&warning);
+        report::warning(&Diagnostic::new(Code::PlatformFilterChangesDigest, warning));
     }
     report::note(&format!(
         "helm-retarget: {} image(s) to copy, {} excluded, {} already on the target",
@@ -966,8 +1001,10 @@ pub fn diff(args: &DiffArgs) -> Result<Outcome> {
     }
     let copies = matches!(args.format, DiffFormat::List | DiffFormat::Skopeo | DiffFormat::Crane);
     if copies && mapping.is_none() {
-        return Err(Error::new("diff: a copy plan (--format list, skopeo or crane) needs a destination")
-            .hint("pass --registry HOST[:PORT][/PREFIX] or --mapping FILE"));
+        return Err(Error::coded(
+            Code::DiffNeedsDestination,
+            "diff: a copy plan (--format list, skopeo or crane) needs a destination",
+        ));
     }
     let copy_plan = |format: crate::mirror::Format| {
         let added = plans[1].without(&plans[0]);
@@ -1075,13 +1112,13 @@ pub fn template(args: &TemplateArgs) -> Result<Outcome> {
     let required = chart.metadata.document.get(&ValuesPath::parse("kubeVersion")).and_then(crate::yaml::go_string);
     if let Some(range) = required.filter(|r| !r.is_empty()) {
         if !crate::semver::in_range(&range, &options.kube_version) {
-            report::error(
-                &Error::new(format!(
+            report::error(&Error::coded(
+                Code::KubeVersionIncompatible,
+                format!(
                     "chart requires kubeVersion: {range} which is incompatible with Kubernetes {}",
                     options.kube_version
-                ))
-                .hint("pass the cluster's version with --kube-version, as for `helm template`"),
-            );
+                ),
+            ));
             return Ok(Outcome::Errored);
         }
     }
@@ -1089,7 +1126,7 @@ pub fn template(args: &TemplateArgs) -> Result<Outcome> {
     let render = renderer.render_enabled(&user);
     if let Some((_, error)) = render.failures().find(|(_, e)| matches!(e, crate::template::TemplateError::Fail { .. }))
     {
-        report::error(&Error::new(error.to_string()));
+        report::error(&Error::coded(Code::HelmRefusesValues, error.to_string()));
         return Ok(Outcome::Errored);
     }
     let enabled = renderer.enabled_charts(&user);

@@ -10,6 +10,7 @@ use serde_json::json;
 use similar::TextDiff;
 
 use crate::chart::Chart;
+use crate::diagnostic::Code;
 use crate::error::Error;
 use crate::mirror::{MirrorImage, MirrorPlan, MirrorSite};
 use crate::plan::{leaf_paths, RetargetPlan};
@@ -587,7 +588,7 @@ pub fn parse_mirrored_list(text: &str, file_name: &str) -> Result<Vec<Reference>
                 continue;
             }
             let reference = Reference::parse(field).map_err(|e| {
-                Error::new(e.to_string()).at(file_name).line(index + 1).hint(
+                Error::coded(Code::MirroredListInvalid, e.to_string()).at(file_name).line(index + 1).hint(
                     "write one image reference a line (quay.io/org/app:1.2), or a source and \
                          destination separated by a tab; `#` starts a comment",
                 )

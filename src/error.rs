@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::diagnostic::Code;
+
 /// An error with its location, outermost first: `chart.tgz: values.yaml: image.tag: ... (line 12)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
@@ -11,15 +13,27 @@ pub struct Error {
     pub message: String,
     /// The line in the file named last in `location`, when known.
     pub line: Option<usize>,
-    /// What to do about it, in the user's words.
+    /// What to do about it, in the user's words (else the code's own hint).
     pub hint: Option<String>,
+    /// The kind, for errors a command reports; None for those not classified yet.
+    pub code: Option<Code>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(message: impl Into<String>) -> Self {
-        Error { location: Vec::new(), message: message.into(), line: None, hint: None }
+        Error { location: Vec::new(), message: message.into(), line: None, hint: None, code: None }
+    }
+
+    /// An error of a known kind: `report` writes it as `error[HR020]: ...`.
+    pub fn coded(code: Code, message: impl Into<String>) -> Self {
+        Error { code: Some(code), ..Error::new(message) }
+    }
+
+    pub fn code(mut self, code: Code) -> Self {
+        self.code = Some(code);
+        self
     }
 
     /// Prefixes a location: call from the inside out (`.at("values.yaml").at("chart.tgz")`).

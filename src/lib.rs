@@ -4,6 +4,8 @@
 //! before it (`tests/module-order` checks this):
 //!
 //! ```text
+//! diagnostic the kinds of warnings and errors: stable codes (HR001), meanings, hints
+//! error      the error every command reports: where, what, what to do
 //! report     the one writer to stdout and stderr (every module below reports through it)
 //! source     .tgz / directory / stdin  ->  files in memory (nested subchart archives too)
 //! values     Helm values: the dynamic tree, values paths, Helm's coalescing rules
@@ -33,6 +35,7 @@
 //! commands   each subcommand: load inputs, run the pipeline, hand results to report; `run`
 //! ```
 
+pub mod diagnostic;
 pub mod error;
 pub mod report;
 

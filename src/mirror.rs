@@ -62,6 +62,7 @@ use std::str::FromStr;
 use handlebars::{Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderError, RenderErrorReason};
 use serde::Serialize;
 
+use crate::diagnostic::Code;
 use crate::error::Error;
 use crate::mapping::RegistryMapping;
 use crate::reference::Reference;
@@ -215,7 +216,7 @@ impl FromStr for Format {
     fn from_str(text: &str) -> Result<Format, Error> {
         Format::ALL.into_iter().find(|format| format.name() == text).ok_or_else(|| {
             let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
-            Error::new(format!("unknown mirror format {text:?}"))
+            Error::coded(Code::MirrorFormatUnknown, format!("unknown mirror format {text:?}"))
                 .at("--format")
                 .hint(format!("use one of {}, or --template FILE", names.join(", ")))
         })
@@ -852,13 +853,16 @@ impl<'a> SkopeoSyncVariables<'a> {
             (scoped.into_iter().next(), true)
         } else {
             let needed: Vec<String> = plain.into_iter().collect();
-            return Err(Error::new(format!(
-                "skopeo sync copies every image of one file to DEST/NAME (or \
+            return Err(Error::coded(
+                Code::SkopeoSyncCannotExpress,
+                format!(
+                    "skopeo sync copies every image of one file to DEST/NAME (or \
                  DEST/SOURCE-REGISTRY/PATH with --scoped), but this plan's destinations need {} \
                  different DEST: {}",
-                needed.len(),
-                needed.join(", ")
-            ))
+                    needed.len(),
+                    needed.join(", ")
+                ),
+            )
             .at("--format skopeo-sync")
             .hint(
                 "use `layout: keep-host` in the --mapping file (that is --scoped's layout), or \
@@ -868,9 +872,12 @@ impl<'a> SkopeoSyncVariables<'a> {
         // An empty plan has no DEST of its own; the command still shows where one goes.
         let sync_destination = sync_destination.unwrap_or_else(|| "DEST".to_string());
         if sync_destination.starts_with("(no DEST") {
-            return Err(Error::new(format!("skopeo sync cannot reproduce the destination {sync_destination}"))
-                .at("--format skopeo-sync")
-                .hint("use --format skopeo or regsync, which name each destination"));
+            return Err(Error::coded(
+                Code::SkopeoSyncCannotExpress,
+                format!("skopeo sync cannot reproduce the destination {sync_destination}"),
+            )
+            .at("--format skopeo-sync")
+            .hint("use --format skopeo or regsync, which name each destination"));
         }
 
         let mut registries: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
@@ -928,14 +935,16 @@ fn render_with(template: &str, name: &str, variables: &impl Serialize) -> Result
             .map_err(|e| Error::new(format!("built-in partial {partial}: {e}")))?;
     }
     registry.register_template_string(name, template).map_err(|e| {
-        let error = Error::new(format!("not a valid handlebars template: {}", e.reason())).at(name);
+        let error =
+            Error::coded(Code::MirrorTemplateInvalid, format!("not a valid handlebars template: {}", e.reason()))
+                .at(name);
         match e.pos() {
             Some((line, _column)) => error.line(line),
             None => error,
         }
     })?;
     registry.render(name, variables).map_err(|e| {
-        let error = Error::new(render_error_message(&e)).at(name);
+        let error = Error::coded(Code::MirrorTemplateInvalid, render_error_message(&e)).at(name);
         match e.line_no {
             Some(line) => error.line(line),
             None => error,

@@ -5,6 +5,7 @@
 
 use std::fmt::Write;
 
+use crate::diagnostic::Code;
 use crate::error::{Error, Result};
 
 use crate::plan::{Outcome, RetargetPlan};
@@ -31,8 +32,11 @@ pub fn to_document(plan: &RetargetPlan, format: Format, name: Option<&str>) -> R
         if let Some(path) = first_null(&plan.overlay, &ValuesPath::root()) {
             // Argo CD and Flux apply these documents as merge patches, where null deletes the key
             // from the patched object instead of handing Helm a null that deletes a chart default.
-            return Err(Error::new(format!("{}: overlay value {path} is null, which a merge patch drops", plan.chart))
-                .hint("use --format configmap (a values file in a ConfigMap) or --format values with valueFiles"));
+            return Err(Error::coded(
+                Code::OverlayNullInMergePatch,
+                format!("{}: overlay value {path} is null, which a merge patch drops", plan.chart),
+            )
+            .hint("use --format configmap (a values file in a ConfigMap) or --format values with valueFiles"));
         }
     }
     let mut out = String::new();

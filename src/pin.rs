@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::chart::Chart;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::error::{Error, Result};
 use crate::lock::ImagesLock;
 use crate::plan::{Outcome, RetargetPlan};
@@ -50,7 +51,10 @@ pub fn pin_digests(mut plan: RetargetPlan, root: &Chart, user: &Value, lock: &Im
         // A chart that is off renders nothing as installed: the overlay moves it, unpinned.
         let (image, pinned) = match (image, pinned, &disabled) {
             (None, _, Some(off)) | (_, Err(_), Some(off)) => {
-                plan.warnings.push(format!("--pin-digests: {source} is left unpinned: its chart is off ({off})"));
+                plan.warnings.push(Diagnostic::new(
+                    Code::PinSkippedChartOff,
+                    format!("--pin-digests: {source} is left unpinned: its chart is off ({off})"),
+                ));
                 continue;
             }
             (None, _, None) => {
@@ -134,11 +138,14 @@ pub fn pin_digests(mut plan: RetargetPlan, root: &Chart, user: &Value, lock: &Im
     let (skipped, failures): (Vec<_>, Vec<_>) = failures.into_iter().partition(|(off, _)| off.is_some());
     for (off, why) in skipped {
         let off = off.unwrap_or_default();
-        plan.warnings.push(format!("--pin-digests: left unpinned, its chart is off ({off}): {why}"));
+        plan.warnings.push(Diagnostic::new(
+            Code::PinSkippedChartOff,
+            format!("--pin-digests: left unpinned, its chart is off ({off}): {why}"),
+        ));
     }
     let failures: Vec<String> = failures.into_iter().map(|(_, why)| why).collect();
     if !failures.is_empty() {
-        return Err(Error::new(format!(
+        return Err(Error::coded(Code::CannotPin, format!(
             "--pin-digests: {} image(s) cannot be pinned by values:\n  {}",
             failures.len(),
             failures.join("\n  ")

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::chart::Chart;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::discover::{self, Part, RenderedImage, SiteId, PROBE_HOST};
 use crate::mapping::RegistryMapping;
 use crate::reference::Reference;
@@ -66,7 +67,7 @@ pub struct RetargetPlan {
     pub gates: Vec<Gate>,
     /// Required values we filled with placeholders to render (the user supplies them at install).
     pub placeholders: Vec<String>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Diagnostic>,
     /// Images spelled in values that these values do not render (a mode that is off).
     pub idle_images: Vec<discover::IdleImage>,
     /// Templates that did not render (or not as YAML): the overlay may miss their images.
@@ -96,7 +97,7 @@ struct Planner<'a, 'c> {
     /// The values every template sees without an overlay (lists are restated from here).
     effective: Value,
     gates: Vec<Gate>,
-    warnings: Vec<String>,
+    warnings: Vec<Diagnostic>,
     /// Knobs a previous attempt showed to leave images on the mirror under a wrong name.
     banned: BTreeSet<ValuesPath>,
     /// For each image-config `base` site: the destinations of the images it composes. Such a site
@@ -198,10 +199,10 @@ pub fn plan(
         (render, images)
     };
     for (template, error) in final_render.new_failures(&baseline_failures) {
-        planner.warnings.push(format!(
-            "{template}: fails to render with the overlay ({error}); check that template with the overlay before \
-             installing, or leave its images to the post-renderer"
-        ));
+        planner.warnings.push(
+            Diagnostic::new(Code::OverlayBreaksTemplate, format!("fails to render with the overlay ({error})"))
+                .at(template.to_string()),
+        );
     }
     let overlay_keys = leaf_paths(&planner.overlay);
 
@@ -311,11 +312,14 @@ pub fn with_operands(
         let values = crate::values::coalesce(&base, &operator.overlay);
         let render = renderer.render(&values);
         let Some((values_path, field)) = operand_values_path(&renderer, &values, &render.covering, name) else {
-            return Err(crate::error::Error::new(format!(
-                "operand {name}: no values map of {} is rendered whole into a custom resource field, so there is \
+            return Err(crate::error::Error::coded(
+                Code::OperandHasNoPlace,
+                format!(
+                    "operand {name}: no values map of {} is rendered whole into a custom resource field, so there is \
                  nowhere to put {}'s overlay",
-                operator.chart, operand.chart
-            ))
+                    operator.chart, operand.chart
+                ),
+            )
             .hint(
                 "name the operand as the operator chart's values and custom resource name it (`--operand NAME=CHART`)",
             ));
@@ -339,7 +343,7 @@ pub fn with_operands(
             }
             operator.moves.push(m);
         }
-        operator.warnings.extend(operand.warnings.iter().map(|w| format!("operand {name}: {w}")));
+        operator.warnings.extend(operand.warnings.iter().map(|w| w.clone().at(format!("operand {name}"))));
         found.push(Operand { name: name.clone(), plan: operand, values_path, field });
     }
     // The values every operand will see are what the operator chart renders into its field: check
@@ -351,11 +355,13 @@ pub fn with_operands(
         let rendered = rendered_field(&render, &operand.field);
         let wanted = render.effective.get(&operand.values_path);
         if rendered.as_ref() != wanted {
-            operator.warnings.push(format!(
-                "operand {}: {} does not render exactly the values under {}; check the custom resource before \
-                 installing",
-                operand.name, operand.field, operand.values_path
-            ));
+            operator.warnings.push(
+                Diagnostic::new(
+                    Code::OperandValuesDiffer,
+                    format!("{} does not render exactly the values under {}", operand.field, operand.values_path),
+                )
+                .at(format!("operand {}", operand.name)),
+            );
         }
     }
     Ok((operator, found))
@@ -661,10 +667,17 @@ impl Planner<'_, '_> {
                     // Two sites needing different values of one key cannot both be served by it.
                     match edits.get(&path) {
                         Some(existing) if *existing != value => {
-                            self.warnings.push(format!(
-                                "{path} feeds several images that need different values; kept {existing:?} (the \
-                                 table below shows which images stay off the target: the post-renderer moves them)"
-                            ));
+                            self.warnings.push(
+                                Diagnostic::new(
+                                    Code::KeyFeedsSeveralImages,
+                                    format!("feeds several images that need different values; kept {existing:?}"),
+                                )
+                                .at(path.to_string())
+                                .hint(
+                                    "the table below shows which images stay off the target: the post-renderer \
+                                     moves them",
+                                ),
+                            );
                         }
                         _ => {
                             edits.insert(path, value);
@@ -876,11 +889,17 @@ impl Planner<'_, '_> {
             let key = match (setting.movable, setting.keys.as_slice()) {
                 (true, [key]) => ValuesPath::parse(key),
                 _ => {
-                    self.warnings.push(format!(
-                        "{}: registry setting {} = {} is not one values key (the template writes it): the \
-                         operator builds images from it; set it in the rendered object by hand",
-                        setting.template, setting.location, setting.host
-                    ));
+                    self.warnings.push(
+                        Diagnostic::new(
+                            Code::RegistrySettingNotAKey,
+                            format!(
+                                "registry setting {} = {} is not one values key (the template writes it): the \
+                                 operator builds images from it",
+                                setting.location, setting.host
+                            ),
+                        )
+                        .at(&setting.template),
+                    );
                     out.push((setting, None));
                     continue;
                 }
@@ -890,11 +909,17 @@ impl Planner<'_, '_> {
                 continue;
             };
             let Some(new) = mapped else {
-                self.warnings.push(format!(
-                    "{}: registry setting {} = {}: the mapping renames image paths below this registry, which \
-                     a host setting cannot express; map the registry as a whole",
-                    setting.template, setting.location, setting.host
-                ));
+                self.warnings.push(
+                    Diagnostic::new(
+                        Code::RegistrySettingRenamesPaths,
+                        format!(
+                            "registry setting {} = {}: the mapping renames image paths below this registry, which \
+                             a host setting cannot express",
+                            setting.location, setting.host
+                        ),
+                    )
+                    .at(&setting.template),
+                );
                 out.push((setting, None));
                 continue;
             };
@@ -914,10 +939,16 @@ impl Planner<'_, '_> {
                 self.overlay = with_edit(&self.overlay, &self.effective, &key, Value::String(new.clone()));
                 out.push((setting, Some(new)));
             } else {
-                self.warnings.push(format!(
-                    "{}: registry setting {} = {}: setting {key} to {new} did not move it alone; set it by hand",
-                    setting.template, setting.location, setting.host
-                ));
+                self.warnings.push(
+                    Diagnostic::new(
+                        Code::RegistrySettingNotMoved,
+                        format!(
+                            "registry setting {} = {}: setting {key} to {new} did not move it alone",
+                            setting.location, setting.host
+                        ),
+                    )
+                    .at(&setting.template),
+                );
                 out.push((setting, None));
             }
         }
@@ -970,10 +1001,12 @@ impl Planner<'_, '_> {
         let missing: Vec<&String> = all.difference(&served).collect();
         if !missing.is_empty() {
             // The pull-secrets e2e test reads this list back: keep the `for: a, b` form.
-            self.warnings.push(format!(
-                "no values key sets pull secrets for: {} (add the secret to their service accounts' \
-                 imagePullSecrets)",
-                missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            self.warnings.push(Diagnostic::new(
+                Code::PullSecretsUnplaced,
+                format!(
+                    "no values key sets pull secrets for: {}",
+                    missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ),
             ));
         }
     }

@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
+use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::error::{Context, Error, Result};
 
 /// Writes data to stdout in one piece. A closed pipe (`helm-retarget scan x | head`) is not an error:
@@ -36,12 +37,56 @@ pub fn note(text: &str) {
     }
 }
 
-pub fn warning(message: &str) {
-    note(&format!("warning: {message}\n"));
+/// A warning: the result is written, a part of it needs a person's eye.
+pub fn warning(warning: &Diagnostic) {
+    note(&render(
+        Severity::Warning,
+        Some(warning.code),
+        &warning.location,
+        &warning.message,
+        None,
+        warning.hint.as_deref(),
+    ));
 }
 
+/// An error: the command did not produce (all of) its result.
 pub fn error(error: &Error) {
-    note(&format!("error: {error}\n"));
+    note(&render(Severity::Error, error.code, &error.location, &error.message, error.line, error.hint.as_deref()));
+}
+
+/// The one shape of every warning and error a person reads:
+///
+/// ```text
+/// warning[HR005]: chart: templates/x.yaml: fails to render with the overlay (...)
+///   = hint: check that template with the overlay before installing, ...
+/// ```
+///
+/// The place's own hint wins over the code's; an error not classified yet has no code.
+pub fn render(
+    severity: Severity,
+    code: Option<Code>,
+    location: &[String],
+    message: &str,
+    line: Option<usize>,
+    hint: Option<&str>,
+) -> String {
+    let mut out = match code {
+        Some(code) => format!("{severity}[{code}]: "),
+        None => format!("{severity}: "),
+    };
+    for place in location {
+        out.push_str(place);
+        out.push_str(": ");
+    }
+    out.push_str(message);
+    if let Some(line) = line {
+        out.push_str(&format!(" (line {line})"));
+    }
+    out.push('\n');
+    if let Some(hint) = hint.or(code.map(Code::hint)) {
+        out.push_str(&format!("  = hint: {hint}\n"));
+    }
+    out
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so a
@@ -84,6 +129,30 @@ fn write_file(path: &Path, bytes: &[u8], executable: bool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_warning_reads_code_place_message_then_hint() {
+        let w = Diagnostic::new(Code::IdleImage, "agent.image holds quay.io/x/agent:1").at("chart");
+        assert_eq!(
+            render(Severity::Warning, Some(w.code), &w.location, &w.message, None, w.hint.as_deref()),
+            "warning[HR004]: chart: agent.image holds quay.io/x/agent:1\n  = hint: pass values that turn it on (-f) to \
+             list it\n"
+        );
+    }
+
+    #[test]
+    fn an_error_keeps_its_own_hint_and_line_and_an_unclassified_one_has_no_code() {
+        let e = Error::coded(Code::MirroredListInvalid, "not a reference").at("list.txt").line(3).hint("fix it");
+        assert_eq!(
+            render(Severity::Error, e.code, &e.location, &e.message, e.line, e.hint.as_deref()),
+            "error[HR036]: list.txt: not a reference (line 3)\n  = hint: fix it\n"
+        );
+        let e = Error::new("cannot read").at("file");
+        assert_eq!(
+            render(Severity::Error, e.code, &e.location, &e.message, e.line, None),
+            "error: file: cannot read\n"
+        );
+    }
 
     #[test]
     fn atomic_write_replaces_the_file_and_leaves_no_temporary_behind() {

@@ -7,6 +7,7 @@
 //! fetched: a `$ref` to anything outside the schema file is refused, naming it.
 
 use crate::chart::{self, Chart};
+use crate::diagnostic::Code;
 use crate::error::Error;
 use crate::values::{Step, Value, ValuesPath};
 
@@ -47,7 +48,7 @@ pub fn validate(root: &Chart, effective: &Value) -> Result<(), Error> {
     if found.is_empty() {
         return Ok(());
     }
-    Err(Error::new(format!("{HEADER}\n{}", report(&found).trim_end())).hint(
+    Err(Error::coded(Code::SchemaRefusesValues, format!("{HEADER}\n{}", report(&found).trim_end())).hint(
         "Helm refuses these values the same way (`helm template` and `helm install` fail): give values the \
          chart's values.schema.json accepts",
     ))
@@ -147,11 +148,11 @@ impl jsonschema::Retrieve for NoRetrieval {
 /// One schema against one chart's values: (JSON pointer, Helm v4's message) per violation.
 fn validate_one(schema_text: &str, values: &Value) -> Result<Vec<(String, String)>, Error> {
     let schema: serde_json::Value =
-        serde_json::from_str(schema_text).map_err(|e| Error::new(format!("not JSON: {e}")))?;
+        serde_json::from_str(schema_text).map_err(|e| Error::coded(Code::SchemaInvalid, format!("not JSON: {e}")))?;
     let validator = jsonschema::options()
         .with_retriever(NoRetrieval)
         .build(&schema)
-        .map_err(|e| Error::new(e.to_string()).hint("fix the chart's values.schema.json"))?;
+        .map_err(|e| Error::coded(Code::SchemaInvalid, e.to_string()).hint("fix the chart's values.schema.json"))?;
     let instance = to_json(values);
     let mut out = Vec::new();
     for error in validator.iter_errors(&instance) {

@@ -14,12 +14,29 @@ pub fn fixture(name: &str) -> PathBuf {
     root().join("fixtures/charts").join(name)
 }
 
-/// One run of the binary.
-#[derive(Debug, Default)]
+/// One run of the binary and what it must print, checked by `run`: exit 0, stdout as it comes,
+/// and an empty stderr unless the test says what stderr holds, so a warning nobody expected fails
+/// the test (as just's `tests/test.rs` does).
+#[derive(Debug)]
 pub struct Run {
     args: Vec<String>,
     stdin: Option<Vec<u8>>,
     dir: Option<PathBuf>,
+    env: Vec<(String, String)>,
+    status: i32,
+    stdout: Option<String>,
+    stderr: Stderr,
+}
+
+/// What stderr must hold.
+#[derive(Debug)]
+enum Stderr {
+    /// Exactly this text (by default: nothing).
+    Exact(String),
+    /// People-facing text (tables, diffs, summaries) holding each needle, and among warnings and
+    /// errors only those of the expected codes; an uncoded `error:`/`warning:` line must hold a
+    /// needle.
+    Notes { contains: Vec<String>, codes: Vec<String> },
 }
 
 /// What a run produced.
@@ -31,7 +48,15 @@ pub struct Output {
 }
 
 pub fn helm_retarget(args: &[&str]) -> Run {
-    Run { args: args.iter().map(|s| s.to_string()).collect(), ..Run::default() }
+    Run {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        stdin: None,
+        dir: None,
+        env: Vec::new(),
+        status: 0,
+        stdout: None,
+        stderr: Stderr::Exact(String::new()),
+    }
 }
 
 impl Run {
@@ -57,12 +82,92 @@ impl Run {
         self
     }
 
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// The exit status expected (default 0).
+    pub fn status(mut self, status: i32) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// Exactly this on stdout.
+    pub fn stdout(mut self, expected: &str) -> Self {
+        self.stdout = Some(expected.to_string());
+        self
+    }
+
+    /// Exactly this on stderr.
+    pub fn stderr(mut self, expected: &str) -> Self {
+        self.stderr = Stderr::Exact(expected.to_string());
+        self
+    }
+
+    /// People-facing notes on stderr (tables, diffs, summaries), but no warning or error.
+    pub fn stderr_notes(mut self) -> Self {
+        if let Stderr::Exact(_) = self.stderr {
+            self.stderr = Stderr::Notes { contains: Vec::new(), codes: Vec::new() };
+        }
+        self
+    }
+
+    /// stderr holds `needle` (among notes and expected diagnostics).
+    pub fn stderr_contains(self, needle: &str) -> Self {
+        let mut run = self.stderr_notes();
+        if let Stderr::Notes { contains, .. } = &mut run.stderr {
+            contains.push(needle.to_string());
+        }
+        run
+    }
+
+    /// stderr carries a warning or error of this code (`HR001`); codes not named fail the run.
+    pub fn diagnostic(self, code: &str) -> Self {
+        let mut run = self.stderr_notes();
+        if let Stderr::Notes { codes, .. } = &mut run.stderr {
+            codes.push(code.to_string());
+        }
+        run
+    }
+
+    /// stderr carries warnings or errors of each of these codes, and no others.
+    pub fn diagnostics(self, codes: &[&str]) -> Self {
+        codes.iter().fold(self, |run, code| run.diagnostic(code))
+    }
+
+    /// Runs the binary and hands back what it printed, checking nothing: for tests not yet moved
+    /// onto the expectations above (each still asserts on the `Output` itself).
+    pub fn output(self) -> Output {
+        self.spawn()
+    }
+
+    /// Runs the binary and checks every expectation, showing both streams when one fails.
     pub fn run(self) -> Output {
+        let out = self.spawn();
+        let context = format!("helm-retarget {}", self.args.join(" "));
+        assert_eq!(
+            out.status, self.status,
+            "{context}: exit status {} (expected {})\n--- stdout\n{}\n--- stderr\n{}",
+            out.status, self.status, out.stdout, out.stderr
+        );
+        if let Some(expected) = &self.stdout {
+            assert_text(&format!("{context}: stdout"), &out.stdout, expected);
+        }
+        match &self.stderr {
+            Stderr::Exact(expected) => assert_text(&format!("{context}: stderr"), &out.stderr, expected),
+            Stderr::Notes { contains, codes } => check_notes(&context, &out.stderr, contains, codes),
+        }
+        out
+    }
+
+    fn spawn(&self) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_helm-retarget"));
         cmd.args(&self.args)
             .env_remove("NO_COLOR")
             .env_remove("CLICOLOR_FORCE")
             .env_remove("FORCE_COLOR")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -70,7 +175,7 @@ impl Run {
             cmd.current_dir(dir);
         }
         let mut child = cmd.spawn().expect("start helm-retarget");
-        let input = self.stdin.unwrap_or_default();
+        let input = self.stdin.clone().unwrap_or_default();
         let mut stdin = child.stdin.take().expect("stdin");
         let writer = std::thread::spawn(move || {
             let _ = stdin.write_all(&input);
@@ -82,6 +187,34 @@ impl Run {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
+    }
+}
+
+/// The codes of the warnings and errors on stderr (`warning[HR001]: ...`), in order.
+pub fn diagnostic_codes(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("warning[").or_else(|| line.strip_prefix("error[")))
+        .filter_map(|rest| rest.split_once("]: ").map(|(code, _)| code.to_string()))
+        .collect()
+}
+
+fn check_notes(context: &str, stderr: &str, contains: &[String], codes: &[String]) {
+    for needle in contains {
+        assert!(stderr.contains(needle.as_str()), "{context}: stderr lacks {needle:?}:\n{stderr}");
+    }
+    let seen = diagnostic_codes(stderr);
+    for code in &seen {
+        assert!(codes.contains(code), "{context}: unexpected {code} on stderr:\n{stderr}");
+    }
+    for code in codes {
+        assert!(seen.contains(code), "{context}: stderr lacks {code}:\n{stderr}");
+    }
+    for line in stderr.lines().filter(|l| l.starts_with("error: ") || l.starts_with("warning: ")) {
+        assert!(
+            contains.iter().any(|n| line.contains(n.as_str()) || n.contains(line)),
+            "{context}: unexpected uncoded diagnostic on stderr: {line}\n{stderr}"
+        );
     }
 }
 

@@ -18,20 +18,30 @@ fn pack(chart: &Path) -> Vec<u8> {
 fn a_directory_without_chart_yaml_is_not_a_chart() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("empty")).unwrap();
-    helm_retarget(&["scan", "empty"]).current_dir(dir.path()).run().status(2).stdout_is("").stderr_is(
-        "error: empty: not a Helm chart: there is no Chart.yaml at its root (it is empty)\n  \
-         hint: point at the directory that holds Chart.yaml, or at a packaged chart .tgz\n",
-    );
+    helm_retarget(&["scan", "empty"])
+        .current_dir(dir.path())
+        .status(2)
+        .stdout("")
+        .stderr(
+            "error: empty: not a Helm chart: there is no Chart.yaml at its root (it is empty)\n  \
+         = hint: point at the directory that holds Chart.yaml, or at a packaged chart .tgz\n",
+        )
+        .run();
 }
 
 #[test]
 fn a_corrupt_archive_is_named_with_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bad.tgz"), b"garbage").unwrap();
-    helm_retarget(&["scan", "bad.tgz"]).current_dir(dir.path()).run().status(2).stdout_is("").stderr_is(
-        "error: bad.tgz: not a gzipped archive (a chart .tgz starts with gzip's magic bytes)\n  \
-         hint: pass a chart packaged by `helm package`, or the chart's directory\n",
-    );
+    helm_retarget(&["scan", "bad.tgz"])
+        .current_dir(dir.path())
+        .status(2)
+        .stdout("")
+        .stderr(
+            "error: bad.tgz: not a gzipped archive (a chart .tgz starts with gzip's magic bytes)\n  \
+         = hint: pass a chart packaged by `helm package`, or the chart's directory\n",
+        )
+        .run();
 }
 
 #[test]
@@ -41,38 +51,40 @@ fn a_values_file_with_a_syntax_error_names_file_and_line() {
     std::fs::create_dir_all(chart.join("templates")).unwrap();
     std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: app\nversion: 1.0.0\n").unwrap();
     std::fs::write(chart.join("values.yaml"), "image:\n  tag: [\n").unwrap();
-    helm_retarget(&["overlay", "app", "--registry", MIRROR]).current_dir(dir.path()).run().status(2).stdout_is("").stderr_is(
+    helm_retarget(&["overlay", "app", "--registry", MIRROR]).current_dir(dir.path()).status(2).stdout("").stderr(
         "error: app: values.yaml: invalid YAML: while parsing a node, did not find expected node content (column 1) (line 3)\n  \
-         hint: fix the YAML syntax at that line (indentation, quotes, brackets)\n",
-    );
+         = hint: fix the YAML syntax at that line (indentation, quotes, brackets)\n",
+    ).run();
 }
 
 #[test]
 fn overlay_without_a_target_says_which_flag_to_pass() {
     helm_retarget(&["overlay"])
         .arg(fixture("loki-style"))
-        .run()
         .status(2)
-        .stdout_is("")
-        .stderr_is("error: no target registry given\n  hint: pass --registry HOST[:PORT][/PREFIX] or --mapping FILE\n");
+        .stdout("")
+        .stderr("error: no target registry given\n  = hint: pass --registry HOST[:PORT][/PREFIX] or --mapping FILE\n")
+        .run();
 }
 
 #[test]
 fn a_batch_reports_each_bad_chart_and_still_scans_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bad.tgz"), b"garbage").unwrap();
-    let out = helm_retarget(&["scan", "bad.tgz"]).arg(fixture("loki-style")).current_dir(dir.path()).run();
-    out.status(2).stderr_contains("error: bad.tgz: not a gzipped archive");
+    let out = helm_retarget(&["scan", "bad.tgz"])
+        .arg(fixture("loki-style"))
+        .current_dir(dir.path())
+        .status(2)
+        .stderr_contains("error: bad.tgz: not a gzipped archive")
+        .run();
     assert!(out.stdout.contains("docker.io/grafana/loki:3.3.2"), "the good chart is still scanned:\n{}", out.stdout);
 }
 
 #[test]
 fn a_chart_archive_on_stdin_scans_like_the_directory() {
     let chart = fixture("perfectscale-agent");
-    let from_dir = helm_retarget(&["scan"]).arg(&chart).run();
-    from_dir.status(0);
-    let from_stdin = helm_retarget(&["scan", "-"]).stdin(pack(&chart)).run();
-    from_stdin.status(0).stdout_is(&from_dir.stdout);
+    let from_dir = helm_retarget(&["scan"]).arg(&chart).status(0).run();
+    helm_retarget(&["scan", "-"]).stdin(pack(&chart)).status(0).stdout(&from_dir.stdout).run();
 }
 
 #[test]
@@ -80,23 +92,34 @@ fn output_file_is_written_whole_and_check_gates_on_it() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("overlay.yaml");
     let chart = fixture("cloudzero-agent");
-    helm_retarget(&["overlay", "--registry", MIRROR, "-o"]).arg(&file).arg(&chart).run().status(0).stdout_is("");
+    helm_retarget(&["overlay", "--registry", MIRROR, "-o"])
+        .arg(&file)
+        .arg(&chart)
+        .status(0)
+        .stdout("")
+        .stderr_notes()
+        .run();
     let written = std::fs::read_to_string(&file).unwrap();
-    let stdout = helm_retarget(&["overlay", "--registry", MIRROR]).arg(&chart).run();
+    let stdout = helm_retarget(&["overlay", "--registry", MIRROR]).arg(&chart).stderr_notes().run();
     assert_eq!(written, stdout.stdout, "-o writes exactly what stdout would carry");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file is left behind");
 
     helm_retarget(&["overlay", "--registry", MIRROR, "--check"])
         .arg(&file)
         .arg(&chart)
-        .run()
         .status(0)
-        .stdout_is("")
-        .stderr_contains("overlay is current");
+        .stdout("")
+        .stderr_contains("overlay is current")
+        .run();
 
     std::fs::write(&file, written.replace("registry.example.org/prometheus", "quay.io/prometheus")).unwrap();
-    let stale = helm_retarget(&["overlay", "--registry", MIRROR, "--check"]).arg(&file).arg(&chart).run();
-    stale.status(1).stdout_is("").stderr_contains("overlay is stale");
+    let stale = helm_retarget(&["overlay", "--registry", MIRROR, "--check"])
+        .arg(&file)
+        .arg(&chart)
+        .status(1)
+        .stdout("")
+        .stderr_contains("overlay is stale")
+        .run();
     assert!(stale.stderr.contains("-      repository: quay.io/prometheus/prometheus"), "{}", stale.stderr);
     assert!(stale.stderr.contains("+      repository: registry.example.org/prometheus/prometheus"), "{}", stale.stderr);
 }
@@ -109,8 +132,9 @@ fn a_failed_overlay_leaves_an_existing_output_file_untouched() {
     std::fs::write(dir.path().join("bad.tgz"), b"garbage").unwrap();
     helm_retarget(&["overlay", "bad.tgz", "--registry", MIRROR, "-o", "overlay.yaml"])
         .current_dir(dir.path())
-        .run()
-        .status(2);
+        .status(2)
+        .stderr_contains("error: bad.tgz: not a gzipped archive")
+        .run();
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "previous: content\n");
 }
 
@@ -118,8 +142,12 @@ fn a_failed_overlay_leaves_an_existing_output_file_untouched() {
 fn post_render_fails_closed_on_input_that_is_not_a_manifest_stream() {
     // Invalid YAML fails closed when it names an image; naming none, it passes through (issue 9).
     for input in [&b"image: [\n"[..], b"\xff\xfe\x00garbage", b"just text\n"] {
-        let out = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(input).run();
-        out.status(2).stdout_is("").stderr_contains("error: manifest stream");
+        helm_retarget(&["post-render", "--registry", MIRROR])
+            .stdin(input)
+            .status(2)
+            .stdout("")
+            .stderr_contains("error: manifest stream")
+            .run();
     }
 }
 
@@ -127,10 +155,10 @@ fn post_render_fails_closed_on_input_that_is_not_a_manifest_stream() {
 fn post_render_of_empty_input_is_empty() {
     helm_retarget(&["post-render", "--registry", MIRROR])
         .stdin("")
-        .run()
         .status(0)
-        .stdout_is("")
-        .stderr_is("helm-retarget: 0 image reference(s) moved in 0 object(s)\n");
+        .stdout("")
+        .stderr("helm-retarget: 0 image reference(s) moved in 0 object(s)\n")
+        .run();
 }
 
 #[test]
@@ -138,8 +166,13 @@ fn post_render_writes_a_report_of_every_rewrite() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
     let input = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: web\n    image: nginx:1.27\n";
-    let out = helm_retarget(&["post-render", "--registry", MIRROR, "--report"]).arg(&report).stdin(input).run();
-    out.status(0).stdout_is(&input.replace("nginx:1.27", "registry.example.org/library/nginx:1.27"));
+    helm_retarget(&["post-render", "--registry", MIRROR, "--report"])
+        .arg(&report)
+        .stdin(input)
+        .status(0)
+        .stdout(&input.replace("nginx:1.27", "registry.example.org/library/nginx:1.27"))
+        .stderr_notes()
+        .run();
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(json[0]["object"], "Pod/web");
     assert_eq!(json[0]["field"], "spec.containers[0].image");
@@ -151,8 +184,12 @@ fn post_render_writes_a_report_of_every_rewrite() {
 fn post_render_takes_flags_in_the_form_helm_passes_them() {
     // Helm 3 `--post-renderer-args --registry=...` and the Helm 4 plugin both pass `--flag=value`.
     let input = "kind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: a, image: 'quay.io/x/y:1'}]}\n";
-    let out = helm_retarget(&["post-render", "--registry=registry.example.org"]).stdin(input).run();
-    out.status(0).stdout_is(&input.replace("quay.io/x/y:1", "registry.example.org/x/y:1"));
+    helm_retarget(&["post-render", "--registry=registry.example.org"])
+        .stdin(input)
+        .status(0)
+        .stdout(&input.replace("quay.io/x/y:1", "registry.example.org/x/y:1"))
+        .stderr_notes()
+        .run();
 }
 
 #[test]
@@ -168,11 +205,11 @@ fn two_images_that_would_share_a_destination_are_an_error_naming_both() {
          - {name: a, image: \"{{ .Values.a }}\"}\n  - {name: b, image: \"{{ .Values.b }}\"}\n",
     )
     .unwrap();
-    helm_retarget(&["overlay", "app", "--registry", MIRROR]).current_dir(dir.path()).run().status(2).stdout_is("").stderr_is(
+    helm_retarget(&["overlay", "app", "--registry", MIRROR]).current_dir(dir.path()).status(2).stdout("").stderr(
         "error: app: --registry: different images would share a destination: docker.io/org/web and quay.io/org/web \
          would both move to registry.example.org/org/web\n  \
-         hint: use `layout: keep-host` in a --mapping file, or give one source registry its own destination under `registries:`\n",
-    );
+         = hint: use `layout: keep-host` in a --mapping file, or give one source registry its own destination under `registries:`\n",
+    ).run();
 }
 
 #[test]
@@ -195,21 +232,24 @@ fn values_a_chart_requires_get_placeholders_for_planning_and_are_named_not_writt
          env: [{name: KEY, value: {{ required \"apiKey is required\" .Values.apiKey | quote }}}]\n",
     )
     .unwrap();
-    let out = helm_retarget(&["overlay", "agent", "--registry", MIRROR]).current_dir(dir.path()).run();
-    out.status(0).stdout_is(
-        "# helm-retarget overlay for agent: moves 1 image site(s).\n\
+    helm_retarget(&["overlay", "agent", "--registry", MIRROR])
+        .current_dir(dir.path())
+        .status(0)
+        .stdout(
+            "# helm-retarget overlay for agent: moves 1 image site(s).\n\
          # Rendered with placeholders for required values: insecureToken, apiKey\n\
          image:\n  \
          # ghcr.io/acme/agent:2.1.0 -> registry.example.org/acme/agent:2.1.0\n  \
          repository: registry.example.org/acme/agent\n",
-    );
+        )
+        .stderr_notes()
+        .run();
 }
 
 #[test]
 fn several_charts_give_one_document_each_on_stdout_or_one_file_each_in_the_output_directory() {
     let (a, b) = (fixture("loki-style"), fixture("cert-manager-style"));
-    let out = helm_retarget(&["overlay", "--registry", MIRROR]).arg(&a).arg(&b).run();
-    out.status(0);
+    let out = helm_retarget(&["overlay", "--registry", MIRROR]).arg(&a).arg(&b).status(0).stderr_notes().run();
     let documents: Vec<&str> = out.stdout.split("---\n").collect();
     assert_eq!(documents.len(), 2, "{}", out.stdout);
     assert!(documents[0].starts_with("# helm-retarget overlay for loki:"), "{}", documents[0]);
@@ -220,20 +260,20 @@ fn several_charts_give_one_document_each_on_stdout_or_one_file_each_in_the_outpu
         .arg(dir.path())
         .arg(&a)
         .arg(&b)
-        .run()
         .status(0)
-        .stdout_is("");
+        .stdout("")
+        .stderr_notes()
+        .run();
     assert_eq!(std::fs::read_to_string(dir.path().join("loki.yaml")).unwrap(), documents[0]);
     assert_eq!(std::fs::read_to_string(dir.path().join("cert-manager.yaml")).unwrap(), documents[1]);
 }
 
 #[test]
 fn an_image_named_only_in_configmap_text_is_reported_not_silently_left() {
-    let out = helm_retarget(&["scan", "--format", "json"]).arg(fixture("istio-style-hub")).run();
-    out.status(0).stderr_contains(
+    let out = helm_retarget(&["scan", "--format", "json"]).arg(fixture("istio-style-hub")).diagnostic("HR003").stderr_contains(
         "mesh: ConfigMap/istio-sidecar-injector data.config names busybox:1.28 in its text; neither an overlay nor \
          the post-renderer moves it",
-    );
+    ).run();
     let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(json[0]["text_images"][0]["reference"], "busybox:1.28");
 }
@@ -242,17 +282,19 @@ fn an_image_named_only_in_configmap_text_is_reported_not_silently_left() {
 fn issue_7_an_image_field_that_is_no_reference_is_named_and_left_as_written() {
     let input = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n    - name: a\n      \
                  image: Nginx:Latest\n    - name: b\n      image: docker.io/library/nginx:1.27\n";
-    let out = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(input).run();
-    out.status(0)
-        .stdout_is(&input.replace("docker.io/library/nginx:1.27", &format!("{MIRROR}/library/nginx:1.27")))
+    helm_retarget(&["post-render", "--registry", MIRROR])
+        .stdin(input)
+        .status(0)
+        .stdout(&input.replace("docker.io/library/nginx:1.27", &format!("{MIRROR}/library/nginx:1.27")))
         .stderr_contains(
             "helm-retarget: manifest stream: document 0 line 8: Pod/web spec.containers[0].image: \"Nginx:Latest\" \
              is not an image reference",
         )
-        .stderr_contains("left as it is");
+        .stderr_contains("left as it is")
+        .run();
     helm_retarget(&["verify", "--registry", MIRROR])
         .stdin(input)
-        .run()
         .status(1)
-        .stderr_contains("verify: manifest stream: document 0 line 8: Pod/web spec.containers[0].image");
+        .stderr_contains("verify: manifest stream: document 0 line 8: Pod/web spec.containers[0].image")
+        .run();
 }

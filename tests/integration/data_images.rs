@@ -9,8 +9,10 @@ use crate::post_render_e2e::stream;
 #[test]
 fn explain_names_template_object_field_and_keys_and_says_why_it_moves_or_not() {
     let chart = fixture("operator-data-images");
-    let out = helm_retarget(&["scan", "--explain", "nvcr.example.com/fleet/accel-driver:550.54.15"]).arg(&chart).run();
-    out.status(0);
+    let out = helm_retarget(&["scan", "--explain", "nvcr.example.com/fleet/accel-driver:550.54.15"])
+        .arg(&chart)
+        .status(0)
+        .run();
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines[0], "nvcr.example.com/fleet/accel-driver:550.54.15");
     assert_eq!(lines[2], "  template:    fleet-operator/templates/cluster-policy.yaml");
@@ -20,28 +22,30 @@ fn explain_names_template_object_field_and_keys_and_says_why_it_moves_or_not() {
     assert!(lines[6].starts_with("  values keys: driver.repository ("), "{}", out.stdout);
     assert!(lines[7].contains("moves by values: the overlay edits driver.repository"), "{}", out.stdout);
 
-    let fixed = helm_retarget(&["scan", "--explain", "nvcr.example.com/fleet/validator:v24.9.0"]).arg(&chart).run();
-    fixed.status(0);
+    let fixed =
+        helm_retarget(&["scan", "--explain", "nvcr.example.com/fleet/validator:v24.9.0"]).arg(&chart).status(0).run();
     assert!(fixed.stdout.contains("  values keys: none\n"), "{}", fixed.stdout);
     assert!(fixed.stdout.contains("cannot move by values: the template writes every byte"), "{}", fixed.stdout);
 
-    let unknown = helm_retarget(&["scan", "--explain", "quay.io/nobody/nothing:1"]).arg(&chart).run();
-    unknown.status(2).stderr_contains("no image site of the scanned charts renders this reference");
+    let unknown = helm_retarget(&["scan", "--explain", "quay.io/nobody/nothing:1"])
+        .arg(&chart)
+        .status(2)
+        .stderr_contains("no image site of the scanned charts renders this reference")
+        .diagnostic("HR024")
+        .run();
     assert_eq!(unknown.stdout, "");
 }
 
 #[test]
 fn a_registry_setting_is_a_knob_the_overlay_sets_and_the_engine_renders() {
     let chart = fixture("operator-data-images");
-    let scan = helm_retarget(&["scan"]).arg(&chart).run();
-    scan.status(0);
+    let scan = helm_retarget(&["scan"]).arg(&chart).status(0).run();
     assert!(
         scan.stdout.lines().any(|l| l.contains("operator.registry") && l.contains("registry-setting")),
         "{}",
         scan.stdout
     );
-    let out = helm_retarget(&["overlay", "--registry", MIRROR]).arg(&chart).run();
-    out.status(0);
+    let out = helm_retarget(&["overlay", "--registry", MIRROR]).arg(&chart).status(0).stderr_notes().run();
     let overlay: serde_json::Value = serde_yaml::from_str(&out.stdout).unwrap();
     assert_eq!(overlay["operator"]["registry"], MIRROR, "{}", out.stdout);
     let rendered = engine::render(&chart, &overlay);
@@ -53,11 +57,13 @@ fn a_registry_setting_is_a_knob_the_overlay_sets_and_the_engine_renders() {
 fn text_images_off_leaves_config_text_as_the_chart_wrote_it() {
     let chart = fixture("config-text-images");
     let input = stream(&engine::render(&chart, &serde_json::json!({})));
-    let on = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(input.as_bytes()).run();
-    on.status(0);
+    let on =
+        helm_retarget(&["post-render", "--registry", MIRROR]).stdin(input.as_bytes()).status(0).stderr_notes().run();
     assert!(on.stdout.contains(&format!("image = \"{MIRROR}/library/alpine:3.20\"")), "{}", on.stdout);
-    let off =
-        helm_retarget(&["post-render", "--registry", MIRROR, "--text-images", "off"]).stdin(input.as_bytes()).run();
+    let off = helm_retarget(&["post-render", "--registry", MIRROR, "--text-images", "off"])
+        .stdin(input.as_bytes())
+        .stderr_notes()
+        .run();
     off.status(0);
     // Only the controller's pod spec changes; every text value stays byte for byte.
     let changed: Vec<(&str, &str)> = input.lines().zip(off.stdout.lines()).filter(|(a, b)| a != b).collect();
@@ -69,8 +75,12 @@ fn text_images_off_leaves_config_text_as_the_chart_wrote_it() {
 fn ambiguous_text_is_refused_naming_object_and_field_and_writes_nothing() {
     let input = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: jobs}\ndata:\n  run.sh: |\n    \
                  run --image=quay.io/a/one:1 quay.io/a/two:2\n";
-    let out = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(input.as_bytes()).run();
-    out.status(2).stderr_contains("ConfigMap/jobs: data.run.sh#line 1").stderr_contains("which to move is a guess");
+    let out = helm_retarget(&["post-render", "--registry", MIRROR])
+        .stdin(input.as_bytes())
+        .status(2)
+        .stderr_contains("ConfigMap/jobs: data.run.sh#line 1")
+        .stderr_contains("which to move is a guess")
+        .run();
     assert_eq!(out.stdout, "");
 }
 
@@ -90,8 +100,7 @@ fn operand_overlays_land_in_the_custom_resource_and_every_operand_image_moves() 
     for (name, operand) in &operands {
         run = run.arg("--operand").arg(format!("{name}={}", operand.display()));
     }
-    let out = run.run();
-    out.status(0);
+    let out = run.stderr_notes().run();
     let overlay: serde_json::Value = serde_yaml::from_str(&out.stdout).unwrap();
     // The operator chart, rendered by the real engine with the overlay: its own image moved, and
     // the custom resource carrying each operand's values.
@@ -126,8 +135,7 @@ fn mirror_and_check_include_the_operands() {
     for (name, operand) in &operands {
         mirror = mirror.arg("--operand").arg(format!("{name}={}", operand.display()));
     }
-    let out = mirror.run();
-    out.status(0);
+    let out = mirror.stderr_notes().run();
     for image in [
         "ghcr.io/agentco/agent-operator:0.9.0",
         "public.ecr.example.com/agentco/probe-exporter:1.4.0",
@@ -144,10 +152,12 @@ fn mirror_and_check_include_the_operands() {
             .iter()
             .fold(run, |run, (name, operand)| run.arg("--operand").arg(format!("{name}={}", operand.display())))
     };
-    with_operands(helm_retarget(&["overlay", "--registry", MIRROR, "-o"]).arg(&file).arg(&chart)).run().status(0);
-    with_operands(helm_retarget(&["overlay", "--registry", MIRROR, "--check"]).arg(&file).arg(&chart)).run().status(0);
+    with_operands(helm_retarget(&["overlay", "--registry", MIRROR, "-o"]).arg(&file).arg(&chart)).stderr_notes().run();
+    with_operands(helm_retarget(&["overlay", "--registry", MIRROR, "--check"]).arg(&file).arg(&chart))
+        .stderr_contains("overlay is current")
+        .run();
     // Without the operands the overlay is another one: --check says it is stale.
-    helm_retarget(&["overlay", "--registry", MIRROR, "--check"]).arg(&file).arg(&chart).run().status(1);
+    helm_retarget(&["overlay", "--registry", MIRROR, "--check"]).arg(&file).arg(&chart).status(1).stderr_notes().run();
 }
 
 #[test]
@@ -155,8 +165,11 @@ fn mirror_takes_values_files_like_scan_and_overlay() {
     let dir = tempfile::tempdir().unwrap();
     let values = dir.path().join("values.yaml");
     std::fs::write(&values, "scanner:\n  repository: quay.io/fleet/scanner-fips\n").unwrap();
-    let out =
-        helm_retarget(&["mirror", "--registry", MIRROR, "-f"]).arg(&values).arg(fixture("operator-data-images")).run();
+    let out = helm_retarget(&["mirror", "--registry", MIRROR, "-f"])
+        .arg(&values)
+        .arg(fixture("operator-data-images"))
+        .stderr_notes()
+        .run();
     out.status(0);
     assert!(out.stdout.contains("quay.io/fleet/scanner-fips:0.58.1"), "{}", out.stdout);
     assert!(!out.stdout.contains("mirror.gcr.io/fleet/scanner:"), "{}", out.stdout);
@@ -166,8 +179,7 @@ fn mirror_takes_values_files_like_scan_and_overlay() {
 fn verify_finds_data_borne_images_and_passes_after_post_render() {
     let chart = fixture("operator-data-images");
     let input = stream(&engine::render(&chart, &serde_json::json!({})));
-    let out = helm_retarget(&["verify", "--registry", MIRROR]).stdin(input.as_bytes()).run();
-    out.status(1);
+    let out = helm_retarget(&["verify", "--registry", MIRROR]).stdin(input.as_bytes()).status(1).stderr_notes().run();
     for field in [
         "spec.driver.repository",
         "configuration.docker_image",
@@ -177,7 +189,7 @@ fn verify_finds_data_borne_images_and_passes_after_post_render() {
     ] {
         assert!(out.stdout.contains(field), "verify misses {field}:\n{}", out.stdout);
     }
-    let moved = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(input.as_bytes()).run();
-    moved.status(0);
-    helm_retarget(&["verify", "--registry", MIRROR]).stdin(moved.stdout.as_bytes()).run().status(0);
+    let moved =
+        helm_retarget(&["post-render", "--registry", MIRROR]).stdin(input.as_bytes()).status(0).stderr_notes().run();
+    helm_retarget(&["verify", "--registry", MIRROR]).stdin(moved.stdout.as_bytes()).status(0).stderr_notes().run();
 }

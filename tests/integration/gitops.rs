@@ -20,7 +20,7 @@ use crate::overlay_e2e::MIRROR;
 const CHARTS: [&str; 3] = ["cert-manager-style", "stackstate", "kube-prometheus-stack-style"];
 
 fn overlay(chart: &Path, format: &str) -> String {
-    let out = helm_retarget(&["overlay", "--format", format, "--registry", MIRROR]).arg(chart).run();
+    let out = helm_retarget(&["overlay", "--format", format, "--registry", MIRROR]).arg(chart).output();
     out.status(0);
     out.stdout.clone()
 }
@@ -208,7 +208,7 @@ fn issue_13_check_compares_gitops_documents_too() {
         .arg(&chart)
         .arg("-o")
         .arg(&file)
-        .run()
+        .output()
         .status(0);
     let written = std::fs::read_to_string(&file).unwrap();
     assert_eq!(get(&parse(&written, "the patch"), &["metadata", "name"]).as_str(), Some("cert-manager-prod"));
@@ -217,7 +217,7 @@ fn issue_13_check_compares_gitops_documents_too() {
             .arg(&chart)
             .arg("--check")
             .arg(&file)
-            .run()
+            .output()
     };
     check("argocd").status(0).stderr_contains("overlay is current");
     check("flux").status(1).stderr_contains("overlay is stale");
@@ -293,7 +293,7 @@ fn issue_13_argocd_plugin_is_shellcheck_clean_renders_post_rendered_and_fails_cl
                     ],
                 )
                 .unwrap();
-            let expected = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(rendered.clone()).run();
+            let expected = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(rendered.clone()).output();
             expected.status(0);
             assert_eq!(stream, expected.stdout, "{name} {helm:?}: the plugin prints helm template | post-render");
             let manifests = BTreeMap::from([("stream".to_string(), stream.clone())]);

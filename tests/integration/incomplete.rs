@@ -13,27 +13,31 @@ fn chart(name: &str) -> PathBuf {
 
 const HALF: &str = "helper-with-unknown-function";
 
+/// The hint under each HR001 warning.
+const HR001_HINT: &str =
+    "  = hint: render the chart with `helm template` and these values to see the template's error\n";
+
 /// What every command says about the half-rendered chart, under the name it reports it by.
 fn gaps(name: &str, result: &str) -> String {
     format!(
-        "warning: {name}: half-rendered/templates/_helpers.tpl: did not render: parse error at \
-         (half-rendered/templates/_helpers.tpl:2): function \"notARealFunction\" not defined\n\
-         warning: {name}: half-rendered/templates/agent.yaml: did not render: template: \
+        "warning[HR001]: {name}: half-rendered/templates/_helpers.tpl: did not render: parse error at \
+         (half-rendered/templates/_helpers.tpl:2): function \"notARealFunction\" not defined\n{HR001_HINT}\
+         warning[HR001]: {name}: half-rendered/templates/agent.yaml: did not render: template: \
          half-rendered/templates/agent.yaml:6: template: no template \"half-rendered.cert\" associated with template \
          \"gotpl\"\n  \
-         may be missing: quay.io/example/agent:2.0 (agent.image)\n\
-         warning: {name}: half-rendered/templates/banner.yaml: did not render: YAML parse error on \
+         may be missing: quay.io/example/agent:2.0 (agent.image)\n{HR001_HINT}\
+         warning[HR001]: {name}: half-rendered/templates/banner.yaml: did not render: YAML parse error on \
          half-rendered/templates/banner.yaml: invalid YAML: mapping values are not allowed in this context (column 4)\n\
-         error: {name}: the {result} is incomplete: 3 template(s) did not render, so images they hold may be missing\n  \
-         hint: render those templates with Helm to see their images (`helm template`), or pass --allow-incomplete to \
+         {HR001_HINT}\
+         error[HR021]: {name}: the {result} is incomplete: 3 template(s) did not render, so images they hold may be missing\n  \
+         = hint: render those templates with Helm to see their images (`helm template`), or pass --allow-incomplete to \
          accept the gap\n"
     )
 }
 
 #[test]
 fn issue_8_scan_names_each_failing_template_and_exits_3_after_writing_the_rest() {
-    let out = helm_retarget(&["scan"]).arg(chart(HALF)).run();
-    out.status(3).stderr_is(&gaps("half-rendered", "scan"));
+    let out = helm_retarget(&["scan"]).arg(chart(HALF)).status(3).stderr(&gaps("half-rendered", "scan")).run();
     assert!(
         out.stdout.contains("ghcr.io/example/web:1.4"),
         "the template that rendered is still scanned:\n{}",
@@ -43,8 +47,12 @@ fn issue_8_scan_names_each_failing_template_and_exits_3_after_writing_the_rest()
 
 #[test]
 fn issue_8_overlay_header_says_incomplete_and_allow_incomplete_exits_0() {
-    let out = helm_retarget(&["overlay", "--registry", "reg.example"]).arg(chart(HALF)).run();
-    out.status(3).stderr_contains(&gaps("half-rendered", "overlay"));
+    let out = helm_retarget(&["overlay", "--registry", "reg.example"])
+        .arg(chart(HALF))
+        .status(3)
+        .stderr_contains(&gaps("half-rendered", "overlay"))
+        .diagnostics(&["HR001", "HR021"])
+        .run();
     assert!(
         out.stdout.contains(
             "# INCOMPLETE: 3 template(s) did not render, so images they hold may be left unmoved:\n\
@@ -55,11 +63,13 @@ fn issue_8_overlay_header_says_incomplete_and_allow_incomplete_exits_0() {
         out.stdout
     );
     assert!(out.stdout.contains("repository: reg.example/example/web"), "{}", out.stdout);
-    let accepted =
-        helm_retarget(&["overlay", "--registry", "reg.example", "--allow-incomplete"]).arg(chart(HALF)).run();
+    let accepted = helm_retarget(&["overlay", "--registry", "reg.example", "--allow-incomplete"])
+        .arg(chart(HALF))
+        .diagnostics(&["HR001", "HR002"])
+        .run();
     accepted.status(0).stderr_contains(
-        "warning: half-rendered: the overlay is incomplete (3 template(s) did not render); accepted with \
-         --allow-incomplete\n",
+        "warning[HR002]: half-rendered: the overlay is incomplete (3 template(s) did not render); accepted with \
+         --allow-incomplete\n  = hint: check the templates named above by hand before installing\n",
     );
     assert_eq!(accepted.stdout, out.stdout, "the same overlay either way");
 }
@@ -69,38 +79,49 @@ fn issue_8_mirror_diff_and_template_are_incomplete_too() {
     let name = chart(HALF).display().to_string();
     helm_retarget(&["mirror", "--registry", "reg.example"])
         .arg(chart(HALF))
-        .run()
         .status(3)
-        .stderr_contains(&gaps("half-rendered", "mirror plan"));
+        .stderr_contains(&gaps("half-rendered", "mirror plan"))
+        .diagnostics(&["HR001", "HR021"])
+        .run();
     helm_retarget(&["diff"])
         .arg(chart(HALF))
         .arg(chart(HALF))
-        .run()
         .status(3)
-        .stderr_contains(&gaps(&name, "comparison"));
-    let template = helm_retarget(&["template"]).arg(chart(HALF)).run();
-    template.status(3);
+        .stderr_contains(&gaps(&name, "comparison"))
+        .diagnostics(&["HR001", "HR021"])
+        .run();
+    let template = helm_retarget(&["template"]).arg(chart(HALF)).status(3).diagnostics(&["HR001", "HR021"]).run();
     assert!(template.stdout.contains("# Source: half-rendered/templates/web.yaml\n"), "{}", template.stdout);
     assert!(!template.stdout.contains("banner.yaml"), "text that is not YAML is not passed off as a manifest");
-    helm_retarget(&["template", "--allow-incomplete"]).arg(chart(HALF)).run().status(0);
+    helm_retarget(&["template", "--allow-incomplete"]).arg(chart(HALF)).diagnostics(&["HR001", "HR002"]).run();
 }
 
 #[test]
 fn issue_8_values_helm_refuses_are_exit_2_with_helms_message() {
     let refuses = chart("refuses-values");
-    helm_retarget(&["template"]).arg(&refuses).run().status(2).stdout_is("").stderr_is(
-        "error: execution error at (refuses-values/templates/collector.yaml:9:16): clusterName is required\n",
-    );
+    helm_retarget(&["template"])
+        .arg(&refuses)
+        .status(2)
+        .stdout("")
+        .stderr(
+            "error[HR020]: execution error at (refuses-values/templates/collector.yaml:9:16): clusterName is required\n  \
+             = hint: give the value the chart asks for with -f or --set\n",
+        )
+        .run();
     // scan fills required values with placeholders, so only a real refusal stops it.
-    helm_retarget(&["scan"]).arg(&refuses).run().status(0);
-    helm_retarget(&["scan", "--set", "legacy=true"]).arg(&refuses).run().status(2).stderr_contains(
-        "error: refuses-values: execution error at (refuses-values/templates/collector.yaml:2:4): legacy mode was removed \
-         in 3.0: set legacy to false\n  hint: Helm refuses these values the same way (`helm template` fails): give \
+    helm_retarget(&["scan"])
+        .arg(&refuses)
+        .stderr("refuses-values: rendered with placeholders for required values: clusterName\n")
+        .run();
+    helm_retarget(&["scan", "--set", "legacy=true"]).arg(&refuses).status(2).diagnostics(&["HR020", "HR004"]).stderr_contains(
+        "error[HR020]: refuses-values: execution error at (refuses-values/templates/collector.yaml:2:4): legacy mode \
+         was removed in 3.0: set legacy to false\n  = hint: Helm refuses these values the same way (`helm template` fails): give \
          the value the chart asks for with -f or --set\n",
-    );
+    ).run();
     helm_retarget(&["overlay", "--registry", "reg.example", "--set", "legacy=true"])
         .arg(&refuses)
-        .run()
         .status(2)
-        .stdout_is("");
+        .stdout("")
+        .diagnostic("HR020")
+        .run();
 }

@@ -8,6 +8,7 @@ mod overlay_e2e; // overlays rendered by the real engine: images on the mirror, 
 mod post_render_e2e; // post-render of real renders: every image moved, only reference text changed
 mod rewrite; // post-render on hand-written streams: exact bytes out, only references changed
 mod snapshots; // reviewed snapshots of scan tables and overlays for every fixture
+mod stderr_snapshots; // reviewed snapshots of what every command prints on stderr, for every fixture (NO_COLOR)
 mod cli_contract; // exact messages and exit codes: bad input, stdin, -o, --check, fail-closed post-render
 mod data_images; // images handed over as data: explain, registry settings, text rules on and off
 mod template_cases; // the template conformance suite: case files blessed by real Helm, run through the library
@@ -20,7 +21,6 @@ mod template_conformance; // `helm-retarget template` equals `helm template` of 
 mod values_flags; // -f/--set/--set-string/--set-json/--set-file as Helm reads them, nulls deleting defaults
 mod hostile; // hostile input under prlimit and a timeout: escapes, bombs, deep nesting, bad UTF-8, broken pipes
 mod gitops; // issue 13: Argo CD and Flux documents merged as the controllers do, rendered by real Helm; the CMP plugin
-mod pinning; // issue 13: the lock script with a stand-in registry, post-render --pin-digests on real renders
 mod mirror_copy; // issue 13: --platform, --with-referrers, --chart-archive, oras and the air-gap bundle, run against stand-in tools
 mod diff_knobs; // issue 13: diff names the overlay keys an upgrade adds, drops and changes, chart by chart
 mod fail_location; // fail/required errors name file:line:col as both real Helm binaries do

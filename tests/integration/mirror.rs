@@ -42,7 +42,7 @@ fn versionless(text: &str) -> String {
 
 /// `mirror CHART --registry MIRROR --format json`, parsed.
 fn plan_json(chart: &Path) -> serde_json::Value {
-    let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "json"]).arg(chart).run();
+    let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "json"]).arg(chart).output();
     out.status(0);
     serde_json::from_str(&out.stdout)
         .unwrap_or_else(|e| panic!("{}: --format json: {e}\n{}", chart.display(), out.stdout))
@@ -96,7 +96,7 @@ fn every_format_of_the_snapshot_fixtures() {
     for name in SNAPSHOT_FIXTURES {
         let chart = fixture(name);
         for format in FORMATS {
-            let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", format]).arg(&chart).run();
+            let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", format]).arg(&chart).output();
             // skopeo sync names destinations itself, so the default keep-path layout of a plan
             // with several organisations cannot be written: the refusal is what users see.
             let shown = if out.status == 0 {
@@ -119,7 +119,7 @@ fn skopeo_sync_with_the_keep_host_layout() {
         let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "skopeo-sync", "--mapping"])
             .arg(&mapping)
             .arg(fixture(name))
-            .run();
+            .output();
         out.status(0);
         insta::assert_snapshot!(format!("mirror-{name}-skopeo-sync-keep-host"), versionless(&out.stdout));
     }
@@ -129,12 +129,12 @@ fn skopeo_sync_with_the_keep_host_layout() {
 fn the_default_layout_refuses_skopeo_sync_naming_the_destinations_and_the_way_out() {
     let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "skopeo-sync"])
         .arg(fixture("kube-prometheus-stack-style"))
-        .run();
+        .output();
     out.status(2).stdout_is("").stderr_is(&format!(
-        "error: --format skopeo-sync: skopeo sync copies every image of one file to DEST/NAME (or \
+        "error[HR034]: --format skopeo-sync: skopeo sync copies every image of one file to DEST/NAME (or \
          DEST/SOURCE-REGISTRY/PATH with --scoped), but this plan's destinations need 4 different \
          DEST: {MIRROR}/ingress-nginx, {MIRROR}/prometheus, {MIRROR}/prometheus-operator, {MIRROR}/thanos\n  \
-         hint: use `layout: keep-host` in the --mapping file (that is --scoped's layout), or --format \
+         = hint: use `layout: keep-host` in the --mapping file (that is --scoped's layout), or --format \
          skopeo or regsync, which name each destination\n"
     ));
 }
@@ -156,7 +156,7 @@ fn every_script_of_every_fixture_passes_shellcheck() {
                     Some(layout) => layout.command("mirror", dir.path()),
                 };
                 let run = run.arg("--format").arg(format).arg(&chart);
-                let out = run.run();
+                let out = run.output();
                 out.status(0);
                 let script = &out.stdout;
                 assert!(script.starts_with("#!/usr/bin/env bash\n"), "{name} {format}: no bash shebang:\n{script}");
@@ -193,7 +193,7 @@ fn every_sync_config_of_every_fixture_is_yaml_listing_each_enabled_image() {
             })
             .collect();
 
-        let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "regsync"]).arg(&chart).run();
+        let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "regsync"]).arg(&chart).output();
         out.status(0);
         let config: serde_yaml::Value =
             serde_yaml::from_str(&out.stdout).unwrap_or_else(|e| panic!("{name}: regsync: {e}\n{}", out.stdout));
@@ -211,7 +211,7 @@ fn every_sync_config_of_every_fixture_is_yaml_listing_each_enabled_image() {
         }
 
         // skopeo sync with --scoped: registry -> path -> tags or digests, one per enabled image.
-        let out = LAYOUTS[0].command("mirror", dir.path()).arg("--format").arg("skopeo-sync").arg(&chart).run();
+        let out = LAYOUTS[0].command("mirror", dir.path()).arg("--format").arg("skopeo-sync").arg(&chart).output();
         out.status(0);
         let file: serde_yaml::Value =
             serde_yaml::from_str(&out.stdout).unwrap_or_else(|e| panic!("{name}: skopeo-sync: {e}\n{}", out.stdout));
@@ -351,7 +351,7 @@ fn every_fixture_plan_lists_exactly_the_rendered_images_with_their_overlay_and_p
 
         // ... and what the post-renderer writes at the same place of the same render.
         let post_rendered = {
-            let out = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(stream(&defaults)).run();
+            let out = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(stream(&defaults)).output();
             out.status(0);
             by_source(&out.stdout)
         };
@@ -397,7 +397,7 @@ fn every_fixture_plan_lists_exactly_the_rendered_images_with_their_overlay_and_p
         // The same sources from the rendered stream alone.
         let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "json", "--from-manifests", "-"])
             .stdin(stream(&defaults))
-            .run();
+            .output();
         out.status(0);
         let from_stream: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
         let streamed = sources(&from_stream, "images", |_| true);
@@ -498,7 +498,7 @@ fn overlay_post_render_and_mirror_follow_the_same_pull_through_preset() {
             let with_mapping = |command: &str| layout.command(command, dir.path());
             let at = format!("{name} ({})", layout.name);
 
-            let out = with_mapping("mirror").arg("--format").arg("json").arg(&chart).run();
+            let out = with_mapping("mirror").arg("--format").arg("json").arg(&chart).output();
             out.status(0);
             let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
             let mut destination = BTreeMap::new();
@@ -512,7 +512,7 @@ fn overlay_post_render_and_mirror_follow_the_same_pull_through_preset() {
                 destination.insert(source, qualified(&dest));
             }
 
-            let out = with_mapping("post-render").stdin(stream(&defaults)).run();
+            let out = with_mapping("post-render").stdin(stream(&defaults)).output();
             out.status(0);
             let mut checked = 0;
             for (source, landed) in moves(&by_source(&stream(&defaults)), &by_source(&out.stdout)) {
@@ -527,7 +527,7 @@ fn overlay_post_render_and_mirror_follow_the_same_pull_through_preset() {
                 }
             }
 
-            let out = with_mapping("overlay").arg(&chart).run();
+            let out = with_mapping("overlay").arg(&chart).output();
             out.status(0);
             let overlay: serde_json::Value = serde_yaml::from_str(&out.stdout).unwrap();
             let overlay = if overlay.is_null() { serde_json::json!({}) } else { overlay };
@@ -569,7 +569,7 @@ fn a_chart_and_its_rendered_stream_together_list_each_image_once_with_both_sites
     let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "json", "--from-manifests", "-"])
         .arg(&chart)
         .stdin(rendered)
-        .run();
+        .output();
     out.status(0);
     let both: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(sources(&both, "images", |_| true), sources(&alone, "images", |_| true));
@@ -604,7 +604,7 @@ fn run_diff(format: &str) -> crate::cli::Output {
         "fixtures/upgrades/cloudzero-agent-next",
     ])
     .current_dir(&root())
-    .run();
+    .output();
     out.status(0);
     out
 }
@@ -700,7 +700,7 @@ fn diff_reports_the_upgrade_as_json() {
 
 #[test]
 fn diff_without_a_registry_compares_sources_and_invents_no_destination() {
-    let out = helm_retarget(&["diff", "--format", "json"]).arg(fixture("cloudzero-agent")).arg(upgrade()).run();
+    let out = helm_retarget(&["diff", "--format", "json"]).arg(fixture("cloudzero-agent")).arg(upgrade()).output();
     out.status(0);
     let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(json["overlay_diff"], "", "no registry, no overlay");
@@ -722,7 +722,8 @@ fn diff_without_a_registry_compares_sources_and_invents_no_destination() {
 fn fail_on_new_images_exits_1_naming_what_the_mirror_lacks_and_0_once_it_has_it() {
     let dir = tempfile::tempdir().unwrap();
     // What was mirrored for the old version, as `mirror --format tsv` wrote it.
-    let old = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "tsv"]).arg(fixture("cloudzero-agent")).run();
+    let old =
+        helm_retarget(&["mirror", "--registry", MIRROR, "--format", "tsv"]).arg(fixture("cloudzero-agent")).output();
     old.status(0);
     let mirrored = dir.path().join("mirrored.tsv");
     std::fs::write(&mirrored, &old.stdout).unwrap();
@@ -732,7 +733,7 @@ fn fail_on_new_images_exits_1_naming_what_the_mirror_lacks_and_0_once_it_has_it(
             .arg("fixtures/charts/cloudzero-agent")
             .arg("fixtures/upgrades/cloudzero-agent-next")
             .current_dir(&root())
-            .run()
+            .output()
     };
     let out = gate(&mirrored);
     out.status(1);
@@ -761,7 +762,7 @@ fn fail_on_new_images_reads_the_list_from_stdin() {
         .arg(fixture("cloudzero-agent"))
         .arg(upgrade())
         .stdin("")
-        .run();
+        .output();
     out.status(1);
     // Issue 7: five, with the alloy image the agent's values dump names.
     assert!(out.stderr.starts_with("5 image(s) of "), "an empty list lacks every enabled image:\n{}", out.stderr);
@@ -781,10 +782,10 @@ fn a_user_template_gets_the_documented_variables() {
     )
     .unwrap();
     let chart = fixture("kube-prometheus-stack-style");
-    let out = helm_retarget(&["mirror", "--registry", MIRROR, "--template"]).arg(&template).arg(&chart).run();
+    let out = helm_retarget(&["mirror", "--registry", MIRROR, "--template"]).arg(&template).arg(&chart).output();
     out.status(0);
     // Each line rebuilt from the plan's references, parsed here by hand.
-    let tsv = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "tsv"]).arg(&chart).run();
+    let tsv = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "tsv"]).arg(&chart).output();
     let plan = plan_json(&chart);
     let mut expected = String::new();
     for (line, image) in tsv.stdout.lines().zip(plan["images"].as_array().unwrap()) {
@@ -814,12 +815,12 @@ fn a_misspelt_template_variable_is_an_error_naming_the_file_and_line() {
     helm_retarget(&["mirror", "--registry", MIRROR, "--template", "typo.hbs"])
         .arg(fixture("cloudzero-agent"))
         .current_dir(dir.path())
-        .run()
+        .output()
         .status(2)
         .stdout_is("")
         .stderr_is(
-            "error: typo.hbs: the template uses \"sorce\", which is not a mirror plan variable (line 2)\n  \
-             hint: `helm-retarget mirror --format json` prints every variable a template can use; the \
+            "error[HR035]: typo.hbs: the template uses \"sorce\", which is not a mirror plan variable (line 2)\n  \
+             = hint: `helm-retarget mirror --format json` prints every variable a template can use; the \
              README lists them\n",
         );
 }
@@ -844,9 +845,9 @@ fn output_scripts_are_written_whole_and_executable_other_formats_are_not() {
         let file = dir.path().join(format!("plan.{format}"));
         std::fs::write(&file, "left from an earlier run\n").unwrap();
         let to_file =
-            helm_retarget(&["mirror", "--registry", MIRROR, "--format", format, "-o"]).arg(&file).arg(&chart).run();
+            helm_retarget(&["mirror", "--registry", MIRROR, "--format", format, "-o"]).arg(&file).arg(&chart).output();
         to_file.status(0).stdout_is("");
-        let to_stdout = helm_retarget(&["mirror", "--registry", MIRROR, "--format", format]).arg(&chart).run();
+        let to_stdout = helm_retarget(&["mirror", "--registry", MIRROR, "--format", format]).arg(&chart).output();
         assert_eq!(std::fs::read_to_string(&file).unwrap(), to_stdout.stdout, "{format}");
         assert_eq!(to_file.stderr, to_stdout.stderr, "{format}: the same summary");
         let executable = mode(&file) & 0o111 != 0;
@@ -870,7 +871,7 @@ fn a_failed_run_leaves_the_output_file_as_it_was() {
     let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "skopeo-sync", "-o"])
         .arg(&file)
         .arg(fixture("cloudzero-agent"))
-        .run();
+        .output();
     out.status(2).stdout_is("");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "the previous plan\n");
     assert_eq!(entries(dir.path()), ["sync.yaml"]);
@@ -880,7 +881,7 @@ fn a_failed_run_leaves_the_output_file_as_it_was() {
 fn issue_13_diff_copy_plans_hold_only_the_images_the_upgrade_adds() {
     let old = fixture("cloudzero-agent");
     let list = |chart: &Path| -> BTreeSet<String> {
-        let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "list"]).arg(chart).run();
+        let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "list"]).arg(chart).output();
         out.status(0);
         out.stdout.lines().map(str::to_string).collect()
     };
@@ -888,7 +889,7 @@ fn issue_13_diff_copy_plans_hold_only_the_images_the_upgrade_adds() {
     let added: Vec<String> = after.difference(&before).cloned().collect();
     assert!(!added.is_empty() && added.len() < after.len(), "the upgrade adds some images, not all: {added:?}");
     let diff = |format: &str| {
-        let out = helm_retarget(&["diff", "--registry", MIRROR, "--format", format]).arg(&old).arg(upgrade()).run();
+        let out = helm_retarget(&["diff", "--registry", MIRROR, "--format", format]).arg(&old).arg(upgrade()).output();
         out.status(0);
         out.stdout.clone()
     };
@@ -903,6 +904,6 @@ fn issue_13_diff_copy_plans_hold_only_the_images_the_upgrade_adds() {
             .collect();
         assert_eq!(copied, added, "{format}: copies exactly the added images");
     }
-    let out = helm_retarget(&["diff", "--format", "crane"]).arg(&old).arg(upgrade()).run();
+    let out = helm_retarget(&["diff", "--format", "crane"]).arg(&old).arg(upgrade()).output();
     out.status(2).stdout_is("").stderr_contains("needs a destination");
 }

@@ -52,7 +52,7 @@ fn locked(lock: &str) -> BTreeMap<String, String> {
 #[test]
 fn issue_13_the_lock_script_is_shellcheck_clean_and_fails_whole() {
     let chart = fixture("cert-manager-style");
-    let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "lock"]).arg(&chart).run();
+    let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "lock"]).arg(&chart).output();
     out.status(0);
     shellcheck_as("bash", &out.stdout, "lock.sh").unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -77,7 +77,7 @@ fn issue_13_post_render_pins_every_moved_image_of_real_renders_and_changes_nothi
     for chart in fixture_charts() {
         let name = chart.file_name().unwrap().to_string_lossy().into_owned();
         let dir = tempfile::tempdir().unwrap();
-        let script = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "lock"]).arg(&chart).run();
+        let script = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "lock"]).arg(&chart).output();
         script.status(0);
         let (ok, lock, stderr) = run_lock_script(&script.stdout, dir.path(), None);
         assert!(ok, "{name}: {stderr}");
@@ -88,12 +88,12 @@ fn issue_13_post_render_pins_every_moved_image_of_real_renders_and_changes_nothi
         // The tool plans for the Kubernetes version Helm 4.2 assumes; Helm 4.1.4 assumes an older
         // one, and a chart that picks its kubectl tag by version would render another image.
         let rendered = Helm::V4.template(home.path(), &chart, &["--kube-version", "1.36.0"]).unwrap();
-        let plain = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(rendered.clone()).run();
+        let plain = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(rendered.clone()).output();
         plain.status(0);
         let pinned = helm_retarget(&["post-render", "--registry", MIRROR, "--pin-digests"])
             .arg(&lock_file)
             .stdin(rendered.clone())
-            .run();
+            .output();
         if pinned.status != 0 {
             // Fields that hold repository and tag apart have no place for a digest: refused, named.
             let refused = pinned.stdout.is_empty()
@@ -150,7 +150,8 @@ fn issue_13_post_render_refuses_images_the_lock_does_not_hold_and_writes_nothing
         ),
     )
     .unwrap();
-    let out = helm_retarget(&["post-render", "--registry", MIRROR, "--pin-digests"]).arg(&lock).stdin(rendered).run();
+    let out =
+        helm_retarget(&["post-render", "--registry", MIRROR, "--pin-digests"]).arg(&lock).stdin(rendered).output();
     out.status(2).stdout_is("");
     out.stderr_contains("--pin-digests: 4 image(s) cannot be pinned:");
     out.stderr_contains(&format!(

@@ -39,8 +39,8 @@ pub fn by_source(stream: &str) -> BTreeMap<String, String> {
 }
 
 fn post_render(input: &str) -> String {
-    let out = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(input.as_bytes()).run();
-    out.status(0);
+    let out =
+        helm_retarget(&["post-render", "--registry", MIRROR]).stdin(input.as_bytes()).status(0).stderr_notes().run();
     out.stdout.clone()
 }
 
@@ -121,9 +121,13 @@ fn overlay_then_post_render_puts_every_image_on_the_mirror() {
 fn verify_fails_on_defaults_naming_values_keys_and_passes_after_post_render() {
     let chart = crate::cli::fixture("cloudzero-agent");
     let input = stream(&engine::render(&chart, &serde_json::json!({})));
-    let out = helm_retarget(&["verify", "--registry", MIRROR, "--chart"]).arg(&chart).stdin(input.as_bytes()).run();
-    out.status(1);
+    let out = helm_retarget(&["verify", "--registry", MIRROR, "--chart"])
+        .arg(&chart)
+        .stdin(input.as_bytes())
+        .status(1)
+        .stderr_notes()
+        .run();
     assert!(out.stdout.contains("components.agent.image.repository"), "verify names the key:\n{}", out.stdout);
     let moved = post_render(&input);
-    helm_retarget(&["verify", "--registry", MIRROR]).stdin(moved.as_bytes()).run().status(0);
+    helm_retarget(&["verify", "--registry", MIRROR]).stdin(moved.as_bytes()).status(0).stderr_notes().run();
 }

@@ -157,8 +157,8 @@ fn issue8_template_refuses_a_chart_whose_kube_version_range_is_missed() {
     let helm = Helm::V4.template(home.path(), chart.path(), &["--kube-version", "1.36.0"]).unwrap_err();
     let message = "chart requires kubeVersion: >=1.40.0-0 which is incompatible with Kubernetes v1.36.0";
     assert!(helm.contains(message), "{helm}");
-    let ours = helm_retarget(&["template", "--kube-version", "1.36.0"]).arg(chart.path()).run();
-    ours.status(2);
+    let ours =
+        helm_retarget(&["template", "--kube-version", "1.36.0"]).arg(chart.path()).status(2).diagnostic("HR022").run();
     assert!(ours.stderr.contains(message), "{}", ours.stderr);
     assert_eq!(ours.stdout, "");
     let helm = Helm::V4.template(home.path(), chart.path(), &["--kube-version", "1.40.1"]).unwrap();

@@ -30,7 +30,7 @@ fn issue_8_a_null_from_set_or_a_values_file_turns_a_default_sidecar_off() {
     ];
     for (args, listed) in cases {
         assert_eq!(helm_renders(&args, RELOADER), listed, "Helm with {args:?}");
-        let out = helm_retarget(&["scan"]).arg(fixture("prometheus-style")).args(&args).run();
+        let out = helm_retarget(&["scan"]).arg(fixture("prometheus-style")).args(&args).output();
         out.status(0);
         let row = out.stdout.lines().any(|l| l.contains(RELOADER) && l.contains("Deployment/"));
         assert_eq!(row, listed, "scan {args:?}:\n{}", out.stdout);
@@ -46,15 +46,15 @@ fn set_string_set_file_and_set_json_reach_the_overlay_planner() {
     let out = helm_retarget(&["overlay", "--registry", "reg.example"])
         .arg(fixture("prometheus-style"))
         .args(["--set-file", tag.as_str(), "--set-json", "configmapReload={\"prometheus\":{\"enabled\":false}}"])
+        .status(0)
+        .stderr_notes()
         .run();
-    out.status(0);
     assert!(out.stderr.contains("quay.io/prometheus/prometheus:v7.7.7-distroless"), "{}", out.stderr);
     assert!(!out.stderr.contains(&format!("{RELOADER}  reg.example")), "{}", out.stderr);
-    let bad = helm_retarget(&["scan", "--set", "a.b"]).arg(fixture("prometheus-style")).run();
-    bad.status(2).stderr_is(
-        "error: failed parsing --set data: key \"b\" has no value\n  hint: write KEY=VALUE pairs separated by commas: \
+    helm_retarget(&["scan", "--set", "a.b"]).arg(fixture("prometheus-style")).status(2).stderr(
+        "error[HR023]: failed parsing --set data: key \"b\" has no value\n  = hint: write KEY=VALUE pairs separated by commas: \
          a.b=x,list[0].c=y (escape a dot in a key as \\.)\n",
-    );
+    ).run();
 }
 
 #[test]

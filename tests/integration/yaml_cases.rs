@@ -48,7 +48,7 @@ fn issue_9_post_render_accepts_every_yaml_case_helm_accepts() {
             }
             accepted += 1;
             let label = format!("{name} ({helm})");
-            let out = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(input.clone()).run();
+            let out = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(input.clone()).output();
             if out.status != 0 {
                 failures.push(format!("{label}: post-render failed: {}", out.stderr));
                 continue;
@@ -61,7 +61,7 @@ fn issue_9_post_render_accepts_every_yaml_case_helm_accepts() {
             }
             // verify reads the same way: every image (aliases too) still to move before, none after.
             let verify = |stream: &str| {
-                helm_retarget(&["verify", "--registry", MIRROR, "-"]).stdin(stream.as_bytes()).run().status
+                helm_retarget(&["verify", "--registry", MIRROR, "-"]).stdin(stream.as_bytes()).output().status
             };
             if !before.is_empty() && verify(&input) != 1 {
                 failures.push(format!("{label}: verify passes the input, whose images are not on the mirror"));
