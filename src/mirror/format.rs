@@ -53,6 +53,7 @@ impl Format {
     ];
 
     /// The name `--format` takes.
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Format::List => "list",
@@ -71,6 +72,7 @@ impl Format {
     }
 
     /// True for the bash scripts, which a caller writing a file may want to make executable.
+    #[must_use]
     pub fn is_script(self) -> bool {
         matches!(self, Format::Skopeo | Format::Crane | Format::Docker | Format::Lock | Format::Oras | Format::Bundle)
     }
@@ -119,7 +121,7 @@ impl FromStr for Platform {
         Ok(Platform {
             os: parts[0].to_string(),
             architecture: parts[1].to_string(),
-            variant: parts.get(2).map(|v| v.to_string()),
+            variant: parts.get(2).map(|v| (*v).to_string()),
         })
     }
 }
@@ -223,6 +225,10 @@ impl Format {
 
     /// Refuses options this format's tool cannot carry out: copying everything, or one
     /// platform of several, would be silently wrong.
+    ///
+    /// # Errors
+    /// A platform list the tool cannot select, or `--with-referrers` for a tool that drops
+    /// referrers: the error names the flags and the formats that can.
     pub fn check_options(self, options: &CopyOptions) -> Result<(), Error> {
         let capabilities = self.capabilities();
         let count = options.platforms.len();

@@ -31,6 +31,7 @@ pub struct MirrorImage {
 impl MirrorImage {
     /// True when only disabled subcharts use the image: installing the chart as configured does
     /// not pull it.
+    #[must_use]
     pub fn disabled(&self) -> bool {
         self.sites.iter().all(|site| site.disabled)
     }
@@ -54,6 +55,7 @@ pub struct MirrorPlan {
 }
 
 impl MirrorPlan {
+    #[must_use]
     pub fn new() -> Self {
         Self::default()
     }
@@ -69,7 +71,7 @@ impl MirrorPlan {
             match at {
                 Ok(index) => insert_site(&mut self.images[index].sites, site),
                 Err(index) => {
-                    self.images.insert(index, MirrorImage { source: source.clone(), destination, sites: vec![site] })
+                    self.images.insert(index, MirrorImage { source: source.clone(), destination, sites: vec![site] });
                 }
             }
             return;
@@ -83,22 +85,26 @@ impl MirrorPlan {
 
     /// Every image to copy, sorted by fully qualified source; disabled-only images included
     /// (see [`MirrorImage::disabled`]).
+    #[must_use]
     pub fn images(&self) -> &[MirrorImage] {
         &self.images
     }
 
     /// Sources the mapping leaves where they are: excluded, or matched by no rule.
+    #[must_use]
     pub fn excluded(&self) -> &[UncopiedImage] {
         &self.excluded
     }
 
     /// Sources already on a destination registry: nothing to copy.
+    #[must_use]
     pub fn already_on_destination(&self) -> &[UncopiedImage] {
         &self.already_on_destination
     }
 
     /// The part of this plan that `earlier` does not hold (by fully qualified source): what an
     /// upgrade adds to copy, retagged images included.
+    #[must_use]
     pub fn without(&self, earlier: &MirrorPlan) -> MirrorPlan {
         let known: BTreeSet<String> = earlier.images.iter().map(|image| image.source.to_string()).collect();
         let known_uncopied: BTreeSet<String> = earlier

@@ -9,12 +9,12 @@ use super::{CopyOptions, Format, MirrorPlan};
 use crate::error::Error;
 
 impl Format {
-    /// The embedded template, or None for JSON (serialised directly).
+    /// The embedded template, or None for JSON (serialised directly) and bundle (two scripts:
+    /// see `render_bundle`).
     fn template(self) -> Option<&'static str> {
         match self {
             Format::List => Some(include_str!("list.hbs")),
             Format::Tsv => Some(include_str!("tsv.hbs")),
-            Format::Json => None,
             Format::Skopeo => Some(include_str!("skopeo.sh.hbs")),
             Format::Crane => Some(include_str!("crane.sh.hbs")),
             Format::Docker => Some(include_str!("docker.sh.hbs")),
@@ -23,20 +23,26 @@ impl Format {
             Format::DryRun => Some(include_str!("dry-run.hbs")),
             Format::Lock => Some(include_str!("lock.sh.hbs")),
             Format::Oras => Some(include_str!("oras.sh.hbs")),
-            // Two scripts: see `render_bundle`.
-            Format::Bundle => None,
+            Format::Json | Format::Bundle => None,
         }
     }
 }
 
 impl MirrorPlan {
     /// Renders the plan in a built-in format, copying every platform without referrers.
+    ///
+    /// # Errors
+    /// As [`MirrorPlan::render_with_options`].
     pub fn render(&self, format: Format) -> Result<String, Error> {
         self.render_with_options(format, &CopyOptions::default())
     }
 
     /// Renders the plan in a built-in format with `options` (refused when the format's tool
     /// cannot carry them out). `--format bundle` is two scripts: see [`MirrorPlan::render_bundle`].
+    ///
+    /// # Errors
+    /// Options the format's tool cannot carry out, `--format bundle` (it needs `-o DIR`), a plan
+    /// `--format skopeo-sync` cannot express, or a failing built-in template (our bug).
     pub fn render_with_options(&self, format: Format, options: &CopyOptions) -> Result<String, Error> {
         format.check_options(options)?;
         let variables = self.variables(options);
@@ -65,6 +71,9 @@ impl MirrorPlan {
     /// `--format bundle`: the save script (connected side: every image into one OCI layout
     /// archive) and the load script (disconnected side: that archive's images to their
     /// destinations), as (file name, text).
+    ///
+    /// # Errors
+    /// Options the bundle cannot carry out, or a failing built-in template (our bug).
     pub fn render_bundle(&self, options: &CopyOptions) -> Result<[(&'static str, String); 2], Error> {
         Format::Bundle.check_options(options)?;
         let variables = self.variables(options);
@@ -81,6 +90,10 @@ impl MirrorPlan {
 
     /// A user's own handlebars template (`--template FILE`), same variables as the built-ins.
     /// `file_name` names the template in errors.
+    ///
+    /// # Errors
+    /// A template that does not parse, or uses a variable the plan does not have (strict mode),
+    /// named by `file_name` and line.
     pub fn render_template(&self, template: &str, file_name: &str, options: &CopyOptions) -> Result<String, Error> {
         render_with(template, file_name, &self.variables(options)).map_err(|error| {
             let hint = "`helm-retarget mirror --format json` prints every variable a template \
@@ -194,6 +207,7 @@ fn one_line_helper(
 }
 
 /// Quotes `word` for bash: single quotes, with each `'` written as `'\''`.
+#[must_use]
 pub fn shell_quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }

@@ -2,6 +2,7 @@
 //! plan must fit one `DEST` (plain or `--scoped`), and sources are grouped by registry and path.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 use serde::Serialize;
 
@@ -34,38 +35,55 @@ struct SyncRepository {
     references: Vec<String>,
 }
 
+/// The `DEST` one image needs under one shape (plain or `--scoped`), or the destination name
+/// no `DEST` gives under it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum SyncDest {
+    /// Listed first so it sorts before every host name, as its text `(no DEST gives …)` does.
+    Unreachable(String),
+    Dest(String),
+}
+
+impl fmt::Display for SyncDest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SyncDest::Unreachable(name) => write!(f, "(no DEST gives {name})"),
+            SyncDest::Dest(dest) => f.write_str(dest),
+        }
+    }
+}
+
 impl<'a> SkopeoSyncVariables<'a> {
     pub(super) fn new(plan: &MirrorPlan, variables: &'a PlanVariables) -> Result<Self, Error> {
         let enabled: Vec<&MirrorImage> = plan.images().iter().filter(|image| !image.disabled()).collect();
         // The DEST each shape would need for each image: the parent of the destination name
         // (plain), or the destination name with the full source name cut off (scoped).
-        let plain: BTreeSet<String> = enabled
+        let plain_dest: BTreeSet<SyncDest> = enabled
             .iter()
             .map(|image| {
                 let name = image.destination.name();
                 match name.rsplit_once('/') {
                     Some((parent, base)) if Some(base) == image.source.repository.rsplit('/').next() => {
-                        parent.to_string()
+                        SyncDest::Dest(parent.to_string())
                     }
-                    _ => format!("(no DEST gives {name})"),
+                    _ => SyncDest::Unreachable(name),
                 }
             })
             .collect();
-        let scoped: BTreeSet<String> = enabled
+        let scoped_dest: BTreeSet<SyncDest> = enabled
             .iter()
             .map(|image| {
                 let name = image.destination.name();
                 name.strip_suffix(&format!("/{}", image.source.name()))
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("(no DEST gives {name})"))
+                    .map_or_else(|| SyncDest::Unreachable(name.clone()), |dest| SyncDest::Dest(dest.to_string()))
             })
             .collect();
-        let (sync_destination, is_scoped) = if plain.len() <= 1 {
-            (plain.into_iter().next(), false)
-        } else if scoped.len() == 1 {
-            (scoped.into_iter().next(), true)
+        let (sync_destination, is_scoped) = if plain_dest.len() <= 1 {
+            (plain_dest.into_iter().next(), false)
+        } else if scoped_dest.len() == 1 {
+            (scoped_dest.into_iter().next(), true)
         } else {
-            let needed: Vec<String> = plain.into_iter().collect();
+            let needed: Vec<String> = plain_dest.iter().map(SyncDest::to_string).collect();
             return Err(Error::new(format!(
                 "skopeo sync copies every image of one file to DEST/NAME (or \
                  DEST/SOURCE-REGISTRY/PATH with --scoped), but this plan's destinations need {} \
@@ -79,13 +97,16 @@ impl<'a> SkopeoSyncVariables<'a> {
                  --format skopeo or regsync, which name each destination",
             ));
         };
-        // An empty plan has no DEST of its own; the command still shows where one goes.
-        let sync_destination = sync_destination.unwrap_or_else(|| "DEST".to_string());
-        if sync_destination.starts_with("(no DEST") {
-            return Err(Error::new(format!("skopeo sync cannot reproduce the destination {sync_destination}"))
-                .at("--format skopeo-sync")
-                .hint("use --format skopeo or regsync, which name each destination"));
-        }
+        let sync_destination = match sync_destination {
+            Some(SyncDest::Dest(dest)) => dest,
+            Some(unreachable @ SyncDest::Unreachable(_)) => {
+                return Err(Error::new(format!("skopeo sync cannot reproduce the destination {unreachable}"))
+                    .at("--format skopeo-sync")
+                    .hint("use --format skopeo or regsync, which name each destination"));
+            }
+            // An empty plan has no DEST of its own; the command still shows where one goes.
+            None => "DEST".to_string(),
+        };
 
         let mut registries: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
         for image in &enabled {
@@ -194,7 +215,7 @@ mod tests {
         let text = MirrorPlan::new().render(Format::SkopeoSync).unwrap();
         assert!(text.contains(" THIS-FILE DEST\n"), "{text}");
         let file: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-        assert_eq!(file, serde_yaml::Value::Mapping(Default::default()));
+        assert_eq!(file, serde_yaml::Value::Mapping(serde_yaml::Mapping::default()));
     }
 
     #[test]

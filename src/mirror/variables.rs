@@ -239,6 +239,7 @@ impl UncopiedVariables {
 
 /// What to pull: by digest when pinned (the tag may have moved since the chart pinned it), by
 /// tag otherwise, and `latest` spelled out when the reference has neither.
+#[must_use]
 pub fn copy_source(source: &Reference) -> String {
     match (&source.digest, &source.tag) {
         (Some(digest), _) => format!("{}@{digest}", source.name()),
@@ -249,6 +250,7 @@ pub fn copy_source(source: &Reference) -> String {
 
 /// What to push: the tag when there is one (a pinned source's bytes arrive under it, so the
 /// overlay's `tag@digest` resolves and the manifest stays tagged), else the bare digest.
+#[must_use]
 pub fn copy_destination(destination: &Reference) -> String {
     match (&destination.tag, &destination.digest) {
         (Some(tag), _) => format!("{}:{tag}", destination.name()),
