@@ -1,7 +1,9 @@
 //! Rendering a plan: the built-in handlebars templates (`src/mirror/*.hbs`) and a user's own,
 //! in strict mode, with the `shell-quote`, `json` and `one-line` helpers and the shared partials.
 
-use handlebars::{Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderError, RenderErrorReason};
+use handlebars::{
+    Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderError, RenderErrorReason,
+};
 use serde::Serialize;
 
 use super::sync::SkopeoSyncVariables;
@@ -116,9 +118,9 @@ fn render_with(template: &str, name: &str, variables: &impl Serialize) -> Result
     let mut registry = Handlebars::new();
     registry.set_strict_mode(true);
     registry.register_escape_fn(handlebars::no_escape);
-    registry.register_helper("shell-quote", Box::new(shell_quote_helper));
-    registry.register_helper("json", Box::new(json_helper));
-    registry.register_helper("one-line", Box::new(one_line_helper));
+    registry.register_helper("shell-quote", text_helper(shell_quote_text));
+    registry.register_helper("json", text_helper(json_text));
+    registry.register_helper("one-line", text_helper(one_line_text));
     for (partial, text) in PARTIALS {
         registry
             .register_partial(partial, *text)
@@ -159,14 +161,24 @@ fn argument_text(helper: &Helper<'_>, index: usize) -> Result<String, RenderErro
     })
 }
 
+/// A helper that writes what `text` makes of its arguments: the one signature handlebars
+/// wants, written once.
+fn text_helper(text: fn(&Helper<'_>) -> Result<String, RenderError>) -> Box<dyn HelperDef + Send + Sync> {
+    Box::new(
+        move |helper: &Helper<'_>,
+              _: &Handlebars<'_>,
+              _: &Context,
+              _: &mut RenderContext<'_, '_>,
+              out: &mut dyn Output|
+              -> HelperResult {
+            out.write(&text(helper)?)?;
+            Ok(())
+        },
+    )
+}
+
 /// `{{shell-quote "docker://" copy_source}}`: the arguments joined, as one bash word.
-fn shell_quote_helper(
-    helper: &Helper<'_>,
-    _: &Handlebars<'_>,
-    _: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
+fn shell_quote_text(helper: &Helper<'_>) -> Result<String, RenderError> {
     if helper.params().is_empty() {
         return Err(RenderErrorReason::ParamNotFoundForIndex("shell-quote", 0).into());
     }
@@ -174,36 +186,20 @@ fn shell_quote_helper(
     for index in 0..helper.params().len() {
         word.push_str(&argument_text(helper, index)?);
     }
-    out.write(&shell_quote(&word))?;
-    Ok(())
+    Ok(shell_quote(&word))
 }
 
 /// `{{json value}}`: the value as JSON; a string comes out double-quoted and escaped, which is
 /// also a valid YAML scalar.
-fn json_helper(
-    helper: &Helper<'_>,
-    _: &Handlebars<'_>,
-    _: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
+fn json_text(helper: &Helper<'_>) -> Result<String, RenderError> {
     let param = helper.param(0).ok_or(RenderErrorReason::ParamNotFoundForIndex("json", 0))?;
-    out.write(&param.value().to_string())?;
-    Ok(())
+    Ok(param.value().to_string())
 }
 
 /// `{{one-line text}}`: text safe inside a `#` comment, where a newline from a hostile chart's
 /// values path would otherwise start a command.
-fn one_line_helper(
-    helper: &Helper<'_>,
-    _: &Handlebars<'_>,
-    _: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
-    let text = argument_text(helper, 0)?;
-    out.write(&one_line(&text))?;
-    Ok(())
+fn one_line_text(helper: &Helper<'_>) -> Result<String, RenderError> {
+    Ok(one_line(&argument_text(helper, 0)?))
 }
 
 /// Quotes `word` for bash: single quotes, with each `'` written as `'\''`.
