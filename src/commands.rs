@@ -571,7 +571,10 @@ pub fn relocate(args: &RelocateArgs) -> Result<Outcome> {
         report::warning(
             &Diagnostic::new(
                 Code::IdleImage,
-                format!("{} ({}) is not rendered with these values, so it is not moved", idle.reference, idle.values_path),
+                format!(
+                    "{} ({}) is not rendered with these values, so it is not moved",
+                    idle.reference, idle.values_path
+                ),
             )
             .at(&p.chart),
         );

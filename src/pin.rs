@@ -145,11 +145,14 @@ pub fn pin_digests(mut plan: RetargetPlan, root: &Chart, user: &Value, lock: &Im
     }
     let failures: Vec<String> = failures.into_iter().map(|(_, why)| why).collect();
     if !failures.is_empty() {
-        return Err(Error::coded(Code::CannotPin, format!(
-            "--pin-digests: {} image(s) cannot be pinned by values:\n  {}",
-            failures.len(),
-            failures.join("\n  ")
-        ))
+        return Err(Error::coded(
+            Code::CannotPin,
+            format!(
+                "--pin-digests: {} image(s) cannot be pinned by values:\n  {}",
+                failures.len(),
+                failures.join("\n  ")
+            ),
+        )
         .at(&plan.chart)
         .hint("pin these with `helm-retarget post-render --pin-digests LOCK`, or lock the missing images"));
     }
