@@ -129,7 +129,7 @@ fn read_lines(path: &Path) -> Vec<String> {
 }
 
 fn mirror(args: &[&str], chart: &Path) -> Output {
-    helm_retarget(&["mirror", "--registry", MIRROR]).args(args).arg(chart).run()
+    helm_retarget(&["mirror", "--registry", MIRROR]).args(args).arg(chart).output()
 }
 
 /// A script `mirror ARGS` prints, after checking it exits 0 and passes shellcheck.
@@ -207,7 +207,7 @@ fn issue_13_each_tool_gets_its_own_platform_flag() {
     );
     assert!(
         stderr.contains(
-            "warning: --platform linux/amd64, linux/arm64: filtering an index writes a new index with a new digest"
+            "warning[HR015]: --platform linux/amd64, linux/arm64: filtering an index writes a new index with a new digest"
         ),
         "{stderr}"
     );
@@ -290,19 +290,19 @@ fn issue_13_a_tool_that_cannot_carry_the_options_refuses_them_by_name() {
     ] {
         refused(
             &["--format", format, "--platform", two, "-o", "/nonexistent/never-written"],
-            &format!("error: --format {format} --platform: cannot copy only linux/amd64, linux/arm64: {why}"),
+            &format!("error[HR045]: --format {format} --platform: cannot copy only linux/amd64, linux/arm64: {why}"),
             "hint: use --format crane (`crane index filter`) or regsync (`platforms:`), which take a list, or give one --platform",
         );
     }
     refused(
         &["--format", "skopeo-sync", "--platform", "linux/amd64"],
-        "error: --format skopeo-sync --platform: cannot copy only linux/amd64: the sync file is written for `skopeo sync --all`",
+        "error[HR045]: --format skopeo-sync --platform: cannot copy only linux/amd64: the sync file is written for `skopeo sync --all`",
         "hint: use --format crane",
     );
     for format in ["skopeo", "crane", "docker", "skopeo-sync"] {
         refused(
             &["--format", format, "--with-referrers"],
-            &format!("error: --format {format} --with-referrers: "),
+            &format!("error[HR045]: --format {format} --with-referrers: "),
             "hint: use --format oras (`oras cp -r`), regsync (`referrers: true`) or bundle",
         );
     }
@@ -398,7 +398,7 @@ fn issue_13_the_chart_archive_is_pushed_with_the_images() {
 
     let mapping = dir.path().join("mapping.yaml");
     std::fs::write(&mapping, format!("registry: {MIRROR}\n")).unwrap();
-    let out = helm_retarget(&["mirror", "--mapping"]).arg(&mapping).args(with_chart).arg(&chart).run();
+    let out = helm_retarget(&["mirror", "--mapping"]).arg(&mapping).args(with_chart).arg(&chart).output();
     out.status(2).stdout_is("").stderr_contains("hint: pass --chart-destination oci://HOST/PATH");
     let out = mirror(&["--chart-archive", &fixture("cert-manager-style").display().to_string()], &chart);
     out.status(2).stdout_is("").stderr_contains("helm push takes a chart archive (.tgz), not a directory");
@@ -413,7 +413,7 @@ fn bundle(args: &[&str], chart: &Path) -> (tempfile::TempDir, PathBuf, PathBuf) 
         .arg(dir.path().join("bundle"))
         .args(args)
         .arg(chart)
-        .run();
+        .output();
     out.status(0).stdout_is("");
     let (save, load) = (dir.path().join("bundle/save.sh"), dir.path().join("bundle/load.sh"));
     for script in [&save, &load] {

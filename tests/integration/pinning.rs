@@ -162,7 +162,7 @@ fn issue_13_post_render_refuses_images_the_lock_does_not_hold_and_writes_nothing
 
 /// The lock for `chart` as the lock script prints it with the stand-in registry, written to `dir`.
 fn lock_for(chart: &Path, dir: &Path) -> (std::path::PathBuf, BTreeMap<String, String>) {
-    let script = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "lock"]).arg(chart).run();
+    let script = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "lock"]).arg(chart).output();
     script.status(0);
     let (ok, lock, stderr) = run_lock_script(&script.stdout, dir, None);
     assert!(ok, "{}: {stderr}", chart.display());
@@ -201,10 +201,10 @@ fn issue_13_overlay_pins_every_moved_image_where_the_chart_has_a_place_for_a_dig
         let name = chart.file_name().unwrap().to_string_lossy().into_owned();
         let dir = tempfile::tempdir().unwrap();
         let (lock_file, pins) = lock_for(&chart, dir.path());
-        let plain = helm_retarget(&["overlay", "--registry", MIRROR]).arg(&chart).run();
+        let plain = helm_retarget(&["overlay", "--registry", MIRROR]).arg(&chart).output();
         plain.status(0);
         let pinned =
-            helm_retarget(&["overlay", "--registry", MIRROR, "--pin-digests"]).arg(&lock_file).arg(&chart).run();
+            helm_retarget(&["overlay", "--registry", MIRROR, "--pin-digests"]).arg(&lock_file).arg(&chart).output();
         if pinned.status != 0 {
             // Refused by name: each image with no place for a digest, with its values keys.
             let named = pinned.stdout.is_empty()
@@ -257,7 +257,7 @@ fn issue_13_overlay_pin_digests_names_the_image_its_keys_and_why() {
     let chart = fixture("computed-and-hardcoded");
     let dir = tempfile::tempdir().unwrap();
     let (lock_file, _) = lock_for(&chart, dir.path());
-    let out = helm_retarget(&["overlay", "--registry", MIRROR, "--pin-digests"]).arg(&lock_file).arg(&chart).run();
+    let out = helm_retarget(&["overlay", "--registry", MIRROR, "--pin-digests"]).arg(&lock_file).arg(&chart).output();
     out.status(2).stdout_is("");
     // The tag is Chart.yaml's appVersion and no key beside the registry reads a digest.
     out.stderr_contains(
@@ -273,7 +273,8 @@ fn issue_13_a_relocated_chart_can_carry_the_pinned_digests() {
     let chart = fixture("bitnami-style-library");
     let dir = tempfile::tempdir().unwrap();
     let (lock_file, _) = lock_for(&chart, dir.path());
-    let overlay = helm_retarget(&["overlay", "--registry", MIRROR, "--pin-digests"]).arg(&lock_file).arg(&chart).run();
+    let overlay =
+        helm_retarget(&["overlay", "--registry", MIRROR, "--pin-digests"]).arg(&lock_file).arg(&chart).output();
     overlay.status(0);
     let overlay_file = dir.path().join("pinned.yaml");
     std::fs::write(&overlay_file, &overlay.stdout).unwrap();
@@ -283,7 +284,7 @@ fn issue_13_a_relocated_chart_can_carry_the_pinned_digests() {
         .arg(&chart)
         .arg("-o")
         .arg(&archive)
-        .run()
+        .output()
         .status(0);
     let home = tempfile::tempdir().unwrap();
     let want = Helm::V4.template(home.path(), &chart, &["-f", overlay_file.to_str().unwrap()]).unwrap();

@@ -14,7 +14,7 @@ use crate::overlay_e2e::MIRROR;
 /// `relocate CHART --registry MIRROR -o OUT ARGS...`: the run and the archive path.
 fn relocate(chart: &Path, dir: &Path, args: &[&str]) -> (crate::cli::Output, PathBuf) {
     let out_path = dir.join("relocated.tgz");
-    let out = helm_retarget(&["relocate", "--registry", MIRROR, "-o"]).arg(&out_path).arg(chart).args(args).run();
+    let out = helm_retarget(&["relocate", "--registry", MIRROR, "-o"]).arg(&out_path).arg(chart).args(args).output();
     (out, out_path)
 }
 
@@ -22,7 +22,7 @@ fn relocate(chart: &Path, dir: &Path, args: &[&str]) -> (crate::cli::Output, Pat
 /// post-renderer, every template rendered). Images named only in ConfigMap text are moved by
 /// neither, so they are warned about and do not stop a relocation.
 fn overlay_of(chart: &Path) -> (String, bool) {
-    let out = helm_retarget(&["overlay", "--registry", MIRROR]).arg(chart).run();
+    let out = helm_retarget(&["overlay", "--registry", MIRROR]).arg(chart).output();
     let clean =
         out.status == 0 && !out.stdout.contains("# Not movable by values") && !out.stdout.contains("# INCOMPLETE");
     (out.stdout, clean)
@@ -79,7 +79,7 @@ fn issue_13_a_relocated_chart_renders_as_the_original_with_its_overlay() {
             let got = got.unwrap_or_else(|e| panic!("{helm:?} {name} relocated: {e}"));
             assert_eq!(got, want, "{helm:?} {name}: the relocated render differs from the overlay's");
             // verify agrees: every image the relocated chart renders is on the mirror.
-            let verified = helm_retarget(&["verify", "--registry", MIRROR]).stdin(got).run();
+            let verified = helm_retarget(&["verify", "--registry", MIRROR]).stdin(got).output();
             if verified.status != 0 && helm == Helm::V4 {
                 unverified.push((name.clone(), verified.stdout));
             }
@@ -157,13 +157,13 @@ fn issue_13_a_refused_or_failed_relocation_writes_nothing() {
     assert!(archive.exists());
     // An output that cannot be written leaves no temporary file behind.
     let missing = dir.path().join("no-such-dir/out.tgz");
-    let out = helm_retarget(&["relocate", "--registry", MIRROR, "-o"]).arg(&missing).arg(fixture("piraeus")).run();
+    let out = helm_retarget(&["relocate", "--registry", MIRROR, "-o"]).arg(&missing).arg(fixture("piraeus")).output();
     assert_eq!(out.status, 2, "{}", out.stderr);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     helm_retarget(&["relocate", "--registry", MIRROR, "-o", "x.tgz", "--build-suffix", "a/b"])
         .arg(fixture("piraeus"))
         .current_dir(dir.path())
-        .run()
+        .output()
         .status(2)
         .stderr_contains("is not a semver build suffix");
     assert!(!dir.path().join("x.tgz").exists());

@@ -73,13 +73,16 @@ fn issue_8_set_literal_keeps_commas_braces_and_backslashes_and_comes_last_as_in_
         .arg(fixture("prometheus-style"))
         .args(args)
         .run();
-    ours.status(0);
     assert!(ours.stdout.contains(r"--storage.tsdb.retention.time=15d,b\,c{d}"), "{}", ours.stdout);
     for helm in [Helm::V3, Helm::V4] {
         let home = tempfile::tempdir().unwrap();
         let theirs = helm.template(home.path(), &fixture("prometheus-style"), &args).unwrap();
         assert_eq!(ours.stdout, theirs, "{helm:?}");
     }
-    let bad = helm_retarget(&["scan", "--set-literal", "a.=x"]).arg(fixture("prometheus-style")).run();
-    bad.status(2).stderr_contains("failed parsing --set-literal data: key map \"a\" has no value");
+    helm_retarget(&["scan", "--set-literal", "a.=x"])
+        .arg(fixture("prometheus-style"))
+        .status(2)
+        .diagnostic("HR023")
+        .stderr_contains("failed parsing --set-literal data: key map \"a\" has no value")
+        .run();
 }
