@@ -6,7 +6,7 @@
 //! not allowed`) for the keywords charts use; other keywords keep the crate's wording. Nothing is
 //! fetched: a `$ref` to anything outside the schema file is refused, naming it.
 
-use crate::chart::{self, Chart};
+use crate::chart::{self, Chart, SubchartStatus};
 use crate::diagnostic::Code;
 use crate::error::Error;
 use crate::values::{Step, Value, ValuesPath};
@@ -68,13 +68,11 @@ pub fn report(found: &[Violation]) -> String {
     text
 }
 
-type Enabled = std::collections::BTreeMap<Vec<String>, Result<(), String>>;
-
 fn check(
     chart: &Chart,
     values: &Value,
     at: &ValuesPath,
-    enabled: &Enabled,
+    enabled: &SubchartStatus,
     found: &mut Vec<Violation>,
 ) -> Result<(), Error> {
     if let Some(schema) = &chart.schema {
