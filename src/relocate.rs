@@ -93,16 +93,15 @@ pub fn relocate(files: &ChartFiles, root: &Chart, plan: &RetargetPlan, labels: &
             }
         }
     }
-    let chart_text = match edit_chart_yaml(&chart_text, &chart_edits)? {
-        Some(edited) => edited,
-        None => {
-            reserialised.push("Chart.yaml".to_string());
-            let mut document = crate::yaml::parse(&chart_text, "Chart.yaml")?;
-            for (path, value) in &chart_edits {
-                document.set(path, value.clone());
-            }
-            crate::yaml::to_string(&document)
+    let chart_text = if let Some(edited) = edit_chart_yaml(&chart_text, &chart_edits)? {
+        edited
+    } else {
+        reserialised.push("Chart.yaml".to_string());
+        let mut document = crate::yaml::parse(&chart_text, "Chart.yaml")?;
+        for (path, value) in &chart_edits {
+            document.set(path, value.clone());
         }
+        crate::yaml::to_string(&document)
     };
     out.insert("Chart.yaml".to_string(), chart_text.into_bytes());
 
@@ -279,9 +278,9 @@ fn set_in_text(text: &str, path: &ValuesPath, value: &Value) -> Option<String> {
         }
         (line, region.end_line)
     };
-    let mut out: Vec<String> = lines[..from].iter().map(|l| l.to_string()).collect();
+    let mut out: Vec<String> = lines[..from].iter().map(ToString::to_string).collect();
     out.extend(replacement);
-    out.extend(lines[to + 1..].iter().map(|l| l.to_string()));
+    out.extend(lines[to + 1..].iter().map(ToString::to_string));
     let mut joined = out.join("\n");
     if text.ends_with('\n') || text.is_empty() {
         joined.push('\n');

@@ -117,7 +117,7 @@ fn write_file(path: &Path, bytes: &[u8], executable: bool) -> Result<()> {
     tmp.write_all(bytes).and_then(|()| tmp.flush()).context(&place)?;
     // A temporary file is private (0600); the result keeps the mode of the file it replaces, or
     // gets the usual 0644 (0755 for a script), set before the rename so it is never seen without.
-    let mut mode = std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644);
+    let mut mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
     if executable {
         mode |= (mode & 0o444) >> 2;
     }

@@ -223,9 +223,9 @@ pub(crate) fn in_range(constraint: &str, version: &str) -> bool {
 
 /// sprig's semverCompare: does `version` satisfy `constraint`?
 pub(crate) fn compare(constraint: &str, version: &str) -> Result<bool, String> {
-    let v = Version::parse(version).map_err(|_| "invalid semantic version".to_string())?;
     static HYPHEN: OnceLock<Regex> = OnceLock::new();
     static SINGLE: OnceLock<Regex> = OnceLock::new();
+    let v = Version::parse(version).map_err(|_| "invalid semantic version".to_string())?;
     let hyphen = HYPHEN.get_or_init(|| Regex::new(r"^\s*(\S+)\s+-\s+(\S+)\s*$").expect("static regex"));
     let single = SINGLE.get_or_init(|| {
         Regex::new(r"(!=|>=|=>|<=|=<|~>|>|<|=|~|\^)?\s*(v?[0-9xX*][0-9A-Za-z.\-+*]*)").expect("static regex")

@@ -57,7 +57,7 @@ pub fn parse_into(line: &str, into: &mut Map, mode: Mode<'_>) -> Result<(), Stri
     let mut parser = Parser { chars: line.chars().collect(), at: 0, mode };
     loop {
         match parser.key(into, 0) {
-            Ok(()) => continue,
+            Ok(()) => {}
             Err(Stop::End) => return Ok(()),
             Err(Stop::NotList) => return Err("not a list".to_string()),
             Err(Stop::Error(message)) => return Err(message),
@@ -99,6 +99,11 @@ fn set(data: &mut Map, key: &str, value: Value) {
     }
 }
 
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "`index` is checked non-negative first and MAX_INDEX bounds it next, as Helm's setIndex does"
+)]
 fn set_index(mut list: Vec<Value>, index: i64, value: Value) -> Step<Vec<Value>> {
     if index < 0 {
         return err(format!("negative {index} index not allowed"));
@@ -309,7 +314,7 @@ impl Parser<'_> {
                     Err(Stop::Error(m)) => return (list, err(format!("error parsing index: {m}"))),
                     Err(e) => return (list, Err(e)),
                 };
-                let current = match list.get(index as usize) {
+                let current = match usize::try_from(index).ok().and_then(|i| list.get(i)) {
                     Some(Value::List(l)) => l.clone(),
                     Some(Value::Null) | None => Vec::new(),
                     Some(other) => {
@@ -325,7 +330,7 @@ impl Parser<'_> {
             }
             Some(_) => {
                 // '.': a map inside the list; a non-map there (indices out of order) starts afresh.
-                let mut inner = match list.get(index as usize) {
+                let mut inner = match usize::try_from(index).ok().and_then(|i| list.get(i)) {
                     Some(Value::Map(m)) => m.clone(),
                     _ => Map::new(),
                 };
@@ -342,7 +347,7 @@ impl Parser<'_> {
         loop {
             match self.read() {
                 None | Some(',') => return true,
-                Some(c) if c.is_whitespace() => continue,
+                Some(c) if c.is_whitespace() => {}
                 Some(_) => {
                     self.unread();
                     return false;

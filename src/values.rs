@@ -102,6 +102,10 @@ impl Value {
 }
 
 /// Go prints whole floats without a fraction (`1` not `1.0`) and large ones in exponent form.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "`f` is whole here; past the i64 range `as` saturates, kept as it was (no output changes)"
+)]
 pub fn format_go_float(f: f64) -> String {
     if f.fract() == 0.0 && f.abs() < 1e21 {
         format!("{}", f as i64)

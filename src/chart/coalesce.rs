@@ -107,9 +107,9 @@ fn enable<'a>(chart: &'a Chart, values: Map, prefix: &str, status: &mut Subchart
                 let sub_prefix = format!("{prefix}{}.", sub.key);
                 let handed = match () {
                     // A leaf decides nothing: no copy for it (a flat umbrella would copy the tree per subchart).
-                    _ if sub.subcharts.is_empty() => Map::new(),
-                    _ if index == last => cvals.take().unwrap_or_default(),
-                    _ => decisive_part(current, &sub_prefix),
+                    () if sub.subcharts.is_empty() => Map::new(),
+                    () if index == last => cvals.take().unwrap_or_default(),
+                    () => decisive_part(current, &sub_prefix),
                 };
                 deps.push(enable(sub, handed, &sub_prefix, status));
             }

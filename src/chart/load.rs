@@ -31,6 +31,10 @@ fn set_path(chart: &mut Chart, path: Vec<String>) {
     chart.path = path;
 }
 
+#[allow(
+    clippy::case_sensitive_file_extension_comparisons,
+    reason = "Helm's loader compares `filepath.Ext` with `.tgz` and `.prov` exactly: `x.TGZ` is no archive to it"
+)]
 fn load_one(files: &ChartFiles, source: String, budget: &mut source::InflateBudget) -> Result<Chart, Error> {
     // Text files must be UTF-8, as Helm requires: a replaced byte would silently change a value.
     let utf8 = |name: &str, bytes: &[u8]| -> Result<String, Error> {
@@ -111,7 +115,7 @@ fn load_one(files: &ChartFiles, source: String, budget: &mut source::InflateBudg
         loaded.push(sub);
     }
     let subcharts =
-        attach_dependencies(&metadata, loaded, &source, v1 || files.files.contains_key("requirements.yaml"))?;
+        attach_dependencies(&metadata, &loaded, &source, v1 || files.files.contains_key("requirements.yaml"))?;
     let key = metadata.name.clone();
     Ok(Chart {
         name: metadata.name.clone(),
@@ -137,7 +141,7 @@ fn load_one(files: &ChartFiles, source: String, budget: &mut source::InflateBudg
 /// charts are all outside its range takes none: its alias is ignored, as Helm ignores it.
 fn attach_dependencies(
     metadata: &ChartMetadata,
-    loaded: Vec<Chart>,
+    loaded: &[Chart],
     source: &str,
     from_requirements: bool,
 ) -> Result<Vec<Chart>, Error> {
@@ -151,7 +155,7 @@ fn attach_dependencies(
         // chart's name (one whose range it missed) still switches it on and off.
         if let Some(dep) = metadata.dependencies.iter().find(|d| d.alias.as_deref().unwrap_or(&d.name) == chart.name) {
             sub.condition = dep.condition.clone().filter(|c| !c.trim().is_empty());
-            sub.tags = dep.tags.clone();
+            sub.tags.clone_from(&dep.tags);
             sub.dependency = Some(dep.clone());
         }
         out.push(sub);
@@ -169,7 +173,7 @@ fn attach_dependencies(
         let mut sub = found.clone();
         sub.key = dep.alias.clone().unwrap_or_else(|| dep.name.clone());
         sub.condition = dep.condition.clone().filter(|c| !c.trim().is_empty());
-        sub.tags = dep.tags.clone();
+        sub.tags.clone_from(&dep.tags);
         sub.dependency = Some(dep.clone());
         out.push(sub);
     }
@@ -209,7 +213,7 @@ fn parse_metadata(text: &str, source: &str) -> Result<ChartMetadata, Error> {
         .filter(|v| !v.is_empty())
         .ok_or_else(|| fail("version", "the chart has no version".into()).hint("add `version: 0.1.0` to Chart.yaml"))?;
     let chart_type = match field("type").as_deref() {
-        None | Some("") | Some("application") => ChartType::Application,
+        None | Some("" | "application") => ChartType::Application,
         Some("library") => ChartType::Library,
         Some(other) => {
             return Err(

@@ -23,7 +23,7 @@ pub struct Chart {
     pub name: String,
     /// Values key in the parent: the dependency alias, else the name. The root's key is its name.
     pub key: String,
-    /// Keys from the root to here, root first: ["cloudzero-agent", "kubeStateMetrics"].
+    /// Keys from the root to here, root first: `["cloudzero-agent", "kubeStateMetrics"]`.
     pub path: Vec<String>,
     pub metadata: ChartMetadata,
     /// Its own values.yaml (empty map if none).
@@ -144,6 +144,7 @@ pub(crate) mod tests {
         value.get(&ValuesPath::parse(path)).cloned()
     }
 
+    #[allow(clippy::unnecessary_wraps, reason = "compared with what `get` returns")]
     pub(super) fn s(text: &str) -> Option<Value> {
         Some(Value::String(text.into()))
     }

@@ -127,12 +127,11 @@ fn covers(listed: &Reference, wanted: &Reference) -> bool {
     if !same_repository {
         return false;
     }
-    match &wanted.digest {
-        Some(digest) => listed.digest.as_ref() == Some(digest),
-        None => {
-            let tag = |reference: &Reference| reference.tag.clone().unwrap_or_else(|| "latest".into());
-            tag(listed) == tag(wanted)
-        }
+    if let Some(digest) = &wanted.digest {
+        listed.digest.as_ref() == Some(digest)
+    } else {
+        let tag = |reference: &Reference| reference.tag.clone().unwrap_or_else(|| "latest".into());
+        tag(listed) == tag(wanted)
     }
 }
 
@@ -318,7 +317,7 @@ pub(super) mod tests {
              quay.io/org/a:1\tharbor.example.com/mirror/org/a:1\n  ghcr.io/org/app@{DIGEST_A}\n"
         );
         let references = parse_mirrored_list(&text, "mirrored.txt").unwrap();
-        let texts: Vec<String> = references.iter().map(|r| r.to_string()).collect();
+        let texts: Vec<String> = references.iter().map(ToString::to_string).collect();
         assert_eq!(
             texts,
             [

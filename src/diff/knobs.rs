@@ -66,7 +66,7 @@ pub fn compare_knobs(old: (&Chart, &RetargetPlan), new: (&Chart, &RetargetPlan))
     let mut by_chart: BTreeMap<(u8, ValuesPath), ChartKnobs> = BTreeMap::new();
     for key in keys {
         let (prefix, chart) = owner(&key);
-        let rank = if prefix == global { 0 } else { 1 };
+        let rank = u8::from(prefix != global);
         let entry = by_chart.entry((rank, prefix.clone())).or_insert_with(|| ChartKnobs {
             chart,
             prefix: prefix.to_string(),
