@@ -709,9 +709,7 @@ pub fn post_render(args: &PostRenderArgs) -> Result<Outcome> {
     }
     spool.seek(SeekFrom::Start(0)).context("post-render: temporary file")?;
     report::copy_to_stdout(&mut spool)?;
-    for note in summary.notes.lines() {
-        report::note(&format!("helm-retarget: {note}"));
-    }
+    summary.notes.report("helm-retarget");
     report::note(&format!(
         "helm-retarget: {} image reference(s) moved in {} object(s)",
         summary.rewrites, summary.objects
@@ -758,9 +756,7 @@ pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
         written.and_then(|()| out.flush()).context("verify: temporary file")?;
         summary
     };
-    for note in summary.notes.lines() {
-        report::note(&format!("verify: {note}"));
-    }
+    summary.notes.report("verify");
     spool.seek(SeekFrom::Start(0)).context("verify: temporary file")?;
     report::copy_to_stdout(&mut spool)?;
     if stray == 0 {

@@ -102,6 +102,15 @@ codes! {
     PlatformFilterChangesDigest = "HR015", Warning,
         "copying only some platforms of an index gives the mirror an index with a digest of its own",
         "pin digests from a lock made after the copy (`mirror --format lock` with the same --platform)";
+    DocumentPassedThrough = "HR016", Warning,
+        "a document of the manifest stream is not read as YAML; it names no image and is passed through unchanged",
+        "check that document with `helm template`: Helm may accept it, but no image in it can be moved";
+    ReadThroughAlias = "HR017", Warning,
+        "an image is read through a YAML alias: the alias (or its anchor) is rewritten, which other fields may read too",
+        "check the rewritten document; write the image without an alias in the template to move it alone";
+    FieldNotAReference = "HR018", Warning,
+        "an image field holds text that is not an image reference, so it is left as it is",
+        "fix the value that writes it: Kubernetes will not pull it either";
 
     // Errors: the command did not produce (all of) its result.
     HelmRefusesValues = "HR020", Error,
@@ -182,6 +191,39 @@ codes! {
     PlatformListUnsupported = "HR045", Error,
         "the mirror format's tool cannot copy this list of platforms, or cannot copy referrers",
         "use the format the message names (oras, regsync, crane), or one platform";
+    InputUnreadable = "HR046", Error,
+        "an input (chart, values file, mapping, lock, manifest stream) cannot be read, or is a directory",
+        "check the path and its permissions; `-` reads stdin";
+    InputTooLarge = "HR047", Error,
+        "an input is larger than Helm's limit (or this tool's) for it",
+        "check that this is the input you meant; Helm refuses charts this large";
+    NotAChart = "HR048", Error,
+        "the input given as a chart is neither a chart directory nor a chart archive",
+        "pass a chart directory, a .tgz file made by `helm package`, or `-` for a .tgz on stdin";
+    ChartEntriesInvalid = "HR049", Error,
+        "a chart archive is corrupt, or a chart (archive or directory) holds entries Helm refuses (links or symlinks leading out, devices, paths outside it, a bad .helmignore line)",
+        "package the chart again with `helm package`, or fix the entry the message names";
+    MappingInvalid = "HR050", Error,
+        "the registry mapping (--registry or --mapping FILE) is not one this tool reads",
+        "write --registry HOST[:PORT][/PREFIX], or a mapping file as the README's Mapping section shows";
+    MappingCollision = "HR051", Error,
+        "the mapping sends different images to one destination",
+        "use `layout: keep-host` in a --mapping file, or give one source registry its own destination under `registries:`";
+    YamlInvalid = "HR052", Error,
+        "a file is not the YAML expected (invalid syntax, not UTF-8, or not one document)",
+        "fix the file at that line; Helm refuses it the same way";
+    LockInvalid = "HR053", Error,
+        "the images lock (--pin-digests FILE) is not the shape `mirror --format lock` writes",
+        "write the lock again with the lock script of `helm-retarget mirror ... --format lock`";
+    StreamInvalid = "HR054", Error,
+        "the manifest stream is not one post-render can read (not UTF-8, invalid YAML where an image may be, not a Kubernetes object)",
+        "post-render reads the YAML manifest stream Helm renders; run `helm template` on the chart to see it";
+    OutputUnwritable = "HR055", Error,
+        "the result cannot be written",
+        "check that the output (stdout, or the -o file's directory) can be written";
+    CannotRewriteInPlace = "HR056", Error,
+        "an image the mapping moves cannot be rewritten in place without changing other bytes or guessing",
+        "write the image in a field of its own in the template, or move it with a values overlay";
 }
 
 impl fmt::Display for Code {

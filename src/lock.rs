@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::diagnostic::Code;
 use crate::error::{Error, Result};
 use crate::reference::Reference;
 use crate::values::Value;
@@ -33,7 +34,7 @@ impl ImagesLock {
     pub fn from_file(path: &Path) -> Result<ImagesLock> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::new(format!("cannot read the images lock: {e}")).at(&file))?;
+            .map_err(|e| Error::coded(Code::InputUnreadable, format!("cannot read the images lock: {e}")).at(&file))?;
         ImagesLock::from_yaml_text(&text, &file)
     }
 
@@ -46,35 +47,49 @@ impl ImagesLock {
             Some(Value::List(entries)) => entries,
             // What the lock script prints for a chart with nothing to copy.
             Some(Value::Null) => &no_images,
-            _ => return Err(Error::new("an images lock is a map with an `images` list").at(file).hint(hint)),
+            _ => {
+                return Err(Error::coded(Code::LockInvalid, "an images lock is a map with an `images` list")
+                    .at(file)
+                    .hint(hint))
+            }
         };
         let mut pins = BTreeMap::new();
         for (i, entry) in entries.iter().enumerate() {
             let at = format!("images[{i}]");
             let field = |key: &str| -> Result<&str> {
                 entry.as_map().and_then(|m| m.get(key)).and_then(Value::as_str).ok_or_else(|| {
-                    Error::new(format!("`{key}` is missing or not a string")).at(&at).at(file).hint(hint)
+                    Error::coded(Code::LockInvalid, format!("`{key}` is missing or not a string"))
+                        .at(&at)
+                        .at(file)
+                        .hint(hint)
                 })
             };
             let reference = |key: &str| -> Result<Reference> {
-                Reference::parse(field(key)?)
-                    .map_err(|e| Error::new(e.to_string()).at(format!("{at}.{key}")).at(file).hint(hint))
+                Reference::parse(field(key)?).map_err(|e| {
+                    Error::coded(Code::LockInvalid, e.to_string()).at(format!("{at}.{key}")).at(file).hint(hint)
+                })
             };
             let source = reference("source")?;
             let destination = reference("destination")?;
             let digest = field("digest")?;
             if !is_sha256(digest) {
-                return Err(Error::new(format!("{digest:?} is not a digest (sha256: and 64 lowercase hex digits)"))
-                    .at(format!("{at}.digest"))
-                    .at(file)
-                    .hint(hint));
+                return Err(Error::coded(
+                    Code::LockInvalid,
+                    format!("{digest:?} is not a digest (sha256: and 64 lowercase hex digits)"),
+                )
+                .at(format!("{at}.digest"))
+                .at(file)
+                .hint(hint));
             }
             if let Some(Pin { digest: earlier, .. }) = pins.get(&source.to_string()) {
                 if earlier != digest {
-                    return Err(Error::new(format!("{source} is locked twice, to {earlier} and {digest}"))
-                        .at(&at)
-                        .at(file)
-                        .hint("keep one entry per source"));
+                    return Err(Error::coded(
+                        Code::LockInvalid,
+                        format!("{source} is locked twice, to {earlier} and {digest}"),
+                    )
+                    .at(&at)
+                    .at(file)
+                    .hint("keep one entry per source"));
                 }
             }
             pins.insert(source.to_string(), Pin { destination, digest: digest.to_string() });

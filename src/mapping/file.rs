@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::rules::{is_written_host, normalise_host, Destination, Exclusion, Layout, Preset};
 use super::{parse_registry_flag, registry_hint, RegistryMapping};
+use crate::diagnostic::Code;
 use crate::error::Error;
 use crate::reference;
 use crate::values::{Map, Value};
@@ -39,13 +40,15 @@ impl RegistryMapping {
             message: format!("not valid YAML: {}", e.message.trim_start_matches("invalid YAML: ")),
             ..e
         })?;
-        let fail = |key: &str, message: String, hint: String| Error::new(message).at(key).at(file_name).hint(hint);
+        let fail = |key: &str, message: String, hint: String| {
+            Error::coded(Code::MappingInvalid, message).at(key).at(file_name).hint(hint)
+        };
         let empty = Map::new();
         let top = match &document {
             Value::Map(map) => map,
             Value::Null => &empty,
             _ => {
-                return Err(Error::new("the mapping file must be a YAML map of settings")
+                return Err(Error::coded(Code::MappingInvalid, "the mapping file must be a YAML map of settings")
                     .at(file_name)
                     .hint(format!("use the keys {KEYS}")))
             }
@@ -151,14 +154,14 @@ impl RegistryMapping {
                 ));
             };
             let entries = preset.destinations(base).map_err(|(message, hint)| match registry {
-                Some(_) => Error::new(message).at("--registry").hint(hint),
+                Some(_) => Error::coded(Code::MappingInvalid, message).at("--registry").hint(hint),
                 None => fail("registry", message, hint),
             })?;
             registries.extend(entries);
         }
         registries.extend(explicit_registries);
         if default.is_none() && registries.is_empty() {
-            return Err(Error::new("the mapping sends no image anywhere")
+            return Err(Error::coded(Code::MappingInvalid, "the mapping sends no image anywhere")
                 .at(file_name)
                 .hint("add `registry: HOST[/PREFIX]` or `registries:` to the file, or pass --registry"));
         }
@@ -206,7 +209,7 @@ fn line_of_setting(text: &str, place: &str) -> Option<usize> {
 
 fn expect_text<'v>(value: &'v Value, place: &str, file_name: &str) -> Result<&'v str, Error> {
     value.as_str().ok_or_else(|| {
-        Error::new(format!("expected text, found {}", yaml_inline(value)))
+        Error::coded(Code::MappingInvalid, format!("expected text, found {}", yaml_inline(value)))
             .at(place)
             .at(file_name)
             .hint("quote the value if YAML reads it as a number or a boolean")

@@ -31,6 +31,7 @@ mod rules;
 
 use std::collections::BTreeMap;
 
+use crate::diagnostic::Code;
 use crate::error::Error;
 use crate::reference::Reference;
 use rules::{host_as_path_component, normalise_host, Destination, Exclusion, Layout};
@@ -106,12 +107,15 @@ impl RegistryMapping {
         if collisions.is_empty() {
             return Ok(());
         }
-        Err(Error::new(format!("different images would share a destination: {}", collisions.join("; ")))
-            .at(&self.origin)
-            .hint(
-                "use `layout: keep-host` in a --mapping file, or give one source registry its own \
+        Err(Error::coded(
+            Code::MappingCollision,
+            format!("different images would share a destination: {}", collisions.join("; ")),
+        )
+        .at(&self.origin)
+        .hint(
+            "use `layout: keep-host` in a --mapping file, or give one source registry its own \
                  destination under `registries:`",
-            ))
+        ))
     }
 
     /// Every destination host, sorted and without repeats (for `docker login` lines in mirror
@@ -133,7 +137,8 @@ impl RegistryMapping {
 }
 
 fn parse_registry_flag(registry: &str) -> Result<Destination, Error> {
-    Destination::parse(registry).map_err(|reason| Error::new(reason).at("--registry").hint(registry_hint()))
+    Destination::parse(registry)
+        .map_err(|reason| Error::coded(Code::MappingInvalid, reason).at("--registry").hint(registry_hint()))
 }
 
 fn registry_hint() -> String {

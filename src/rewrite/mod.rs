@@ -21,11 +21,13 @@ use std::ops::Range;
 
 use serde::Serialize;
 
+use crate::diagnostic::Diagnostic;
 use crate::error::Error;
 /// Still reached as `rewrite::is_pod_kind` by plan.rs, which is being split; it moves to `kube`.
 pub use crate::kube::is_pod_kind;
 use crate::mapping::RegistryMapping;
 use crate::reference::Reference;
+use crate::report;
 use scanner::Scanner;
 pub use sites::Rules;
 
@@ -97,19 +99,19 @@ pub struct StreamSummary {
     pub notes: Notes,
 }
 
-/// Things said about a stream on stderr: documents passed through unread, aliases expanded or
-/// rewritten through their anchor. At most `MAX_NOTES` are kept, so a huge stream of them costs
+/// Warnings about how a stream was read, written through `report`: documents passed through
+/// unread, aliases expanded or rewritten through their anchor. At most `MAX_NOTES` are kept, so a huge stream of them costs
 /// bounded memory; the rest are counted.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Notes {
-    pub kept: Vec<String>,
+    pub kept: Vec<Diagnostic>,
     pub more: usize,
 }
 
 const MAX_NOTES: usize = 50;
 
 impl Notes {
-    fn push(&mut self, note: String) {
+    fn push(&mut self, note: Diagnostic) {
         if self.kept.len() < MAX_NOTES {
             self.kept.push(note);
         } else {
@@ -117,13 +119,14 @@ impl Notes {
         }
     }
 
-    /// One line per note, and a count of those left out.
-    pub fn lines(&self) -> Vec<String> {
-        let mut lines = self.kept.clone();
-        if self.more > 0 {
-            lines.push(format!("... and {} more note(s) like these", self.more));
+    /// Writes each warning kept, then a count of those left out (`command`: who counts them).
+    pub fn report(&self, command: &str) {
+        for warning in &self.kept {
+            report::warning(warning);
         }
-        lines
+        if self.more > 0 {
+            report::note(&format!("{command}: ... and {} more warning(s) like these", self.more));
+        }
     }
 }
 

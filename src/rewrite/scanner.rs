@@ -7,6 +7,7 @@ use std::ops::Range;
 use super::sites::{self, Object, Site};
 use super::splice::{new_text, site_error, splice};
 use super::{tree, without_glued_comment, Notes, Rewrite, Rules};
+use crate::diagnostic::{Code, Diagnostic};
 use crate::error::Error;
 use crate::reference::Reference;
 
@@ -29,7 +30,7 @@ impl Scanner {
     pub(super) fn scan(&mut self, bytes: &[u8], first_line: usize) -> Result<Vec<Site>, Error> {
         let text = std::str::from_utf8(bytes).map_err(|e| {
             let line = first_line + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count();
-            Error::new(format!("document {}: the stream is not UTF-8 text", self.document))
+            Error::coded(Code::StreamInvalid, format!("document {}: the stream is not UTF-8 text", self.document))
                 .at("manifest stream")
                 .line(line)
                 .hint(STREAM_HINT)
@@ -40,22 +41,28 @@ impl Scanner {
             // Helm may accept what the parser does not; a document that names no image is not
             // ours to judge, and passes through as it came.
             Err(e) if !image_like(bytes) => {
-                self.notes.push(format!(
-                    "manifest stream: document {} (line {}): passed through unchanged: not read as YAML ({} \
-                     at column {}), and it names no image",
-                    self.document,
-                    first_line + e.line - 1,
-                    e.message,
-                    e.column
-                ));
+                self.notes.push(
+                    Diagnostic::new(
+                        Code::DocumentPassedThrough,
+                        format!(
+                            "document {} (line {}): passed through unchanged: not read as YAML ({} at column {}), \
+                             and it names no image",
+                            self.document,
+                            first_line + e.line - 1,
+                            e.message,
+                            e.column
+                        ),
+                    )
+                    .at("manifest stream"),
+                );
                 self.document += 1;
                 return Ok(Vec::new());
             }
             Err(e) => {
-                return Err(Error::new(format!(
-                    "document {}: not valid YAML: {} at column {}",
-                    self.document, e.message, e.column
-                ))
+                return Err(Error::coded(
+                    Code::StreamInvalid,
+                    format!("document {}: not valid YAML: {} at column {}", self.document, e.message, e.column),
+                )
                 .at("manifest stream")
                 .line(first_line + e.line - 1)
                 .hint(
@@ -84,9 +91,10 @@ impl Scanner {
                     tree::Node::Sequence(_) => "a sequence",
                     _ => "a scalar",
                 };
-                return Err(Error::new(format!(
-                    "document {index}: not a Kubernetes object: expected a mapping with `kind`, found {found}"
-                ))
+                return Err(Error::coded(
+                    Code::StreamInvalid,
+                    format!("document {index}: not a Kubernetes object: expected a mapping with `kind`, found {found}"),
+                )
                 .at("manifest stream")
                 .line(first_line + document.line - 1)
                 .hint(STREAM_HINT));
@@ -128,35 +136,48 @@ impl Scanner {
             };
             let (range, replacement) = splice(&site, &new, bytes)?;
             if bytes.get(range.start) == Some(&b'*') {
-                self.notes.push(format!(
-                    "manifest stream: document {} line {}: {} {} is read through the alias {}: the alias is \
-                     replaced by the new value in place, its anchor keeps its text",
-                    site.field.document,
-                    site.field.line,
-                    site.field.object(),
-                    site.field.field_path,
-                    String::from_utf8_lossy(&bytes[range.clone()])
-                ));
+                self.notes.push(
+                    Diagnostic::new(
+                        Code::ReadThroughAlias,
+                        format!(
+                            "document {} line {}: {} {} is read through the alias {}: the alias is replaced by the \
+                             new value in place, its anchor keeps its text",
+                            site.field.document,
+                            site.field.line,
+                            site.field.object(),
+                            site.field.field_path,
+                            String::from_utf8_lossy(&bytes[range.clone()])
+                        ),
+                    )
+                    .at("manifest stream"),
+                );
             }
             edits.push((range, replacement, Rewrite { field: site.field, new }));
         }
         edits.sort_by_key(|(range, _, _)| (range.start, range.end));
         let mut at = 0;
         let mut last: Option<(Range<usize>, String)> = None;
-        let io = |e: std::io::Error| Error::new(format!("cannot write the rewritten stream: {e}"));
+        let io =
+            |e: std::io::Error| Error::coded(Code::OutputUnwritable, format!("cannot write the rewritten stream: {e}"));
         for (range, replacement, rewrite) in edits {
             match &last {
                 // One anchored text that several fields read through aliases of a collection:
                 // rewritten once, where the anchor writes it.
                 Some((r, text)) if *r == range && *text == replacement => {
-                    self.notes.push(format!(
-                        "manifest stream: document {} line {}: {} {} reads an anchored collection through an \
-                         alias: rewritten through the anchor, which every alias of it reads",
-                        rewrite.field.document,
-                        rewrite.field.line,
-                        rewrite.field.object(),
-                        rewrite.field.field_path
-                    ));
+                    self.notes.push(
+                        Diagnostic::new(
+                            Code::ReadThroughAlias,
+                            format!(
+                                "document {} line {}: {} {} reads an anchored collection through an alias: \
+                                 rewritten through the anchor, which every alias of it reads",
+                                rewrite.field.document,
+                                rewrite.field.line,
+                                rewrite.field.object(),
+                                rewrite.field.field_path
+                            ),
+                        )
+                        .at("manifest stream"),
+                    );
                     on_rewrite(rewrite);
                     continue;
                 }
@@ -202,6 +223,7 @@ fn source_comment(text: &str, content_line: Option<usize>) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use crate::diagnostic::Code;
     use crate::rewrite::tests::{rewritten, to_mirror};
     use crate::rewrite::*;
 
@@ -228,7 +250,8 @@ mod tests {
         let unread = "kind: Pod\nspec: [\n";
         assert_eq!(rewritten(unread), unread);
         let notes = notes_for(unread.as_bytes());
-        assert!(notes.kept[0].contains("document 0 (line 3): passed through unchanged"), "{notes:?}");
+        assert_eq!(notes.kept[0].code, Code::DocumentPassedThrough, "{notes:?}");
+        assert!(notes.kept[0].message.starts_with("document 0 (line 3): passed through unchanged"), "{notes:?}");
         let e = rewrite(b"kind: Pod\n---\nkind: \xff\n", &to_mirror).unwrap_err();
         assert_eq!(e.line, Some(3));
         assert!(e.to_string().contains("document 1: the stream is not UTF-8"), "{e}");

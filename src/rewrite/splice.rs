@@ -7,6 +7,7 @@ use saphyr_parser::ScalarStyle;
 
 use super::sites::Site;
 use super::ImageField;
+use crate::diagnostic::Code;
 use crate::error::Error;
 use crate::reference::Reference;
 
@@ -113,10 +114,13 @@ pub(super) fn splice(site: &Site, new: &str, bytes: &[u8]) -> Result<(Range<usiz
 }
 
 pub(super) fn site_error(field: &ImageField, why: String) -> Error {
-    Error::new(format!("{}: {}: cannot rewrite {:?}: {why}", field.object(), field.field_path, field.text))
-        .at("manifest stream")
-        .at(format!("document {}", field.document))
-        .line(field.line)
+    Error::coded(
+        Code::CannotRewriteInPlace,
+        format!("{}: {}: cannot rewrite {:?}: {why}", field.object(), field.field_path, field.text),
+    )
+    .at("manifest stream")
+    .at(format!("document {}", field.document))
+    .line(field.line)
 }
 
 #[cfg(test)]

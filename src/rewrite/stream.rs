@@ -3,6 +3,7 @@
 
 use std::io::BufRead;
 
+use crate::diagnostic::Code;
 use crate::error::Error;
 
 /// One document's bytes, with where they sit in the whole stream.
@@ -110,7 +111,7 @@ impl<R: BufRead> ChunkReader<R> {
             let read = self
                 .input
                 .read_until(b'\n', buffer)
-                .map_err(|e| Error::new(format!("cannot read the manifest stream: {e}")))?;
+                .map_err(|e| Error::coded(Code::InputUnreadable, format!("cannot read the manifest stream: {e}")))?;
             if read == 0 {
                 self.done = true;
                 break;

@@ -7,6 +7,7 @@ use std::io::Read;
 use super::{
     require_chart_yaml, ChartFiles, InflateBudget, MAX_CHART_BYTES, MAX_FILE_BYTES, MAX_STREAM_BYTES, UTF8_BOM,
 };
+use crate::diagnostic::Code;
 use crate::error::Error;
 
 /// Reads a gzipped tar in memory. Helm archives hold `<chart>/...`: that single top-level directory
@@ -19,10 +20,13 @@ pub fn read_archive(bytes: &[u8], name: &str) -> Result<ChartFiles, Error> {
 /// `read_archive` for a subchart archive inside a chart: what it inflates to is taken from
 /// `budget`, shared by every archive of the chart.
 pub fn read_nested_archive(bytes: &[u8], name: &str, budget: &mut InflateBudget) -> Result<ChartFiles, Error> {
-    let fail = |message: String| Error::new(message).at(name);
+    let fail = |code: Code, message: String| Error::coded(code, message).at(name);
     if !bytes.starts_with(b"\x1f\x8b") {
-        return Err(fail("not a gzipped archive (a chart .tgz starts with gzip's magic bytes)".into())
-            .hint("pass a chart packaged by `helm package`, or the chart's directory"));
+        return Err(fail(
+            Code::NotAChart,
+            "not a gzipped archive (a chart .tgz starts with gzip's magic bytes)".into(),
+        )
+        .hint("pass a chart packaged by `helm package`, or the chart's directory"));
     }
     // Tar headers and padding come on top of the files; allow for them (as MAX_STREAM_BYTES does).
     let stream_cap = budget.left.saturating_add(MAX_STREAM_BYTES - MAX_CHART_BYTES);
@@ -30,13 +34,16 @@ pub fn read_nested_archive(bytes: &[u8], name: &str, budget: &mut InflateBudget)
     let mut archive = tar::Archive::new(stream);
     let corrupt = |e: std::io::Error| {
         if e.get_ref().is_some_and(|inner| inner.is::<StreamTooLarge>()) {
-            return fail(format!(
+            return fail(
+                Code::InputTooLarge,
+                format!(
                 "the archive inflates past Helm's limit of {} MiB for a chart (counting every subchart archive in it)",
                 MAX_CHART_BYTES >> 20
-            ))
+            ),
+            )
             .hint("Helm refuses charts this large; an archive that inflates this much may be an archive bomb");
         }
-        fail(format!("corrupt or truncated archive: {e}"))
+        fail(Code::ChartEntriesInvalid, format!("corrupt or truncated archive: {e}"))
             .hint("download or package the chart again (`helm pull` / `helm package`)")
     };
     let mut files = BTreeMap::new();
@@ -44,10 +51,12 @@ pub fn read_nested_archive(bytes: &[u8], name: &str, budget: &mut InflateBudget)
     let mut total: u64 = 0;
     for entry in archive.entries().map_err(corrupt)? {
         let mut entry = entry.map_err(corrupt)?;
-        let raw = String::from_utf8(entry.path_bytes().into_owned())
-            .map_err(|_| fail("an entry's path is not UTF-8".into()).hint("repackage the chart with `helm package`"))?;
+        let raw = String::from_utf8(entry.path_bytes().into_owned()).map_err(|_| {
+            fail(Code::ChartEntriesInvalid, "an entry's path is not UTF-8".into())
+                .hint("repackage the chart with `helm package`")
+        })?;
         let kind = entry.header().entry_type();
-        let entry_fail = |message: &str| Error::new(message).at(raw.clone()).at(name);
+        let entry_fail = |message: &str| Error::coded(Code::ChartEntriesInvalid, message).at(raw.clone()).at(name);
         use tar::EntryType as T;
         match kind {
             T::Directory | T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink => continue,
@@ -65,8 +74,11 @@ pub fn read_nested_archive(bytes: &[u8], name: &str, budget: &mut InflateBudget)
         match &top {
             None => top = Some(first.clone()),
             Some(t) if *t != first => {
-                return Err(fail(format!("the archive has more than one top-level directory (`{t}` and `{first}`)"))
-                    .hint("a chart archive holds exactly one directory, named after the chart"))
+                return Err(fail(
+                    Code::ChartEntriesInvalid,
+                    format!("the archive has more than one top-level directory (`{t}` and `{first}`)"),
+                )
+                .hint("a chart archive holds exactly one directory, named after the chart"))
             }
             Some(_) => {}
         }
@@ -75,17 +87,21 @@ pub fn read_nested_archive(bytes: &[u8], name: &str, budget: &mut InflateBudget)
             return Err(entry_fail(&format!(
                 "file is larger than Helm's limit of {} MiB per file",
                 MAX_FILE_BYTES >> 20
-            )));
+            ))
+            .code(Code::InputTooLarge));
         }
         let mut data = Vec::with_capacity(size as usize);
         (&mut entry).take(MAX_FILE_BYTES + 1).read_to_end(&mut data).map_err(corrupt)?;
         total += data.len() as u64;
         if total > budget.left {
-            return Err(fail(format!(
-                "the chart's files, with those of every subchart archive in it, add up to more than Helm's \
+            return Err(fail(
+                Code::InputTooLarge,
+                format!(
+                    "the chart's files, with those of every subchart archive in it, add up to more than Helm's \
                  limit of {} MiB",
-                MAX_CHART_BYTES >> 20
-            ))
+                    MAX_CHART_BYTES >> 20
+                ),
+            )
             .hint("Helm refuses charts this large; an archive that inflates this much may be an archive bomb"));
         }
         if let Some(stripped) = data.strip_prefix(UTF8_BOM) {
@@ -94,7 +110,8 @@ pub fn read_nested_archive(bytes: &[u8], name: &str, budget: &mut InflateBudget)
         files.insert(rest, data);
     }
     if files.is_empty() {
-        return Err(fail("the archive holds no files".into()).hint("package the chart again with `helm package`"));
+        return Err(fail(Code::ChartEntriesInvalid, "the archive holds no files".into())
+            .hint("package the chart again with `helm package`"));
     }
     budget.left -= total;
     let files = ChartFiles { name: name.to_string(), files };

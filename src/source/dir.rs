@@ -6,23 +6,30 @@ use std::path::Path;
 
 use super::ignore::IgnoreRules;
 use super::{read_capped, require_chart_yaml, utf8, ChartFiles, MAX_CHART_BYTES, MAX_FILE_BYTES, UTF8_BOM};
+use crate::diagnostic::Code;
 use crate::error::Error;
 
 /// Reads a chart directory as Helm does: `.helmignore` rules (plus Helm's default of skipping
 /// dot files in `templates/`), `.git` skipped, symlinks followed only while they stay inside it.
 pub fn read_dir(dir: &Path) -> Result<ChartFiles, Error> {
     let name = dir.display().to_string();
-    let fail = |message: String| Error::new(message).at(name.clone());
+    let fail = |message: String| Error::coded(Code::InputUnreadable, message).at(name.clone());
     let root = dir.canonicalize().map_err(|e| fail(format!("cannot read the chart directory: {e}")))?;
     let rules = match std::fs::File::open(root.join(".helmignore")) {
         Ok(file) => {
             let bytes =
                 read_capped(file, MAX_FILE_BYTES).map_err(|e| fail(format!(".helmignore: {e}")))?.ok_or_else(|| {
                     fail(format!(".helmignore is larger than Helm's limit of {} MiB per file", MAX_FILE_BYTES >> 20))
+                        .code(Code::InputTooLarge)
                 })?;
             let text = utf8(&bytes, ".helmignore").map_err(|e| e.at(name.clone()))?;
-            IgnoreRules::parse(text)
-                .map_err(|(line, m)| fail(m).at(".helmignore").line(line).hint("fix or remove that .helmignore line"))?
+            IgnoreRules::parse(text).map_err(|(line, m)| {
+                fail(m)
+                    .code(Code::ChartEntriesInvalid)
+                    .at(".helmignore")
+                    .line(line)
+                    .hint("fix or remove that .helmignore line")
+            })?
         }
         Err(_) => IgnoreRules::default(),
     }
@@ -33,7 +40,7 @@ pub fn read_dir(dir: &Path) -> Result<ChartFiles, Error> {
     while let Some(entry) = walk.next() {
         let entry = entry.map_err(|e| {
             let place = e.path().map_or(name.clone(), |p| p.display().to_string());
-            Error::new(format!("cannot read the chart directory: {e}")).at(place)
+            Error::coded(Code::InputUnreadable, format!("cannot read the chart directory: {e}")).at(place)
         })?;
         let rel = relative(&root, entry.path());
         if rel.is_empty() {
@@ -44,6 +51,7 @@ pub fn read_dir(dir: &Path) -> Result<ChartFiles, Error> {
             let target = entry.path().canonicalize().map_err(|e| fail(format!("{rel}: {e}")))?;
             if !target.starts_with(&root) {
                 return Err(fail(format!("{rel} is a symlink to {}, outside the chart directory", target.display()))
+                    .code(Code::ChartEntriesInvalid)
                     .hint("copy the file into the chart, or package the chart with `helm package`"));
             }
         }
@@ -58,12 +66,14 @@ pub fn read_dir(dir: &Path) -> Result<ChartFiles, Error> {
         }
         if !entry.file_type().is_file() {
             return Err(fail(format!("{rel} is not a regular file (a device, socket or pipe)"))
+                .code(Code::ChartEntriesInvalid)
                 .hint("remove it from the chart or list it in .helmignore"));
         }
         // Sizes are checked before reading (a sparse file can claim gigabytes it would fill memory
         // with), and again while reading, in case the file grows.
         let too_large = || {
             fail(format!("{rel} is larger than Helm's limit of {} MiB per file", MAX_FILE_BYTES >> 20))
+                .code(Code::InputTooLarge)
                 .hint("list it in .helmignore if the chart does not need it")
         };
         let size = entry.metadata().map_err(|e| fail(format!("{rel}: {e}")))?.len();
@@ -79,6 +89,7 @@ pub fn read_dir(dir: &Path) -> Result<ChartFiles, Error> {
                 "the chart's files add up to more than Helm's limit of {} MiB for a chart",
                 MAX_CHART_BYTES >> 20
             ))
+            .code(Code::InputTooLarge)
             .hint("list large files the chart does not need in .helmignore"));
         }
         if data.starts_with(UTF8_BOM) {

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
+use crate::diagnostic::Code;
 use crate::error::Error;
 pub use archive::{read_archive, read_nested_archive};
 pub use dir::read_dir;
@@ -56,10 +57,13 @@ pub fn utf8<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str, Error> {
         let line = good.iter().filter(|b| **b == b'\n').count() + 1;
         let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
         let column = String::from_utf8_lossy(&good[line_start..]).chars().count() + 1;
-        Error::new(format!(
+        Error::coded(
+            Code::YamlInvalid,
+            format!(
             "invalid UTF-8: byte 0x{:02X} at column {column} is not part of a UTF-8 character",
             bytes[e.valid_up_to()]
-        ))
+        ),
+        )
         .at(file)
         .line(line)
         .hint("Helm refuses the file too (`invalid leading UTF-8 octet`); save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)")
@@ -71,12 +75,17 @@ pub fn utf8<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str, Error> {
 /// names it for messages ("values file"); errors are located at the path, or at `stdin`.
 pub fn read_input_file(path: &Path, what: &str) -> Result<Vec<u8>, Error> {
     let place = if path == Path::new("-") { "stdin".to_string() } else { path.display().to_string() };
-    let cannot = |e: std::io::Error| Error::new(format!("cannot read the {what}: {e}")).at(place.clone());
+    let cannot = |e: std::io::Error| {
+        Error::coded(Code::InputUnreadable, format!("cannot read the {what}: {e}")).at(place.clone())
+    };
     let too_large = || {
-        Error::new(format!(
-            "the {what} is larger than the {} MiB limit for files given on the command line",
-            MAX_INPUT_FILE_BYTES >> 20
-        ))
+        Error::coded(
+            Code::InputTooLarge,
+            format!(
+                "the {what} is larger than the {} MiB limit for files given on the command line",
+                MAX_INPUT_FILE_BYTES >> 20
+            ),
+        )
         .at(place.clone())
         .hint("check that this is the file you meant")
     };
@@ -86,7 +95,7 @@ pub fn read_input_file(path: &Path, what: &str) -> Result<Vec<u8>, Error> {
         let file = std::fs::File::open(path).map_err(cannot)?;
         let meta = file.metadata().map_err(cannot)?;
         if meta.is_dir() {
-            return Err(Error::new(format!("the {what} is a directory")).at(place));
+            return Err(Error::coded(Code::InputUnreadable, format!("the {what} is a directory")).at(place));
         }
         if meta.is_file() && meta.len() > MAX_INPUT_FILE_BYTES {
             return Err(too_large());
@@ -104,9 +113,12 @@ fn read_capped(mut reader: impl Read, limit: u64) -> std::io::Result<Option<Vec<
 }
 
 fn archive_too_large(place: &str) -> Error {
-    Error::new(format!("the chart archive is larger than Helm's limit of {} MiB (inflated)", MAX_CHART_BYTES >> 20))
-        .at(place)
-        .hint("Helm refuses charts this large; check that this is the chart you meant")
+    Error::coded(
+        Code::InputTooLarge,
+        format!("the chart archive is larger than Helm's limit of {} MiB (inflated)", MAX_CHART_BYTES >> 20),
+    )
+    .at(place)
+    .hint("Helm refuses charts this large; check that this is the chart you meant")
 }
 
 /// A chart's files, keyed by path relative to the chart root ("Chart.yaml", "templates/x.yaml",
@@ -123,13 +135,13 @@ pub fn read(arg: &str) -> Result<ChartFiles, Error> {
     // inflated limit is refused before it is read into memory.
     if arg == "-" {
         let bytes = read_capped(std::io::stdin().lock(), MAX_STREAM_BYTES)
-            .map_err(|e| Error::new(format!("cannot read the chart from stdin: {e}")).at("-"))?
+            .map_err(|e| Error::coded(Code::InputUnreadable, format!("cannot read the chart from stdin: {e}")).at("-"))?
             .ok_or_else(|| archive_too_large("stdin"))?;
         return read_archive(&bytes, "stdin");
     }
     let path = Path::new(arg);
     let meta = std::fs::metadata(path).map_err(|e| {
-        Error::new(format!("cannot read the chart: {e}")).at(arg).hint(
+        Error::coded(Code::InputUnreadable, format!("cannot read the chart: {e}")).at(arg).hint(
             "pass a chart directory, a .tgz file, or `-` for a .tgz on stdin (to use a chart from \
              a repository, `helm pull REPO/CHART` it first)",
         )
@@ -140,12 +152,13 @@ pub fn read(arg: &str) -> Result<ChartFiles, Error> {
     if meta.len() > MAX_STREAM_BYTES {
         return Err(archive_too_large(arg));
     }
-    let file = std::fs::File::open(path).map_err(|e| Error::new(format!("cannot read the chart: {e}")).at(arg))?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::coded(Code::InputUnreadable, format!("cannot read the chart: {e}")).at(arg))?;
     let bytes = read_capped(file, MAX_STREAM_BYTES)
-        .map_err(|e| Error::new(format!("cannot read the chart: {e}")).at(arg))?
+        .map_err(|e| Error::coded(Code::InputUnreadable, format!("cannot read the chart: {e}")).at(arg))?
         .ok_or_else(|| archive_too_large(arg))?;
     if !bytes.starts_with(b"\x1f\x8b") && (arg.ends_with(".yaml") || arg.ends_with(".yml")) {
-        return Err(Error::new("this is a YAML file, but a chart was expected")
+        return Err(Error::coded(Code::NotAChart, "this is a YAML file, but a chart was expected")
             .at(arg)
             .hint("pass the chart (a directory or .tgz) here, and values files with -f"));
     }
@@ -163,9 +176,12 @@ fn require_chart_yaml(files: &ChartFiles) -> Result<(), Error> {
     let more = if found.len() > shown.len() { ", ..." } else { "" };
     let contents =
         if found.is_empty() { "it is empty".to_string() } else { format!("found: {}{more}", shown.join(", ")) };
-    Err(Error::new(format!("not a Helm chart: there is no Chart.yaml at its root ({contents})"))
-        .at(files.name.clone())
-        .hint("point at the directory that holds Chart.yaml, or at a packaged chart .tgz"))
+    Err(Error::coded(
+        Code::ChartYamlMissing,
+        format!("not a Helm chart: there is no Chart.yaml at its root ({contents})"),
+    )
+    .at(files.name.clone())
+    .hint("point at the directory that holds Chart.yaml, or at a packaged chart .tgz"))
 }
 
 #[cfg(test)]

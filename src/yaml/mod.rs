@@ -29,6 +29,7 @@ mod write;
 
 use std::collections::HashMap;
 
+use crate::diagnostic::Code;
 use crate::error::Error;
 use crate::values::{Map, Value, ValuesPath};
 use read::Reader;
@@ -57,7 +58,7 @@ pub fn parse(text: &str, file: &str) -> Result<Value, Error> {
     match docs.len() {
         0 => Ok(Value::Null),
         1 => Ok(docs.remove(0)),
-        n => Err(Error::new(format!("expected one YAML document, found {n}"))
+        n => Err(Error::coded(Code::YamlInvalid, format!("expected one YAML document, found {n}"))
             .at(file)
             .hint("split the documents into separate files, or remove the extra `---` lines")),
     }
@@ -78,10 +79,10 @@ pub fn parse_values(text: &str, file: &str) -> Result<Value, Error> {
             Value::Null => {}
             Value::Map(m) => merged = merge_maps(merged, m),
             other => {
-                return Err(Error::new(format!(
-                    "a values file must be a map of keys, but this one is {}",
-                    kind(&other)
-                ))
+                return Err(Error::coded(
+                    Code::YamlInvalid,
+                    format!("a values file must be a map of keys, but this one is {}", kind(&other)),
+                )
                 .at(file)
                 .hint("write values as `key: value` lines at the top level"))
             }

@@ -7,6 +7,7 @@ use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span, Tag};
 
 use super::scalars::{key_text, resolve_plain};
 use super::{group_digits, MAX_ALIAS_NODES, MAX_DEPTH, MAX_FLOW_DEPTH};
+use crate::diagnostic::Code;
 use crate::error::Error;
 use crate::values::{Map, Value, ValuesPath};
 
@@ -40,29 +41,32 @@ impl<'a> Reader<'a> {
         let m = e.marker();
         // saphyr-parser counts flow nesting in a byte; say which limit that is.
         if e.info() == "recursion limit exceeded" {
-            return Error::new(format!(
-                "flow lists and maps (`[`, `{{`) nested deeper than {MAX_FLOW_DEPTH} levels (column {})",
-                m.col() + 1
-            ))
+            return Error::coded(
+                Code::YamlInvalid,
+                format!(
+                    "flow lists and maps (`[`, `{{`) nested deeper than {MAX_FLOW_DEPTH} levels (column {})",
+                    m.col() + 1
+                ),
+            )
             .at(self.file)
             .line(m.line())
             .hint("this YAML reader's limit (Helm allows 10,000 levels); write the deeper levels in block style");
         }
-        Error::new(format!("invalid YAML: {} (column {})", e.info(), m.col() + 1))
+        Error::coded(Code::YamlInvalid, format!("invalid YAML: {} (column {})", e.info(), m.col() + 1))
             .at(self.file)
             .line(m.line())
             .hint("fix the YAML syntax at that line (indentation, quotes, brackets)")
     }
 
     fn error_at(&self, span: Span, message: impl Into<String>) -> Error {
-        Error::new(message).at(self.file).line(span.start.line())
+        Error::coded(Code::YamlInvalid, message).at(self.file).line(span.start.line())
     }
 
     fn next(&mut self) -> Result<(Event<'a>, Span), Error> {
         match self.parser.next_event() {
             Some(Ok(ev)) => Ok(ev),
             Some(Err(e)) => Err(self.scan_error(&e)),
-            None => Err(Error::new("unexpected end of YAML").at(self.file)),
+            None => Err(Error::coded(Code::YamlInvalid, "unexpected end of YAML").at(self.file)),
         }
     }
 

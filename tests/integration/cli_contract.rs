@@ -23,7 +23,7 @@ fn a_directory_without_chart_yaml_is_not_a_chart() {
         .status(2)
         .stdout("")
         .stderr(
-            "error: empty: not a Helm chart: there is no Chart.yaml at its root (it is empty)\n  \
+            "error[HR037]: empty: not a Helm chart: there is no Chart.yaml at its root (it is empty)\n  \
          = hint: point at the directory that holds Chart.yaml, or at a packaged chart .tgz\n",
         )
         .run();
@@ -38,7 +38,7 @@ fn a_corrupt_archive_is_named_with_what_to_do() {
         .status(2)
         .stdout("")
         .stderr(
-            "error: bad.tgz: not a gzipped archive (a chart .tgz starts with gzip's magic bytes)\n  \
+            "error[HR048]: bad.tgz: not a gzipped archive (a chart .tgz starts with gzip's magic bytes)\n  \
          = hint: pass a chart packaged by `helm package`, or the chart's directory\n",
         )
         .run();
@@ -52,7 +52,7 @@ fn a_values_file_with_a_syntax_error_names_file_and_line() {
     std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: app\nversion: 1.0.0\n").unwrap();
     std::fs::write(chart.join("values.yaml"), "image:\n  tag: [\n").unwrap();
     helm_retarget(&["overlay", "app", "--registry", MIRROR]).current_dir(dir.path()).status(2).stdout("").stderr(
-        "error: app: values.yaml: invalid YAML: while parsing a node, did not find expected node content (column 1) (line 3)\n  \
+        "error[HR052]: app: values.yaml: invalid YAML: while parsing a node, did not find expected node content (column 1) (line 3)\n  \
          = hint: fix the YAML syntax at that line (indentation, quotes, brackets)\n",
     ).run();
 }
@@ -75,7 +75,8 @@ fn a_batch_reports_each_bad_chart_and_still_scans_the_rest() {
         .arg(fixture("loki-style"))
         .current_dir(dir.path())
         .status(2)
-        .stderr_contains("error: bad.tgz: not a gzipped archive")
+        .diagnostic("HR048")
+        .stderr_contains("error[HR048]: bad.tgz: not a gzipped archive")
         .run();
     assert!(out.stdout.contains("docker.io/grafana/loki:3.3.2"), "the good chart is still scanned:\n{}", out.stdout);
 }
@@ -133,7 +134,8 @@ fn a_failed_overlay_leaves_an_existing_output_file_untouched() {
     helm_retarget(&["overlay", "bad.tgz", "--registry", MIRROR, "-o", "overlay.yaml"])
         .current_dir(dir.path())
         .status(2)
-        .stderr_contains("error: bad.tgz: not a gzipped archive")
+        .diagnostic("HR048")
+        .stderr_contains("error[HR048]: bad.tgz: not a gzipped archive")
         .run();
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "previous: content\n");
 }
@@ -146,7 +148,8 @@ fn post_render_fails_closed_on_input_that_is_not_a_manifest_stream() {
             .stdin(input)
             .status(2)
             .stdout("")
-            .stderr_contains("error: manifest stream")
+            .diagnostic("HR054")
+            .stderr_contains("]: manifest stream")
             .run();
     }
 }
@@ -206,7 +209,7 @@ fn two_images_that_would_share_a_destination_are_an_error_naming_both() {
     )
     .unwrap();
     helm_retarget(&["overlay", "app", "--registry", MIRROR]).current_dir(dir.path()).status(2).stdout("").stderr(
-        "error: app: --registry: different images would share a destination: docker.io/org/web and quay.io/org/web \
+        "error[HR051]: app: --registry: different images would share a destination: docker.io/org/web and quay.io/org/web \
          would both move to registry.example.org/org/web\n  \
          = hint: use `layout: keep-host` in a --mapping file, or give one source registry its own destination under `registries:`\n",
     ).run();
@@ -287,14 +290,16 @@ fn issue_7_an_image_field_that_is_no_reference_is_named_and_left_as_written() {
         .status(0)
         .stdout(&input.replace("docker.io/library/nginx:1.27", &format!("{MIRROR}/library/nginx:1.27")))
         .stderr_contains(
-            "helm-retarget: manifest stream: document 0 line 8: Pod/web spec.containers[0].image: \"Nginx:Latest\" \
+            "warning[HR018]: manifest stream: document 0 line 8: Pod/web spec.containers[0].image: \"Nginx:Latest\" \
              is not an image reference",
         )
         .stderr_contains("left as it is")
+        .diagnostic("HR018")
         .run();
     helm_retarget(&["verify", "--registry", MIRROR])
         .stdin(input)
         .status(1)
-        .stderr_contains("verify: manifest stream: document 0 line 8: Pod/web spec.containers[0].image")
+        .diagnostic("HR018")
+        .stderr_contains("warning[HR018]: manifest stream: document 0 line 8: Pod/web spec.containers[0].image")
         .run();
 }

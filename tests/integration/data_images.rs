@@ -80,6 +80,7 @@ fn ambiguous_text_is_refused_naming_object_and_field_and_writes_nothing() {
         .status(2)
         .stderr_contains("ConfigMap/jobs: data.run.sh#line 1")
         .stderr_contains("which to move is a guess")
+        .diagnostic("HR056")
         .run();
     assert_eq!(out.stdout, "");
 }

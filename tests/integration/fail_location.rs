@@ -63,8 +63,7 @@ fn fail_and_required_name_file_line_and_column_as_both_helms_do() {
     let home = tempfile::tempdir().unwrap();
     for (name, files) in CASES {
         let chart = write_chart(dir.path(), name, files);
-        let ours = helm_retarget(&["template"]).arg(&chart).current_dir(dir.path()).output();
-        ours.status(2);
+        let ours = helm_retarget(&["template"]).arg(&chart).current_dir(dir.path()).status(2).diagnostic("HR020").run();
         assert_eq!(ours.stdout, "", "{name}: nothing is written");
         let ours_line =
             ours.stderr.lines().next().unwrap_or_default().strip_prefix("error[HR020]: ").unwrap_or_default();

@@ -18,6 +18,7 @@ use saphyr_parser::ScalarStyle;
 
 use super::tree::{Node, Scalar};
 use super::ImageField;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::kube;
 use crate::reference::Reference;
 
@@ -96,7 +97,7 @@ pub(crate) fn find(
     text: &str,
     first_line: usize,
     rules: Rules,
-    refused: &mut Vec<String>,
+    refused: &mut Vec<Diagnostic>,
 ) -> Vec<Site> {
     let mut finder = Finder { object, text, first_line, sites: Vec::new(), rules, in_text: false, refused };
     match kube::pod_spec_path(&object.kind) {
@@ -136,7 +137,7 @@ struct Finder<'f> {
     rules: Rules,
     /// Searching a document embedded in a data value: its own text values are not searched again.
     in_text: bool,
-    refused: &'f mut Vec<String>,
+    refused: &'f mut Vec<Diagnostic>,
 }
 
 impl Finder<'_> {
@@ -156,13 +157,19 @@ impl Finder<'_> {
                 Err(e) => e.to_string(),
                 Ok(_) => "it holds whitespace".to_string(),
             };
-            self.refused.push(format!(
-                "manifest stream: document {} line {}: {} {path}: {value:?} is not an image reference ({why}); \
-                 left as it is: Kubernetes will not pull it either, fix the value that writes it",
-                self.object.document,
-                self.first_line + scalar.line - 1,
-                self.field(path, 0, String::new(), Vec::new()).object(),
-            ));
+            self.refused.push(
+                Diagnostic::new(
+                    Code::FieldNotAReference,
+                    format!(
+                        "document {} line {}: {} {path}: {value:?} is not an image reference ({why}); left as it \
+                         is: Kubernetes will not pull it either, fix the value that writes it",
+                        self.object.document,
+                        self.first_line + scalar.line - 1,
+                        self.field(path, 0, String::new(), Vec::new()).object(),
+                    ),
+                )
+                .at("manifest stream"),
+            );
         }
     }
 
