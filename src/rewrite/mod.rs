@@ -22,8 +22,6 @@ use std::ops::Range;
 use serde::Serialize;
 
 use crate::error::Error;
-/// Still reached as `rewrite::is_pod_kind` by plan.rs, which is being split; it moves to `kube`.
-pub use crate::kube::is_pod_kind;
 use crate::mapping::RegistryMapping;
 use crate::reference::Reference;
 use scanner::Scanner;
