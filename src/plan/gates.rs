@@ -25,3 +25,30 @@ impl Planner<'_, '_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::testing::{chart, plan_to_mirror};
+    use crate::plan::Outcome;
+
+    #[test]
+    fn a_key_the_failing_helper_found_false_is_set_to_true_and_named_as_a_gate() {
+        let chart = chart(&[
+            ("values.yaml", "image: docker.io/org/app:1\nallowMirror: false\n"),
+            (
+                "templates/pod.yaml",
+                "{{- if and (not (hasPrefix \"docker.io/\" .Values.image)) (not .Values.allowMirror) }}\
+                 {{ fail \"images come from docker.io unless allowMirror is set\" }}{{ end }}\n\
+                 apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: app\n      \
+                 image: {{ .Values.image }}\n",
+            ),
+        ]);
+        let plan = plan_to_mirror(&chart, &[]);
+        let keys: Vec<&str> = plan.gates.iter().map(|g| g.key.as_str()).collect();
+        assert_eq!(keys, ["allowMirror"]);
+        assert!(plan.gates[0].message.contains("unless allowMirror is set"), "{:?}", plan.gates);
+        assert_eq!(plan.overlay.get(&ValuesPath::parse("allowMirror")), Some(&Value::Bool(true)));
+        assert!(matches!(plan.moves[0].outcome, Outcome::Moved { .. }), "{:?}", plan.moves);
+    }
+}

@@ -133,3 +133,41 @@ pub(super) fn components_offered(images: &BTreeMap<SiteId, RenderedImage>, objec
         .collect();
     wanted.iter().all(|w| offered.iter().any(|o| same_image(o, w)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::testing::{chart, image, render};
+
+    #[test]
+    fn image_config_documents_are_the_base_and_components_ones_of_that_config_map_in_order() {
+        let chart = chart(&[(
+            "templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: images\ndata:\n  \
+             a.yaml: |\n    base: quay.io/org/base\n    components:\n      web: {image: web, tag: v1}\n    ---\n    \
+             unrelated: true\n  b.yaml: |\n    base: quay.io/org/other\n    components: {}\n---\n\
+             apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: elsewhere\ndata:\n  \
+             c.yaml: |\n    base: quay.io/org/third\n    components: {}\n",
+        )]);
+        let render = render(&chart);
+        let template = &render.templates.iter().find(|t| t.name.ends_with("cm.yaml")).unwrap().name;
+        let bases: Vec<Value> = image_config_documents(&render, template, "ConfigMap/images")
+            .iter()
+            .filter_map(|d| d.get(&ValuesPath::parse("base")).cloned())
+            .collect();
+        assert_eq!(bases, [Value::String("quay.io/org/base".into()), Value::String("quay.io/org/other".into())]);
+    }
+
+    #[test]
+    fn components_count_as_offered_only_when_the_config_maps_documents_name_every_one() {
+        let mut base = image("quay.io/org/base", Vec::new());
+        base.id.object = "ConfigMap/images".into();
+        base.components = vec!["mirror.example/org/web:v1".into(), "mirror.example/org/db:v2".into()];
+        let images: BTreeMap<SiteId, RenderedImage> = [(base.id.clone(), base)].into();
+        let web = Reference::parse("mirror.example/org/web:v1").unwrap();
+        let other = Reference::parse("mirror.example/org/cache:v1").unwrap();
+        assert!(components_offered(&images, "ConfigMap/images", std::slice::from_ref(&web)));
+        assert!(!components_offered(&images, "ConfigMap/images", &[web.clone(), other]));
+        assert!(!components_offered(&images, "ConfigMap/elsewhere", &[web]));
+    }
+}

@@ -129,6 +129,10 @@ struct Planner<'a, 'c> {
 
 /// Plans the overlay for one chart tree. Two different images that the mapping would put on one
 /// destination are an error naming both (the overlay would silently swap one for the other).
+#[allow(
+    clippy::too_many_lines,
+    reason = "the strategies run in one order that reads top to bottom; each step is a call"
+)]
 pub fn plan(
     root: &Chart,
     user: &Value,
@@ -161,13 +165,13 @@ pub fn plan(
         mapping,
         base: base.clone(),
         effective: effective.clone(),
-        overlay: Value::Map(Default::default()),
+        overlay: Value::Map(BTreeMap::default()),
         gates: Vec::new(),
         warnings: Vec::new(),
         banned,
         components: components.clone(),
         image_config_lists: BTreeMap::new(),
-        current: Default::default(),
+        current: std::cell::RefCell::default(),
     };
     let mut planner = fresh(BTreeSet::new());
 
@@ -200,12 +204,12 @@ pub fn plan(
         planner = fresh(banned);
     };
     let registry_settings = planner.apply_registry_settings(&baseline_render, &baseline_failures);
-    let (final_render, finals) = if !registry_settings.iter().any(|(_, new)| new.is_some()) {
-        (final_render, finals)
-    } else {
+    let (final_render, finals) = if registry_settings.iter().any(|(_, new)| new.is_some()) {
         let render = planner.render_with(&planner.overlay);
         let images = discover::images(&render).into_iter().map(|i| (i.id.clone(), i)).collect();
         (render, images)
+    } else {
+        (final_render, finals)
     };
     let (final_render, finals) = if pull_secrets.is_empty() {
         (final_render, finals)
@@ -236,7 +240,7 @@ pub fn plan(
                     || components.get(&image.id).is_some_and(|w| components_offered(&finals, &image.id.object, w)) =>
             {
                 let mut keys = overlay_keys_behind(&discover::keys(&r.parts), &overlay_keys);
-                keys.extend(planner.image_config_lists.get(&image.id.object).map(|k| k.to_string()));
+                keys.extend(planner.image_config_lists.get(&image.id.object).map(ToString::to_string));
                 Outcome::Moved { keys }
             }
             (Some(_), _) => Outcome::PostRenderOnly { reason: why_unmovable(image) },
@@ -247,11 +251,11 @@ pub fn plan(
             site: image.id.clone(),
             keys: discover::keys(&image.parts),
             source: image.reference.to_string(),
-            destination: destination.as_ref().map(|d| d.to_string()),
+            destination: destination.as_ref().map(ToString::to_string),
             // An image-config `base` stays in its document; later documents carry the move.
             rendered: match rendered {
                 Some(r) if r.components.is_empty() || r.is_split() => r.composed().to_string(),
-                _ => destination.as_ref().map_or_else(|| image.text.clone(), |d| d.name()),
+                _ => destination.as_ref().map_or_else(|| image.text.clone(), Reference::name),
             },
             outcome,
         });
@@ -366,8 +370,27 @@ mod testing {
         Part::Template { text: text.into() }
     }
 
+    /// A chart `t` loaded from (path, text) pairs, `Chart.yaml` added.
+    pub(super) fn chart(entries: &[(&str, &str)]) -> Chart {
+        let mut files: BTreeMap<String, Vec<u8>> =
+            entries.iter().map(|(p, t)| ((*p).to_string(), t.as_bytes().to_vec())).collect();
+        files.insert("Chart.yaml".into(), b"apiVersion: v2\nname: t\nversion: 0.1.0\n".to_vec());
+        crate::chart::load(&crate::source::ChartFiles { name: "t".into(), files }).unwrap()
+    }
+
+    /// The traced render of a chart under its own defaults.
+    pub(super) fn render(chart: &Chart) -> TreeRender {
+        TreeRenderer::new(chart).render(&Value::Map(BTreeMap::new()))
+    }
+
+    /// The plan of a chart under its own defaults onto `mirror.example`.
+    pub(super) fn plan_to_mirror(chart: &Chart, pull_secrets: &[String]) -> RetargetPlan {
+        let mapping = RegistryMapping::from_registry("mirror.example").unwrap();
+        plan(chart, &Value::Map(BTreeMap::new()), &mapping, pull_secrets).unwrap()
+    }
+
     pub(super) fn effective(pairs: &[(&str, &str)]) -> Value {
-        let mut v = Value::Map(Default::default());
+        let mut v = Value::Map(BTreeMap::default());
         for (k, t) in pairs {
             v.set(&ValuesPath::parse(k), Value::String(t.to_string()));
         }

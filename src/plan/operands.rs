@@ -1,6 +1,8 @@
 //! Operands: charts an operator installs itself, planned like any chart, their overlays written
 //! under the operator values map that the templates render whole into a custom resource.
 
+use std::collections::BTreeMap;
+
 use super::{plan, Outcome, RetargetPlan};
 use crate::chart::Chart;
 use crate::diagnostic::{Code, Diagnostic};
@@ -43,7 +45,7 @@ pub fn with_operands(
     let (base, _, _) = renderer.with_placeholders(user);
     let mut found = Vec::new();
     for (name, chart) in operands {
-        let operand = plan(chart, &Value::Map(Default::default()), mapping, pull_secrets)
+        let operand = plan(chart, &Value::Map(BTreeMap::default()), mapping, pull_secrets)
             .map_err(|e| e.at(format!("operand {name}")))?;
         let values = crate::values::coalesce(&base, &operator.overlay);
         let render = renderer.render(&values);
@@ -111,13 +113,13 @@ fn operand_values_path(
     name: &str,
 ) -> Option<(ValuesPath, String)> {
     let mut candidates = Vec::new();
-    map_paths(covering, ValuesPath::root(), &mut candidates);
+    map_paths(covering, &ValuesPath::root(), &mut candidates);
     let names = |p: &ValuesPath| p.steps().iter().any(|s| matches!(s, Step::Key(k) if k == name));
     candidates.sort_by_key(|p| (!names(p), std::cmp::Reverse(p.steps().len()), p.to_string()));
     for path in candidates.into_iter().take(OPERAND_PROBES) {
         let key = ValuesPath::root().child(OPERAND_PROBE_KEY);
         let mut trial = values.clone();
-        let mut probe = values.get(&path).cloned().unwrap_or_else(|| Value::Map(Default::default()));
+        let mut probe = values.get(&path).cloned().unwrap_or_else(|| Value::Map(BTreeMap::default()));
         if !matches!(probe, Value::Map(_)) {
             continue;
         }
@@ -133,13 +135,13 @@ fn operand_values_path(
     None
 }
 
-fn map_paths(value: &Value, at: ValuesPath, out: &mut Vec<ValuesPath>) {
+fn map_paths(value: &Value, at: &ValuesPath, out: &mut Vec<ValuesPath>) {
     if let Value::Map(map) = value {
         if !at.is_root() {
             out.push(at.clone());
         }
         for (k, child) in map {
-            map_paths(child, at.child(k), out);
+            map_paths(child, &at.child(k), out);
         }
     }
 }
@@ -196,4 +198,29 @@ pub fn rendered_field(render: &TreeRender, location: &str) -> Option<Value> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::testing::{chart, render};
+
+    #[test]
+    fn the_field_a_values_map_renders_into_is_found_in_a_custom_resource_not_a_pod() {
+        let chart = chart(&[
+            ("values.yaml", "exporter:\n  replicas: 2\n  image: {tag: \"1\"}\n"),
+            (
+                "templates/cr.yaml",
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  held: {{ toYaml .Values.exporter | nindent 4 }}\n\
+                 ---\napiVersion: example.com/v1\nkind: AgentSet\nmetadata:\n  name: agents\nspec:\n  exporter:\n    \
+                 helmValues: {{ toYaml .Values.exporter | nindent 6 }}\n",
+            ),
+        ]);
+        let render = render(&chart);
+        let wanted = render.effective.get(&ValuesPath::parse("exporter")).unwrap().clone();
+        let field = field_holding(&render, &wanted);
+        assert_eq!(field.as_deref(), Some("AgentSet/agents spec.exporter.helmValues"));
+        assert_eq!(rendered_field(&render, "AgentSet/agents spec.exporter.helmValues"), Some(wanted));
+        assert_eq!(rendered_field(&render, "AgentSet/other spec.exporter.helmValues"), None);
+    }
 }

@@ -107,10 +107,44 @@ fn pod_specs(render: &TreeRender) -> Vec<(String, Value)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::testing::{chart, plan_to_mirror, render};
 
     #[test]
     fn pull_secret_keys_are_recognised_by_their_leaf() {
         assert!(is_pull_secret_knob(&ValuesPath::parse("global.imagePullSecrets")));
         assert!(is_pull_secret_knob(&ValuesPath::parse("defaults.image.pullSecrets")));
+    }
+
+    const TWO_PODS: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\nspec:\n\
+        {{- with .Values.global.imagePullSecrets }}\n  imagePullSecrets: {{ toYaml . | nindent 4 }}\n{{- end }}\n  \
+        containers:\n    - name: app\n      image: {{ .Values.image }}\n---\n\
+        apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: b\nspec:\n  jobTemplate:\n    spec:\n      template:\n        \
+        spec:\n          imagePullSecrets: [{name: other}]\n          containers:\n            - name: app\n              \
+        image: docker.io/org/b:1\n";
+
+    #[test]
+    fn pods_are_found_at_each_kinds_pod_spec_path_with_their_secrets() {
+        let chart = chart(&[
+            ("values.yaml", "global:\n  imagePullSecrets: [{name: creds}]\nimage: docker.io/org/a:1\n"),
+            ("templates/pods.yaml", TWO_PODS),
+        ]);
+        let render = render(&chart);
+        assert_eq!(all_pods(&render), ["CronJob/b".to_string(), "Pod/a".to_string()].into());
+        assert_eq!(pods_with_secrets(&render, &["creds".into()]), ["Pod/a".to_string()].into());
+        assert_eq!(pods_with_secrets(&render, &["other".into()]), ["CronJob/b".to_string()].into());
+    }
+
+    #[test]
+    fn the_key_the_templates_read_gets_the_secrets_and_a_pod_left_without_is_named() {
+        let chart = chart(&[
+            ("values.yaml", "global:\n  imagePullSecrets: []\nimage: docker.io/org/a:1\n"),
+            ("templates/pods.yaml", TWO_PODS),
+        ]);
+        let plan = plan_to_mirror(&chart, &["mirror-creds".into()]);
+        let set = plan.overlay.get(&ValuesPath::parse("global.imagePullSecrets"));
+        assert_eq!(set, Some(&crate::yaml::parse("- name: mirror-creds\n", "t").unwrap()));
+        let unplaced: Vec<&str> =
+            plan.warnings.iter().filter(|w| w.code == Code::PullSecretsUnplaced).map(|w| w.message.as_str()).collect();
+        assert_eq!(unplaced, ["no values key sets pull secrets for: CronJob/b"]);
     }
 }

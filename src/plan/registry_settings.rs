@@ -22,24 +22,22 @@ impl Planner<'_, '_> {
     ) -> Vec<(discover::RegistrySetting, Option<String>)> {
         let mut out = Vec::new();
         for setting in discover::registry_settings(baseline) {
-            let key = match (setting.movable, setting.keys.as_slice()) {
-                (true, [key]) => ValuesPath::parse(key),
-                _ => {
-                    self.warnings.push(
-                        Diagnostic::new(
-                            Code::RegistrySettingNotAKey,
-                            format!(
-                                "registry setting {} = {} is not one values key (the template writes it): the \
-                                 operator builds images from it",
-                                setting.location, setting.host
-                            ),
-                        )
-                        .at(&setting.template),
-                    );
-                    out.push((setting, None));
-                    continue;
-                }
+            let (true, [key]) = (setting.movable, setting.keys.as_slice()) else {
+                self.warnings.push(
+                    Diagnostic::new(
+                        Code::RegistrySettingNotAKey,
+                        format!(
+                            "registry setting {} = {} is not one values key (the template writes it): the \
+                             operator builds images from it",
+                            setting.location, setting.host
+                        ),
+                    )
+                    .at(&setting.template),
+                );
+                out.push((setting, None));
+                continue;
             };
+            let key = ValuesPath::parse(key);
             let Some(mapped) = self.registry_host_for(&setting.host) else {
                 out.push((setting, None)); // the mapping excludes this registry
                 continue;
@@ -94,6 +92,7 @@ impl Planner<'_, '_> {
     /// The host (and path prefix) the mapping gives images of registry `host`, when it keeps
     /// their paths; Some(None) when it renames paths, which one host setting cannot express.
     /// The outer None: the mapping excludes the registry.
+    #[allow(clippy::option_option, reason = "three answers: excluded, not expressible as a host, this host")]
     fn registry_host_for(&self, host: &str) -> Option<Option<String>> {
         const PROBE_PATH: &str = "helm-retarget-probe/image";
         let probe = Reference::parse(&format!("{host}/{PROBE_PATH}:1")).ok()?;
@@ -101,5 +100,40 @@ impl Planner<'_, '_> {
         let Some(prefix) = dest.repository.strip_suffix(PROBE_PATH) else { return Some(None) };
         let prefix = prefix.trim_end_matches('/');
         Some(Some(if prefix.is_empty() { dest.registry } else { format!("{}/{prefix}", dest.registry) }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::testing::{chart, plan_to_mirror};
+
+    #[test]
+    fn a_setting_one_key_holds_gets_the_mirror_host_and_a_hard_coded_one_is_reported() {
+        let chart = chart(&[
+            ("values.yaml", "operator:\n  registry: quay.io\n"),
+            (
+                "templates/config.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: operator\ndata:\n  \
+                 container-registry: {{ .Values.operator.registry }}\n---\n\
+                 apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fixed\ndata:\n  container-registry: ghcr.io\n",
+            ),
+        ]);
+        let plan = plan_to_mirror(&chart, &[]);
+        let hosts: Vec<(&str, &str, Option<&str>)> = plan
+            .registry_settings
+            .iter()
+            .map(|(s, new)| (s.location.as_str(), s.host.as_str(), new.as_deref()))
+            .collect();
+        assert_eq!(
+            hosts,
+            [
+                ("ConfigMap/operator data.container-registry", "quay.io", Some("mirror.example")),
+                ("ConfigMap/fixed data.container-registry", "ghcr.io", None),
+            ]
+        );
+        let set = plan.overlay.get(&ValuesPath::parse("operator.registry"));
+        assert_eq!(set, Some(&Value::String("mirror.example".into())));
+        assert!(plan.warnings.iter().any(|w| w.code == Code::RegistrySettingNotAKey), "{:?}", plan.warnings);
     }
 }

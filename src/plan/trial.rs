@@ -127,7 +127,7 @@ impl Planner<'_, '_> {
             alternatives.push(ValuesPath::from_steps(steps[i..].to_vec()));
         }
         for drop in 0..steps.len().saturating_sub(1) {
-            let mut shorter = steps.to_vec();
+            let mut shorter = steps.clone();
             shorter.remove(drop);
             alternatives.push(ValuesPath::from_steps(shorter));
         }
@@ -186,7 +186,7 @@ mod tests {
 
     #[test]
     fn an_edit_inside_a_list_restates_the_whole_list() {
-        let mut effective = Value::Map(Default::default());
+        let mut effective = Value::Map(BTreeMap::default());
         let list =
             crate::yaml::parse("- name: a\n  image: x/a:1\n  args: [--v]\n- name: b\n  image: x/b:1\n", "t").unwrap();
         effective.set(&ValuesPath::parse("extra"), list);
