@@ -27,7 +27,7 @@ pub enum Format {
 /// The overlay for one chart in `format`; `name` is the patched or written object's
 /// `metadata.name` (default: the chart's name, and `<chart>-retarget` for the ConfigMap).
 pub fn to_document(plan: &RetargetPlan, format: Format, name: Option<&str>) -> Result<String> {
-    let object_name = |default: String| name.map(str::to_string).unwrap_or(default);
+    let object_name = |default: String| name.map_or(default, str::to_string);
     if matches!(format, Format::Argocd | Format::Flux) {
         if let Some(path) = first_null(&plan.overlay, &ValuesPath::root()) {
             // Argo CD and Flux apply these documents as merge patches, where null deletes the key
@@ -217,7 +217,7 @@ mod tests {
         RetargetPlan {
             chart: "demo".to_string(),
             overlay: crate::yaml::parse(overlay, "overlay").unwrap(),
-            comments: Default::default(),
+            comments: std::collections::BTreeMap::default(),
             moves: Vec::new(),
             gates: Vec::new(),
             placeholders: Vec::new(),

@@ -17,6 +17,10 @@ use crate::values::{Value, ValuesPath};
 
 /// `plan` with its overlay extended so that every moved image renders `destination@digest` (its
 /// tag kept where the chart keeps one) as `lock` says; `user` are the values it was planned with.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one pass per image kind over the plan, kept together so their order stays visible"
+)]
 pub fn pin_digests(mut plan: RetargetPlan, root: &Chart, user: &Value, lock: &ImagesLock) -> Result<RetargetPlan> {
     let renderer = TreeRenderer::new(root);
     let (base, _, _) = renderer.with_placeholders(user);
@@ -103,7 +107,7 @@ pub fn pin_digests(mut plan: RetargetPlan, root: &Chart, user: &Value, lock: &Im
                     || wanted.get(id).is_some_and(|p| renders_pinned(&trial_images, id, p))
             }) && done.iter().all(|(id, p)| renders_pinned(&trial_images, id, p));
             if renders_pinned(&trial_images, &site, &pinned) && others_kept {
-                plan.comments.entry(path).or_default().push(format!("pinned {} ({how}, images lock)", pinned));
+                plan.comments.entry(path).or_default().push(format!("pinned {pinned} ({how}, images lock)"));
                 overlay = trial;
                 effective = trial_effective;
                 covering = trial_covering;

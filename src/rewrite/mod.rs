@@ -23,8 +23,6 @@ use serde::Serialize;
 
 use crate::diagnostic::Diagnostic;
 use crate::error::Error;
-/// Still reached as `rewrite::is_pod_kind` by plan.rs, which is being split; it moves to `kube`.
-pub use crate::kube::is_pod_kind;
 use crate::mapping::RegistryMapping;
 use crate::reference::Reference;
 use crate::report;
