@@ -1,11 +1,15 @@
-//! Command-line arguments (clap derive) validated into a config, and the commands they run.
+//! Command-line arguments in two stages: the clap types here (their doc comments are the help),
+//! then [`Config`], built once from them in `config`, which the commands run on.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::error::{Error, Result};
-use crate::mapping::RegistryMapping;
+mod config;
+
+pub use config::{
+    ChartArchive, Config, Diff, Input, Mirror, Output, Overlay, PostRender, Relocate, Scan, Template, Values, Verify,
+};
 
 /// Retarget every container image of a Helm chart to a private registry.
 ///
@@ -126,19 +130,6 @@ pub struct TargetArgs {
     /// Mapping file (YAML): per-source-registry destinations, presets, exclusions.
     #[arg(long, value_name = "FILE")]
     pub mapping: Option<PathBuf>,
-}
-
-impl TargetArgs {
-    pub fn mapping(&self) -> Result<RegistryMapping> {
-        match (&self.mapping, &self.registry) {
-            (Some(file), registry) => RegistryMapping::from_file(file, registry.as_deref()),
-            (None, Some(registry)) => RegistryMapping::from_registry(registry),
-            (None, None) => {
-                Err(Error::new("no target registry given")
-                    .hint("pass --registry HOST[:PORT][/PREFIX] or --mapping FILE"))
-            }
-        }
-    }
 }
 
 #[derive(Debug, Args)]
@@ -338,25 +329,6 @@ pub enum DiffFormat {
     Skopeo,
     /// The crane copy script for only the images the new version adds (needs a target).
     Crane,
-}
-
-/// What a command concluded, beyond success: `Failed` is exit 1 with the reason already reported
-/// (a stale overlay, images off the registry), `Errored` is exit 2 after errors were reported
-/// (a chart Helm refuses too), `Incomplete` is exit 3: the output was written, but templates named
-/// on stderr did not render, so images may be missing from it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Outcome {
-    Success,
-    Failed,
-    Incomplete,
-    Errored,
-}
-
-impl Outcome {
-    /// The graver of two outcomes: errors, then incompleteness, then failure.
-    pub fn and(self, other: Outcome) -> Outcome {
-        self.max(other)
-    }
 }
 
 #[cfg(test)]

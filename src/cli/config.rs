@@ -1,0 +1,415 @@
+//! The second stage of the command line: the clap arguments checked once and resolved into what
+//! each command runs on (the target mapping read, `-` turned into stdin, flag pairs settled).
+
+use std::fmt;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use super::{
+    Cli, Command, CompletenessArgs, DiffArgs, DiffFormat, MirrorArgs, OverlayArgs, PostRenderArgs, RelocateArgs,
+    ScanArgs, ScanFormat, Switch, TargetArgs, TemplateArgs, ValuesArgs, VerifyArgs,
+};
+use crate::diagnostic::Code;
+use crate::error::{Context, Error, Result};
+use crate::mapping::RegistryMapping;
+use crate::render::RenderOptions;
+use crate::source;
+
+/// A file named on the command line, where `-` means stdin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Stdin,
+    Path(PathBuf),
+}
+
+impl Input {
+    /// The argument as typed: `-` is stdin, anything else a path.
+    pub fn new(arg: impl Into<PathBuf>) -> Input {
+        let path = arg.into();
+        if path.as_os_str() == "-" {
+            Input::Stdin
+        } else {
+            Input::Path(path)
+        }
+    }
+
+    /// The argument as the user typed it (`-` for stdin), as chart messages name it.
+    pub fn arg(&self) -> String {
+        self.to_string()
+    }
+
+    /// Where messages locate what was read: `stdin`, or the path.
+    pub fn name(&self) -> String {
+        match self {
+            Input::Stdin => "stdin".to_string(),
+            Input::Path(path) => path.display().to_string(),
+        }
+    }
+
+    /// The path `source` reads, which takes `-` for stdin.
+    fn source_path(&self) -> &Path {
+        match self {
+            Input::Stdin => Path::new("-"),
+            Input::Path(path) => path,
+        }
+    }
+
+    /// The whole file, within the size limit for files on the command line; `what` names it in
+    /// messages ("values file").
+    pub fn read(&self, what: &str) -> Result<Vec<u8>> {
+        source::read_input_file(self.source_path(), what)
+    }
+
+    /// The chart files this CHART argument names (a .tgz on stdin, an archive or a directory).
+    pub fn read_chart(&self) -> Result<source::ChartFiles> {
+        source::read(&self.arg())
+    }
+
+    /// A reader over the input, for streams read one document at a time.
+    pub fn open(&self) -> Result<Box<dyn BufRead>> {
+        match self {
+            Input::Stdin => Ok(Box::new(std::io::stdin().lock())),
+            Input::Path(path) => {
+                let file = std::fs::File::open(path).context(path.display().to_string())?;
+                Ok(Box::new(std::io::BufReader::new(file)))
+            }
+        }
+    }
+}
+
+/// As the user typed it: `-`, or the path.
+impl fmt::Display for Input {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Input::Stdin => f.write_str("-"),
+            Input::Path(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// Where a command writes its result: stdout (`-`), or a file written atomically.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    Stdout,
+    File(PathBuf),
+}
+
+/// The user's values flags, with each values file an [`Input`].
+#[derive(Debug, Clone, Default)]
+pub struct Values {
+    pub files: Vec<Input>,
+    pub set: Vec<String>,
+    pub set_string: Vec<String>,
+    pub set_json: Vec<String>,
+    pub set_file: Vec<String>,
+    pub set_literal: Vec<String>,
+}
+
+impl From<ValuesArgs> for Values {
+    fn from(args: ValuesArgs) -> Values {
+        Values {
+            files: args.values.into_iter().map(Input::new).collect(),
+            set: args.set,
+            set_string: args.set_string,
+            set_json: args.set_json,
+            set_file: args.set_file,
+            set_literal: args.set_literal,
+        }
+    }
+}
+
+fn charts(args: Vec<String>) -> Vec<Input> {
+    args.into_iter().map(Input::new).collect()
+}
+
+fn allow_incomplete(args: &CompletenessArgs) -> bool {
+    args.allow_incomplete
+}
+
+impl TargetArgs {
+    /// The registry mapping `--registry` and `--mapping` describe, read and checked.
+    pub fn mapping(&self) -> Result<RegistryMapping> {
+        match (&self.mapping, &self.registry) {
+            (Some(file), registry) => RegistryMapping::from_file(file, registry.as_deref()),
+            (None, Some(registry)) => RegistryMapping::from_registry(registry),
+            (None, None) => {
+                Err(Error::new("no target registry given")
+                    .hint("pass --registry HOST[:PORT][/PREFIX] or --mapping FILE"))
+            }
+        }
+    }
+}
+
+/// A validated command line: one variant per subcommand.
+#[derive(Debug)]
+pub enum Config {
+    Scan(Scan),
+    Overlay(Overlay),
+    Relocate(Relocate),
+    PostRender(PostRender),
+    Verify(Verify),
+    Mirror(Mirror),
+    Diff(Diff),
+    Template(Template),
+}
+
+impl TryFrom<Cli> for Config {
+    type Error = Error;
+
+    fn try_from(cli: Cli) -> Result<Config> {
+        Ok(match cli.command {
+            Command::Scan(args) => Config::Scan(args.into()),
+            Command::Overlay(args) => Config::Overlay(args.try_into()?),
+            Command::Relocate(args) => Config::Relocate(args.try_into()?),
+            Command::PostRender(args) => Config::PostRender(args.try_into()?),
+            Command::Verify(args) => Config::Verify(args.try_into()?),
+            Command::Mirror(args) => Config::Mirror(args.try_into()?),
+            Command::Diff(args) => Config::Diff(args.try_into()?),
+            Command::Template(args) => Config::Template(args.try_into()?),
+        })
+    }
+}
+
+#[derive(Debug)]
+pub struct Scan {
+    pub charts: Vec<Input>,
+    pub format: ScanFormat,
+    pub values: Values,
+    pub allow_incomplete: bool,
+    pub explain: Option<String>,
+}
+
+impl From<ScanArgs> for Scan {
+    fn from(args: ScanArgs) -> Scan {
+        Scan {
+            allow_incomplete: allow_incomplete(&args.completeness),
+            charts: charts(args.charts),
+            format: args.format,
+            values: args.values.into(),
+            explain: args.explain,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Overlay {
+    pub charts: Vec<Input>,
+    pub mapping: RegistryMapping,
+    pub output: Option<PathBuf>,
+    pub check: Option<PathBuf>,
+    pub format: crate::overlay::Format,
+    pub name: Option<String>,
+    pub pull_secrets: Vec<String>,
+    pub values: Values,
+    pub allow_incomplete: bool,
+    pub pin_digests: Option<PathBuf>,
+    /// Each operand's name in the operator's values, and its chart.
+    pub operands: Vec<(String, Input)>,
+}
+
+impl TryFrom<OverlayArgs> for Overlay {
+    type Error = Error;
+
+    fn try_from(args: OverlayArgs) -> Result<Overlay> {
+        let mapping = args.target.mapping()?;
+        if !args.operands.is_empty() && args.charts.len() > 1 {
+            return Err(Error::coded(Code::OperandNeedsOneChart, "--operand needs exactly one operator CHART"));
+        }
+        Ok(Overlay {
+            allow_incomplete: allow_incomplete(&args.completeness),
+            charts: charts(args.charts),
+            mapping,
+            output: args.output,
+            check: args.check,
+            format: args.format,
+            name: args.name,
+            pull_secrets: args.pull_secrets,
+            values: args.values.into(),
+            pin_digests: args.pin_digests,
+            operands: args.operands.into_iter().map(|(name, chart)| (name, Input::new(chart))).collect(),
+        })
+    }
+}
+
+#[derive(Debug)]
+pub struct Relocate {
+    pub chart: Input,
+    pub mapping: RegistryMapping,
+    pub output: Output,
+    /// Build metadata for the chart version; `None` keeps the version (`--keep-version`).
+    pub build_suffix: Option<String>,
+    pub dependency_repository: Option<String>,
+    pub pull_secrets: Vec<String>,
+    pub pin_digests: Option<PathBuf>,
+    pub values: Values,
+    pub allow_incomplete: bool,
+}
+
+impl TryFrom<RelocateArgs> for Relocate {
+    type Error = Error;
+
+    fn try_from(args: RelocateArgs) -> Result<Relocate> {
+        Ok(Relocate {
+            mapping: args.target.mapping()?,
+            allow_incomplete: allow_incomplete(&args.completeness),
+            chart: Input::new(args.chart),
+            output: if args.output.as_os_str() == "-" { Output::Stdout } else { Output::File(args.output) },
+            build_suffix: (!args.keep_version).then_some(args.build_suffix),
+            dependency_repository: args.dependency_repository,
+            pull_secrets: args.pull_secrets,
+            pin_digests: args.pin_digests,
+            values: args.values.into(),
+        })
+    }
+}
+
+#[derive(Debug)]
+pub struct PostRender {
+    pub mapping: RegistryMapping,
+    pub report: Option<PathBuf>,
+    pub text_images: bool,
+    pub pin_digests: Option<PathBuf>,
+}
+
+impl TryFrom<PostRenderArgs> for PostRender {
+    type Error = Error;
+
+    fn try_from(args: PostRenderArgs) -> Result<PostRender> {
+        Ok(PostRender {
+            mapping: args.target.mapping()?,
+            report: args.report,
+            text_images: args.text_images == Switch::On,
+            pin_digests: args.pin_digests,
+        })
+    }
+}
+
+#[derive(Debug)]
+pub struct Verify {
+    pub mapping: RegistryMapping,
+    pub chart: Option<Input>,
+    pub input: Input,
+}
+
+impl TryFrom<VerifyArgs> for Verify {
+    type Error = Error;
+
+    fn try_from(args: VerifyArgs) -> Result<Verify> {
+        Ok(Verify { mapping: args.target.mapping()?, chart: args.chart.map(Input::new), input: Input::new(args.input) })
+    }
+}
+
+#[derive(Debug)]
+pub struct Mirror {
+    pub charts: Vec<Input>,
+    pub mapping: RegistryMapping,
+    pub from_manifests: Vec<Input>,
+    /// The charts an operator installs itself.
+    pub operands: Vec<Input>,
+    pub format: crate::mirror::Format,
+    pub template: Option<PathBuf>,
+    pub output: Option<PathBuf>,
+    pub platforms: Vec<crate::mirror::Platform>,
+    pub with_referrers: bool,
+    pub chart_archive: Option<ChartArchive>,
+    pub values: Values,
+    pub allow_incomplete: bool,
+}
+
+/// `--chart-archive` and where `helm push` puts it.
+#[derive(Debug)]
+pub struct ChartArchive {
+    pub archive: Input,
+    pub destination: Option<String>,
+}
+
+impl TryFrom<MirrorArgs> for Mirror {
+    type Error = Error;
+
+    fn try_from(args: MirrorArgs) -> Result<Mirror> {
+        if args.charts.is_empty() && args.from_manifests.is_empty() {
+            return Err(Error::coded(Code::NothingToMirror, "nothing to mirror"));
+        }
+        let mapping = args.target.mapping()?;
+        // Without --chart-destination, the registry of --registry (none with only --mapping).
+        let destination = args
+            .chart_destination
+            .or_else(|| args.target.registry.as_ref().map(|r| format!("oci://{}/charts", r.trim_end_matches('/'))));
+        Ok(Mirror {
+            allow_incomplete: allow_incomplete(&args.completeness),
+            charts: charts(args.charts),
+            mapping,
+            from_manifests: charts(args.from_manifests),
+            operands: args.operands.into_iter().map(|(_, chart)| Input::new(chart)).collect(),
+            format: args.format,
+            template: args.template,
+            output: args.output,
+            platforms: args.platforms,
+            with_referrers: args.with_referrers,
+            chart_archive: args.chart_archive.map(|archive| ChartArchive { archive: Input::new(archive), destination }),
+            values: args.values.into(),
+        })
+    }
+}
+
+#[derive(Debug)]
+pub struct Diff {
+    pub old: Input,
+    pub new: Input,
+    /// `None` without `--registry` or `--mapping`: the comparison is of sources only.
+    pub mapping: Option<RegistryMapping>,
+    pub format: DiffFormat,
+    /// With `--fail-on-new-images`: the list of references already mirrored.
+    pub mirrored: Option<Input>,
+    pub values: Values,
+    pub allow_incomplete: bool,
+}
+
+impl TryFrom<DiffArgs> for Diff {
+    type Error = Error;
+
+    fn try_from(args: DiffArgs) -> Result<Diff> {
+        let mapping = match (&args.target.registry, &args.target.mapping) {
+            (None, None) => None,
+            _ => Some(args.target.mapping()?),
+        };
+        Ok(Diff {
+            allow_incomplete: allow_incomplete(&args.completeness),
+            old: Input::new(args.old),
+            new: Input::new(args.new),
+            mapping,
+            format: args.format,
+            // clap requires --mirrored with --fail-on-new-images; alone it is read by nothing.
+            mirrored: args.mirrored.filter(|_| args.fail_on_new_images).map(Input::new),
+            values: args.values.into(),
+        })
+    }
+}
+
+#[derive(Debug)]
+pub struct Template {
+    pub chart: Input,
+    pub values: Values,
+    pub render: RenderOptions,
+    pub allow_incomplete: bool,
+}
+
+impl TryFrom<TemplateArgs> for Template {
+    type Error = Error;
+
+    fn try_from(args: TemplateArgs) -> Result<Template> {
+        let mut render =
+            RenderOptions { release_name: args.release_name, namespace: args.namespace, ..RenderOptions::default() };
+        if let Some(version) = &args.kube_version {
+            render.kube_version = RenderOptions::parse_kube_version(version)
+                .map_err(|e| Error::new(e).hint("pass a version like 1.31 or v1.31.2"))?;
+        }
+        render.api_versions.extend(args.api_versions.into_iter().filter(|v| !v.is_empty()));
+        Ok(Template {
+            allow_incomplete: allow_incomplete(&args.completeness),
+            chart: Input::new(args.chart),
+            values: args.values.into(),
+            render,
+        })
+    }
+}

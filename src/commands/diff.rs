@@ -1,0 +1,130 @@
+//! `diff`: images added, removed and retagged between two versions of a chart, and the overlay's change.
+
+use crate::cli::{self, DiffFormat, Input};
+use crate::diagnostic::Code;
+use crate::discover;
+use crate::error::{Error, Result};
+use crate::mapping::RegistryMapping;
+use crate::mirror::MirrorPlan;
+use crate::{overlay, plan, report, source};
+
+use super::common::{add_scan, load_chart, report_unrendered, user_values};
+use super::Outcome;
+
+/// What a chart upgrade changes: images added, removed and retagged, and how the overlay changes.
+pub fn diff(args: &cli::Diff) -> Result<Outcome> {
+    let mapping = &args.mapping;
+    // Without a target the comparison is of sources only, but a mirror plan sorts images by their
+    // destination: a placeholder one builds the plans, and no output names it.
+    let plan_mapping = match mapping {
+        Some(m) => m.clone(),
+        None => RegistryMapping::from_registry("mirror.invalid")?,
+    };
+    let user = user_values(&args.values)?;
+    let old = load_chart(&args.old.arg())?;
+    let new = load_chart(&args.new.arg())?;
+    let mut plans = [MirrorPlan::new(), MirrorPlan::new()];
+    let mut verdict = Outcome::Success;
+    for ((plan, chart), arg) in plans.iter_mut().zip([&old, &new]).zip([&args.old, &args.new]) {
+        let scan = discover::scan(chart, &user);
+        verdict = verdict.and(report_unrendered(&arg.arg(), &scan.unrendered, "comparison", args.allow_incomplete));
+        add_scan(plan, &scan, &plan_mapping);
+    }
+    if verdict == Outcome::Errored {
+        return Ok(verdict);
+    }
+    let copies = matches!(args.format, DiffFormat::List | DiffFormat::Skopeo | DiffFormat::Crane);
+    if copies && mapping.is_none() {
+        return Err(Error::coded(
+            Code::DiffNeedsDestination,
+            "diff: a copy plan (--format list, skopeo or crane) needs a destination",
+        ));
+    }
+    let copy_plan = |format: crate::mirror::Format| {
+        let added = plans[1].without(&plans[0]);
+        report::note(&format!("diff: {} image(s) to copy that {} did not use", added.images().len(), args.old));
+        added.render(format)
+    };
+    let changes = crate::diff::compare_images(&plans[0], &plans[1]);
+    let (overlay_diff, knobs) = match mapping {
+        Some(m) => {
+            let (before, after) = (plan::plan(&old, &user, m, &[])?, plan::plan(&new, &user, m, &[])?);
+            let knobs = crate::diff::compare_knobs((&old, &before), (&new, &after));
+            let unified = crate::diff::unified(
+                &overlay::to_yaml(&before),
+                &overlay::to_yaml(&after),
+                &format!("overlay ({})", args.old),
+                &format!("overlay ({})", args.new),
+                false,
+            );
+            (unified, Some(knobs))
+        }
+        None => (String::new(), None),
+    };
+    let text = match args.format {
+        DiffFormat::List => copy_plan(crate::mirror::Format::List)?,
+        DiffFormat::Skopeo => copy_plan(crate::mirror::Format::Skopeo)?,
+        DiffFormat::Crane => copy_plan(crate::mirror::Format::Crane)?,
+        DiffFormat::Text => {
+            let mut text = changes.to_text();
+            if let Some(knobs) = &knobs {
+                text.push('\n');
+                text.push_str(&knobs.to_text());
+            }
+            if !overlay_diff.is_empty() {
+                text.push_str("\nOverlay:\n");
+                text.push_str(&overlay_diff);
+            }
+            text
+        }
+        DiffFormat::Markdown => {
+            let mut text = changes.to_markdown();
+            if let Some(knobs) = &knobs {
+                text.push('\n');
+                text.push_str(&knobs.to_markdown());
+            }
+            if !overlay_diff.is_empty() {
+                text.push_str("\n### Overlay\n\n```diff\n");
+                text.push_str(&overlay_diff);
+                text.push_str("```\n");
+            }
+            text
+        }
+        DiffFormat::Json => {
+            let mut json = changes.to_json(mapping.is_some());
+            if let Some(map) = json.as_object_mut() {
+                map.insert("overlay_diff".to_string(), serde_json::Value::String(overlay_diff));
+                if let Some(knobs) = &knobs {
+                    map.insert("overlay_keys".to_string(), knobs.to_json());
+                }
+            }
+            serde_json::to_string_pretty(&json).map_err(|e| Error::new(e.to_string()))? + "\n"
+        }
+    };
+    report::data(text.as_bytes())?;
+    match &args.mirrored {
+        Some(mirrored) => Ok(verdict.and(check_mirrored(mirrored, &plans[1], &args.new)?)),
+        None => Ok(verdict),
+    }
+}
+
+/// `--fail-on-new-images`: `Failed`, naming them, when the new version needs images the
+/// `--mirrored` list does not hold.
+fn check_mirrored(mirrored: &Input, new_plan: &MirrorPlan, new: &Input) -> Result<Outcome> {
+    let list = match mirrored {
+        Input::Stdin => {
+            let bytes = mirrored.read("list of mirrored images")?;
+            crate::diff::parse_mirrored_list(source::utf8(&bytes, "<stdin>")?, "<stdin>")?
+        }
+        Input::Path(file) => crate::diff::read_mirrored_list(file)?,
+    };
+    let missing = crate::diff::unmirrored(new_plan, &list);
+    if missing.is_empty() {
+        return Ok(Outcome::Success);
+    }
+    report::note(&format!("{} image(s) of {new} are not mirrored yet:", missing.len()));
+    for image in missing {
+        report::note(&format!("  {}", image.source));
+    }
+    Ok(Outcome::Failed)
+}
