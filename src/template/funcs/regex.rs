@@ -3,6 +3,9 @@
 //! repeat, `\Q...\E`, octal escapes, literal `[` inside a class), and patterns Go rejects are
 //! rejected with Go's message.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex, PoisonError};
+
 use regex::Regex;
 
 use super::{bool_of, check_size, Arity::*, Call, Func, Res};
@@ -132,8 +135,35 @@ fn quote_meta(s: &str) -> String {
     out
 }
 
-/// Compiles a Go regular expression: `error parsing regexp: ...` when Go rejects it.
+/// Patterns kept compiled: a chart calls the same few patterns once per value it cleans, and
+/// compiling costs far more than matching. Bounded in entries and pattern size, so a template
+/// that builds patterns from data cannot grow it without limit; when full it starts again.
+const CACHE_ENTRIES: usize = 256;
+const CACHE_PATTERN_BYTES: usize = 4096;
+
+type Compiled = Result<Regex, String>;
+
+static CACHE: LazyLock<Mutex<HashMap<String, Compiled>>> = LazyLock::new(Mutex::default);
+
+/// Compiles a Go regular expression: `error parsing regexp: ...` when Go rejects it. Results
+/// (errors too) come from a bounded cache shared by the render threads.
 pub(crate) fn compile(pattern: &str) -> Result<Regex, String> {
+    if pattern.len() > CACHE_PATTERN_BYTES {
+        return compile_uncached(pattern);
+    }
+    if let Some(hit) = CACHE.lock().unwrap_or_else(PoisonError::into_inner).get(pattern) {
+        return hit.clone();
+    }
+    let compiled = compile_uncached(pattern);
+    let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+    if cache.len() >= CACHE_ENTRIES {
+        cache.clear();
+    }
+    cache.insert(pattern.to_owned(), compiled.clone());
+    compiled
+}
+
+fn compile_uncached(pattern: &str) -> Compiled {
     let translated = translate(pattern).map_err(|(code, at)| format!("error parsing regexp: {code}: `{at}`"))?;
     Regex::new(&translated).map_err(|e| format!("error parsing regexp: {}", e.to_string().lines().last().unwrap_or("")))
 }
