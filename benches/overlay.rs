@@ -47,16 +47,16 @@ fn main() {
     let bench = args.iter().any(|a| a == "--bench");
     let repeat = if bench { Repeat::BENCH } else { Repeat::SMOKE };
     let sizes = match args.iter().position(|a| a == "--subcharts") {
-        Some(i) => subchart_counts(args.get(i + 1).map(String::as_str).unwrap_or("")),
+        Some(i) => subchart_counts(args.get(i + 1).map_or("", String::as_str)),
         None if bench => vec![100],
         None => vec![4],
     };
     let nesting = match args.iter().position(|a| a == "--nesting") {
-        Some(i) => subchart_counts(args.get(i + 1).map(String::as_str).unwrap_or("")),
+        Some(i) => subchart_counts(args.get(i + 1).map_or("", String::as_str)),
         None => Vec::new(),
     };
     let project = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| project.join("target"));
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| project.join("target"), PathBuf::from);
     let work = target.join("bench-charts");
     fs::create_dir_all(work.join("scratch")).unwrap_or_else(|e| panic!("{}: {e}", work.display()));
 
@@ -252,7 +252,7 @@ fn size(dir: &Path) -> (u64, usize) {
         .into_iter()
         .map(|e| e.unwrap_or_else(|e| panic!("{}: {e}", dir.display())))
         .filter(|e| e.file_type().is_file())
-        .fold((0, 0), |(bytes, files), e| (bytes + e.metadata().map(|m| m.len()).unwrap_or(0), files + 1))
+        .fold((0, 0), |(bytes, files), e| (bytes + e.metadata().map_or(0, |m| m.len()), files + 1))
 }
 
 fn file_stem(path: &Path) -> String {

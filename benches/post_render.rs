@@ -7,6 +7,7 @@
 //! then the spool copied to stdout (/dev/null) — what `helm-retarget post-render` will do.
 //! Every contender is a child process measured by wall clock and `/usr/bin/time` (peak RSS).
 
+#![allow(clippy::cast_precision_loss, reason = "byte counts shown as MB/s")]
 // A benchmark binary reports to its terminal: the stdout rule is for the CLI.
 #![allow(clippy::disallowed_macros)]
 

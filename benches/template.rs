@@ -24,7 +24,7 @@ fn main() {
     let bench = std::env::args().any(|a| a == "--bench");
     let repeat = if bench { Repeat::BENCH } else { Repeat::SMOKE };
     let project = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| project.join("target"));
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| project.join("target"), PathBuf::from);
     let work = target.join("bench-template");
     fs::create_dir_all(&work).unwrap_or_else(|e| panic!("{}: {e}", work.display()));
     let helm = project.join(".tools/helm-v4.1.4/helm");
@@ -88,21 +88,19 @@ fn time(binary: &Path, args: &[&str], chart: &Path, home: &Path) -> Duration {
 /// The fixture chart directory with the most bytes.
 fn largest_fixture(fixtures: &Path) -> (String, PathBuf) {
     fn bytes(dir: &Path) -> u64 {
-        fs::read_dir(dir)
-            .map(|entries| {
-                entries
-                    .flatten()
-                    .map(|e| {
-                        let p = e.path();
-                        if p.is_dir() {
-                            bytes(&p)
-                        } else {
-                            e.metadata().map(|m| m.len()).unwrap_or(0)
-                        }
-                    })
-                    .sum()
-            })
-            .unwrap_or(0)
+        fs::read_dir(dir).map_or(0, |entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    let p = e.path();
+                    if p.is_dir() {
+                        bytes(&p)
+                    } else {
+                        e.metadata().map_or(0, |m| m.len())
+                    }
+                })
+                .sum()
+        })
     }
     let best = fs::read_dir(fixtures)
         .expect("fixtures")

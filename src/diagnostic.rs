@@ -297,11 +297,10 @@ mod tests {
     fn the_readme_lists_every_code_as_the_table_says() {
         let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
         let (start, end) = (README_START, README_END);
-        let listed = readme
-            .split_once(start)
-            .and_then(|(_, rest)| rest.split_once(end))
-            .map(|(listed, _)| listed.trim_start_matches('\n'))
-            .unwrap_or_else(|| panic!("README.md lacks the lines {start:?} and {end:?}"));
+        let listed = readme.split_once(start).and_then(|(_, rest)| rest.split_once(end)).map_or_else(
+            || panic!("README.md lacks the lines {start:?} and {end:?}"),
+            |(listed, _)| listed.trim_start_matches('\n'),
+        );
         let table = readme_table();
         assert!(listed == table, "README.md's `## Diagnostics` table is stale; put between its markers:\n\n{table}");
     }

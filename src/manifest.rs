@@ -297,6 +297,6 @@ mod tests {
             stream([("c/templates/a.yaml", "kind: Pod"), ("c/templates/b.yaml", "kind: Pod\n---\nnot: [yaml")]);
         assert_eq!(out, "---\n# Source: c/templates/a.yaml\nkind: Pod\n");
         assert_eq!(refused.len(), 1);
-        assert!(refused[0].message.starts_with("YAML parse error on c/templates/b.yaml: "), "{:?}", refused);
+        assert!(refused[0].message.starts_with("YAML parse error on c/templates/b.yaml: "), "{refused:?}");
     }
 }

@@ -95,7 +95,7 @@ impl Default for RenderOptions {
             release_name: "release".to_string(),
             namespace: "default".to_string(),
             kube_version: KUBE_VERSION.to_string(),
-            api_versions: API_VERSIONS.iter().map(|s| s.to_string()).collect(),
+            api_versions: API_VERSIONS.iter().map(std::string::ToString::to_string).collect(),
         }
     }
 }

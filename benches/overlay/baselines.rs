@@ -1,6 +1,12 @@
 //! What `overlay` is measured against: bare `gzip -dc | tar -x` of the archive (the floor), and one
 //! render by the real Helm engine (helm-python-sdk, the engine the end-to-end tests use).
 
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::needless_pass_by_value,
+    reason = "bench helpers: timings in whole milliseconds"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -17,7 +23,7 @@ pub fn untar(archive: &Path, scratch: &Path) -> Duration {
     });
     let output = output.unwrap_or_else(|e| panic!("cannot run sh for `gzip -dc | tar -x`: {e}"));
     assert!(
-        output.status.success() && dir.path().read_dir().map(|mut d| d.next().is_some()).unwrap_or(false),
+        output.status.success() && dir.path().read_dir().is_ok_and(|mut d| d.next().is_some()),
         "gzip -dc {} | tar -x failed ({}): {}",
         archive.display(),
         output.status,
@@ -90,9 +96,8 @@ json.dump([m for text in manifests.values() for m in image_field.findall(text)],
 impl HelmEngine {
     /// Finds the engine or panics saying how to get it: a benchmark without Helm is no benchmark.
     pub fn locate(project: &Path) -> HelmEngine {
-        let python = std::env::var_os("HELM_RETARGET_PYTHON")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| project.join(".venv/bin/python"));
+        let python =
+            std::env::var_os("HELM_RETARGET_PYTHON").map_or_else(|| project.join(".venv/bin/python"), PathBuf::from);
         let probe = Command::new(&python).args(["-c", "import helm_python"]).output();
         match probe {
             Ok(out) if out.status.success() => HelmEngine { python },

@@ -42,7 +42,7 @@ pub fn write(dir: &Path, subcharts: usize) -> io::Result<SyntheticChart> {
         images += write_service(&dir.join("charts").join(&name), &name, i)?;
     }
     write_file(dir, "Chart.yaml", &format!("{}dependencies:\n{dependencies}", chart_yaml("fleet", "1.0.0", "2.4.0")))?;
-    write_file(dir, "values.yaml", &format!("{}{parent_values}", FLEET_VALUES))?;
+    write_file(dir, "values.yaml", &format!("{FLEET_VALUES}{parent_values}"))?;
     write_file(dir, "templates/_helpers.tpl", &helpers("fleet"))?;
     write_file(dir, "templates/deployment.yaml", &deployment("fleet", false))?;
     Ok(SyntheticChart { dir: dir.to_path_buf(), images })

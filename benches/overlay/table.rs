@@ -94,7 +94,7 @@ pub fn markdown(rows: &[Row], repeat: Repeat, registry: &str) -> String {
         seconds(repeat.budget),
         repeat.warmup,
         runs.join(", "),
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
     ));
     out
 }

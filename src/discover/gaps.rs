@@ -132,7 +132,7 @@ pub fn idle_images(values: &Value, used: &BTreeSet<String>) -> Vec<IdleImage> {
             let path = at.child(key);
             match child {
                 Value::String(s) if key == "image" && Reference::looks_like_reference(s) && !is_used(&path) => {
-                    out.push(IdleImage { values_path: path.to_string(), reference: s.clone() })
+                    out.push(IdleImage { values_path: path.to_string(), reference: s.clone() });
                 }
                 _ => walk(child, path, used, out),
             }

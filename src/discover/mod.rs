@@ -188,6 +188,7 @@ pub fn scan(root: &Chart, user: &Value) -> Scan {
 /// `values.yaml:12` of the chart that defines `key`, preferring the outermost (the parent's
 /// values override the subchart's defaults).
 /// `key_lines` holds, per chart (renderer order), the line of each key of its values.yaml.
+#[allow(clippy::implicit_hasher, reason = "one caller, with the default hasher")]
 pub fn defined_at(
     renderer: &TreeRenderer<'_>,
     key_lines: &[std::collections::HashMap<ValuesPath, usize>],

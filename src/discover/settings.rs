@@ -93,7 +93,7 @@ fn settings_in(value: &Value, path: &mut String, out: &mut Vec<(String, String)>
         path.push_str(key);
         match child {
             Value::String(host) if key.to_ascii_lowercase().contains("registry") && !composes && is_host(host) => {
-                out.push((path.clone(), host.clone()))
+                out.push((path.clone(), host.clone()));
             }
             _ => settings_in(child, path, out),
         }

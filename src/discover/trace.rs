@@ -325,7 +325,7 @@ mod tests {
         let at = |object: &str, field: &str, components: &[&str], text: &str| {
             let mut image = rendered(&[(text, Some("k"))]);
             image.id = SiteId { template: "t".into(), object: object.into(), field: field.into() };
-            image.components = components.iter().map(|c| c.to_string()).collect();
+            image.components = components.iter().map(std::string::ToString::to_string).collect();
             if let Some(c) = components.first() {
                 image.reference = Reference::parse(c).unwrap();
             }

@@ -89,7 +89,7 @@ impl Scanner {
                 let found = match &document.root {
                     tree::Node::Mapping(_) => "a mapping without `kind`",
                     tree::Node::Sequence(_) => "a sequence",
-                    _ => "a scalar",
+                    tree::Node::Scalar(_) => "a scalar",
                 };
                 return Err(Error::coded(
                     Code::StreamInvalid,

@@ -1,6 +1,11 @@
 //! One YAML document as a tree whose scalars keep their style and byte position, built from
 //! libyaml's parse events (libyaml-safer, which counts positions in bytes).
 
+#![allow(
+    clippy::cast_possible_truncation,
+    reason = "libyaml-safer counts positions in u64; a stream is bounded far below usize on the 64-bit targets we build"
+)]
+
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
+use tar::EntryType as T;
+
 use super::{
     require_chart_yaml, ChartFiles, InflateBudget, MAX_CHART_BYTES, MAX_FILE_BYTES, MAX_STREAM_BYTES, UTF8_BOM,
 };
@@ -33,7 +35,9 @@ pub fn read_nested_archive(bytes: &[u8], name: &str, budget: &mut InflateBudget)
     let stream = CappedReader { inner: flate2::read::GzDecoder::new(bytes), left: stream_cap };
     let mut archive = tar::Archive::new(stream);
     let corrupt = |e: std::io::Error| {
-        if e.get_ref().is_some_and(|inner| inner.is::<StreamTooLarge>()) {
+        if e.get_ref().is_some_and(
+            <dyn std::error::Error + std::marker::Send + std::marker::Sync + 'static>::is::<StreamTooLarge>,
+        ) {
             return fail(
                 Code::InputTooLarge,
                 format!(
@@ -57,7 +61,6 @@ pub fn read_nested_archive(bytes: &[u8], name: &str, budget: &mut InflateBudget)
         })?;
         let kind = entry.header().entry_type();
         let entry_fail = |message: &str| Error::coded(Code::ChartEntriesInvalid, message).at(raw.clone()).at(name);
-        use tar::EntryType as T;
         match kind {
             T::Directory | T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink => continue,
             T::Regular | T::Continuous => {}
@@ -90,7 +93,8 @@ pub fn read_nested_archive(bytes: &[u8], name: &str, budget: &mut InflateBudget)
             ))
             .code(Code::InputTooLarge));
         }
-        let mut data = Vec::with_capacity(size as usize);
+        // At most MAX_FILE_BYTES (checked above), so it fits any usize we build for.
+        let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
         (&mut entry).take(MAX_FILE_BYTES + 1).read_to_end(&mut data).map_err(corrupt)?;
         total += data.len() as u64;
         if total > budget.left {
@@ -286,7 +290,7 @@ mod tests {
 
     #[test]
     fn file_larger_than_helm_allows_is_refused() {
-        let big = "x".repeat(MAX_FILE_BYTES as usize + 1);
+        let big = "x".repeat(usize::try_from(MAX_FILE_BYTES).unwrap() + 1);
         let bytes = tgz(&[file("app/Chart.yaml", CHART), file("app/files/big.bin", &big)]);
         let err = read_archive(&bytes, "big.tgz").unwrap_err();
         assert!(err.to_string().contains("app/files/big.bin"), "{err}");

@@ -179,7 +179,7 @@ fn class(p: &[char], c: Option<char>) -> Result<(bool, &[char]), ()> {
 fn class_char(p: &[char], i: usize) -> Result<(char, usize), ()> {
     match p.get(i) {
         Some('\\') => p.get(i + 1).map(|c| (*c, i + 2)).ok_or(()),
-        Some('-') | Some(']') | None => Err(()),
+        Some('-' | ']') | None => Err(()),
         Some(c) => Ok((*c, i + 1)),
     }
 }

@@ -274,19 +274,18 @@ pub(crate) fn sprintf(format: &str, args: &[TValue]) -> Traced {
             }
             Ok(n)
         };
-        let width = match read_num(&mut chars, &mut next_arg) {
-            Ok(w) => w,
-            Err(_) => {
-                out.push_str("%!(BADWIDTH)");
-                None
-            }
+        let width = if let Ok(w) = read_num(&mut chars, &mut next_arg) {
+            w
+        } else {
+            out.push_str("%!(BADWIDTH)");
+            None
         };
         let mut prec: Option<usize> = None;
         if chars.peek().map(|&(_, c)| c) == Some('.') {
             chars.next();
             match read_num(&mut chars, &mut next_arg) {
                 Ok(p) => prec = Some(p.unwrap_or(0)),
-                Err(_) => out.push_str("%!(BADPREC)"),
+                Err(()) => out.push_str("%!(BADPREC)"),
             }
         }
         let Some((_, verb)) = chars.next() else {
@@ -352,7 +351,7 @@ fn format_one(arg: &TValue, verb: char, prec: Option<usize>, plus: bool, space: 
         ('v', _) if sharp => Traced::plain(format!("{:?}", arg.to_value())),
         ('v' | 's', Kind::Str(s)) => match prec {
             Some(p) => {
-                let end = s.text.char_indices().nth(p).map(|(i, _)| i).unwrap_or(s.len());
+                let end = s.text.char_indices().nth(p).map_or(s.len(), |(i, _)| i);
                 s.slice(0..end)
             }
             None => s.clone(),

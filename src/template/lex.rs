@@ -203,7 +203,7 @@ impl Lexer<'_> {
                     let Some(close) = rest[1..].find('`') else {
                         return Err(self.err("unterminated raw quoted string"));
                     };
-                    let s = rest[1..close + 1].to_string();
+                    let s = rest[1..=close].to_string();
                     let start = self.pos;
                     self.pos += close + 2;
                     self.count_lines(start, self.pos);
@@ -228,7 +228,7 @@ impl Lexer<'_> {
                         if n == 0 {
                             self.emit(Tok::Dot);
                         } else {
-                            self.emit(Tok::Field(rest[1..1 + n].to_string()));
+                            self.emit(Tok::Field(rest[1..=n].to_string()));
                         }
                         self.pos += 1 + n;
                     }
@@ -265,8 +265,7 @@ impl Lexer<'_> {
                     || ((c == '+' || c == '-')
                         && (i == 0 || matches!(rest.as_bytes()[i - 1], b'e' | b'E' | b'p' | b'P'))))
             })
-            .map(|(i, _)| i)
-            .unwrap_or(rest.len());
+            .map_or(rest.len(), |(i, _)| i);
         let text = &rest[..n];
         if parse_number(text).is_none() {
             return Err(self.err(format!("bad number syntax: {text:?}")));
@@ -350,7 +349,7 @@ fn is_space(c: char) -> bool {
 }
 
 fn ident_len(s: &str) -> usize {
-    s.char_indices().find(|&(_, c)| !(c == '_' || c.is_alphanumeric())).map(|(i, _)| i).unwrap_or(s.len())
+    s.char_indices().find(|&(_, c)| !(c == '_' || c.is_alphanumeric())).map_or(s.len(), |(i, _)| i)
 }
 
 /// A number literal's value: an int when Go would make it an integer constant, else a float.

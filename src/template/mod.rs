@@ -5,6 +5,26 @@
 //! [`TValue`]: a values tree whose nodes remember their values path, so strings copied into the
 //! output keep a [`Span`] naming their origin, and every field read on a values map is recorded.
 
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss,
+    clippy::cast_lossless,
+    reason = "the engine ports Go's int64, float64 and rune conversions, which truncate and wrap exactly so; Helm's output depends on it"
+)]
+#![allow(
+    clippy::unnecessary_wraps,
+    clippy::needless_pass_by_value,
+    reason = "every template function has the one signature of the function table: owned arguments in, a Result out"
+)]
+#![allow(
+    clippy::match_same_arms,
+    clippy::many_single_char_names,
+    clippy::items_after_statements,
+    reason = "arms and names follow the Go source they port (text/template, sprig, fmt), so the two read side by side"
+)]
+
 mod eval;
 mod format;
 mod funcs;
@@ -146,11 +166,14 @@ impl Engine {
 
     /// Parses a `tpl` string, reusing an earlier parse of the same text.
     pub(crate) fn parse_tpl(&self, text: &str) -> Result<Arc<parse::Parsed>, TemplateError> {
-        if let Some(parsed) = self.tpl_cache.lock().unwrap_or_else(|e| e.into_inner()).get(text) {
+        if let Some(parsed) = self.tpl_cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(text) {
             return Ok(parsed.clone());
         }
         let parsed = Arc::new(parse::parse("tpl", text)?);
-        self.tpl_cache.lock().unwrap_or_else(|e| e.into_inner()).insert(text.to_string(), parsed.clone());
+        self.tpl_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(text.to_string(), parsed.clone());
         Ok(parsed)
     }
 }

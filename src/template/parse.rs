@@ -137,7 +137,7 @@ impl Parser<'_> {
     }
 
     fn line(&self) -> usize {
-        self.items.get(self.pos).or(self.items.last()).map(|i| i.line).unwrap_or(1)
+        self.items.get(self.pos).or(self.items.last()).map_or(1, |i| i.line)
     }
 
     fn err(&self, message: impl Into<String>) -> TemplateError {
@@ -209,7 +209,7 @@ impl Parser<'_> {
             "else" => {
                 // `else if`/`else with` leave the keyword for the caller; plain else closes here.
                 self.skip_space();
-                if !matches!(self.peek(), Tok::Keyword("if") | Tok::Keyword("with")) {
+                if !matches!(self.peek(), Tok::Keyword("if" | "with")) {
                     self.expect_right("else")?;
                 }
                 Ok(Some(Terminator::Else))
@@ -284,7 +284,7 @@ impl Parser<'_> {
             Some(Terminator::End) => None,
             Some(Terminator::Else) => {
                 self.skip_space();
-                if matches!(self.peek(), Tok::Keyword("if") | Tok::Keyword("with")) {
+                if matches!(self.peek(), Tok::Keyword("if" | "with")) {
                     let Tok::Keyword(inner) = self.next() else { unreachable!() };
                     if k == "range" || inner != k {
                         return Err(self.err(format!("unexpected {inner} after else in {k}")));
@@ -298,10 +298,9 @@ impl Parser<'_> {
                 } else {
                     let (else_list, end) = self.list()?;
                     if end != Some(Terminator::End) {
-                        return Err(self.err(format!(
-                            "expected end; found {}",
-                            end.map(|e| e.to_string()).unwrap_or("EOF".into())
-                        )));
+                        return Err(
+                            self.err(format!("expected end; found {}", end.map_or("EOF".into(), |e| e.to_string())))
+                        );
                     }
                     Some(else_list)
                 }

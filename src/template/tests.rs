@@ -429,11 +429,11 @@ fn sprig_defaults_and_encodings() {
 fn sprig_lists() {
     let cases = [
         (
-            r#"{{ first (list 1 2 3) }}{{ last (list 1 2 3) }}|{{ rest (list 1 2 3) }}|{{ initial (list 1 2 3) }}"#,
+            r"{{ first (list 1 2 3) }}{{ last (list 1 2 3) }}|{{ rest (list 1 2 3) }}|{{ initial (list 1 2 3) }}",
             "13|[2 3]|[1 2]",
         ),
         (
-            r#"{{ append (list 1) 2 }}|{{ prepend (list 1) 0 }}|{{ concat (list 1) (list 2 3) }}|{{ reverse (list 1 2) }}"#,
+            r"{{ append (list 1) 2 }}|{{ prepend (list 1) 0 }}|{{ concat (list 1) (list 2 3) }}|{{ reverse (list 1 2) }}",
             "[1 2]|[0 1]|[1 2 3]|[2 1]",
         ),
         (
@@ -441,7 +441,7 @@ fn sprig_lists() {
             "[1 2]|[1 3]|true|[a b]",
         ),
         (
-            r#"{{ until 3 }}|{{ untilStep 0 10 4 }}|{{ seq 3 }}|{{ seq 5 3 }}|{{ chunk 2 (list 1 2 3) }}|{{ slice (list 1 2 3) 1 2 }}"#,
+            r"{{ until 3 }}|{{ untilStep 0 10 4 }}|{{ seq 3 }}|{{ seq 5 3 }}|{{ chunk 2 (list 1 2 3) }}|{{ slice (list 1 2 3) 1 2 }}",
             "[0 1 2]|[0 4 8]|1 2 3|5 4 3|[[1 2] [3]]|[2]",
         ),
         (r#"{{ first .Values.missing }}|{{ tuple 1 "a" }}"#, "|[1 a]"),
@@ -489,7 +489,7 @@ fn sprig_dicts_mutate_in_place_like_go_maps() {
 fn sprig_math_types_paths_dates() {
     let cases = [
         (
-            r#"{{ add 1 2 3 }}|{{ add1 1 }}|{{ sub 5 2 }}|{{ mul 2 3 }}|{{ div 7 2 }}|{{ mod 7 2 }}|{{ max 1 5 3 }}|{{ min 4 2 }}"#,
+            r"{{ add 1 2 3 }}|{{ add1 1 }}|{{ sub 5 2 }}|{{ mul 2 3 }}|{{ div 7 2 }}|{{ mod 7 2 }}|{{ max 1 5 3 }}|{{ min 4 2 }}",
             "6|2|3|6|3|1|5|2",
         ),
         (

@@ -282,7 +282,7 @@ fn literal(s: &Traced, indent: usize) -> Traced {
     let pad = " ".repeat(indent);
     let mut start = 0;
     loop {
-        let end = text[start..body_end].find('\n').map(|i| start + i).unwrap_or(body_end);
+        let end = text[start..body_end].find('\n').map_or(body_end, |i| start + i);
         if end > start {
             out.push_str(&pad);
             out.push_slice(s, start..end);

@@ -212,6 +212,8 @@ impl<'a> Reader<'a> {
         }
         let value = resolve_plain(text).map_err(|m| self.error_at(span, m))?;
         Ok(match (core, value) {
+            // `!!float 3`: go-yaml converts the integer as Go's float64(i) does.
+            #[allow(clippy::cast_precision_loss, reason = "Go's float64(int64) conversion, exactly")]
             (Some("float"), Value::Int(i)) => Value::Float(i as f64),
             (_, v) => v,
         })

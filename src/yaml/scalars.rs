@@ -1,6 +1,14 @@
 //! Scalars as go-yaml v2 resolves them (YAML 1.1 booleans, Go's integer and float syntax, keys
 //! turned into strings) and numbers formatted as Go prints them.
 
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss,
+    reason = "go-yaml's integer and float resolution and Go's number printing convert exactly as Go does"
+)]
+
 use crate::values::Value;
 
 /// A scalar as Go stores it in a `string` field of a struct read through sigs.k8s.io/yaml (how
@@ -128,7 +136,7 @@ fn go_parse_int(s: &str) -> Option<Value> {
     let magnitude = u64::from_str_radix(digits, radix).ok()?;
     if negative {
         if magnitude <= i64::MAX as u64 + 1 {
-            return Some(Value::Int((magnitude as i128).wrapping_neg() as i64));
+            return Some(Value::Int(i128::from(magnitude).wrapping_neg() as i64));
         }
         return None;
     }

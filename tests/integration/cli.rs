@@ -49,7 +49,7 @@ pub struct Output {
 
 pub fn helm_retarget(args: &[&str]) -> Run {
     Run {
-        args: args.iter().map(|s| s.to_string()).collect(),
+        args: args.iter().map(std::string::ToString::to_string).collect(),
         stdin: None,
         dir: None,
         env: Vec::new(),

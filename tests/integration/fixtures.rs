@@ -236,7 +236,7 @@ fn walk(value: &Value, path: &mut String, in_text: bool, found: &mut Vec<(String
                 match (key, child) {
                     ("image", Value::String(image)) if !in_text => found.push((child_path, image.clone())),
                     (_, Value::String(text)) if key.to_ascii_lowercase().contains("image") && plausible(text) => {
-                        found.push((child_path, text.clone()))
+                        found.push((child_path, text.clone()));
                     }
                     (_, Value::String(text)) if in_text && qualified(text) => found.push((child_path, text.clone())),
                     ("env", Value::Sequence(items)) => env_images(items, &child_path, found),
@@ -379,7 +379,7 @@ struct ImageConfigEntry {
 /// component replacing earlier ones (keys ascending, then documents in order).
 fn image_config_images(data: &serde_yaml::Mapping, found: &mut Vec<(String, String)>) {
     let mut entries: Vec<(&str, &str)> = data.iter().filter_map(|(k, v)| Some((k.as_str()?, v.as_str()?))).collect();
-    entries.sort();
+    entries.sort_unstable();
     let mut winners: BTreeMap<String, ImageConfigEntry> = BTreeMap::new();
     for (key, text) in entries {
         // Most data entries are not YAML documents at all; they simply hold no image config.

@@ -20,9 +20,10 @@ impl Helm {
             Helm::V3 => ("HELM_RETARGET_HELM3", "v3.17.2"),
             Helm::V4 => ("HELM_RETARGET_HELM4", "v4.1.4"),
         };
-        let path = std::env::var_os(var)
-            .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(".tools/helm-{version}/helm")));
+        let path = std::env::var_os(var).map_or_else(
+            || Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(".tools/helm-{version}/helm")),
+            PathBuf::from,
+        );
         assert!(
             path.exists(),
             "Helm {version} is missing at {}: run the tests with `tests/run`, which installs it \

@@ -190,7 +190,7 @@ fn issue_9_overlays_from_the_cli_plugin_move_every_image_in_helm3_and_helm4() {
                 match after.get(&(template.clone(), image_config_neutral(&path))) {
                     Some(got) if *got == want || qualified(got) == qualified(&want) => {}
                     other => {
-                        failures.push(format!("{label}: {template} {path}: {image} became {other:?}, want {want}"))
+                        failures.push(format!("{label}: {template} {path}: {image} became {other:?}, want {want}"));
                     }
                 }
             }

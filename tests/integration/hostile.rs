@@ -527,7 +527,7 @@ fn sigkill_during_a_run_leaves_no_output() {
 fn endless_stdin_as_values_or_a_set_file_stops_at_the_command_line_file_limit() {
     let sandbox = Sandbox::new();
     app(&sandbox, "app", "app");
-    let line = b"# a values comment that never ends\n".repeat(1 << 14).to_vec();
+    let line = b"# a values comment that never ends\n".repeat(1 << 14).clone();
     run(sandbox.dir.path(), &["scan", "app", "-f", "-"], Input::Stream { chunk: line.clone(), count: 64 })
         .refused(&["stdin", "larger than the 10 MiB limit"]);
     run(

@@ -616,10 +616,10 @@ fn the_upgrade_fixture_changes_what_its_chart_says() {
     let old = qualified_images(&engine::render(&fixture("cloudzero-agent"), &serde_json::json!({})));
     let new = qualified_images(&engine::render(&upgrade(), &serde_json::json!({})));
     let (name, old_tag, new_tag) = RETAGGED;
-    let mut added: Vec<String> = ADDED.iter().map(|s| s.to_string()).collect();
+    let mut added: Vec<String> = ADDED.iter().map(std::string::ToString::to_string).collect();
     added.push(format!("{name}:{new_tag}"));
     added.sort();
-    let mut removed: Vec<String> = REMOVED.iter().map(|s| s.to_string()).collect();
+    let mut removed: Vec<String> = REMOVED.iter().map(std::string::ToString::to_string).collect();
     removed.push(format!("{name}:{old_tag}"));
     removed.sort();
     assert_eq!(difference(&new, &old), added);

@@ -82,7 +82,7 @@ fn render(case: &Case) -> Result<String, String> {
         .iter()
         .find(|t| t.name == "c/templates/case.yaml")
         .unwrap_or_else(|| panic!("{}: case.yaml was not rendered", case.path.display()));
-    let output = template.output.as_ref().map_err(|e| e.to_string())?;
+    let output = template.output.as_ref().map_err(std::string::ToString::to_string)?;
     let line = output.text.as_str().trim_end();
     let json =
         line.strip_prefix("out: ").unwrap_or_else(|| panic!("{}: unexpected output {line:?}", case.path.display()));
@@ -95,7 +95,7 @@ fn error_core(message: &str) -> &str {
     match message.find("): ").filter(|_| message.starts_with("parse error at (")) {
         Some(i) => &message[i + 3..],
         None => match message.strip_prefix("template: ") {
-            Some(rest) => rest.splitn(3, ':').nth(2).map(str::trim_start).unwrap_or(rest),
+            Some(rest) => rest.splitn(3, ':').nth(2).map_or(rest, str::trim_start),
             // `fail` and `required`: Helm's whole line, location (file:line:col) included.
             None => message,
         },

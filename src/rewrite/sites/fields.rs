@@ -34,7 +34,7 @@ impl Finder<'_> {
                         // Inside configuration text, a reference that spells out its registry and
                         // version is an image (or an OCI artifact) whatever its key.
                         Node::Scalar(s) if self.in_text && !s.foreign_tag && is_qualified_reference(&s.value) => {
-                            self.site(s, path, 0..s.value.len())
+                            self.site(s, path, 0..s.value.len());
                         }
                         Node::Sequence(list) if CONTAINER_LISTS.contains(&key) => {
                             for (i, container) in list.iter().enumerate() {

@@ -100,27 +100,24 @@ pub(crate) fn find(
     refused: &mut Vec<Diagnostic>,
 ) -> Vec<Site> {
     let mut finder = Finder { object, text, first_line, sites: Vec::new(), rules, in_text: false, refused };
-    match kube::pod_spec_path(&object.kind) {
-        Some(path) => {
-            let mut node = Some(root);
-            for step in path {
-                node = node.and_then(|n| n.get(step));
-            }
-            if let Some(spec) = node {
-                finder.pod_spec(spec, &path.join("."));
-            }
+    if let Some(path) = kube::pod_spec_path(&object.kind) {
+        let mut node = Some(root);
+        for step in path {
+            node = node.and_then(|n| n.get(step));
         }
-        None => {
-            let mut path = String::new();
-            finder.anywhere(root, &mut path);
-            if object.kind == "ConfigMap" {
-                finder.image_configs(root);
-                finder.data_values(root, "data");
-            }
-            if object.kind == "Secret" {
-                // `data` is base64: only `stringData` is text.
-                finder.data_values(root, "stringData");
-            }
+        if let Some(spec) = node {
+            finder.pod_spec(spec, &path.join("."));
+        }
+    } else {
+        let mut path = String::new();
+        finder.anywhere(root, &mut path);
+        if object.kind == "ConfigMap" {
+            finder.image_configs(root);
+            finder.data_values(root, "data");
+        }
+        if object.kind == "Secret" {
+            // `data` is base64: only `stringData` is text.
+            finder.data_values(root, "stringData");
         }
     }
     finder.sites

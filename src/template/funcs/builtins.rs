@@ -3,7 +3,11 @@
 use std::cmp::Ordering;
 use std::rc::Rc;
 
-use super::{bool_of, items, to_i64, Arity::*, Call, Func, Res};
+use super::{
+    bool_of, items, to_i64,
+    Arity::{AtLeast, Exact},
+    Call, Func, Res,
+};
 use crate::template::format::{self, plain_string};
 use crate::template::value::{Kind, TValue};
 

@@ -15,7 +15,7 @@ use rand::rngs::OsRng;
 use rand::RngCore;
 
 use super::encoding::{base64_decode, base64_encode};
-use super::{check_size, Arity::*, Call, Func, Res};
+use super::{check_size, Arity::Exact, Call, Func, Res};
 use crate::template::value::{Kind, TValue};
 
 pub(super) static FUNCS: &[Func] = &[
@@ -413,8 +413,7 @@ fn certificate(spec: &CertSpec, key: &Key, issuer: Option<&Issuer>) -> Result<St
     let mut serial = [0u8; 16];
     OsRng.fill_bytes(&mut serial);
     serial[0] &= 0x7f;
-    let now =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     let subject = der::name(&spec.common_name);
     let (issuer_name, signer) = match issuer {
         Some(ca) => (ca.subject.clone(), &ca.key),

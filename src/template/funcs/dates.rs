@@ -1,7 +1,7 @@
 //! sprig's date functions on a fixed clock (2024-01-01T00:00:00Z): a render must be repeatable,
 //! because scan and overlay compare renders of the same chart under different values.
 
-use super::{Arity::*, Func};
+use super::{Arity::Exact, Func};
 use crate::template::value::{Kind, TValue};
 
 /// The fixed clock: 2024-01-01T00:00:00Z.
@@ -109,7 +109,7 @@ fn parse_date(layout: &str, text: &str) -> Option<i64> {
             "02" => day = digits(&mut t, 2, 2)?,
             "2" | "_2" => {
                 t = t.trim_start_matches(' ');
-                day = digits(&mut t, 1, 2)?
+                day = digits(&mut t, 1, 2)?;
             }
             "15" => hour = digits(&mut t, 1, 2)?,
             "03" | "3" => hour = digits(&mut t, 1, 2)?,

@@ -1,6 +1,10 @@
 //! sprig's defaults and logic helpers: `default`, `empty`, `coalesce`, `all`, `any`, `ternary`.
 
-use super::{bool_of, sprig_empty, Arity::*, Func};
+use super::{
+    bool_of, sprig_empty,
+    Arity::{AtLeast, Exact},
+    Func,
+};
 use crate::template::value::TValue;
 
 pub(super) static FUNCS: &[Func] = &[

@@ -1,6 +1,10 @@
 //! sprig's dict functions. Lookups on a values map are recorded as reads of that key.
 
-use super::{bool_of, sprig_empty, Arity::*, Call, Func, Res};
+use super::{
+    bool_of, sprig_empty,
+    Arity::{AtLeast, Exact},
+    Call, Func, Res,
+};
 use crate::template::value::{Kind, MapCell, TMap, TValue};
 
 pub(super) static FUNCS: &[Func] = &[
@@ -88,12 +92,11 @@ fn dig(c: &mut Call) -> Res {
     let mut node = c.args[n - 1].clone();
     for i in 0..n - 2 {
         let key = c.str(i);
-        let next = match node.kind() {
-            Kind::Map(m) => m.borrow().get(&key).cloned(),
-            _ => {
-                let got = if node.is_null() { "nil".to_string() } else { node.type_name().to_string() };
-                return Err(format!("interface conversion: interface {{}} is {got}, not map[string]interface {{}}"));
-            }
+        let next = if let Kind::Map(m) = node.kind() {
+            m.borrow().get(&key).cloned()
+        } else {
+            let got = if node.is_null() { "nil".to_string() } else { node.type_name().to_string() };
+            return Err(format!("interface conversion: interface {{}} is {got}, not map[string]interface {{}}"));
         };
         c.record_key(&node, &key, next.as_ref());
         match next {

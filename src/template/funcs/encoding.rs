@@ -1,6 +1,6 @@
 //! sprig's encodings and checksums: base64, base32, sha1/sha256/sha512, adler32.
 
-use super::{Arity::*, Func};
+use super::{Arity::Exact, Func};
 use crate::template::value::TValue;
 
 pub(super) static FUNCS: &[Func] = &[

@@ -8,7 +8,7 @@ use regex::Regex;
 
 use super::encoding::base64_encode;
 use super::paths::path_base;
-use super::{error_map, Arity::*, Call, Func, Res};
+use super::{error_map, Arity::Exact, Call, Func, Res};
 use crate::template::value::{Kind, TValue};
 use crate::template::yaml_out;
 

@@ -1,6 +1,10 @@
 //! sprig's list functions: building, slicing, searching, ranges of integers.
 
-use super::{bool_of, check_items, sprig_empty, Arity::*, Call, Func, Res};
+use super::{
+    bool_of, check_items, sprig_empty,
+    Arity::{AtLeast, Exact},
+    Call, Func, Res,
+};
 use crate::template::format::plain_string;
 use crate::template::value::TValue;
 

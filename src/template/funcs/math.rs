@@ -1,7 +1,10 @@
 //! sprig's arithmetic: integer math through spf13/cast's ToInt64, float math through decimals,
 //! conversions.
 
-use super::{Arity::*, Call, Func, Res};
+use super::{
+    Arity::{AtLeast, Exact},
+    Call, Func, Res,
+};
 use crate::template::value::TValue;
 
 pub(super) static FUNCS: &[Func] = &[

@@ -231,12 +231,12 @@ impl Call<'_> {
 
     /// The argument as spf13/cast's ToInt64 reads it.
     pub(crate) fn int(&self, i: usize) -> i64 {
-        self.args.get(i).map(to_i64).unwrap_or(0)
+        self.args.get(i).map_or(0, to_i64)
     }
 
     /// The argument as spf13/cast's ToFloat64 reads it.
     pub(crate) fn float(&self, i: usize) -> f64 {
-        self.args.get(i).map(to_f64).unwrap_or(0.0)
+        self.args.get(i).map_or(0.0, to_f64)
     }
 
     /// The items of a list argument (nil is empty); other kinds are sprig's error.
@@ -402,7 +402,7 @@ pub(crate) fn check_size(bytes: u128) -> Result<(), String> {
 /// The error for a list that would pass [`MAX_LIST_ITEMS`].
 pub(crate) fn check_items(items: u128) -> Result<(), String> {
     if items > MAX_LIST_ITEMS as u128 {
-        return Err(format!("list longer than {} items (the engine's limit)", MAX_LIST_ITEMS));
+        return Err(format!("list longer than {MAX_LIST_ITEMS} items (the engine's limit)"));
     }
     Ok(())
 }

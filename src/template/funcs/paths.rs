@@ -1,6 +1,6 @@
 //! sprig's path (`path` and `path/filepath` on Linux), network and URL functions.
 
-use super::{bool_of, Arity::*, Call, Func, Res};
+use super::{bool_of, Arity::Exact, Call, Func, Res};
 use crate::template::value::{Kind, TValue};
 
 pub(super) static FUNCS: &[Func] = &[
@@ -60,7 +60,7 @@ pub(crate) fn path_base(p: &str) -> String {
 
 fn path_dir(p: &str) -> String {
     let dir = match p.rfind('/') {
-        Some(i) => &p[..i + 1],
+        Some(i) => &p[..=i],
         None => "",
     };
     path_clean(dir)
@@ -147,9 +147,7 @@ fn url_join(c: &mut Call) -> Res {
         out.push(':');
     }
     let opaque = get("opaque");
-    if !opaque.is_empty() {
-        out.push_str(&opaque);
-    } else {
+    if opaque.is_empty() {
         let (host, userinfo) = (get("host"), get("userinfo"));
         if !scheme.is_empty() || !host.is_empty() || !userinfo.is_empty() {
             out.push_str("//");
@@ -164,6 +162,8 @@ fn url_join(c: &mut Call) -> Res {
             out.push('/');
         }
         out.push_str(&path);
+    } else {
+        out.push_str(&opaque);
     }
     let query = get("query");
     if !query.is_empty() {

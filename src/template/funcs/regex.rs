@@ -8,7 +8,7 @@ use std::sync::{LazyLock, Mutex, PoisonError};
 
 use regex::Regex;
 
-use super::{bool_of, check_size, Arity::*, Call, Func, Res};
+use super::{bool_of, check_size, Arity::Exact, Call, Func, Res};
 use crate::template::value::TValue;
 use crate::template::Traced;
 
@@ -217,7 +217,7 @@ fn translate(pattern: &str) -> Result<String, (&'static str, String)> {
                         };
                         let name: String = chars[start..start + close].iter().collect();
                         if name.is_empty() || !name.chars().all(|ch| ch.is_alphanumeric() || ch == '_') {
-                            return Err(("invalid named capture", chars[i..start + close + 1].iter().collect()));
+                            return Err(("invalid named capture", chars[i..=(start + close)].iter().collect()));
                         }
                         out.push_str(&format!("(?P<{name}>"));
                         groups.push(i);
@@ -231,7 +231,7 @@ fn translate(pattern: &str) -> Result<String, (&'static str, String)> {
                         j += 1;
                     }
                     match chars.get(j) {
-                        Some(')') | Some(':') if j > i + 2 || chars.get(j) == Some(&':') => {
+                        Some(')' | ':') if j > i + 2 || chars.get(j) == Some(&':') => {
                             let flags: String = chars[i + 2..j].iter().collect();
                             if flags.ends_with('-') || flags.matches('-').count() > 1 {
                                 return Err(("invalid or unsupported Perl syntax", chars[i..=j].iter().collect()));
@@ -288,8 +288,8 @@ fn translate(pattern: &str) -> Result<String, (&'static str, String)> {
                 last_was_repeat = true;
                 continue;
             }
-            '{' => match repeat(&chars, i) {
-                Some((min, max, used)) => {
+            '{' => {
+                if let Some((min, max, used)) = repeat(&chars, i) {
                     let text: String = chars[i..i + used].iter().collect();
                     if min > MAX_REPEAT || max.is_some_and(|m| m > MAX_REPEAT || m < min) {
                         return Err(("invalid repeat count", text));
@@ -309,13 +309,11 @@ fn translate(pattern: &str) -> Result<String, (&'static str, String)> {
                     last_was_repeat = true;
                     continue;
                 }
-                None => {
-                    // Go reads a `{` that starts no repeat as a literal.
-                    out.push_str("\\{");
-                    can_repeat = true;
-                    last_was_repeat = false;
-                }
-            },
+                // Go reads a `{` that starts no repeat as a literal.
+                out.push_str("\\{");
+                can_repeat = true;
+                last_was_repeat = false;
+            }
             '}' => {
                 out.push_str("\\}");
                 can_repeat = true;
@@ -444,7 +442,7 @@ fn escape(chars: &[char], i: usize, in_class: bool) -> Result<(String, usize), (
                 let hex: String = chars[i + 3..i + 3 + close].iter().collect();
                 let text: String = chars[i..i + 4 + close].iter().collect();
                 match u32::from_str_radix(&hex, 16) {
-                    Ok(v) if v <= 0x10FFFF && !hex.is_empty() => (format!("\\x{{{hex}}}"), 4 + close),
+                    Ok(v) if v <= 0x0010_FFFF && !hex.is_empty() => (format!("\\x{{{hex}}}"), 4 + close),
                     _ => return Err(("invalid escape sequence", text)),
                 }
             } else {
@@ -499,24 +497,21 @@ fn class(chars: &[char], i: usize) -> Result<(String, usize), (&'static str, Str
             }
             '[' if chars.get(j + 1) == Some(&':') => {
                 let body: String = chars[j..].iter().collect();
-                match body.find(":]") {
-                    Some(end) => {
-                        let name = &body[..end + 2];
-                        let known = [
-                            "alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower", "print", "punct",
-                            "space", "upper", "word", "xdigit",
-                        ];
-                        let inner = name.trim_start_matches("[:").trim_start_matches('^').trim_end_matches(":]");
-                        if !known.contains(&inner) {
-                            return Err(("invalid character class range", name.to_string()));
-                        }
-                        out.push_str(name);
-                        j += name.chars().count();
+                if let Some(end) = body.find(":]") {
+                    let name = &body[..end + 2];
+                    let known = [
+                        "alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower", "print", "punct",
+                        "space", "upper", "word", "xdigit",
+                    ];
+                    let inner = name.trim_start_matches("[:").trim_start_matches('^').trim_end_matches(":]");
+                    if !known.contains(&inner) {
+                        return Err(("invalid character class range", name.to_string()));
                     }
-                    None => {
-                        out.push_str("\\[");
-                        j += 1;
-                    }
+                    out.push_str(name);
+                    j += name.chars().count();
+                } else {
+                    out.push_str("\\[");
+                    j += 1;
                 }
             }
             '\\' => {

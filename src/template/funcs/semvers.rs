@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use super::{bool_of, Arity::*, Func};
+use super::{bool_of, Arity::Exact, Func};
 use crate::template::semver::{self, Version};
 use crate::template::value::{Kind, TValue};
 

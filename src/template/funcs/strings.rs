@@ -1,6 +1,10 @@
 //! sprig's string functions: trimming, case, padding, quoting, splitting and joining.
 
-use super::{bool_of, check_size, strslice, Arity::*, Call, Func, Res};
+use super::{
+    bool_of, check_size, strslice,
+    Arity::{AtLeast, Exact},
+    Call, Func, Res,
+};
 use crate::template::format;
 use crate::template::value::{Kind, TValue};
 use crate::template::Traced;
@@ -153,7 +157,7 @@ fn abbrev(c: &mut Call) -> Res {
     if t.text.chars().count() <= width || width < 4 {
         return Ok(TValue::traced(t));
     }
-    let end = t.text.char_indices().nth(width - 3).map(|(i, _)| i).unwrap_or(t.len());
+    let end = t.text.char_indices().nth(width - 3).map_or(t.len(), |(i, _)| i);
     let mut out = t.slice(0..end);
     out.push_str("...");
     Ok(TValue::traced(out))

@@ -1,6 +1,6 @@
 //! sprig's reflection helpers: `typeOf`, `typeIs`, `typeIsLike`, `kindOf`, `kindIs`.
 
-use super::{bool_of, Arity::*, Func};
+use super::{bool_of, Arity::Exact, Func};
 use crate::template::value::TValue;
 
 pub(super) static FUNCS: &[Func] = &[
