@@ -88,10 +88,13 @@ fn issue_13_post_render_pins_every_moved_image_of_real_renders_and_changes_nothi
         // one, and a chart that picks its kubectl tag by version would render another image.
         let rendered = Helm::V4.template(home.path(), &chart, &["--kube-version", "1.36.0"]).unwrap();
         let plain = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(rendered.clone()).stderr_notes().run();
+        // Images in fields that hold repository and tag apart are refused (HR030).
+        let refuses =
+            matches!(name.as_str(), "cloudzero-agent" | "image-config-configmap" | "operator-data-images" | "piraeus");
         let pinned = helm_retarget(&["post-render", "--registry", MIRROR, "--pin-digests"])
             .arg(&lock_file)
-            .stdin(rendered.clone())
-            .output();
+            .stdin(rendered.clone());
+        let pinned = if refuses { pinned.status(2).diagnostic("HR030") } else { pinned.stderr_notes() }.run();
         if pinned.status != 0 {
             // Fields that hold repository and tag apart have no place for a digest: refused, named.
             let refused = pinned.stdout.is_empty()
@@ -204,8 +207,25 @@ fn issue_13_overlay_pins_every_moved_image_where_the_chart_has_a_place_for_a_dig
         let dir = tempfile::tempdir().unwrap();
         let (lock_file, pins) = lock_for(&chart, dir.path());
         let plain = helm_retarget(&["overlay", "--registry", MIRROR]).arg(&chart).stderr_notes().run();
-        let pinned =
-            helm_retarget(&["overlay", "--registry", MIRROR, "--pin-digests"]).arg(&lock_file).arg(&chart).output();
+        // Refused (HR030) where no values key has a place for a digest; a turned-off subchart's
+        // images are moved but not pinned (HR012).
+        let refuses = matches!(
+            name.as_str(),
+            "cloudzero-agent"
+                | "computed-and-hardcoded"
+                | "image-config-configmap"
+                | "operator-data-images"
+                | "piraeus"
+        );
+        let pinned = helm_retarget(&["overlay", "--registry", MIRROR, "--pin-digests"]).arg(&lock_file).arg(&chart);
+        let pinned = if refuses {
+            pinned.status(2).diagnostic("HR030")
+        } else if matches!(name.as_str(), "bitnami-style-library" | "perfectscale-agent") {
+            pinned.diagnostic("HR012")
+        } else {
+            pinned.stderr_notes()
+        }
+        .run();
         if pinned.status != 0 {
             // Refused by name: each image with no place for a digest, with its values keys.
             let named = pinned.stdout.is_empty()
