@@ -17,8 +17,7 @@ fn version(which: &str) -> PathBuf {
 }
 
 fn overlay_of(chart: &Path) -> serde_json::Value {
-    let out = helm_retarget(&["overlay", "--registry", MIRROR]).arg(chart).output();
-    out.status(0);
+    let out = helm_retarget(&["overlay", "--registry", MIRROR]).arg(chart).stderr_notes().run();
     serde_yaml::from_str(&out.stdout).unwrap()
 }
 
@@ -27,7 +26,7 @@ fn images(chart: &Path, values: &serde_json::Value) -> BTreeSet<String> {
 }
 
 fn run_diff(format: &str) -> crate::cli::Output {
-    let out = helm_retarget(&[
+    helm_retarget(&[
         "diff",
         "--registry",
         MIRROR,
@@ -37,9 +36,7 @@ fn run_diff(format: &str) -> crate::cli::Output {
         "fixtures/upgrades/subchart-knobs-after",
     ])
     .current_dir(&root())
-    .output();
-    out.status(0);
-    out
+    .run()
 }
 
 #[test]
@@ -121,8 +118,7 @@ fn issue_13_diff_markdown_and_json_carry_the_knob_changes_per_subchart() {
         }])
     );
     // Without a registry there is no overlay to compare.
-    let out = helm_retarget(&["diff", "--format", "json"]).arg(version("before")).arg(version("after")).output();
-    out.status(0);
+    let out = helm_retarget(&["diff", "--format", "json"]).arg(version("before")).arg(version("after")).run();
     let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert!(json.get("overlay_keys").is_none(), "{json}");
 }

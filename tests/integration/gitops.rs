@@ -20,9 +20,8 @@ use crate::overlay_e2e::MIRROR;
 const CHARTS: [&str; 3] = ["cert-manager-style", "stackstate", "kube-prometheus-stack-style"];
 
 fn overlay(chart: &Path, format: &str) -> String {
-    let out = helm_retarget(&["overlay", "--format", format, "--registry", MIRROR]).arg(chart).output();
-    out.status(0);
-    out.stdout.clone()
+    // stderr carries the overlay's table and values diff, and no warning.
+    helm_retarget(&["overlay", "--format", format, "--registry", MIRROR]).arg(chart).stderr_notes().run().stdout
 }
 
 fn parse(text: &str, what: &str) -> Value {
@@ -208,8 +207,8 @@ fn issue_13_check_compares_gitops_documents_too() {
         .arg(&chart)
         .arg("-o")
         .arg(&file)
-        .output()
-        .status(0);
+        .stderr_notes()
+        .run();
     let written = std::fs::read_to_string(&file).unwrap();
     assert_eq!(get(&parse(&written, "the patch"), &["metadata", "name"]).as_str(), Some("cert-manager-prod"));
     let check = |format: &str| {
@@ -217,10 +216,9 @@ fn issue_13_check_compares_gitops_documents_too() {
             .arg(&chart)
             .arg("--check")
             .arg(&file)
-            .output()
     };
-    check("argocd").status(0).stderr_contains("overlay is current");
-    check("flux").status(1).stderr_contains("overlay is stale");
+    check("argocd").stderr_contains("overlay is current").run();
+    check("flux").status(1).stderr_contains("overlay is stale").run();
 }
 
 /// The plugin definition's init and generate commands.
@@ -293,8 +291,8 @@ fn issue_13_argocd_plugin_is_shellcheck_clean_renders_post_rendered_and_fails_cl
                     ],
                 )
                 .unwrap();
-            let expected = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(rendered.clone()).output();
-            expected.status(0);
+            let expected =
+                helm_retarget(&["post-render", "--registry", MIRROR]).stdin(rendered.clone()).stderr_notes().run();
             assert_eq!(stream, expected.stdout, "{name} {helm:?}: the plugin prints helm template | post-render");
             let manifests = BTreeMap::from([("stream".to_string(), stream.clone())]);
             let images = rendered_images(&manifests);

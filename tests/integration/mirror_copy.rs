@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{fixture, helm_retarget, Output};
+use crate::cli::{fixture, helm_retarget, Output, Run};
 use crate::fixtures::fixture_charts;
 use crate::mirror::shellcheck_as;
 use crate::overlay_e2e::MIRROR;
@@ -128,14 +128,21 @@ fn read_lines(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path).map(|text| text.lines().map(str::to_string).collect()).unwrap_or_default()
 }
 
-fn mirror(args: &[&str], chart: &Path) -> Output {
-    helm_retarget(&["mirror", "--registry", MIRROR]).args(args).arg(chart).output()
+/// `mirror --registry MIRROR ARGS CHART`, its summary expected on stderr.
+fn mirror(args: &[&str], chart: &Path) -> Run {
+    helm_retarget(&["mirror", "--registry", MIRROR]).args(args).arg(chart).stderr_notes()
+}
+
+/// A plan `mirror ARGS` prints, after checking it exits 0 warning only, under --platform, that
+/// the copies' digests are not the chart's (HR015).
+fn copied(args: &[&str], chart: &Path) -> Output {
+    let run = mirror(args, chart);
+    if args.contains(&"--platform") { run.diagnostic("HR015") } else { run }.run()
 }
 
 /// A script `mirror ARGS` prints, after checking it exits 0 and passes shellcheck.
 fn script(args: &[&str], chart: &Path) -> Output {
-    let out = mirror(args, chart);
-    out.status(0);
+    let out = copied(args, chart);
     shellcheck_as("bash", &out.stdout, "mirror.sh").unwrap();
     out
 }
@@ -157,8 +164,7 @@ fn chart_archive(dir: &Path, name: &str) -> PathBuf {
 
 /// (copy_source, copy_destination) of every enabled image of `mirror --format json ARGS`.
 fn planned_copies(args: &[&str], chart: &Path) -> Vec<(String, String)> {
-    let out = mirror(&[&["--format", "json"], args].concat(), chart);
-    out.status(0);
+    let out = copied(&[&["--format", "json"], args].concat(), chart);
     let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     plan["images"]
         .as_array()
@@ -257,8 +263,8 @@ fn issue_13_each_tool_gets_its_own_platform_flag() {
     );
 
     // regsync: a `platforms:` list on every entry, `referrers: true` with --with-referrers.
-    let out = mirror(&["--format", "regsync", "--platform", "linux/amd64,linux/arm64", "--with-referrers"], &chart);
-    out.status(0).stderr_contains("regsync keeps each source index (and its digest)");
+    let out = copied(&["--format", "regsync", "--platform", "linux/amd64,linux/arm64", "--with-referrers"], &chart);
+    out.stderr_contains("regsync keeps each source index (and its digest)");
     let config: serde_yaml::Value = serde_yaml::from_str(&out.stdout).unwrap();
     let entries = config["sync"].as_sequence().unwrap();
     assert_eq!(entries.len(), 4);
@@ -275,8 +281,13 @@ fn issue_13_each_tool_gets_its_own_platform_flag() {
 fn issue_13_a_tool_that_cannot_carry_the_options_refuses_them_by_name() {
     let chart = fixture(CHART);
     let refused = |args: &[&str], message: &str, hint: &str| {
-        let out = mirror(args, &chart);
-        out.status(2).stdout_is("").stderr_contains(message).stderr_contains(hint);
+        mirror(args, &chart)
+            .status(2)
+            .stdout("")
+            .diagnostic("HR045")
+            .stderr_contains(message)
+            .stderr_contains(hint)
+            .run();
     };
     let two = "linux/amd64,linux/arm64";
     for (format, why) in [
@@ -306,8 +317,7 @@ fn issue_13_a_tool_that_cannot_carry_the_options_refuses_them_by_name() {
             "hint: use --format oras (`oras cp -r`), regsync (`referrers: true`) or bundle",
         );
     }
-    let out = mirror(&["--platform", "linux"], &chart);
-    out.status(2).stdout_is("").stderr_contains("\"linux\" is not a platform");
+    mirror(&["--platform", "linux"], &chart).status(2).stdout("").stderr_contains("\"linux\" is not a platform").run();
 }
 
 #[test]
@@ -370,15 +380,14 @@ fn issue_13_the_chart_archive_is_pushed_with_the_images() {
     assert_eq!(log[5], format!("helm push oci://{MIRROR}/charts"));
     assert_eq!(std::fs::read(stand_ins.file("pushed.tgz")).unwrap(), std::fs::read(&archive).unwrap());
 
-    let list = mirror(&with_chart, &chart);
-    list.status(0);
+    let list = copied(&with_chart, &chart);
     assert_eq!(list.stdout.lines().last(), Some(archive_text.as_str()));
-    let json = mirror(&[&["--format", "json"], &with_chart[..]].concat(), &chart);
+    let json = copied(&[&["--format", "json"], &with_chart[..]].concat(), &chart);
     let plan: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(plan["chart_archive"]["reference"], format!("{MIRROR}/charts/cert-manager:1.17.2"));
     assert_eq!(plan["chart_archive"]["destination"], format!("oci://{MIRROR}/charts"));
 
-    let elsewhere = mirror(
+    let elsewhere = copied(
         &[
             "--format",
             "skopeo",
@@ -389,7 +398,6 @@ fn issue_13_the_chart_archive_is_pushed_with_the_images() {
         ],
         &chart,
     );
-    elsewhere.status(0);
     assert!(
         elsewhere.stdout.contains(&format!("\nhelm push '{archive_text}' 'oci://charts.example.org/helm'\n")),
         "{}",
@@ -398,23 +406,32 @@ fn issue_13_the_chart_archive_is_pushed_with_the_images() {
 
     let mapping = dir.path().join("mapping.yaml");
     std::fs::write(&mapping, format!("registry: {MIRROR}\n")).unwrap();
-    let out = helm_retarget(&["mirror", "--mapping"]).arg(&mapping).args(with_chart).arg(&chart).output();
-    out.status(2).stdout_is("").stderr_contains("hint: pass --chart-destination oci://HOST/PATH");
-    let out = mirror(&["--chart-archive", &fixture("cert-manager-style").display().to_string()], &chart);
-    out.status(2).stdout_is("").stderr_contains("helm push takes a chart archive (.tgz), not a directory");
-    let out = mirror(&["--chart-archive", &archive_text, "--chart-destination", "harbor.example.com"], &chart);
-    out.status(2).stdout_is("").stderr_contains("is not an OCI registry address");
+    helm_retarget(&["mirror", "--mapping"])
+        .arg(&mapping)
+        .args(with_chart)
+        .arg(&chart)
+        .status(2)
+        .stdout("")
+        .stderr_contains("--mapping names no single registry")
+        .stderr_contains("hint: pass --chart-destination oci://HOST/PATH")
+        .run();
+    mirror(&["--chart-archive", &fixture("cert-manager-style").display().to_string()], &chart)
+        .status(2)
+        .stdout("")
+        .stderr_contains("helm push takes a chart archive (.tgz), not a directory")
+        .run();
+    mirror(&["--chart-archive", &archive_text, "--chart-destination", "harbor.example.com"], &chart)
+        .status(2)
+        .stdout("")
+        .stderr_contains("is not an OCI registry address")
+        .run();
 }
 
 /// Writes the bundle of `chart` into a fresh directory: (directory, save.sh, load.sh).
 fn bundle(args: &[&str], chart: &Path) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "bundle", "-o"])
-        .arg(dir.path().join("bundle"))
-        .args(args)
-        .arg(chart)
-        .output();
-    out.status(0).stdout_is("");
+    let bundle_dir = dir.path().join("bundle").display().to_string();
+    copied(&[&["--format", "bundle", "-o", bundle_dir.as_str()], args].concat(), chart).stdout_is("");
     let (save, load) = (dir.path().join("bundle/save.sh"), dir.path().join("bundle/load.sh"));
     for script in [&save, &load] {
         let text = std::fs::read_to_string(script).unwrap();
@@ -493,8 +510,12 @@ fn issue_13_the_bundle_carries_the_chart_and_one_platform_and_fails_whole() {
         std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(left, ["bundle"], "nothing but the scripts' directory");
 
-    let out = mirror(&["--format", "bundle"], &chart);
-    out.status(2).stdout_is("").stderr_contains("hint: name the directory to write them to with -o DIR");
+    mirror(&["--format", "bundle"], &chart)
+        .status(2)
+        .stdout("")
+        .stderr_contains("--format bundle writes two scripts, save.sh and load.sh")
+        .stderr_contains("hint: name the directory to write them to with -o DIR")
+        .run();
 }
 
 #[test]

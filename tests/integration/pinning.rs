@@ -52,8 +52,7 @@ fn locked(lock: &str) -> BTreeMap<String, String> {
 #[test]
 fn issue_13_the_lock_script_is_shellcheck_clean_and_fails_whole() {
     let chart = fixture("cert-manager-style");
-    let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "lock"]).arg(&chart).output();
-    out.status(0);
+    let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "lock"]).arg(&chart).stderr_notes().run();
     shellcheck_as("bash", &out.stdout, "lock.sh").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (ok, lock, stderr) = run_lock_script(&out.stdout, dir.path(), None);
@@ -77,8 +76,8 @@ fn issue_13_post_render_pins_every_moved_image_of_real_renders_and_changes_nothi
     for chart in fixture_charts() {
         let name = chart.file_name().unwrap().to_string_lossy().into_owned();
         let dir = tempfile::tempdir().unwrap();
-        let script = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "lock"]).arg(&chart).output();
-        script.status(0);
+        let script =
+            helm_retarget(&["mirror", "--registry", MIRROR, "--format", "lock"]).arg(&chart).stderr_notes().run();
         let (ok, lock, stderr) = run_lock_script(&script.stdout, dir.path(), None);
         assert!(ok, "{name}: {stderr}");
         let lock_file = dir.path().join("images.lock.yaml");
@@ -88,12 +87,14 @@ fn issue_13_post_render_pins_every_moved_image_of_real_renders_and_changes_nothi
         // The tool plans for the Kubernetes version Helm 4.2 assumes; Helm 4.1.4 assumes an older
         // one, and a chart that picks its kubectl tag by version would render another image.
         let rendered = Helm::V4.template(home.path(), &chart, &["--kube-version", "1.36.0"]).unwrap();
-        let plain = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(rendered.clone()).output();
-        plain.status(0);
+        let plain = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(rendered.clone()).stderr_notes().run();
+        // Images in fields that hold repository and tag apart are refused (HR030).
+        let refuses =
+            matches!(name.as_str(), "cloudzero-agent" | "image-config-configmap" | "operator-data-images" | "piraeus");
         let pinned = helm_retarget(&["post-render", "--registry", MIRROR, "--pin-digests"])
             .arg(&lock_file)
-            .stdin(rendered.clone())
-            .output();
+            .stdin(rendered.clone());
+        let pinned = if refuses { pinned.status(2).diagnostic("HR030") } else { pinned.stderr_notes() }.run();
         if pinned.status != 0 {
             // Fields that hold repository and tag apart have no place for a digest: refused, named.
             let refused = pinned.stdout.is_empty()
@@ -150,9 +151,14 @@ fn issue_13_post_render_refuses_images_the_lock_does_not_hold_and_writes_nothing
         ),
     )
     .unwrap();
-    let out =
-        helm_retarget(&["post-render", "--registry", MIRROR, "--pin-digests"]).arg(&lock).stdin(rendered).output();
-    out.status(2).stdout_is("");
+    let out = helm_retarget(&["post-render", "--registry", MIRROR, "--pin-digests"])
+        .arg(&lock)
+        .stdin(rendered)
+        .status(2)
+        .stdout("")
+        .diagnostic("HR030")
+        .stderr_contains("--pin-digests: 4 image(s) cannot be pinned:")
+        .run();
     out.stderr_contains("--pin-digests: 4 image(s) cannot be pinned:");
     out.stderr_contains(&format!(
         "quay.io/jetstack/cert-manager-cainjector:v1.17.2: not in the images lock {}",
@@ -162,8 +168,7 @@ fn issue_13_post_render_refuses_images_the_lock_does_not_hold_and_writes_nothing
 
 /// The lock for `chart` as the lock script prints it with the stand-in registry, written to `dir`.
 fn lock_for(chart: &Path, dir: &Path) -> (std::path::PathBuf, BTreeMap<String, String>) {
-    let script = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "lock"]).arg(chart).output();
-    script.status(0);
+    let script = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "lock"]).arg(chart).stderr_notes().run();
     let (ok, lock, stderr) = run_lock_script(&script.stdout, dir, None);
     assert!(ok, "{}: {stderr}", chart.display());
     let lock_file = dir.join("images.lock.yaml");
@@ -201,10 +206,26 @@ fn issue_13_overlay_pins_every_moved_image_where_the_chart_has_a_place_for_a_dig
         let name = chart.file_name().unwrap().to_string_lossy().into_owned();
         let dir = tempfile::tempdir().unwrap();
         let (lock_file, pins) = lock_for(&chart, dir.path());
-        let plain = helm_retarget(&["overlay", "--registry", MIRROR]).arg(&chart).output();
-        plain.status(0);
-        let pinned =
-            helm_retarget(&["overlay", "--registry", MIRROR, "--pin-digests"]).arg(&lock_file).arg(&chart).output();
+        let plain = helm_retarget(&["overlay", "--registry", MIRROR]).arg(&chart).stderr_notes().run();
+        // Refused (HR030) where no values key has a place for a digest; a turned-off subchart's
+        // images are moved but not pinned (HR012).
+        let refuses = matches!(
+            name.as_str(),
+            "cloudzero-agent"
+                | "computed-and-hardcoded"
+                | "image-config-configmap"
+                | "operator-data-images"
+                | "piraeus"
+        );
+        let pinned = helm_retarget(&["overlay", "--registry", MIRROR, "--pin-digests"]).arg(&lock_file).arg(&chart);
+        let pinned = if refuses {
+            pinned.status(2).diagnostic("HR030")
+        } else if matches!(name.as_str(), "bitnami-style-library" | "perfectscale-agent") {
+            pinned.diagnostic("HR012")
+        } else {
+            pinned.stderr_notes()
+        }
+        .run();
         if pinned.status != 0 {
             // Refused by name: each image with no place for a digest, with its values keys.
             let named = pinned.stdout.is_empty()
@@ -257,8 +278,14 @@ fn issue_13_overlay_pin_digests_names_the_image_its_keys_and_why() {
     let chart = fixture("computed-and-hardcoded");
     let dir = tempfile::tempdir().unwrap();
     let (lock_file, _) = lock_for(&chart, dir.path());
-    let out = helm_retarget(&["overlay", "--registry", MIRROR, "--pin-digests"]).arg(&lock_file).arg(&chart).output();
-    out.status(2).stdout_is("");
+    let out = helm_retarget(&["overlay", "--registry", MIRROR, "--pin-digests"])
+        .arg(&lock_file)
+        .arg(&chart)
+        .status(2)
+        .stdout("")
+        .diagnostic("HR030")
+        .stderr_contains("cannot be pinned by values:")
+        .run();
     // The tag is Chart.yaml's appVersion and no key beside the registry reads a digest.
     out.stderr_contains(
         "gcr.io/acme-public/collector:7.60.0 (Deployment/release-acme-collector spec.template.spec.containers[0].image, \
@@ -273,9 +300,11 @@ fn issue_13_a_relocated_chart_can_carry_the_pinned_digests() {
     let chart = fixture("bitnami-style-library");
     let dir = tempfile::tempdir().unwrap();
     let (lock_file, _) = lock_for(&chart, dir.path());
-    let overlay =
-        helm_retarget(&["overlay", "--registry", MIRROR, "--pin-digests"]).arg(&lock_file).arg(&chart).output();
-    overlay.status(0);
+    let overlay = helm_retarget(&["overlay", "--registry", MIRROR, "--pin-digests"])
+        .arg(&lock_file)
+        .arg(&chart)
+        .diagnostic("HR012")
+        .run();
     let overlay_file = dir.path().join("pinned.yaml");
     std::fs::write(&overlay_file, &overlay.stdout).unwrap();
     let archive = dir.path().join("relocated.tgz");
@@ -284,8 +313,8 @@ fn issue_13_a_relocated_chart_can_carry_the_pinned_digests() {
         .arg(&chart)
         .arg("-o")
         .arg(&archive)
-        .output()
-        .status(0);
+        .diagnostics(&["HR004", "HR012"])
+        .run();
     let home = tempfile::tempdir().unwrap();
     let want = Helm::V4.template(home.path(), &chart, &["-f", overlay_file.to_str().unwrap()]).unwrap();
     let got = Helm::V4.template(home.path(), &archive, &[]).unwrap();

@@ -35,15 +35,13 @@ fn template_and_scan_refuse_values_the_schema_refuses_with_helms_message() {
         &["--set", "image.tag=1"],
     ] {
         let helm = helm_error(&strict(), args);
-        let ours = helm_retarget(&["template"]).arg(strict()).args(args).output();
-        ours.status(2);
+        let ours = helm_retarget(&["template"]).arg(strict()).args(args).status(2).diagnostic("HR042").run();
         assert_eq!(ours.stdout, "");
         assert_eq!(our_error(&ours.stderr, ""), helm, "{args:?}");
-        let scan = helm_retarget(&["scan"]).arg(strict()).args(args).output();
-        scan.status(2);
+        let scan = helm_retarget(&["scan"]).arg(strict()).args(args).status(2).diagnostic("HR042").run();
         assert_eq!(our_error(&scan.stderr, "strict-image-schema: "), helm, "scan {args:?}");
     }
-    helm_retarget(&["scan"]).arg(strict()).output().status(0);
+    helm_retarget(&["scan"]).arg(strict()).run();
 }
 
 #[test]
@@ -51,8 +49,8 @@ fn overlay_refuses_to_write_a_key_the_schema_refuses() {
     // The key the planner would set is the one the template reads; Helm refuses it.
     let helm = helm_error(&strict(), &["--set", "image.registry=reg.example"]);
     assert!(helm.contains("- at '/image': additional properties 'registry' not allowed"), "{helm}");
-    let out = helm_retarget(&["overlay", "--registry", "reg.example"]).arg(strict()).output();
-    out.status(2);
+    let out =
+        helm_retarget(&["overlay", "--registry", "reg.example"]).arg(strict()).status(2).diagnostic("HR043").run();
     assert_eq!(out.stdout, "", "no overlay is written");
     assert!(
         out.stderr.starts_with(
@@ -96,14 +94,13 @@ fn an_aliased_subchart_is_checked_under_its_alias_and_a_disabled_one_not_at_all(
         ],
     );
     let helm = helm_error(&chart, &[]);
-    let ours = helm_retarget(&["template"]).arg(&chart).output();
-    ours.status(2);
+    let ours = helm_retarget(&["template"]).arg(&chart).status(2).diagnostic("HR042").run();
     assert_eq!(our_error(&ours.stderr, ""), helm);
     assert!(helm.contains("\ncache:\n- at '/size': maximum: got 3, want 2"), "{helm}");
     // Disabled, the subchart is not validated, by Helm or by us.
     let home = tempfile::tempdir().unwrap();
     Helm::V4.template(home.path(), &chart, &["--set", "cache.enabled=false"]).unwrap();
-    helm_retarget(&["template", "--set", "cache.enabled=false"]).arg(&chart).output().status(0);
+    helm_retarget(&["template", "--set", "cache.enabled=false"]).arg(&chart).run();
 }
 
 #[test]
@@ -121,8 +118,7 @@ fn a_reference_outside_the_schema_file_is_refused_not_fetched() {
             ),
         ],
     );
-    let out = helm_retarget(&["template"]).arg(dir.path()).output();
-    out.status(2);
+    let out = helm_retarget(&["template"]).arg(dir.path()).status(2).diagnostic("HR044").run();
     assert!(out.stderr.contains("values.schema.json"), "{}", out.stderr);
     assert!(out.stderr.contains("https://schemas.invalid/int.json"), "{}", out.stderr);
     assert!(out.stderr.contains("reads no schema over the network"), "{}", out.stderr);
