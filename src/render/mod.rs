@@ -7,113 +7,17 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::chart::{self, Chart};
-use crate::template::{Engine, Origin, RenderOutput, TValue, TemplateError, Traced, ValuesRead};
-use crate::values::{Step, Value, ValuesPath};
+use crate::template::{Engine, Origin, RenderOutput, TValue, TemplateError, ValuesRead};
+use crate::values::{Value, ValuesPath};
 
-/// The Kubernetes version offline renders assume; Helm 4's own default as the engine reports it.
-pub const KUBE_VERSION: &str = "v1.36.0";
+mod normalize;
+mod options;
+mod parallel;
 
-/// The text given to values a chart requires that have nothing to do with images.
-pub const PLACEHOLDER: &str = "helm-retarget-placeholder";
-
-/// Group/versions Helm's offline capabilities report as served: the Kubernetes client scheme's
-/// list, in its order, as the Helm 4 engine above prints `.Capabilities.APIVersions`.
-pub const API_VERSIONS: &[&str] = &[
-    "v1",
-    "admissionregistration.k8s.io/v1",
-    "admissionregistration.k8s.io/v1alpha1",
-    "admissionregistration.k8s.io/v1beta1",
-    "internal.apiserver.k8s.io/v1alpha1",
-    "apps/v1",
-    "apps/v1beta1",
-    "apps/v1beta2",
-    "authentication.k8s.io/v1",
-    "authentication.k8s.io/v1alpha1",
-    "authentication.k8s.io/v1beta1",
-    "authorization.k8s.io/v1",
-    "authorization.k8s.io/v1beta1",
-    "autoscaling/v1",
-    "autoscaling/v2",
-    "batch/v1",
-    "batch/v1beta1",
-    "certificates.k8s.io/v1",
-    "certificates.k8s.io/v1beta1",
-    "certificates.k8s.io/v1alpha1",
-    "coordination.k8s.io/v1alpha2",
-    "coordination.k8s.io/v1beta1",
-    "coordination.k8s.io/v1",
-    "discovery.k8s.io/v1",
-    "discovery.k8s.io/v1beta1",
-    "events.k8s.io/v1",
-    "events.k8s.io/v1beta1",
-    "extensions/v1beta1",
-    "flowcontrol.apiserver.k8s.io/v1",
-    "flowcontrol.apiserver.k8s.io/v1beta1",
-    "flowcontrol.apiserver.k8s.io/v1beta2",
-    "flowcontrol.apiserver.k8s.io/v1beta3",
-    "networking.k8s.io/v1",
-    "networking.k8s.io/v1beta1",
-    "node.k8s.io/v1",
-    "node.k8s.io/v1alpha1",
-    "node.k8s.io/v1beta1",
-    "policy/v1",
-    "policy/v1beta1",
-    "rbac.authorization.k8s.io/v1",
-    "rbac.authorization.k8s.io/v1beta1",
-    "rbac.authorization.k8s.io/v1alpha1",
-    "resource.k8s.io/v1",
-    "resource.k8s.io/v1beta2",
-    "resource.k8s.io/v1beta1",
-    "resource.k8s.io/v1alpha3",
-    "scheduling.k8s.io/v1alpha2",
-    "scheduling.k8s.io/v1beta1",
-    "scheduling.k8s.io/v1",
-    "storage.k8s.io/v1beta1",
-    "storage.k8s.io/v1",
-    "storage.k8s.io/v1alpha1",
-    "storagemigration.k8s.io/v1beta1",
-    "apiextensions.k8s.io/v1beta1",
-    "apiextensions.k8s.io/v1",
-];
-
-/// What `helm template` takes from its flags rather than from the chart: the release and the
-/// cluster it pretends to render for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RenderOptions {
-    pub release_name: String,
-    pub namespace: String,
-    /// `v1.36.0`: always with the `v`, as `.Capabilities.KubeVersion` prints it.
-    pub kube_version: String,
-    /// Served group/versions: Helm's defaults plus any `--api-versions`.
-    pub api_versions: Vec<String>,
-}
-
-impl Default for RenderOptions {
-    /// What scan, overlay, mirror and diff render with: release `release` in `default`.
-    fn default() -> Self {
-        RenderOptions {
-            release_name: "release".to_string(),
-            namespace: "default".to_string(),
-            kube_version: KUBE_VERSION.to_string(),
-            api_versions: API_VERSIONS.iter().map(std::string::ToString::to_string).collect(),
-        }
-    }
-}
-
-impl RenderOptions {
-    /// `--kube-version` as Helm reads it (`1.30`, `v1.30.2`, `1.30.2-gke.1`): at least major and
-    /// minor, digits first; the `v` is added when missing.
-    pub fn parse_kube_version(text: &str) -> Result<String, String> {
-        let trimmed = text.trim();
-        let bare = trimmed.strip_prefix('v').unwrap_or(trimmed);
-        let numeric: String = bare.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
-        let parts: Vec<&str> = numeric.split('.').collect();
-        if parts.len() < 2 || parts.iter().any(|p| p.is_empty()) {
-            return Err(format!("invalid kube version '{text}': could not parse {text:?} as version"));
-        }
-        Ok(format!("v{bare}"))
-    }
-}
+pub use normalize::normalize_path;
+use normalize::{normalize_error, normalize_output};
+pub use options::{RenderOptions, API_VERSIONS, KUBE_VERSION, PLACEHOLDER};
+use parallel::in_parallel;
 
 /// One chart of the tree as the renderer sees it.
 #[derive(Debug)]
@@ -532,50 +436,6 @@ impl<'a> TreeRenderer<'a> {
     }
 }
 
-/// Worker threads a render uses: the machine's cores (at most 8; each thread costs a context).
-fn workers() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
-}
-
-/// `work(0..jobs)` spread over the cores, results in job order whatever the scheduling. The
-/// calling thread works too; with one job or one core nothing is spawned.
-fn in_parallel<T: Send>(jobs: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let threads = workers().min(jobs);
-    if threads <= 1 {
-        return (0..jobs).map(work).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let run = || {
-        let mut done = Vec::new();
-        loop {
-            let job = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if job >= jobs {
-                return done;
-            }
-            done.push((job, work(job)));
-        }
-    };
-    let mut results: Vec<(usize, T)> = std::thread::scope(|scope| {
-        // The command thread's stack size (src/main.rs): deep values trees recurse as they would there.
-        let spawned: Vec<_> = (1..threads)
-            // A thread that cannot be spawned leaves its share to the others.
-            .filter_map(|_| std::thread::Builder::new().stack_size(WORKER_STACK).spawn_scoped(scope, run).ok())
-            .collect();
-        let mut all = run();
-        for handle in spawned {
-            all.extend(handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-        }
-        all
-    });
-    results.sort_by_key(|(job, _)| *job);
-    results.into_iter().map(|(_, t)| t).collect()
-}
-
-/// Stack of a render thread, as the command thread's (src/main.rs): values nested to go-yaml's
-/// 10,000 levels recurse through wrapping and templates (address space reserved, touched only as
-/// deep input needs it).
-const WORKER_STACK: usize = 256 << 20;
-
 /// Helm's `sortTemplates`: more path segments first; at equal depth, reverse name order.
 fn helm_order(a: &str, b: &str) -> std::cmp::Ordering {
     let (da, db) = (a.matches('/').count(), b.matches('/').count());
@@ -620,57 +480,6 @@ pub fn error_template(e: &TemplateError) -> &str {
         TemplateError::Parse { template, .. }
         | TemplateError::Fail { template, .. }
         | TemplateError::Exec { template, .. } => template,
-    }
-}
-
-/// A subchart reads `.Values.global.x` at `<its base>.global.x`; the user sets it at `global.x`.
-pub fn normalize_path(path: &ValuesPath, base: &ValuesPath) -> ValuesPath {
-    match path.strip_prefix(base) {
-        Some(rest) if !base.is_root() && matches!(rest.steps().first(), Some(Step::Key(k)) if k == "global") => rest,
-        _ => path.clone(),
-    }
-}
-
-fn normalize_output(mut output: RenderOutput, base: &ValuesPath) -> RenderOutput {
-    if base.is_root() {
-        return output;
-    }
-    normalize_traced(&mut output.text, base);
-    let mut seen = std::collections::HashSet::new();
-    // A chart's whole `.Values` consumed at once (merged, printed) includes its globals.
-    let whole = output.reads.iter().any(|r| r.path == *base);
-    output.reads = output
-        .reads
-        .into_iter()
-        .map(|r| ValuesRead { path: normalize_path(&r.path, base), found: r.found })
-        .chain(whole.then(|| ValuesRead { path: ValuesPath::parse("global"), found: true }))
-        .filter(|r| seen.insert(r.clone()))
-        .collect();
-    output
-}
-
-/// A failing helper's reads are what a caller searches for a render gate: same paths as above.
-fn normalize_error(error: TemplateError, base: &ValuesPath) -> TemplateError {
-    match error {
-        TemplateError::Fail { template, line, col, message, reads } => TemplateError::Fail {
-            template,
-            line,
-            col,
-            message,
-            reads: reads
-                .into_iter()
-                .map(|r| ValuesRead { path: normalize_path(&r.path, base), found: r.found })
-                .collect(),
-        },
-        other => other,
-    }
-}
-
-fn normalize_traced(text: &mut Traced, base: &ValuesPath) {
-    for span in &mut text.spans {
-        if let Origin::Values(p) = &span.origin {
-            span.origin = Origin::Values(normalize_path(p, base));
-        }
     }
 }
 
