@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use libyaml_safer::EventData;
-// The style type the rest of the crate shares (src/yaml.rs reads values with saphyr-parser).
+// The style type the rest of the crate shares (src/yaml/ reads values with saphyr-parser).
 use saphyr_parser::ScalarStyle;
 
 /// A scalar as written: its value and where its text sits.
