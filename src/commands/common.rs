@@ -91,18 +91,26 @@ pub(super) fn check_overlay_schema(chart: &Chart, user: &Value, plan: &RetargetP
     let (Some(user_map), Some(overlay_map)) = (user.as_map(), plan.overlay.as_map()) else { return Ok(()) };
     let with_overlay = Value::Map(yaml::merge_maps(user_map.clone(), overlay_map.clone()));
     let found = crate::schema::violations(chart, &chart::effective_values(chart, &with_overlay))?;
-    let keys = plan::leaf_paths(&plan.overlay);
-    let refused: Vec<_> =
-        found.into_iter().filter(|v| keys.iter().any(|k| k.starts_with(&v.path) || v.path.starts_with(k))).collect();
-    if refused.is_empty() {
+    // The user's values passed `check_schema` first, so every violation here is the overlay's, also
+    // one at a path no overlay key names (`if`/`then`, `dependentRequired`, a rule on a parent):
+    // none is dropped. Each is named by the overlay key under or above its path, else by its path.
+    if found.is_empty() {
         return Ok(());
     }
+    let keys = plan::leaf_paths(&plan.overlay);
     let mut message = String::from(
         "the chart's values.schema.json refuses the overlay, so `helm install -f overlay.yaml` would fail:\n",
     );
-    for v in &refused {
+    for v in &found {
         let key = keys.iter().find(|k| k.starts_with(&v.path) || v.path.starts_with(k)).map(ToString::to_string);
-        let _ = writeln!(message, "  {} (chart {}): {}", key.unwrap_or_default(), v.chart, v.message);
+        let place = key.unwrap_or_else(|| {
+            if v.path.is_root() {
+                "the values as a whole".to_string()
+            } else {
+                format!("values at {}", v.path)
+            }
+        });
+        let _ = writeln!(message, "  {place} (chart {}): {}", v.chart, v.message);
     }
     Err(Error::coded(Code::SchemaRefusesOverlay, message.trim_end().to_string()).at(chart.display_path()).hint(
         "no values key the schema allows moves these images: move them at install time with the post-renderer \

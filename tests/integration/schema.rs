@@ -123,3 +123,38 @@ fn a_reference_outside_the_schema_file_is_refused_not_fetched() {
     assert!(out.stderr.contains("https://schemas.invalid/int.json"), "{}", out.stderr);
     assert!(out.stderr.contains("reads no schema over the network"), "{}", out.stderr);
 }
+
+#[test]
+fn overlay_refuses_an_overlay_whose_violation_lies_at_a_path_no_overlay_key_names() {
+    // The rule sits on the root: moving `image.registry` off docker.io makes `audit.approved`
+    // required. The violation is at `/audit`, which no overlay key names; Helm still refuses the
+    // install, so the overlay must not be written.
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("conditional-schema");
+    write(
+        &chart,
+        &[
+            ("Chart.yaml", "apiVersion: v2\nname: conditional-schema\nversion: 0.1.0\n"),
+            ("values.yaml", "image:\n  registry: docker.io\n  repository: acme/ledger\n  tag: \"1.0\"\naudit: {}\n"),
+            (
+                "templates/pod.yaml",
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: ledger\nspec:\n  containers:\n    - name: ledger\n      \
+                 image: \"{{ .Values.image.registry }}/{{ .Values.image.repository }}:{{ .Values.image.tag }}\"\n",
+            ),
+            (
+                "values.schema.json",
+                r#"{"if": {"properties": {"image": {"properties": {"registry": {"const": "docker.io"}}}}},
+                    "else": {"properties": {"audit": {"required": ["approved"]}}}}"#,
+            ),
+        ],
+    );
+    let helm = helm_error(&chart, &["--set", "image.registry=reg.example"]);
+    assert!(helm.contains("- at '/audit': missing property 'approved'"), "{helm}");
+    let out = helm_retarget(&["overlay", "--registry", "reg.example"]).arg(&chart).status(2).diagnostic("HR043").run();
+    assert_eq!(out.stdout, "", "no overlay is written");
+    assert!(
+        out.stderr.contains("  values at audit (chart conditional-schema): at '/audit': missing property 'approved'"),
+        "{}",
+        out.stderr
+    );
+}
