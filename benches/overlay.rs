@@ -146,8 +146,8 @@ fn measure(chart: &BenchChart, engine: &HelmEngine, work: &Path, repeat: Repeat)
 /// The library path, in process: load the archive, plan, write the overlay YAML (no diff, no stderr).
 /// Returns (image sites moved, image sites).
 fn overlay_in_process(archive: &Path, mapping: &RegistryMapping) -> (usize, usize) {
-    let arg = archive.to_str().expect("a UTF-8 archive path");
-    let chart = commands::load_chart(arg).unwrap_or_else(|e| panic!("{arg}: {e}"));
+    let input = helm_retarget::cli::Input::Path(archive.to_path_buf());
+    let chart = commands::load_chart(&input).unwrap_or_else(|e| panic!("{input}: {e}"));
     let user = commands::user_values(&Default::default()).expect("no values flags");
     let planned = plan::plan(&chart, &user, mapping, &[]).expect("plan");
     black_box(overlay::to_yaml(&planned));

@@ -224,6 +224,30 @@ codes! {
     CannotRewriteInPlace = "HR056", Error,
         "an image the mapping moves cannot be rewritten in place without changing other bytes or guessing",
         "write the image in a field of its own in the template, or move it with a values overlay";
+    NoTarget = "HR057", Error,
+        "the command moves images but was given no target registry",
+        "pass --registry HOST[:PORT][/PREFIX] or --mapping FILE";
+    ChartArchiveNotAnArchive = "HR058", Error,
+        "--chart-archive names a directory or stdin, but `helm push` takes a packaged chart (.tgz)",
+        "package it first: `helm package DIR`, or `helm-retarget relocate CHART -o OUT.tgz`";
+    ChartDestinationInvalid = "HR059", Error,
+        "the chart archive has no place to go: --chart-destination is not oci://HOST[:PORT][/PATH], or is missing where --mapping names no single registry",
+        "pass --chart-destination oci://HOST[:PORT][/PATH], as `helm push` takes it";
+    BundleNeedsDirectory = "HR060", Error,
+        "--format bundle writes two scripts (save.sh and load.sh), so it needs a directory",
+        "name the directory to write them to with -o DIR";
+    BuildSuffixInvalid = "HR061", Error,
+        "relocate --build-suffix is not semver build metadata",
+        "use dot-separated ASCII letters, digits and hyphens, such as `relocated` or `relocated.1`; or pass --keep-version";
+    KubeVersionInvalid = "HR062", Error,
+        "--kube-version is not a Kubernetes version",
+        "pass a version like 1.31 or v1.31.2";
+    CommandLineInvalid = "HR063", Error,
+        "the command line is not one helm-retarget reads (an unknown flag, a missing or invalid argument)",
+        "run `helm-retarget COMMAND --help` to see the arguments and flags it takes";
+    Internal = "HR064", Error,
+        "a check inside helm-retarget failed: this is a bug, and nothing was written",
+        "please report it with the command line and the chart; `helm-retarget overlay` or `post-render` may serve meanwhile";
 }
 
 impl fmt::Display for Code {

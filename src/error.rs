@@ -15,24 +15,22 @@ pub struct Error {
     pub line: Option<usize>,
     /// What to do about it, in the user's words (else the code's own hint).
     pub hint: Option<String>,
-    /// The kind, for errors a command reports; None for those not classified yet.
-    pub code: Option<Code>,
+    /// The kind: every error has one, so each a user sees is written `error[HR046]: ...`.
+    pub code: Code,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub fn new(message: impl Into<String>) -> Self {
-        Error { location: Vec::new(), message: message.into(), line: None, hint: None, code: None }
-    }
-
-    /// An error of a known kind: `report` writes it as `error[HR020]: ...`.
+    /// An error of its kind: `report` writes it as `error[HR020]: ...`. There is no constructor
+    /// without a code, so no error reaches a user unclassified.
     pub fn coded(code: Code, message: impl Into<String>) -> Self {
-        Error { code: Some(code), ..Error::new(message) }
+        Error { location: Vec::new(), message: message.into(), line: None, hint: None, code }
     }
 
+    /// Classifies the error anew, where the caller knows better what it means.
     pub fn code(mut self, code: Code) -> Self {
-        self.code = Some(code);
+        self.code = code;
         self
     }
 
@@ -71,14 +69,15 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Adds a location to any error on its way out: `read(path).context(path.display())?`.
+/// Turns any error into ours on its way out, with its kind and place:
+/// `write(path).context(Code::OutputUnwritable, path.display())?`.
 pub trait Context<T> {
-    fn context(self, place: impl fmt::Display) -> Result<T>;
+    fn context(self, code: Code, place: impl fmt::Display) -> Result<T>;
 }
 
 impl<T, E: fmt::Display> Context<T> for std::result::Result<T, E> {
-    fn context(self, place: impl fmt::Display) -> Result<T> {
-        self.map_err(|e| Error::new(e.to_string()).at(place.to_string()))
+    fn context(self, code: Code, place: impl fmt::Display) -> Result<T> {
+        self.map_err(|e| Error::coded(code, e.to_string()).at(place.to_string()))
     }
 }
 
@@ -88,7 +87,7 @@ mod tests {
 
     #[test]
     fn display_puts_locations_outermost_first_then_line_and_hint() {
-        let e = Error::new("expected a map")
+        let e = Error::coded(Code::YamlInvalid, "expected a map")
             .at("image.tag")
             .at("values.yaml")
             .at("chart.tgz")

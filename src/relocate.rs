@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 
 use crate::chart::Chart;
+use crate::diagnostic::Code;
 use crate::error::{Error, Result};
 use crate::plan::RetargetPlan;
 use crate::source::ChartFiles;
@@ -43,9 +44,12 @@ pub struct Relocated {
 pub fn relocate(files: &ChartFiles, root: &Chart, plan: &RetargetPlan, labels: &Labels) -> Result<Relocated> {
     let chart_dir = root.metadata.name.clone();
     if !is_plain_name(&chart_dir) {
-        return Err(Error::new(format!("the chart name {chart_dir:?} is not a plain directory name"))
-            .at(&files.name)
-            .hint("fix `name:` in Chart.yaml"));
+        return Err(Error::coded(
+            Code::Internal,
+            format!("the chart name {chart_dir:?} is not a plain directory name"),
+        )
+        .at(&files.name)
+        .hint("fix `name:` in Chart.yaml"));
     }
     let mut reserialised = Vec::new();
     let mut out: BTreeMap<String, Vec<u8>> = files.files.clone();
@@ -112,9 +116,12 @@ pub fn relocate(files: &ChartFiles, root: &Chart, plan: &RetargetPlan, labels: &
         .map_err(|e| e.hint("this is a helm-retarget bug: please report it with the chart"))?;
     let as_map = |v: Value| if v.is_null() { Value::Map(Map::new()) } else { v };
     if as_map(reread.values) != as_map(merged_values(&root.values, &plan.overlay)) {
-        return Err(Error::new("the relocated chart's values are not the chart's values with the overlay")
-            .at(&files.name)
-            .hint("this is a helm-retarget bug: please report it with the chart; use `overlay` meanwhile"));
+        return Err(Error::coded(
+            Code::Internal,
+            "the relocated chart's values are not the chart's values with the overlay",
+        )
+        .at(&files.name)
+        .hint("this is a helm-retarget bug: please report it with the chart; use `overlay` meanwhile"));
     }
     Ok(Relocated { archive, version, reserialised })
 }
@@ -127,7 +134,7 @@ pub fn with_build_suffix(version: &str, suffix: &str) -> Result<String> {
             .split('.')
             .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
     if !valid {
-        return Err(Error::new(format!("{suffix:?} is not a semver build suffix"))
+        return Err(Error::coded(Code::BuildSuffixInvalid, format!("{suffix:?} is not a semver build suffix"))
             .hint("use dot-separated ASCII letters, digits and hyphens, such as `relocated` or `relocated.1`"));
     }
     let joiner = if version.contains('+') { '.' } else { '+' };
@@ -359,18 +366,19 @@ fn write_archive(chart_dir: &str, files: &BTreeMap<String, Vec<u8>>) -> Result<V
     for (path, bytes) in files {
         let plain = std::path::Path::new(path).components().all(|c| matches!(c, std::path::Component::Normal(_)));
         if !plain {
-            return Err(Error::new(format!("{path}: not a plain relative path; nothing is written")));
+            return Err(Error::coded(Code::Internal, format!("{path}: not a plain relative path; nothing is written")));
         }
         let mut header = tar::Header::new_gnu();
         header.set_size(bytes.len() as u64);
         header.set_mode(0o644);
         header.set_entry_type(tar::EntryType::Regular);
         tar.append_data(&mut header, format!("{chart_dir}/{path}"), bytes.as_slice())
-            .map_err(|e| Error::new(format!("{path}: cannot add it to the archive: {e}")))?;
+            .map_err(|e| Error::coded(Code::Internal, format!("{path}: cannot add it to the archive: {e}")))?;
     }
-    let mut encoder = tar.into_inner().map_err(|e| Error::new(format!("cannot finish the chart archive: {e}")))?;
-    encoder.flush().map_err(|e| Error::new(format!("cannot finish the chart archive: {e}")))?;
-    encoder.finish().map_err(|e| Error::new(format!("cannot finish the chart archive: {e}")))
+    let mut encoder =
+        tar.into_inner().map_err(|e| Error::coded(Code::Internal, format!("cannot finish the chart archive: {e}")))?;
+    encoder.flush().map_err(|e| Error::coded(Code::Internal, format!("cannot finish the chart archive: {e}")))?;
+    encoder.finish().map_err(|e| Error::coded(Code::Internal, format!("cannot finish the chart archive: {e}")))
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@ use crate::error::{Context, Error, Result};
 pub fn data(bytes: &[u8]) -> Result<()> {
     let mut out = io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::new(e.to_string()).at("stdout")),
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(Error::coded(Code::OutputUnwritable, e.to_string()).at("stdout"))
+        }
         _ => Ok(()),
     }
 }
@@ -21,7 +23,9 @@ pub fn data(bytes: &[u8]) -> Result<()> {
 pub fn copy_to_stdout(reader: &mut dyn io::Read) -> Result<()> {
     let mut out = io::stdout().lock();
     match io::copy(reader, &mut out).and_then(|_| out.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::new(e.to_string()).at("stdout")),
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(Error::coded(Code::OutputUnwritable, e.to_string()).at("stdout"))
+        }
         _ => Ok(()),
     }
 }
@@ -51,7 +55,14 @@ pub fn warning(warning: &Diagnostic) {
 
 /// An error: the command did not produce (all of) its result.
 pub fn error(error: &Error) {
-    note(&render(Severity::Error, error.code, &error.location, &error.message, error.line, error.hint.as_deref()));
+    note(&render(
+        Severity::Error,
+        Some(error.code),
+        &error.location,
+        &error.message,
+        error.line,
+        error.hint.as_deref(),
+    ));
 }
 
 /// The one shape of every warning and error a person reads:
@@ -105,24 +116,25 @@ fn write_file(path: &Path, bytes: &[u8], executable: bool) -> Result<()> {
     // `-o /dev/stdout`, a named pipe, a device: renaming over it would replace it (as root, even
     // /dev/null), so such targets are written in place.
     if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-        return std::fs::write(path, bytes).context(path.display());
+        return std::fs::write(path, bytes).context(Code::OutputUnwritable, path.display());
     }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     let place = path.display();
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(dir).context(format!("{place}: cannot create a temporary file beside it"))?;
-    tmp.write_all(bytes).and_then(|()| tmp.flush()).context(&place)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .context(Code::OutputUnwritable, format!("{place}: cannot create a temporary file beside it"))?;
+    tmp.write_all(bytes).and_then(|()| tmp.flush()).context(Code::OutputUnwritable, &place)?;
     // A temporary file is private (0600); the result keeps the mode of the file it replaces, or
     // gets the usual 0644 (0755 for a script), set before the rename so it is never seen without.
     let mut mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
     if executable {
         mode |= (mode & 0o444) >> 2;
     }
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode)).context(&place)?;
-    tmp.persist(path).map_err(|e| Error::new(e.error.to_string()).at(place.to_string()))?;
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
+        .context(Code::OutputUnwritable, &place)?;
+    tmp.persist(path).map_err(|e| Error::coded(Code::OutputUnwritable, e.error.to_string()).at(place.to_string()))?;
     Ok(())
 }
 
@@ -144,12 +156,11 @@ mod tests {
     fn an_error_keeps_its_own_hint_and_line_and_an_unclassified_one_has_no_code() {
         let e = Error::coded(Code::MirroredListInvalid, "not a reference").at("list.txt").line(3).hint("fix it");
         assert_eq!(
-            render(Severity::Error, e.code, &e.location, &e.message, e.line, e.hint.as_deref()),
+            render(Severity::Error, Some(e.code), &e.location, &e.message, e.line, e.hint.as_deref()),
             "error[HR036]: list.txt: not a reference (line 3)\n  = hint: fix it\n"
         );
-        let e = Error::new("cannot read").at("file");
         assert_eq!(
-            render(Severity::Error, e.code, &e.location, &e.message, e.line, None),
+            render(Severity::Error, None, &["file".to_string()], "cannot read", None, None),
             "error: file: cannot read\n"
         );
     }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::{
     Cli, Command, CompletenessArgs, DiffArgs, DiffFormat, MirrorArgs, OverlayArgs, PostRenderArgs, RelocateArgs,
@@ -46,23 +46,21 @@ impl Input {
         }
     }
 
-    /// The path `source` reads, which takes `-` for stdin.
-    fn source_path(&self) -> &Path {
-        match self {
-            Input::Stdin => Path::new("-"),
-            Input::Path(path) => path,
-        }
-    }
-
     /// The whole file, within the size limit for files on the command line; `what` names it in
     /// messages ("values file").
     pub fn read(&self, what: &str) -> Result<Vec<u8>> {
-        source::read_input_file(self.source_path(), what)
+        match self {
+            Input::Stdin => source::read_input_stream(std::io::stdin().lock(), &self.name(), what),
+            Input::Path(path) => source::read_input_file(path, what),
+        }
     }
 
     /// The chart files this CHART argument names (a .tgz on stdin, an archive or a directory).
     pub fn read_chart(&self) -> Result<source::ChartFiles> {
-        source::read(&self.arg())
+        match self {
+            Input::Stdin => source::read_archive_stream(std::io::stdin().lock(), &self.name()),
+            Input::Path(path) => source::read(path),
+        }
     }
 
     /// A reader over the input, for streams read one document at a time.
@@ -70,7 +68,7 @@ impl Input {
         match self {
             Input::Stdin => Ok(Box::new(std::io::stdin().lock())),
             Input::Path(path) => {
-                let file = std::fs::File::open(path).context(path.display().to_string())?;
+                let file = std::fs::File::open(path).context(Code::InputUnreadable, path.display())?;
                 Ok(Box::new(std::io::BufReader::new(file)))
             }
         }
@@ -130,12 +128,15 @@ impl TargetArgs {
     /// The registry mapping `--registry` and `--mapping` describe, read and checked.
     pub fn mapping(&self) -> Result<RegistryMapping> {
         match (&self.mapping, &self.registry) {
-            (Some(file), registry) => RegistryMapping::from_file(file, registry.as_deref()),
-            (None, Some(registry)) => RegistryMapping::from_registry(registry),
-            (None, None) => {
-                Err(Error::new("no target registry given")
-                    .hint("pass --registry HOST[:PORT][/PREFIX] or --mapping FILE"))
+            (Some(file), registry) => {
+                let input = Input::new(file);
+                let name = input.name();
+                let bytes = input.read("mapping file").map_err(|e| e.hint("check the path given to --mapping"))?;
+                RegistryMapping::from_yaml_text(source::utf8(&bytes, &name)?, &name, registry.as_deref())
             }
+            (None, Some(registry)) => RegistryMapping::from_registry(registry),
+            (None, None) => Err(Error::coded(Code::NoTarget, "no target registry given")
+                .hint("pass --registry HOST[:PORT][/PREFIX] or --mapping FILE")),
         }
     }
 }
@@ -307,7 +308,8 @@ pub struct Mirror {
     /// The charts an operator installs itself.
     pub operands: Vec<Input>,
     pub format: crate::mirror::Format,
-    pub template: Option<PathBuf>,
+    pub template: Option<Input>,
+    /// A file, or with `--format bundle` (and no template) the directory its scripts go to.
     pub output: Option<PathBuf>,
     pub platforms: Vec<crate::mirror::Platform>,
     pub with_referrers: bool,
@@ -316,11 +318,46 @@ pub struct Mirror {
     pub allow_incomplete: bool,
 }
 
-/// `--chart-archive` and where `helm push` puts it.
+/// `--chart-archive` (a file: `helm push` takes a packaged chart, and the scripts name it by its
+/// path) and where `helm push` puts it (`oci://...`).
 #[derive(Debug)]
 pub struct ChartArchive {
     pub archive: Input,
-    pub destination: Option<String>,
+    pub destination: String,
+}
+
+impl ChartArchive {
+    /// `--chart-archive`, with `--chart-destination` or else the registry of `--registry`.
+    fn new(archive: String, destination: Option<String>, target: &TargetArgs) -> Result<ChartArchive> {
+        let archive = Input::new(archive);
+        if matches!(&archive, Input::Stdin) || matches!(&archive, Input::Path(path) if path.is_dir()) {
+            return Err(Error::coded(
+                Code::ChartArchiveNotAnArchive,
+                "helm push takes a chart archive (.tgz), not a directory or stdin",
+            )
+            .at(format!("--chart-archive {archive}")));
+        }
+        // Without --chart-destination, the registry of --registry (none with only --mapping).
+        let destination = destination
+            .or_else(|| target.registry.as_ref().map(|r| format!("oci://{}/charts", r.trim_end_matches('/'))));
+        let Some(destination) = destination else {
+            return Err(Error::coded(
+                Code::ChartDestinationInvalid,
+                "no place for the chart archive: --mapping names no single registry",
+            )
+            .at("--chart-archive")
+            .hint("pass --chart-destination oci://HOST/PATH (or --registry)"));
+        };
+        if !destination.starts_with("oci://") || destination.len() <= "oci://".len() {
+            return Err(Error::coded(
+                Code::ChartDestinationInvalid,
+                format!("{destination:?} is not an OCI registry address"),
+            )
+            .at("--chart-destination")
+            .hint("write oci://HOST[:PORT][/PATH], as `helm push` takes it"));
+        }
+        Ok(ChartArchive { archive, destination })
+    }
 }
 
 impl TryFrom<MirrorArgs> for Mirror {
@@ -331,10 +368,17 @@ impl TryFrom<MirrorArgs> for Mirror {
             return Err(Error::coded(Code::NothingToMirror, "nothing to mirror"));
         }
         let mapping = args.target.mapping()?;
-        // Without --chart-destination, the registry of --registry (none with only --mapping).
-        let destination = args
-            .chart_destination
-            .or_else(|| args.target.registry.as_ref().map(|r| format!("oci://{}/charts", r.trim_end_matches('/'))));
+        if args.format == crate::mirror::Format::Bundle && args.template.is_none() && args.output.is_none() {
+            return Err(Error::coded(
+                Code::BundleNeedsDirectory,
+                "--format bundle writes two scripts, save.sh and load.sh",
+            )
+            .at("--format bundle"));
+        }
+        let chart_archive = match args.chart_archive {
+            Some(archive) => Some(ChartArchive::new(archive, args.chart_destination, &args.target)?),
+            None => None,
+        };
         Ok(Mirror {
             allow_incomplete: allow_incomplete(&args.completeness),
             charts: charts(args.charts),
@@ -342,11 +386,11 @@ impl TryFrom<MirrorArgs> for Mirror {
             from_manifests: charts(args.from_manifests),
             operands: args.operands.into_iter().map(|(_, chart)| Input::new(chart)).collect(),
             format: args.format,
-            template: args.template,
+            template: args.template.map(Input::new),
             output: args.output,
             platforms: args.platforms,
             with_referrers: args.with_referrers,
-            chart_archive: args.chart_archive.map(|archive| ChartArchive { archive: Input::new(archive), destination }),
+            chart_archive,
             values: args.values.into(),
         })
     }
@@ -356,8 +400,13 @@ impl TryFrom<MirrorArgs> for Mirror {
 pub struct Diff {
     pub old: Input,
     pub new: Input,
-    /// `None` without `--registry` or `--mapping`: the comparison is of sources only.
+    /// The user's target; `None` without `--registry` or `--mapping`: the comparison is of
+    /// sources only (no overlay change, no copy plan).
     pub mapping: Option<RegistryMapping>,
+    /// What both image plans are built with, since a plan sorts images by destination: `mapping`,
+    /// or for a comparison of sources only a stand-in (`mirror.invalid`, a name reserved never to
+    /// resolve) that no output names.
+    pub plan_mapping: RegistryMapping,
     pub format: DiffFormat,
     /// With `--fail-on-new-images`: the list of references already mirrored.
     pub mirrored: Option<Input>,
@@ -373,11 +422,23 @@ impl TryFrom<DiffArgs> for Diff {
             (None, None) => None,
             _ => Some(args.target.mapping()?),
         };
+        let copies = matches!(args.format, DiffFormat::List | DiffFormat::Skopeo | DiffFormat::Crane);
+        if copies && mapping.is_none() {
+            return Err(Error::coded(
+                Code::DiffNeedsDestination,
+                "diff: a copy plan (--format list, skopeo or crane) needs a destination",
+            ));
+        }
+        let plan_mapping = match &mapping {
+            Some(mapping) => mapping.clone(),
+            None => RegistryMapping::from_registry("mirror.invalid")?,
+        };
         Ok(Diff {
             allow_incomplete: allow_incomplete(&args.completeness),
             old: Input::new(args.old),
             new: Input::new(args.new),
             mapping,
+            plan_mapping,
             format: args.format,
             // clap requires --mirrored with --fail-on-new-images; alone it is read by nothing.
             mirrored: args.mirrored.filter(|_| args.fail_on_new_images).map(Input::new),
@@ -402,7 +463,7 @@ impl TryFrom<TemplateArgs> for Template {
             RenderOptions { release_name: args.release_name, namespace: args.namespace, ..RenderOptions::default() };
         if let Some(version) = &args.kube_version {
             render.kube_version = RenderOptions::parse_kube_version(version)
-                .map_err(|e| Error::new(e).hint("pass a version like 1.31 or v1.31.2"))?;
+                .map_err(|e| Error::coded(Code::KubeVersionInvalid, e).at("--kube-version"))?;
         }
         render.api_versions.extend(args.api_versions.into_iter().filter(|v| !v.is_empty()));
         Ok(Template {

@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::diagnostic::Code;
+use crate::error::Error;
+
 mod config;
 
 pub use config::{
@@ -20,6 +23,45 @@ pub use config::{
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The command line of this process. `--help` and `--version` print and exit as clap does;
+    /// a command line clap refuses is an error of its kind (HR063), in clap's words.
+    ///
+    /// # Errors
+    /// An unknown flag, a missing or invalid argument.
+    pub fn from_env() -> Result<Cli, Error> {
+        Cli::from_args(std::env::args_os())
+    }
+
+    /// [`Cli::from_env`] for these arguments (the program name first).
+    ///
+    /// # Errors
+    /// An unknown flag, a missing or invalid argument.
+    pub fn from_args<I, T>(args: I) -> Result<Cli, Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Cli::try_parse_from(args).map_err(|e| {
+            use clap::error::ErrorKind;
+            let prints_and_exits = matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            );
+            if prints_and_exits {
+                e.exit();
+            }
+            let text = e.render().to_string();
+            let text = text.strip_prefix("error: ").unwrap_or(&text).trim_end();
+            // The code's hint says what clap's last line does.
+            let text = text.trim_end_matches("For more information, try '--help'.").trim_end();
+            Error::coded(Code::CommandLineInvalid, text)
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -339,5 +381,18 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_command_line_clap_refuses_is_an_error_of_its_kind_in_clap_words() {
+        let e = Cli::from_args(["helm-retarget", "scan", "--bogus", "chart"]).unwrap_err();
+        assert_eq!(e.code, Code::CommandLineInvalid);
+        assert!(e.message.starts_with("unexpected argument '--bogus' found"), "{e}");
+        assert!(e.message.contains("Usage: helm-retarget scan"), "{e}");
+        assert!(!e.message.contains("For more information"), "the code's hint says it: {e}");
+        let e = Cli::from_args(["helm-retarget", "mirror", "--platform", "linux", "chart"]).unwrap_err();
+        assert_eq!(e.code, Code::CommandLineInvalid);
+        assert!(e.message.contains("\"linux\" is not a platform"), "{e}");
+        assert!(Cli::from_args(["helm-retarget", "scan", "chart"]).is_ok());
     }
 }

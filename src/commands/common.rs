@@ -18,10 +18,9 @@ use crate::{report, source, yaml};
 
 use super::Outcome;
 
-/// Reads a CHART argument into a chart tree.
-pub fn load_chart(arg: &str) -> Result<Chart> {
-    let files = source::read(arg)?;
-    chart::load(&files)
+/// Reads a CHART argument (a .tgz on stdin, an archive or a directory) into a chart tree.
+pub fn load_chart(input: &Input) -> Result<Chart> {
+    chart::load(&input.read_chart()?)
 }
 
 /// The user's values as Helm builds them from its flags (`pkg/cli/values` MergeValues): values
@@ -173,7 +172,7 @@ pub(super) fn for_each_chart<T>(charts: &[Input], mut each: impl FnMut(Chart) ->
     let mut out = Vec::new();
     let mut errored = false;
     for input in charts {
-        match load_chart(&input.arg()).and_then(&mut each) {
+        match load_chart(input).and_then(&mut each) {
             Ok(t) => out.push(t),
             Err(e) => {
                 report::error(&e);

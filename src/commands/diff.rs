@@ -4,7 +4,6 @@ use crate::cli::{self, DiffFormat, Input};
 use crate::diagnostic::Code;
 use crate::discover;
 use crate::error::{Error, Result};
-use crate::mapping::RegistryMapping;
 use crate::mirror::MirrorPlan;
 use crate::{overlay, plan, report, source};
 
@@ -14,31 +13,18 @@ use super::Outcome;
 /// What a chart upgrade changes: images added, removed and retagged, and how the overlay changes.
 pub fn diff(args: &cli::Diff) -> Result<Outcome> {
     let mapping = &args.mapping;
-    // Without a target the comparison is of sources only, but a mirror plan sorts images by their
-    // destination: a placeholder one builds the plans, and no output names it.
-    let plan_mapping = match mapping {
-        Some(m) => m.clone(),
-        None => RegistryMapping::from_registry("mirror.invalid")?,
-    };
     let user = user_values(&args.values)?;
-    let old = load_chart(&args.old.arg())?;
-    let new = load_chart(&args.new.arg())?;
+    let old = load_chart(&args.old)?;
+    let new = load_chart(&args.new)?;
     let mut plans = [MirrorPlan::new(), MirrorPlan::new()];
     let mut verdict = Outcome::Success;
     for ((plan, chart), arg) in plans.iter_mut().zip([&old, &new]).zip([&args.old, &args.new]) {
         let scan = discover::scan(chart, &user);
         verdict = verdict.and(report_unrendered(&arg.arg(), &scan.unrendered, "comparison", args.allow_incomplete));
-        add_scan(plan, &scan, &plan_mapping);
+        add_scan(plan, &scan, &args.plan_mapping);
     }
     if verdict == Outcome::Errored {
         return Ok(verdict);
-    }
-    let copies = matches!(args.format, DiffFormat::List | DiffFormat::Skopeo | DiffFormat::Crane);
-    if copies && mapping.is_none() {
-        return Err(Error::coded(
-            Code::DiffNeedsDestination,
-            "diff: a copy plan (--format list, skopeo or crane) needs a destination",
-        ));
     }
     let copy_plan = |format: crate::mirror::Format| {
         let added = plans[1].without(&plans[0]);
@@ -98,7 +84,7 @@ pub fn diff(args: &cli::Diff) -> Result<Outcome> {
                     map.insert("overlay_keys".to_string(), knobs.to_json());
                 }
             }
-            serde_json::to_string_pretty(&json).map_err(|e| Error::new(e.to_string()))? + "\n"
+            serde_json::to_string_pretty(&json).map_err(|e| Error::coded(Code::Internal, e.to_string()))? + "\n"
         }
     };
     report::data(text.as_bytes())?;
@@ -111,13 +97,9 @@ pub fn diff(args: &cli::Diff) -> Result<Outcome> {
 /// `--fail-on-new-images`: `Failed`, naming them, when the new version needs images the
 /// `--mirrored` list does not hold.
 fn check_mirrored(mirrored: &Input, new_plan: &MirrorPlan, new: &Input) -> Result<Outcome> {
-    let list = match mirrored {
-        Input::Stdin => {
-            let bytes = mirrored.read("list of mirrored images")?;
-            crate::diff::parse_mirrored_list(source::utf8(&bytes, "<stdin>")?, "<stdin>")?
-        }
-        Input::Path(file) => crate::diff::read_mirrored_list(file)?,
-    };
+    let name = mirrored.name();
+    let bytes = mirrored.read("list of mirrored images").map_err(|e| e.hint("check the path given to --mirrored"))?;
+    let list = crate::diff::parse_mirrored_list(source::utf8(&bytes, &name)?, &name)?;
     let missing = crate::diff::unmirrored(new_plan, &list);
     if missing.is_empty() {
         return Ok(Outcome::Success);

@@ -66,13 +66,13 @@ pub fn mirror(args: &cli::Mirror) -> Result<Outcome> {
     }
     mapping.check_collisions(plan.images().iter().map(|i| &i.source))?;
     let options = copy_options(args)?;
-    if args.template.is_none() && args.format == crate::mirror::Format::Bundle {
-        write_bundle(&plan, &options, args.output.as_deref())?;
+    if let (None, crate::mirror::Format::Bundle, Some(dir)) = (&args.template, args.format, &args.output) {
+        write_bundle(&plan, &options, dir)?;
     } else {
         let text = match &args.template {
             Some(file) => {
-                let name = file.display().to_string();
-                let bytes = source::read_input_file(file, "template")?;
+                let name = file.name();
+                let bytes = file.read("template")?;
                 plan.render_template(source::utf8(&bytes, &name)?, &name, &options)?
             }
             None => plan.render_with_options(args.format, &options)?,
@@ -102,47 +102,26 @@ pub fn mirror(args: &cli::Mirror) -> Result<Outcome> {
 fn copy_options(args: &cli::Mirror) -> Result<crate::mirror::CopyOptions> {
     let chart = match &args.chart_archive {
         None => None,
-        Some(cli::ChartArchive { archive: input, destination }) => {
-            let archive = input.arg();
-            // `helm push` takes a packaged chart, and the scripts name it by its path.
-            if matches!(input, Input::Stdin) || Path::new(&archive).is_dir() {
-                return Err(Error::new("helm push takes a chart archive (.tgz), not a directory or stdin")
-                    .at(format!("--chart-archive {archive}"))
-                    .hint("package it first: `helm package DIR`, or `helm-retarget relocate CHART -o OUT.tgz`"));
-            }
-            let chart = load_chart(&archive)?;
-            let Some(destination) = destination.clone() else {
-                return Err(Error::new("no place for the chart archive: --mapping names no single registry")
-                    .at("--chart-archive")
-                    .hint("pass --chart-destination oci://HOST/PATH (or --registry)"));
-            };
-            if !destination.starts_with("oci://") || destination.len() <= "oci://".len() {
-                return Err(Error::new(format!("{destination:?} is not an OCI registry address"))
-                    .at("--chart-destination")
-                    .hint("write oci://HOST[:PORT][/PATH], as `helm push` takes it"));
-            }
+        Some(cli::ChartArchive { archive, destination }) => {
+            let chart = load_chart(archive)?;
             Some(crate::mirror::ChartArchive {
-                archive,
+                archive: archive.arg(),
                 name: chart.metadata.name.clone(),
                 version: chart.metadata.version.clone(),
-                destination,
+                destination: destination.clone(),
             })
         }
     };
     Ok(crate::mirror::CopyOptions { platforms: args.platforms.clone(), with_referrers: args.with_referrers, chart })
 }
 
-/// `--format bundle -o DIR`: both scripts rendered before either is written, each written
-/// atomically.
-fn write_bundle(plan: &MirrorPlan, options: &crate::mirror::CopyOptions, dir: Option<&Path>) -> Result<()> {
-    let Some(dir) = dir else {
-        return Err(Error::new("--format bundle writes two scripts, save.sh and load.sh")
-            .at("--format bundle")
-            .hint("name the directory to write them to with -o DIR"));
-    };
+/// `--format bundle -o DIR` (the config makes sure of the directory): both scripts rendered
+/// before either is written, each written atomically.
+fn write_bundle(plan: &MirrorPlan, options: &crate::mirror::CopyOptions, dir: &Path) -> Result<()> {
     let scripts = plan.render_bundle(options)?;
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::new(format!("cannot create the directory: {e}")).at(dir.display().to_string()))?;
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Error::coded(Code::OutputUnwritable, format!("cannot create the directory: {e}")).at(dir.display().to_string())
+    })?;
     for (name, text) in &scripts {
         report::write_script_atomically(&dir.join(name), text.as_bytes())?;
     }

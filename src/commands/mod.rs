@@ -41,8 +41,8 @@ impl Outcome {
 
 /// Runs the command line and maps the outcome to an exit code.
 pub fn run() -> ExitCode {
-    let cli = <Cli as clap::Parser>::parse();
-    match execute(cli) {
+    let outcome = Cli::from_env().and_then(execute);
+    match outcome {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
         Ok(Outcome::Errored) => ExitCode::from(2),

@@ -20,9 +20,7 @@ pub fn overlay(args: &cli::Overlay) -> Result<Outcome> {
     let operands: Vec<(String, Chart)> = args
         .operands
         .iter()
-        .map(|(name, arg)| {
-            load_chart(&arg.arg()).map(|c| (name.clone(), c)).map_err(|e| e.at(format!("--operand {name}")))
-        })
+        .map(|(name, arg)| load_chart(arg).map(|c| (name.clone(), c)).map_err(|e| e.at(format!("--operand {name}"))))
         .collect::<Result<_>>()?;
     let lock = args.pin_digests.as_deref().map(crate::lock::ImagesLock::from_file).transpose()?;
     let (plans, errored) = for_each_chart(&args.charts, |chart| {

@@ -28,7 +28,8 @@ pub fn post_render(args: &cli::PostRender) -> Result<Outcome> {
             }
         }
     };
-    let mut spool = tempfile::tempfile().context("post-render: cannot create a temporary file")?;
+    let mut spool =
+        tempfile::tempfile().context(Code::OutputUnwritable, "post-render: cannot create a temporary file")?;
     // Rewrites are kept only for `--report`; without it memory stays bounded by one document.
     let mut rewrites = Vec::new();
     let keep = args.report.is_some();
@@ -41,14 +42,14 @@ pub fn post_render(args: &cli::PostRender) -> Result<Outcome> {
             }
         };
         let summary = rewrite::rewrite_stream_by(std::io::stdin().lock(), &mut out, &retarget, &mut on_rewrite, rules)?;
-        out.flush().context("post-render: temporary file")?;
+        out.flush().context(Code::OutputUnwritable, "post-render: temporary file")?;
         summary
     };
     let mut unpinned = unpinned.into_inner();
     if lock.is_some() && unpinned.is_empty() {
         // The rewrite cannot put a digest everywhere (repository and tag in separate fields, an
         // image-config base shared by components): read the result back and name what lacks one.
-        spool.seek(SeekFrom::Start(0)).context("post-render: temporary file")?;
+        spool.seek(SeekFrom::Start(0)).context(Code::OutputUnwritable, "post-render: temporary file")?;
         let rules = rewrite::Rules { text_images: args.text_images };
         let mut check = |field: rewrite::ImageField| {
             for reference in field.references() {
@@ -74,7 +75,7 @@ pub fn post_render(args: &cli::PostRender) -> Result<Outcome> {
     if let Some(file) = &args.report {
         report::write_atomically(file, rewrite::report_json(&rewrites).as_bytes())?;
     }
-    spool.seek(SeekFrom::Start(0)).context("post-render: temporary file")?;
+    spool.seek(SeekFrom::Start(0)).context(Code::OutputUnwritable, "post-render: temporary file")?;
     report::copy_to_stdout(&mut spool)?;
     summary.notes.report("helm-retarget");
     report::note(&format!(

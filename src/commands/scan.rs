@@ -61,7 +61,9 @@ pub fn scan(args: &cli::Scan) -> Result<Outcome> {
     let text = match args.format {
         ScanFormat::Table if scans.is_empty() => String::new(),
         ScanFormat::Table => scan_table(&scans),
-        ScanFormat::Json => serde_json::to_string_pretty(&scans).map_err(|e| Error::new(e.to_string()))? + "\n",
+        ScanFormat::Json => {
+            serde_json::to_string_pretty(&scans).map_err(|e| Error::coded(Code::Internal, e.to_string()))? + "\n"
+        }
     };
     report::data(text.as_bytes())?;
     Ok(outcome)

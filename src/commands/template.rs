@@ -16,7 +16,7 @@ use super::Outcome;
 /// is Helm's error and exit 2 with nothing written; a template that does not render is named,
 /// the rest still written, and the exit is 3.
 pub fn template(args: &cli::Template) -> Result<Outcome> {
-    let chart = load_chart(&args.chart.arg())?;
+    let chart = load_chart(&args.chart)?;
     let user = user_values(&args.values)?;
     check_schema(&chart, &user)?;
     let options = args.render.clone();

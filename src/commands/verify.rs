@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::io::{Seek, SeekFrom, Write};
 
 use crate::cli;
+use crate::diagnostic::Code;
 use crate::discover;
 use crate::error::{Context, Result};
 use crate::values::{Map, Value};
@@ -17,7 +18,7 @@ pub fn verify(args: &cli::Verify) -> Result<Outcome> {
     let mapping = &args.mapping;
     let controls = match &args.chart {
         Some(chart) => {
-            let chart = load_chart(&chart.arg())?;
+            let chart = load_chart(chart)?;
             discover::scan(&chart, &Value::Map(Map::new())).sites
         }
         None => Vec::new(),
@@ -25,7 +26,7 @@ pub fn verify(args: &cli::Verify) -> Result<Outcome> {
     // Streamed one document at a time; the lines for images still to move are spooled to a
     // temporary file and copied out only when the whole stream was read, so memory stays bounded
     // by the largest document and a failure writes nothing to stdout.
-    let mut spool = tempfile::tempfile().context("verify: cannot create a temporary file")?;
+    let mut spool = tempfile::tempfile().context(Code::OutputUnwritable, "verify: cannot create a temporary file")?;
     let (mut stray, mut total) = (0usize, 0usize);
     let mut written = Ok(());
     let summary = {
@@ -43,11 +44,11 @@ pub fn verify(args: &cli::Verify) -> Result<Outcome> {
         };
         let summary = rewrite::find_images_in(args.input.open()?, rewrite::Rules::default(), &mut keep)
             .map_err(|e| e.at(args.input.name()))?;
-        written.and_then(|()| out.flush()).context("verify: temporary file")?;
+        written.and_then(|()| out.flush()).context(Code::OutputUnwritable, "verify: temporary file")?;
         summary
     };
     summary.notes.report("verify");
-    spool.seek(SeekFrom::Start(0)).context("verify: temporary file")?;
+    spool.seek(SeekFrom::Start(0)).context(Code::OutputUnwritable, "verify: temporary file")?;
     report::copy_to_stdout(&mut spool)?;
     if stray == 0 {
         report::note(&format!("verify: all {total} image reference(s) are on the target registry"));

@@ -115,7 +115,7 @@ impl FromStr for Platform {
             !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
         };
         if !(2..=3).contains(&parts.len()) || !parts.iter().all(word) {
-            return Err(Error::new(format!("{text:?} is not a platform"))
+            return Err(Error::coded(Code::CommandLineInvalid, format!("{text:?} is not a platform"))
                 .at("--platform")
                 .hint("write OS/ARCH or OS/ARCH/VARIANT, comma-separated: --platform linux/amd64,linux/arm64/v8"));
         }

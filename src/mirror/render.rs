@@ -50,13 +50,16 @@ impl MirrorPlan {
         format.check_options(options)?;
         let variables = self.variables(options);
         if format == Format::Bundle {
-            return Err(Error::new("--format bundle writes two scripts, save.sh and load.sh")
-                .at("--format bundle")
-                .hint("name the directory to write them to with -o DIR"));
+            return Err(Error::coded(
+                Code::BundleNeedsDirectory,
+                "--format bundle writes two scripts, save.sh and load.sh",
+            )
+            .at("--format bundle")
+            .hint("name the directory to write them to with -o DIR"));
         }
         let Some(template) = format.template() else {
             let mut text = serde_json::to_string_pretty(&variables)
-                .map_err(|e| Error::new(format!("cannot write the plan as JSON: {e}")))?;
+                .map_err(|e| Error::coded(Code::Internal, format!("cannot write the plan as JSON: {e}")))?;
             text.push('\n');
             return Ok(text);
         };
@@ -125,7 +128,7 @@ fn render_with(template: &str, name: &str, variables: &impl Serialize) -> Result
     for (partial, text) in PARTIALS {
         registry
             .register_partial(partial, *text)
-            .map_err(|e| Error::new(format!("built-in partial {partial}: {e}")))?;
+            .map_err(|e| Error::coded(Code::Internal, format!("built-in partial {partial}: {e}")))?;
     }
     registry.register_template_string(name, template).map_err(|e| {
         let error =

@@ -70,39 +70,45 @@ pub fn utf8<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str, Error> {
     })
 }
 
-/// Reads a file named on the command line (`-`: stdin), refusing one larger than
-/// `MAX_INPUT_FILE_BYTES` before reading it (and a pipe or device once it has sent more). `what`
-/// names it for messages ("values file"); errors are located at the path, or at `stdin`.
+/// Reads a file named on the command line, refusing one larger than `MAX_INPUT_FILE_BYTES`
+/// before reading it (and a pipe or device once it has sent more). `what` names it for messages
+/// ("values file"); errors are located at the path. (`-` is stdin to the command line, which
+/// reads it with [`read_input_stream`].)
 pub fn read_input_file(path: &Path, what: &str) -> Result<Vec<u8>, Error> {
-    let place = if path == Path::new("-") { "stdin".to_string() } else { path.display().to_string() };
-    let cannot = |e: std::io::Error| {
-        Error::coded(Code::InputUnreadable, format!("cannot read the {what}: {e}")).at(place.clone())
-    };
-    let too_large = || {
-        Error::coded(
-            Code::InputTooLarge,
-            format!(
-                "the {what} is larger than the {} MiB limit for files given on the command line",
-                MAX_INPUT_FILE_BYTES >> 20
-            ),
-        )
-        .at(place.clone())
-        .hint("check that this is the file you meant")
-    };
-    let bytes = if path == Path::new("-") {
-        read_capped(std::io::stdin().lock(), MAX_INPUT_FILE_BYTES).map_err(cannot)?
-    } else {
-        let file = std::fs::File::open(path).map_err(cannot)?;
-        let meta = file.metadata().map_err(cannot)?;
-        if meta.is_dir() {
-            return Err(Error::coded(Code::InputUnreadable, format!("the {what} is a directory")).at(place));
-        }
-        if meta.is_file() && meta.len() > MAX_INPUT_FILE_BYTES {
-            return Err(too_large());
-        }
-        read_capped(file, MAX_INPUT_FILE_BYTES).map_err(cannot)?
-    };
-    bytes.ok_or_else(too_large)
+    let place = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| cannot_read(what, &place, &e))?;
+    let meta = file.metadata().map_err(|e| cannot_read(what, &place, &e))?;
+    if meta.is_dir() {
+        return Err(Error::coded(Code::InputUnreadable, format!("the {what} is a directory")).at(place));
+    }
+    if meta.is_file() && meta.len() > MAX_INPUT_FILE_BYTES {
+        return Err(input_too_large(what, &place));
+    }
+    read_input_stream(file, &place, what)
+}
+
+/// Reads an input from a stream (stdin) as [`read_input_file`] reads a file, within the same
+/// limit; `place` names it in messages (`stdin`).
+pub fn read_input_stream(reader: impl Read, place: &str, what: &str) -> Result<Vec<u8>, Error> {
+    read_capped(reader, MAX_INPUT_FILE_BYTES)
+        .map_err(|e| cannot_read(what, place, &e))?
+        .ok_or_else(|| input_too_large(what, place))
+}
+
+fn cannot_read(what: &str, place: &str, e: &std::io::Error) -> Error {
+    Error::coded(Code::InputUnreadable, format!("cannot read the {what}: {e}")).at(place)
+}
+
+fn input_too_large(what: &str, place: &str) -> Error {
+    Error::coded(
+        Code::InputTooLarge,
+        format!(
+            "the {what} is larger than the {} MiB limit for files given on the command line",
+            MAX_INPUT_FILE_BYTES >> 20
+        ),
+    )
+    .at(place)
+    .hint("check that this is the file you meant")
 }
 
 /// Reads up to `limit` bytes; `None` when there is more.
@@ -129,19 +135,22 @@ pub struct ChartFiles {
     pub files: BTreeMap<String, Vec<u8>>,
 }
 
-/// Reads a CHART argument: "-" (a .tgz on stdin), a .tgz/.tar.gz file, or a chart directory.
-pub fn read(arg: &str) -> Result<ChartFiles, Error> {
-    // A gzip stream is never much larger than what it inflates to, so an archive larger than the
-    // inflated limit is refused before it is read into memory.
-    if arg == "-" {
-        let bytes = read_capped(std::io::stdin().lock(), MAX_STREAM_BYTES)
-            .map_err(|e| Error::coded(Code::InputUnreadable, format!("cannot read the chart from stdin: {e}")).at("-"))?
-            .ok_or_else(|| archive_too_large("stdin"))?;
-        return read_archive(&bytes, "stdin");
-    }
-    let path = Path::new(arg);
+/// Reads a chart archive from a stream (a .tgz on stdin); `place` names it in messages.
+pub fn read_archive_stream(reader: impl Read, place: &str) -> Result<ChartFiles, Error> {
+    // A gzip stream is never much larger than what it inflates to, so reading stops at the
+    // inflated limit.
+    let bytes = read_capped(reader, MAX_STREAM_BYTES)
+        .map_err(|e| Error::coded(Code::InputUnreadable, format!("cannot read the chart: {e}")).at(place))?
+        .ok_or_else(|| archive_too_large(place))?;
+    read_archive(&bytes, place)
+}
+
+/// Reads a chart at a path: a .tgz/.tar.gz file, or a chart directory.
+pub fn read(path: &Path) -> Result<ChartFiles, Error> {
+    let arg = path.display().to_string();
+    // An archive larger than the inflated limit is refused before it is read into memory.
     let meta = std::fs::metadata(path).map_err(|e| {
-        Error::coded(Code::InputUnreadable, format!("cannot read the chart: {e}")).at(arg).hint(
+        Error::coded(Code::InputUnreadable, format!("cannot read the chart: {e}")).at(&arg).hint(
             "pass a chart directory, a .tgz file, or `-` for a .tgz on stdin (to use a chart from \
              a repository, `helm pull REPO/CHART` it first)",
         )
@@ -150,19 +159,19 @@ pub fn read(arg: &str) -> Result<ChartFiles, Error> {
         return read_dir(path);
     }
     if meta.len() > MAX_STREAM_BYTES {
-        return Err(archive_too_large(arg));
+        return Err(archive_too_large(&arg));
     }
     let file = std::fs::File::open(path)
-        .map_err(|e| Error::coded(Code::InputUnreadable, format!("cannot read the chart: {e}")).at(arg))?;
+        .map_err(|e| Error::coded(Code::InputUnreadable, format!("cannot read the chart: {e}")).at(&arg))?;
     let bytes = read_capped(file, MAX_STREAM_BYTES)
-        .map_err(|e| Error::coded(Code::InputUnreadable, format!("cannot read the chart: {e}")).at(arg))?
-        .ok_or_else(|| archive_too_large(arg))?;
+        .map_err(|e| Error::coded(Code::InputUnreadable, format!("cannot read the chart: {e}")).at(&arg))?
+        .ok_or_else(|| archive_too_large(&arg))?;
     if !bytes.starts_with(b"\x1f\x8b") && (arg.ends_with(".yaml") || arg.ends_with(".yml")) {
         return Err(Error::coded(Code::NotAChart, "this is a YAML file, but a chart was expected")
-            .at(arg)
+            .at(&arg)
             .hint("pass the chart (a directory or .tgz) here, and values files with -f"));
     }
-    let name = path.file_name().map_or(arg.to_string(), |n| n.to_string_lossy().into_owned());
+    let name = path.file_name().map_or(arg.clone(), |n| n.to_string_lossy().into_owned());
     read_archive(&bytes, &name)
 }
 
@@ -259,13 +268,13 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let tgz_path = dir.path().join("app-1.0.0.tgz");
         std::fs::write(&tgz_path, tgz(&[file("app/Chart.yaml", CHART)])).unwrap();
-        let files = read(tgz_path.to_str().unwrap()).unwrap();
+        let files = read(&tgz_path).unwrap();
         assert_eq!(files.name, "app-1.0.0.tgz");
         let values = dir.path().join("values.yaml");
         std::fs::write(&values, "a: 1\n").unwrap();
-        let err = read(values.to_str().unwrap()).unwrap_err();
+        let err = read(&values).unwrap_err();
         assert!(err.message.contains("YAML file"), "{err}");
-        let err = read("/no/such/chart").unwrap_err();
+        let err = read(Path::new("/no/such/chart")).unwrap_err();
         assert!(err.hint.as_deref().unwrap_or("").contains("helm pull"), "{err}");
     }
 }

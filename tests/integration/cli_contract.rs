@@ -63,8 +63,86 @@ fn overlay_without_a_target_says_which_flag_to_pass() {
         .arg(fixture("loki-style"))
         .status(2)
         .stdout("")
-        .stderr("error: no target registry given\n  = hint: pass --registry HOST[:PORT][/PREFIX] or --mapping FILE\n")
+        .stderr("error[HR057]: no target registry given\n  = hint: pass --registry HOST[:PORT][/PREFIX] or --mapping FILE\n")
         .run();
+}
+
+#[test]
+fn arguments_are_checked_before_any_file_is_read() {
+    // Each command line names a chart that does not exist: the argument's own error is the only one.
+    let missing = "/nonexistent/chart";
+    helm_retarget(&["mirror", "--registry", MIRROR, "--format", "bundle", missing])
+        .status(2)
+        .stdout("")
+        .stderr(
+            "error[HR060]: --format bundle: --format bundle writes two scripts, save.sh and load.sh\n  \
+             = hint: name the directory to write them to with -o DIR\n",
+        )
+        .run();
+    helm_retarget(&["mirror", "--registry", MIRROR, "--chart-archive", "-", missing])
+        .status(2)
+        .stdout("")
+        .stderr(
+            "error[HR058]: --chart-archive -: helm push takes a chart archive (.tgz), not a directory or stdin\n  \
+             = hint: package it first: `helm package DIR`, or `helm-retarget relocate CHART -o OUT.tgz`\n",
+        )
+        .run();
+    helm_retarget(&["diff", "--format", "list", missing, missing])
+        .status(2)
+        .stdout("")
+        .stderr(
+            "error[HR032]: diff: a copy plan (--format list, skopeo or crane) needs a destination\n  \
+             = hint: pass --registry HOST[:PORT][/PREFIX] or --mapping FILE\n",
+        )
+        .run();
+    helm_retarget(&["template", "--kube-version", "one.two", missing])
+        .status(2)
+        .stdout("")
+        .stderr(
+            "error[HR062]: --kube-version: invalid kube version 'one.two': could not parse \"one.two\" as version\n  \
+             = hint: pass a version like 1.31 or v1.31.2\n",
+        )
+        .run();
+}
+
+#[test]
+fn a_command_line_clap_refuses_carries_a_code_too() {
+    helm_retarget(&["scan", "--no-such-flag"])
+        .arg(fixture("loki-style"))
+        .status(2)
+        .stdout("")
+        .diagnostic("HR063")
+        .stderr_contains("error[HR063]: unexpected argument '--no-such-flag' found")
+        .stderr_contains("Usage: helm-retarget scan")
+        .stderr_contains("= hint: run `helm-retarget COMMAND --help`")
+        .run();
+    helm_retarget(&["overlay", "--registry"]).status(2).stdout("").diagnostic("HR063").run();
+}
+
+#[test]
+fn a_mapping_file_and_a_mirror_template_read_from_stdin_as_dash() {
+    let chart = fixture("loki-style");
+    let by_flag = helm_retarget(&["overlay", "--registry", MIRROR]).arg(&chart).stderr_notes().run();
+    helm_retarget(&["overlay", "--mapping", "-"])
+        .arg(&chart)
+        .stdin(format!("registry: {MIRROR}\n"))
+        .stdout(&by_flag.stdout)
+        .stderr_notes()
+        .run();
+    helm_retarget(&["overlay", "--mapping", "-"])
+        .arg(&chart)
+        .stdin("registry: [\n")
+        .status(2)
+        .stdout("")
+        .diagnostic("HR052")
+        .stderr_contains("stdin")
+        .run();
+    let out = helm_retarget(&["mirror", "--registry", MIRROR, "--template", "-"])
+        .arg(&chart)
+        .stdin("{{#each images}}{{source}}\n{{/each}}")
+        .stderr_notes()
+        .run();
+    assert!(out.stdout.lines().any(|l| l == "docker.io/grafana/loki:3.3.2"), "{}", out.stdout);
 }
 
 #[test]

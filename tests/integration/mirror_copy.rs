@@ -317,7 +317,12 @@ fn issue_13_a_tool_that_cannot_carry_the_options_refuses_them_by_name() {
             "hint: use --format oras (`oras cp -r`), regsync (`referrers: true`) or bundle",
         );
     }
-    mirror(&["--platform", "linux"], &chart).status(2).stdout("").stderr_contains("\"linux\" is not a platform").run();
+    mirror(&["--platform", "linux"], &chart)
+        .status(2)
+        .stdout("")
+        .diagnostic("HR063")
+        .stderr_contains("\"linux\" is not a platform")
+        .run();
 }
 
 #[test]
@@ -412,17 +417,20 @@ fn issue_13_the_chart_archive_is_pushed_with_the_images() {
         .arg(&chart)
         .status(2)
         .stdout("")
+        .diagnostic("HR059")
         .stderr_contains("--mapping names no single registry")
         .stderr_contains("hint: pass --chart-destination oci://HOST/PATH")
         .run();
     mirror(&["--chart-archive", &fixture("cert-manager-style").display().to_string()], &chart)
         .status(2)
         .stdout("")
+        .diagnostic("HR058")
         .stderr_contains("helm push takes a chart archive (.tgz), not a directory")
         .run();
     mirror(&["--chart-archive", &archive_text, "--chart-destination", "harbor.example.com"], &chart)
         .status(2)
         .stdout("")
+        .diagnostic("HR059")
         .stderr_contains("is not an OCI registry address")
         .run();
 }
@@ -513,6 +521,7 @@ fn issue_13_the_bundle_carries_the_chart_and_one_platform_and_fails_whole() {
     mirror(&["--format", "bundle"], &chart)
         .status(2)
         .stdout("")
+        .diagnostic("HR060")
         .stderr_contains("--format bundle writes two scripts, save.sh and load.sh")
         .stderr_contains("hint: name the directory to write them to with -o DIR")
         .run();

@@ -191,6 +191,7 @@ fn issue_13_a_refused_or_failed_relocation_writes_nothing() {
         .arg(&missing)
         .arg(fixture("piraeus"))
         .status(2)
+        .diagnostic("HR055")
         .stderr_contains("cannot create a temporary file beside it")
         .run();
     assert_eq!(out.status, 2, "{}", out.stderr);
@@ -199,6 +200,7 @@ fn issue_13_a_refused_or_failed_relocation_writes_nothing() {
         .arg(fixture("piraeus"))
         .current_dir(dir.path())
         .status(2)
+        .diagnostic("HR061")
         .stderr_contains("is not a semver build suffix")
         .run();
     assert!(!dir.path().join("x.tgz").exists());
