@@ -1,5 +1,12 @@
 //! `toYaml`/`toJson` output exactly as Helm prints it (sigs.k8s.io/yaml over go-yaml v2, and
-//! encoding/json), keeping spans on strings emitted verbatim; plus `fromYaml`/`fromJson`.
+//! encoding/json), keeping spans on strings emitted verbatim; plus `fromYaml`/`fromJson`. This
+//! file writes YAML and reads it; `json` writes and reads JSON, `toml_text` TOML.
+
+mod json;
+mod toml_text;
+
+pub(crate) use json::{from_json, to_json};
+pub(crate) use toml_text::{from_toml, to_toml};
 
 use std::cmp::Ordering;
 
@@ -32,7 +39,7 @@ fn yaml_of(v: &TValue, pretty: bool) -> Traced {
     out
 }
 
-fn sorted_entries(v: &TValue) -> Vec<(String, TValue)> {
+pub(super) fn sorted_entries(v: &TValue) -> Vec<(String, TValue)> {
     let mut entries: Vec<(String, TValue)> = match v.kind() {
         Kind::Map(m) => m.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         Kind::Files(f) => {
@@ -434,101 +441,6 @@ pub(crate) fn yaml_key_order(a: &str, b: &str) -> Ordering {
     ar.len().cmp(&br.len())
 }
 
-/// encoding/json's Marshal (or MarshalIndent with `indent`), keeping spans on unescaped runs.
-pub(crate) fn to_json(v: &TValue, escape_html: bool, indent: Option<&str>) -> Traced {
-    let mut out = Traced::default();
-    json_value(&mut out, v, escape_html, indent, 0);
-    out
-}
-
-fn json_value(out: &mut Traced, v: &TValue, html: bool, indent: Option<&str>, depth: usize) {
-    let newline = |out: &mut Traced, depth: usize| {
-        if let Some(ind) = indent {
-            out.push_str("\n");
-            out.push_str(&ind.repeat(depth));
-        }
-    };
-    match v.kind() {
-        Kind::Null => out.push_str("null"),
-        Kind::Bool(b) => out.push(&Traced::from_origin(b.to_string(), v.origin())),
-        Kind::Int(i) => out.push(&Traced::from_origin(i.to_string(), v.origin())),
-        Kind::Float(f) => out.push(&Traced::from_origin(json_float(*f), v.origin())),
-        Kind::Str(s) => json_string(out, s, html),
-        Kind::Semver(sv) => json_string(out, &Traced::plain(sv.to_string()), html),
-        Kind::Time(t) => json_string(out, &Traced::plain(super::funcs::rfc3339(*t)), html),
-        Kind::List(l) => {
-            if l.is_empty() {
-                out.push_str("[]");
-                return;
-            }
-            out.push_str("[");
-            for (i, item) in l.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(",");
-                }
-                newline(out, depth + 1);
-                json_value(out, item, html, indent, depth + 1);
-            }
-            newline(out, depth);
-            out.push_str("]");
-        }
-        Kind::ApiVersions(l) => {
-            let list = TValue::list(l.iter().map(|s| TValue::str(s.clone())).collect());
-            json_value(out, &list, html, indent, depth);
-        }
-        Kind::Map(_) | Kind::Files(_) => {
-            let mut entries = sorted_entries(v);
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            if entries.is_empty() {
-                out.push_str("{}");
-                return;
-            }
-            out.push_str("{");
-            for (i, (k, item)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(",");
-                }
-                newline(out, depth + 1);
-                json_string(out, &Traced::plain(k.clone()), html);
-                out.push_str(if indent.is_some() { ": " } else { ":" });
-                json_value(out, item, html, indent, depth + 1);
-            }
-            newline(out, depth);
-            out.push_str("}");
-        }
-    }
-}
-
-fn json_string(out: &mut Traced, s: &Traced, html: bool) {
-    out.push_str("\"");
-    out.push(&s.map_chars(|c| match c {
-        '"' => Some("\\\"".into()),
-        '\\' => Some("\\\\".into()),
-        '\n' => Some("\\n".into()),
-        '\r' => Some("\\r".into()),
-        '\t' => Some("\\t".into()),
-        '<' | '>' | '&' if html => Some(format!("\\u{:04x}", c as u32)),
-        '\u{2028}' | '\u{2029}' => Some(format!("\\u{:04x}", c as u32)),
-        c if (c as u32) < 0x20 => Some(format!("\\u{:04x}", c as u32)),
-        _ => None,
-    }));
-    out.push_str("\"");
-}
-
-fn json_float(f: f64) -> String {
-    let abs = f.abs();
-    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        let s = go_float(f, 'e', None);
-        // encoding/json writes e-07 as e-7.
-        match s.split_once("e-0") {
-            Some((m, e)) => format!("{m}e-{e}"),
-            None => s.replace("e+0", "e+"),
-        }
-    } else {
-        format!("{f}")
-    }
-}
-
 /// Parses YAML as Helm does: go-yaml's YAML 1.1 scalars (`yes` is true, `0755` is 493) read
 /// through `crate::yaml`, then through JSON, so every number is a float64.
 pub(crate) fn from_yaml(text: &str) -> Result<TValue, String> {
@@ -541,125 +453,4 @@ pub(crate) fn from_yaml(text: &str) -> Result<TValue, String> {
         .next()
         .unwrap_or(crate::values::Value::Null);
     Ok(TValue::plain(&value))
-}
-
-/// Parses TOML into the values a template sees (BurntSushi/toml: integers stay int64).
-pub(crate) fn from_toml(text: &str) -> Result<TValue, String> {
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| e.message().to_string())?;
-    Ok(from_toml_value(&toml::Value::Table(table)))
-}
-
-fn from_toml_value(v: &toml::Value) -> TValue {
-    use toml::Value as T;
-    match v {
-        T::String(s) => TValue::str(s.clone()),
-        T::Integer(i) => TValue::int64(*i),
-        T::Float(f) => TValue::float(*f),
-        T::Boolean(b) => TValue::bool(*b),
-        T::Datetime(d) => TValue::str(d.to_string()),
-        T::Array(items) => TValue::list(items.iter().map(from_toml_value).collect()),
-        T::Table(t) => TValue::map(t.iter().map(|(k, v)| (k.clone(), from_toml_value(v))).collect()),
-    }
-}
-
-pub(crate) fn from_json(text: &str) -> Result<TValue, String> {
-    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    Ok(from_serde_json(&v))
-}
-
-fn from_serde_json(v: &serde_json::Value) -> TValue {
-    use serde_json::Value as J;
-    match v {
-        J::Null => TValue::null(),
-        J::Bool(b) => TValue::bool(*b),
-        J::Number(n) => TValue::float(n.as_f64().unwrap_or(0.0)),
-        J::String(s) => TValue::str(s.clone()),
-        J::Array(items) => TValue::list(items.iter().map(from_serde_json).collect()),
-        J::Object(m) => TValue::map(m.iter().map(|(k, v)| (k.clone(), from_serde_json(v))).collect()),
-    }
-}
-
-/// BurntSushi/toml's encoder as Helm's `toToml` uses it: keys sorted, plain values first, then
-/// arrays of tables (`[[name]]`) and tables (`[name]`), each nested level indented two spaces;
-/// floats always carry a fraction (values numbers are float64, so `1` prints `1.0`).
-pub(crate) fn to_toml(v: &TValue) -> String {
-    let mut out = String::new();
-    if matches!(v.kind(), Kind::Map(_)) {
-        toml_table(&mut out, v, &[], 0);
-    }
-    out
-}
-
-fn is_table(v: &TValue) -> bool {
-    matches!(v.kind(), Kind::Map(_))
-}
-
-fn is_table_array(v: &TValue) -> bool {
-    matches!(v.kind(), Kind::List(l) if !l.is_empty() && l.iter().all(is_table))
-}
-
-fn toml_table(out: &mut String, v: &TValue, path: &[String], depth: usize) {
-    let mut entries: Vec<(String, TValue)> = match v.kind() {
-        Kind::Map(m) => m.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        _ => Vec::new(),
-    };
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    let pad = "  ".repeat(depth);
-    for (k, item) in &entries {
-        if !is_table(item) && !is_table_array(item) && !item.is_null() {
-            out.push_str(&format!("{pad}{} = {}\n", toml_key(k), toml_scalar(item)));
-        }
-    }
-    for (k, item) in &entries {
-        let mut name = path.to_vec();
-        name.push(toml_key(k));
-        let header_pad = "  ".repeat(depth);
-        if is_table_array(item) {
-            if let Kind::List(l) = item.kind() {
-                for table in l {
-                    out.push_str(&format!("\n{header_pad}[[{}]]\n", name.join(".")));
-                    toml_table(out, table, &name, depth + 1);
-                }
-            }
-        } else if is_table(item) {
-            out.push_str(&format!("\n{header_pad}[{}]\n", name.join(".")));
-            toml_table(out, item, &name, depth + 1);
-        }
-    }
-}
-
-fn toml_key(k: &str) -> String {
-    if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        k.to_string()
-    } else {
-        toml_string(k)
-    }
-}
-
-fn toml_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn toml_scalar(v: &TValue) -> String {
-    match v.kind() {
-        Kind::Str(s) => toml_string(&s.text),
-        Kind::List(l) => format!("[{}]", l.iter().map(toml_scalar).collect::<Vec<_>>().join(", ")),
-        Kind::Float(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e16 => format!("{f:.1}"),
-        Kind::Float(f) => go_float(*f, 'g', None),
-        Kind::Map(_) => "{}".into(),
-        _ => super::format::plain_string(v),
-    }
 }
