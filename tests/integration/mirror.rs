@@ -42,8 +42,8 @@ fn versionless(text: &str) -> String {
 
 /// `mirror CHART --registry MIRROR --format json`, parsed.
 fn plan_json(chart: &Path) -> serde_json::Value {
-    let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "json"]).arg(chart).output();
-    out.status(0);
+    let out =
+        helm_retarget(&["mirror", "--registry", MIRROR, "--format", "json"]).arg(chart).status(0).stderr_notes().run();
     serde_json::from_str(&out.stdout)
         .unwrap_or_else(|e| panic!("{}: --format json: {e}\n{}", chart.display(), out.stdout))
 }
@@ -96,14 +96,14 @@ fn every_format_of_the_snapshot_fixtures() {
     for name in SNAPSHOT_FIXTURES {
         let chart = fixture(name);
         for format in FORMATS {
-            let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", format]).arg(&chart).output();
+            let run = helm_retarget(&["mirror", "--registry", MIRROR, "--format", format]).arg(&chart);
             // skopeo sync names destinations itself, so the default keep-path layout of a plan
             // with several organisations cannot be written: the refusal is what users see.
-            let shown = if out.status == 0 {
-                versionless(&out.stdout)
-            } else {
-                assert_eq!(out.stdout, "", "{name} --format {format}: nothing on stdout when it fails");
+            let shown = if format == "skopeo-sync" {
+                let out = run.status(2).stdout("").diagnostic("HR034").run();
                 format!("exit status {}\n{}", out.status, out.stderr)
+            } else {
+                versionless(&run.stderr_contains("helm-retarget: ").run().stdout)
             };
             insta::assert_snapshot!(format!("mirror-{name}-{format}"), shown);
         }
@@ -119,24 +119,27 @@ fn skopeo_sync_with_the_keep_host_layout() {
         let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "skopeo-sync", "--mapping"])
             .arg(&mapping)
             .arg(fixture(name))
-            .output();
-        out.status(0);
+            .status(0)
+            .stderr_notes()
+            .run();
         insta::assert_snapshot!(format!("mirror-{name}-skopeo-sync-keep-host"), versionless(&out.stdout));
     }
 }
 
 #[test]
 fn the_default_layout_refuses_skopeo_sync_naming_the_destinations_and_the_way_out() {
-    let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "skopeo-sync"])
+    helm_retarget(&["mirror", "--registry", MIRROR, "--format", "skopeo-sync"])
         .arg(fixture("kube-prometheus-stack-style"))
-        .output();
-    out.status(2).stdout_is("").stderr_is(&format!(
-        "error[HR034]: --format skopeo-sync: skopeo sync copies every image of one file to DEST/NAME (or \
+        .status(2)
+        .stdout("")
+        .stderr(&format!(
+            "error[HR034]: --format skopeo-sync: skopeo sync copies every image of one file to DEST/NAME (or \
          DEST/SOURCE-REGISTRY/PATH with --scoped), but this plan's destinations need 4 different \
          DEST: {MIRROR}/ingress-nginx, {MIRROR}/prometheus, {MIRROR}/prometheus-operator, {MIRROR}/thanos\n  \
          = hint: use `layout: keep-host` in the --mapping file (that is --scoped's layout), or --format \
          skopeo or regsync, which name each destination\n"
-    ));
+        ))
+        .run();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -156,8 +159,7 @@ fn every_script_of_every_fixture_passes_shellcheck() {
                     Some(layout) => layout.command("mirror", dir.path()),
                 };
                 let run = run.arg("--format").arg(format).arg(&chart);
-                let out = run.output();
-                out.status(0);
+                let out = run.status(0).stderr_notes().run();
                 let script = &out.stdout;
                 assert!(script.starts_with("#!/usr/bin/env bash\n"), "{name} {format}: no bash shebang:\n{script}");
                 assert!(script.contains("\nset -euo pipefail\n"), "{name} {format}: not strict:\n{script}");
@@ -193,8 +195,11 @@ fn every_sync_config_of_every_fixture_is_yaml_listing_each_enabled_image() {
             })
             .collect();
 
-        let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "regsync"]).arg(&chart).output();
-        out.status(0);
+        let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "regsync"])
+            .arg(&chart)
+            .status(0)
+            .stderr_notes()
+            .run();
         let config: serde_yaml::Value =
             serde_yaml::from_str(&out.stdout).unwrap_or_else(|e| panic!("{name}: regsync: {e}\n{}", out.stdout));
         let listed: BTreeSet<(String, String)> = config["sync"]
@@ -211,8 +216,14 @@ fn every_sync_config_of_every_fixture_is_yaml_listing_each_enabled_image() {
         }
 
         // skopeo sync with --scoped: registry -> path -> tags or digests, one per enabled image.
-        let out = LAYOUTS[0].command("mirror", dir.path()).arg("--format").arg("skopeo-sync").arg(&chart).output();
-        out.status(0);
+        let out = LAYOUTS[0]
+            .command("mirror", dir.path())
+            .arg("--format")
+            .arg("skopeo-sync")
+            .arg(&chart)
+            .status(0)
+            .stderr_notes()
+            .run();
         let file: serde_yaml::Value =
             serde_yaml::from_str(&out.stdout).unwrap_or_else(|e| panic!("{name}: skopeo-sync: {e}\n{}", out.stdout));
         let mut synced = BTreeSet::new();
@@ -351,8 +362,11 @@ fn every_fixture_plan_lists_exactly_the_rendered_images_with_their_overlay_and_p
 
         // ... and what the post-renderer writes at the same place of the same render.
         let post_rendered = {
-            let out = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(stream(&defaults)).output();
-            out.status(0);
+            let out = helm_retarget(&["post-render", "--registry", MIRROR])
+                .stdin(stream(&defaults))
+                .status(0)
+                .stderr_notes()
+                .run();
             by_source(&out.stdout)
         };
         let mut post_rendered_checked = 0;
@@ -397,8 +411,9 @@ fn every_fixture_plan_lists_exactly_the_rendered_images_with_their_overlay_and_p
         // The same sources from the rendered stream alone.
         let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "json", "--from-manifests", "-"])
             .stdin(stream(&defaults))
-            .output();
-        out.status(0);
+            .status(0)
+            .stderr_notes()
+            .run();
         let from_stream: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
         let streamed = sources(&from_stream, "images", |_| true);
         if streamed != enabled {
@@ -498,8 +513,7 @@ fn overlay_post_render_and_mirror_follow_the_same_pull_through_preset() {
             let with_mapping = |command: &str| layout.command(command, dir.path());
             let at = format!("{name} ({})", layout.name);
 
-            let out = with_mapping("mirror").arg("--format").arg("json").arg(&chart).output();
-            out.status(0);
+            let out = with_mapping("mirror").arg("--format").arg("json").arg(&chart).status(0).stderr_notes().run();
             let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
             let mut destination = BTreeMap::new();
             for image in plan["images"].as_array().unwrap() {
@@ -512,8 +526,7 @@ fn overlay_post_render_and_mirror_follow_the_same_pull_through_preset() {
                 destination.insert(source, qualified(&dest));
             }
 
-            let out = with_mapping("post-render").stdin(stream(&defaults)).output();
-            out.status(0);
+            let out = with_mapping("post-render").stdin(stream(&defaults)).status(0).stderr_notes().run();
             let mut checked = 0;
             for (source, landed) in moves(&by_source(&stream(&defaults)), &by_source(&out.stdout)) {
                 for got in landed {
@@ -527,8 +540,14 @@ fn overlay_post_render_and_mirror_follow_the_same_pull_through_preset() {
                 }
             }
 
-            let out = with_mapping("overlay").arg(&chart).output();
-            out.status(0);
+            let overlay_run = with_mapping("overlay").arg(&chart).status(0).stderr_notes();
+            // keep-host renames the operator's registry setting below its host (quay.example.net
+            // becomes REG/quay.example.net), which its values key cannot do alone.
+            let out = if name == "operator-data-images" && layout.keep_host {
+                overlay_run.diagnostic("HR010").run()
+            } else {
+                overlay_run.run()
+            };
             let overlay: serde_json::Value = serde_yaml::from_str(&out.stdout).unwrap();
             let overlay = if overlay.is_null() { serde_json::json!({}) } else { overlay };
             let unmovable = post_render_only(&out.stdout);
@@ -569,8 +588,9 @@ fn a_chart_and_its_rendered_stream_together_list_each_image_once_with_both_sites
     let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "json", "--from-manifests", "-"])
         .arg(&chart)
         .stdin(rendered)
-        .output();
-    out.status(0);
+        .status(0)
+        .stderr_notes()
+        .run();
     let both: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(sources(&both, "images", |_| true), sources(&alone, "images", |_| true));
     for image in both["images"].as_array().unwrap() {
@@ -594,7 +614,7 @@ const RETAGGED: (&str, &str, &str) = ("ghcr.io/cloudzero/cloudzero-agent/cloudze
 /// `diff OLD NEW` from the repository root, so the overlay headers name paths that do not
 /// depend on where the repository is checked out.
 fn run_diff(format: &str) -> crate::cli::Output {
-    let out = helm_retarget(&[
+    helm_retarget(&[
         "diff",
         "--registry",
         MIRROR,
@@ -604,9 +624,7 @@ fn run_diff(format: &str) -> crate::cli::Output {
         "fixtures/upgrades/cloudzero-agent-next",
     ])
     .current_dir(&root())
-    .output();
-    out.status(0);
-    out
+    .run()
 }
 
 #[test]
@@ -700,8 +718,7 @@ fn diff_reports_the_upgrade_as_json() {
 
 #[test]
 fn diff_without_a_registry_compares_sources_and_invents_no_destination() {
-    let out = helm_retarget(&["diff", "--format", "json"]).arg(fixture("cloudzero-agent")).arg(upgrade()).output();
-    out.status(0);
+    let out = helm_retarget(&["diff", "--format", "json"]).arg(fixture("cloudzero-agent")).arg(upgrade()).run();
     let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(json["overlay_diff"], "", "no registry, no overlay");
     let mut images: Vec<&serde_json::Value> = Vec::new();
@@ -722,9 +739,11 @@ fn diff_without_a_registry_compares_sources_and_invents_no_destination() {
 fn fail_on_new_images_exits_1_naming_what_the_mirror_lacks_and_0_once_it_has_it() {
     let dir = tempfile::tempdir().unwrap();
     // What was mirrored for the old version, as `mirror --format tsv` wrote it.
-    let old =
-        helm_retarget(&["mirror", "--registry", MIRROR, "--format", "tsv"]).arg(fixture("cloudzero-agent")).output();
-    old.status(0);
+    let old = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "tsv"])
+        .arg(fixture("cloudzero-agent"))
+        .status(0)
+        .stderr_notes()
+        .run();
     let mirrored = dir.path().join("mirrored.tsv");
     std::fs::write(&mirrored, &old.stdout).unwrap();
     let gate = |list: &Path| {
@@ -733,10 +752,8 @@ fn fail_on_new_images_exits_1_naming_what_the_mirror_lacks_and_0_once_it_has_it(
             .arg("fixtures/charts/cloudzero-agent")
             .arg("fixtures/upgrades/cloudzero-agent-next")
             .current_dir(&root())
-            .output()
     };
-    let out = gate(&mirrored);
-    out.status(1);
+    let out = gate(&mirrored).status(1).stderr_notes().run();
     assert_eq!(out.stdout, run_diff("text").stdout, "the report is printed either way");
     // kube-state-metrics changed registry only: its destination is already on the mirror.
     let (name, _, new_tag) = RETAGGED;
@@ -753,7 +770,7 @@ fn fail_on_new_images_exits_1_naming_what_the_mirror_lacks_and_0_once_it_has_it(
         expected_on_mirror(&format!("{name}:{new_tag}"))
     ));
     std::fs::write(&mirrored, list).unwrap();
-    gate(&mirrored).status(0).stderr_is("");
+    gate(&mirrored).status(0).stderr("").run();
 }
 
 #[test]
@@ -762,8 +779,9 @@ fn fail_on_new_images_reads_the_list_from_stdin() {
         .arg(fixture("cloudzero-agent"))
         .arg(upgrade())
         .stdin("")
-        .output();
-    out.status(1);
+        .status(1)
+        .stderr_notes()
+        .run();
     // Issue 7: five, with the alloy image the agent's values dump names.
     assert!(out.stderr.starts_with("5 image(s) of "), "an empty list lacks every enabled image:\n{}", out.stderr);
 }
@@ -782,10 +800,14 @@ fn a_user_template_gets_the_documented_variables() {
     )
     .unwrap();
     let chart = fixture("kube-prometheus-stack-style");
-    let out = helm_retarget(&["mirror", "--registry", MIRROR, "--template"]).arg(&template).arg(&chart).output();
-    out.status(0);
+    let out = helm_retarget(&["mirror", "--registry", MIRROR, "--template"])
+        .arg(&template)
+        .arg(&chart)
+        .status(0)
+        .stderr_notes()
+        .run();
     // Each line rebuilt from the plan's references, parsed here by hand.
-    let tsv = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "tsv"]).arg(&chart).output();
+    let tsv = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "tsv"]).arg(&chart).stderr_notes().run();
     let plan = plan_json(&chart);
     let mut expected = String::new();
     for (line, image) in tsv.stdout.lines().zip(plan["images"].as_array().unwrap()) {
@@ -815,10 +837,9 @@ fn a_misspelt_template_variable_is_an_error_naming_the_file_and_line() {
     helm_retarget(&["mirror", "--registry", MIRROR, "--template", "typo.hbs"])
         .arg(fixture("cloudzero-agent"))
         .current_dir(dir.path())
-        .output()
         .status(2)
-        .stdout_is("")
-        .stderr_is(
+        .stdout("")
+        .stderr(
             "error[HR035]: typo.hbs: the template uses \"sorce\", which is not a mirror plan variable (line 2)\n  \
              = hint: `helm-retarget mirror --format json` prints every variable a template can use; the \
              README lists them\n",
@@ -844,10 +865,16 @@ fn output_scripts_are_written_whole_and_executable_other_formats_are_not() {
     for format in FORMATS.into_iter().filter(|f| *f != "skopeo-sync") {
         let file = dir.path().join(format!("plan.{format}"));
         std::fs::write(&file, "left from an earlier run\n").unwrap();
-        let to_file =
-            helm_retarget(&["mirror", "--registry", MIRROR, "--format", format, "-o"]).arg(&file).arg(&chart).output();
-        to_file.status(0).stdout_is("");
-        let to_stdout = helm_retarget(&["mirror", "--registry", MIRROR, "--format", format]).arg(&chart).output();
+        let to_file = helm_retarget(&["mirror", "--registry", MIRROR, "--format", format, "-o"])
+            .arg(&file)
+            .arg(&chart)
+            .stdout("")
+            .stderr_contains("helm-retarget: ")
+            .run();
+        let to_stdout = helm_retarget(&["mirror", "--registry", MIRROR, "--format", format])
+            .arg(&chart)
+            .stderr_contains("helm-retarget: ")
+            .run();
         assert_eq!(std::fs::read_to_string(&file).unwrap(), to_stdout.stdout, "{format}");
         assert_eq!(to_file.stderr, to_stdout.stderr, "{format}: the same summary");
         let executable = mode(&file) & 0o111 != 0;
@@ -868,11 +895,13 @@ fn a_failed_run_leaves_the_output_file_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sync.yaml");
     std::fs::write(&file, "the previous plan\n").unwrap();
-    let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "skopeo-sync", "-o"])
+    helm_retarget(&["mirror", "--registry", MIRROR, "--format", "skopeo-sync", "-o"])
         .arg(&file)
         .arg(fixture("cloudzero-agent"))
-        .output();
-    out.status(2).stdout_is("");
+        .status(2)
+        .stdout("")
+        .diagnostic("HR034")
+        .run();
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "the previous plan\n");
     assert_eq!(entries(dir.path()), ["sync.yaml"]);
 }
@@ -881,16 +910,22 @@ fn a_failed_run_leaves_the_output_file_as_it_was() {
 fn issue_13_diff_copy_plans_hold_only_the_images_the_upgrade_adds() {
     let old = fixture("cloudzero-agent");
     let list = |chart: &Path| -> BTreeSet<String> {
-        let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "list"]).arg(chart).output();
-        out.status(0);
+        let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "list"])
+            .arg(chart)
+            .status(0)
+            .stderr_notes()
+            .run();
         out.stdout.lines().map(str::to_string).collect()
     };
     let (before, after) = (list(&old), list(&upgrade()));
     let added: Vec<String> = after.difference(&before).cloned().collect();
     assert!(!added.is_empty() && added.len() < after.len(), "the upgrade adds some images, not all: {added:?}");
     let diff = |format: &str| {
-        let out = helm_retarget(&["diff", "--registry", MIRROR, "--format", format]).arg(&old).arg(upgrade()).output();
-        out.status(0);
+        let out = helm_retarget(&["diff", "--registry", MIRROR, "--format", format])
+            .arg(&old)
+            .arg(upgrade())
+            .stderr_contains("diff: ")
+            .run();
         out.stdout.clone()
     };
     assert_eq!(diff("list"), added.iter().map(|image| format!("{image}\n")).collect::<String>());
@@ -904,6 +939,12 @@ fn issue_13_diff_copy_plans_hold_only_the_images_the_upgrade_adds() {
             .collect();
         assert_eq!(copied, added, "{format}: copies exactly the added images");
     }
-    let out = helm_retarget(&["diff", "--format", "crane"]).arg(&old).arg(upgrade()).output();
-    out.status(2).stdout_is("").stderr_contains("needs a destination");
+    helm_retarget(&["diff", "--format", "crane"])
+        .arg(&old)
+        .arg(upgrade())
+        .status(2)
+        .stdout("")
+        .diagnostic("HR032")
+        .stderr_contains("needs a destination")
+        .run();
 }

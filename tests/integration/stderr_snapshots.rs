@@ -24,6 +24,9 @@ impl Transcript<'_> {
     fn record(&mut self, shown: &str, run: Run) -> String {
         let out = run.env("NO_COLOR", "1").output();
         let stderr = self.stable(&out.stderr);
+        for line in stderr.lines() {
+            assert!(!line.starts_with("error: ") && !line.starts_with("warning: "), "{shown}: uncoded: {line}");
+        }
         self.text.push_str(&format!("$ helm-retarget {}\nexit {}\n{stderr}\n", self.stable(shown), out.status));
         out.stdout
     }
@@ -99,4 +102,63 @@ fn stderr_of_an_upgrade_diff_and_a_stale_check() {
         helm_retarget(&["overlay", "--registry", MIRROR, "--check", &f, &old]),
     );
     insta::assert_snapshot!("stderr-upgrade-and-stale-check", t.text);
+}
+
+/// The mirror formats, in the order `mirror --help` lists them.
+const MIRROR_FORMATS: [&str; 11] =
+    ["list", "tsv", "json", "skopeo", "crane", "docker", "regsync", "skopeo-sync", "dry-run", "lock", "oras"];
+
+#[test]
+fn stderr_of_every_mirror_format_relocate_and_diff_format() {
+    for name in ["cloudzero-agent", "kube-prometheus-stack-style"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = Transcript { tmp: dir.path(), text: String::new() };
+        let c = root().join("fixtures/charts").join(name).display().to_string();
+        for format in MIRROR_FORMATS {
+            t.record(
+                &format!("mirror --registry {MIRROR} --format {format} {c}"),
+                helm_retarget(&["mirror", "--registry", MIRROR, "--format", format, &c]),
+            );
+        }
+        let bundle = dir.path().join("bundle").display().to_string();
+        t.record(
+            &format!("mirror --registry {MIRROR} --format bundle -o {bundle} {c}"),
+            helm_retarget(&["mirror", "--registry", MIRROR, "--format", "bundle", "-o", &bundle, &c]),
+        );
+        t.record(
+            &format!("mirror --registry {MIRROR} --format crane --platform linux/amd64 {c}"),
+            helm_retarget(&["mirror", "--registry", MIRROR, "--format", "crane", "--platform", "linux/amd64", &c]),
+        );
+        let archive = dir.path().join("relocated.tgz").display().to_string();
+        t.record(
+            &format!("relocate --registry {MIRROR} -o {archive} {c}"),
+            helm_retarget(&["relocate", "--registry", MIRROR, "-o", &archive, &c]),
+        );
+        t.record(
+            &format!("relocate --registry {MIRROR} --keep-version -o - {c}"),
+            helm_retarget(&["relocate", "--registry", MIRROR, "--keep-version", "-o", "-", &c]),
+        );
+        insta::assert_snapshot!(format!("stderr-formats-{name}"), t.text);
+    }
+}
+
+#[test]
+fn stderr_of_every_diff_format_on_an_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = Transcript { tmp: dir.path(), text: String::new() };
+    let old = root().join("fixtures/charts/cloudzero-agent").display().to_string();
+    let new = root().join("fixtures/upgrades/cloudzero-agent-next").display().to_string();
+    for format in ["text", "markdown", "json", "list", "skopeo", "crane"] {
+        t.record(
+            &format!("diff --registry {MIRROR} --format {format} {old} {new}"),
+            helm_retarget(&["diff", "--registry", MIRROR, "--format", format, &old, &new]),
+        );
+    }
+    for format in ["text", "list"] {
+        t.record(
+            &format!("diff --format {format} {old} {new}"),
+            helm_retarget(&["diff", "--format", format, &old, &new]),
+        );
+    }
+    insta::assert_snapshot!("stderr-diff-formats", t.text);
 }

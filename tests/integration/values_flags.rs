@@ -30,10 +30,19 @@ fn issue_8_a_null_from_set_or_a_values_file_turns_a_default_sidecar_off() {
     ];
     for (args, listed) in cases {
         assert_eq!(helm_renders(&args, RELOADER), listed, "Helm with {args:?}");
-        let out = helm_retarget(&["scan"]).arg(fixture("prometheus-style")).args(&args).output();
-        out.status(0);
+        // The alertmanager's reloader is off in every case; the server's is named idle exactly
+        // when it is not listed.
+        let out = helm_retarget(&["scan"])
+            .arg(fixture("prometheus-style"))
+            .args(&args)
+            .diagnostic("HR004")
+            .stderr_contains(&format!("alertmanager.configmapReload.image holds {RELOADER}, which these values"))
+            .run();
         let row = out.stdout.lines().any(|l| l.contains(RELOADER) && l.contains("Deployment/"));
         assert_eq!(row, listed, "scan {args:?}:\n{}", out.stdout);
+        let idle =
+            format!("prometheus: configmapReload.prometheus.image holds {RELOADER}, which these values do not render");
+        assert_eq!(out.stderr.contains(&idle), !listed, "scan {args:?}:\n{}", out.stderr);
     }
 }
 
