@@ -183,7 +183,7 @@ fn double_quoted(s: &str) -> String {
 }
 
 /// The escape go-yaml v2's emitter writes for `c` in a double-quoted scalar, or None when `c` is
-/// written as it is; `toYaml` (template/yaml_out.rs) writes the same, so both match Helm's bytes.
+/// written as it is; `toYaml` (template/yaml_out/mod.rs) writes the same, so both match Helm's bytes.
 pub fn double_quote_escape(c: char) -> Option<String> {
     match c {
         '"' => Some("\\\"".into()),
