@@ -56,9 +56,9 @@ pub struct ImageMove {
     pub site: SiteId,
     /// The values keys that decide it with the chart's defaults.
     pub keys: Vec<String>,
-    pub source: String,
+    pub source: Reference,
     /// None when excluded.
-    pub destination: Option<String>,
+    pub destination: Option<Reference>,
     /// The reference the overlay renders (equal to `destination` when moved).
     pub rendered: String,
     pub outcome: Outcome,
@@ -250,13 +250,13 @@ pub fn plan(
             disabled: baseline_render.disabled.get(&entry.chart.path).cloned(),
             site: image.id.clone(),
             keys: discover::keys(&image.parts),
-            source: image.reference.to_string(),
-            destination: destination.as_ref().map(ToString::to_string),
+            source: image.reference.clone(),
             // An image-config `base` stays in its document; later documents carry the move.
             rendered: match rendered {
                 Some(r) if r.components.is_empty() || r.is_split() => r.composed().to_string(),
                 _ => destination.as_ref().map_or_else(|| image.text.clone(), Reference::name),
             },
+            destination,
             outcome,
         });
     }
