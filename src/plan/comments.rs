@@ -47,7 +47,11 @@ mod tests {
 
     #[test]
     fn each_overlay_key_says_which_images_it_moves_which_gate_it_opens_and_its_pull_secrets() {
-        let site = SiteId { template: "t".into(), object: "Pod/p".into(), field: "spec.containers[0].image".into() };
+        let site = SiteId {
+            template: "t".into(),
+            object: crate::site::ObjectRef::new("Pod", "p"),
+            field: "spec.containers[0].image".into(),
+        };
         let moved = |field: &str| ImageMove {
             chart: "t".into(),
             disabled: None,

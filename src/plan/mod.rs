@@ -14,6 +14,7 @@ use crate::discover::{self, RenderedImage, SiteId};
 use crate::mapping::RegistryMapping;
 use crate::reference::Reference;
 use crate::render::{TreeRender, TreeRenderer};
+use crate::site::ObjectRef;
 use crate::values::{Value, ValuesPath};
 
 mod comments;
@@ -120,8 +121,8 @@ struct Planner<'a, 'c> {
     /// For each image-config `base` site: the destinations of the images it composes. Such a site
     /// is moved once later documents of its ConfigMap offer all of them (later documents win).
     components: BTreeMap<SiteId, Vec<Reference>>,
-    /// ConfigMap (`Kind/name`) -> the values list that now carries its moved image-config documents.
-    image_config_lists: BTreeMap<String, ValuesPath>,
+    /// ConfigMap -> the values list that now carries its moved image-config documents.
+    image_config_lists: BTreeMap<ObjectRef, ValuesPath>,
     /// The last render under the overlay it was made with (shared, not copied: a render holds two
     /// whole values trees).
     current: std::cell::RefCell<Option<(Value, std::rc::Rc<TreeRender>)>>,
@@ -353,7 +354,11 @@ mod testing {
 
     pub(super) fn image(text: &str, parts: Vec<Part>) -> RenderedImage {
         RenderedImage {
-            id: SiteId { template: "t".into(), object: "Pod/p".into(), field: "spec.containers[0].image".into() },
+            id: SiteId {
+                template: "t".into(),
+                object: ObjectRef::new("Pod", "p"),
+                field: "spec.containers[0].image".into(),
+            },
             chart: 0,
             text: text.to_string(),
             reference: Reference::parse(text).unwrap(),
