@@ -232,13 +232,6 @@ impl fmt::Display for Reference {
     }
 }
 
-/// Serialised as its text (the `Display` form), so JSON shows the reference users read.
-impl serde::Serialize for Reference {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
 impl std::str::FromStr for Reference {
     type Err = ReferenceError;
 

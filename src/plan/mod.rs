@@ -57,12 +57,27 @@ pub struct ImageMove {
     pub site: SiteId,
     /// The values keys that decide it with the chart's defaults.
     pub keys: Vec<String>,
+    #[serde(serialize_with = "as_text")]
     pub source: Reference,
     /// None when excluded.
+    #[serde(serialize_with = "as_optional_text")]
     pub destination: Option<Reference>,
     /// The reference the overlay renders (equal to `destination` when moved).
     pub rendered: String,
     pub outcome: Outcome,
+}
+
+/// A reference in JSON is its text, as people read it (`docker.io/library/nginx:1.25`).
+fn as_text<S: serde::Serializer>(reference: &Reference, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(reference)
+}
+
+#[allow(clippy::ref_option, reason = "serde's serialize_with hands over the field itself")]
+fn as_optional_text<S: serde::Serializer>(reference: &Option<Reference>, serializer: S) -> Result<S::Ok, S::Error> {
+    match reference {
+        Some(reference) => serializer.collect_str(reference),
+        None => serializer.serialize_none(),
+    }
 }
 
 /// A values key set only so the chart renders at all.
