@@ -96,6 +96,20 @@ impl Serialize for ObjectRef {
     }
 }
 
+/// A field inside a Kubernetes object, shown as `Kind/name field.path`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectField {
+    pub object: ObjectRef,
+    /// Field path inside the object: `spec.exporter.helmValues`.
+    pub field: String,
+}
+
+impl fmt::Display for ObjectField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.object, self.field)
+    }
+}
+
 /// One image reference as one render produced it, with its trace.
 #[derive(Debug, Clone)]
 pub struct RenderedImage {
