@@ -37,12 +37,8 @@ pub fn pin_digests(mut plan: RetargetPlan, root: &Chart, user: &Value, lock: &Im
         if !matches!(m.outcome, Outcome::Moved { .. }) {
             continue;
         }
-        let (Ok(source), Some(Ok(destination))) =
-            (Reference::parse(&m.source), m.destination.as_deref().map(Reference::parse))
-        else {
-            continue;
-        };
-        targets.push((m.site.clone(), m.source.clone(), lock.pin(&source, &destination), m.disabled.clone()));
+        let Some(destination) = &m.destination else { continue };
+        targets.push((m.site.clone(), m.source.to_string(), lock.pin(&m.source, destination), m.disabled.clone()));
     }
     // Where each locked image must end up, for telling a shared key's side effects apart.
     let wanted: BTreeMap<SiteId, Reference> =
@@ -165,7 +161,7 @@ pub fn pin_digests(mut plan: RetargetPlan, root: &Chart, user: &Value, lock: &Im
             if let Some(image) = images.get(&m.site) {
                 m.rendered = image.text.clone();
             }
-            m.destination = Some(pinned.to_string());
+            m.destination = Some(pinned.clone());
         }
     }
     plan.overlay = overlay;

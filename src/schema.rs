@@ -84,7 +84,7 @@ fn check(
         }
     }
     for sub in &chart.subcharts {
-        if !matches!(enabled.get(&sub.path), Some(Ok(())) | None) {
+        if enabled.why_disabled(&sub.path).is_some() {
             continue;
         }
         match values.as_map().and_then(|m| m.get(&sub.key)) {

@@ -2,7 +2,9 @@
 //! which values keys or Chart.yaml fields each piece of its text came from. Render caches these,
 //! discover and plan read them.
 
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
 use serde::Serialize;
 
@@ -23,8 +25,8 @@ pub enum Part {
 pub struct SiteId {
     /// Helm's template name: `chart/charts/sub/templates/deployment.yaml`.
     pub template: String,
-    /// `Kind/name` of the object holding it.
-    pub object: String,
+    /// The object holding it.
+    pub object: ObjectRef,
     /// Field path inside the object: `spec.template.spec.containers[0].image`.
     pub field: String,
 }
@@ -32,6 +34,79 @@ pub struct SiteId {
 impl fmt::Display for SiteId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {} {}", self.template, self.object, self.field)
+    }
+}
+
+/// A Kubernetes object by its kind and name, shown (and serialised) as `Kind/name`.
+///
+/// Compared and ordered as that text, as site ids were when they held it: lists sorted by site
+/// keep their order, and two objects whose texts are equal stay one site.
+#[derive(Debug, Clone)]
+pub struct ObjectRef {
+    pub kind: String,
+    pub name: String,
+}
+
+impl ObjectRef {
+    pub fn new(kind: impl Into<String>, name: impl Into<String>) -> ObjectRef {
+        ObjectRef { kind: kind.into(), name: name.into() }
+    }
+
+    /// The bytes of the `Kind/name` text, without building it.
+    fn text_bytes(&self) -> impl Iterator<Item = u8> + '_ {
+        self.kind.bytes().chain(std::iter::once(b'/')).chain(self.name.bytes())
+    }
+}
+
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.kind, self.name)
+    }
+}
+
+impl PartialEq for ObjectRef {
+    fn eq(&self, other: &ObjectRef) -> bool {
+        self.text_bytes().eq(other.text_bytes())
+    }
+}
+
+impl Eq for ObjectRef {}
+
+impl Ord for ObjectRef {
+    fn cmp(&self, other: &ObjectRef) -> Ordering {
+        self.text_bytes().cmp(other.text_bytes())
+    }
+}
+
+impl PartialOrd for ObjectRef {
+    fn partial_cmp(&self, other: &ObjectRef) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Hash for ObjectRef {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.text_bytes().for_each(|b| state.write_u8(b));
+    }
+}
+
+impl Serialize for ObjectRef {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// A field inside a Kubernetes object, shown as `Kind/name field.path`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectField {
+    pub object: ObjectRef,
+    /// Field path inside the object: `spec.exporter.helmValues`.
+    pub field: String,
+}
+
+impl fmt::Display for ObjectField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.object, self.field)
     }
 }
 

@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
-use super::{Chart, ImportValue, SubchartStatus};
+use super::{Chart, ChartPath, ImportValue, SubchartStatus};
 use crate::values::{Map, Value};
 
 /// A chart while values are composed: Helm rewrites each chart's values (import-values) and drops
@@ -43,7 +43,7 @@ pub fn effective_values(root: &Chart, user: &Value) -> Value {
 /// `effective_values` and `enabled` from one pass over the tree (both need Helm's walk).
 pub fn effective_values_and_status(root: &Chart, user: &Value) -> (Value, SubchartStatus) {
     let user = user.as_map().cloned().unwrap_or_default();
-    let mut status = SubchartStatus::new();
+    let mut status = SubchartStatus::default();
     let mut node = enable(root, user.clone(), "", &mut status);
     import_values(&mut node);
     let mut out = user;
@@ -52,9 +52,9 @@ pub fn effective_values_and_status(root: &Chart, user: &Value) -> (Value, Subcha
 }
 
 /// The `.Values` a given chart's templates see (its subtree of effective values, with globals merged in).
-pub fn scoped_values(effective: &Value, chart_path: &[String]) -> Value {
+pub fn scoped_values(effective: &Value, chart_path: &ChartPath) -> Value {
     let mut node = effective;
-    for key in chart_path.iter().skip(1) {
+    for key in chart_path.keys().iter().skip(1) {
         match node.as_map().and_then(|m| m.get(key)) {
             Some(v @ Value::Map(_)) => node = v,
             _ => return Value::Map(Map::new()),
@@ -71,7 +71,7 @@ pub fn scoped_values(effective: &Value, chart_path: &[String]) -> Value {
 /// user's values or `effective_values` of them: Helm coalesces the chart defaults in either way.
 pub fn enabled(root: &Chart, effective: &Value) -> SubchartStatus {
     let values = effective.as_map().cloned().unwrap_or_default();
-    let mut status = SubchartStatus::new();
+    let mut status = SubchartStatus::default();
     enable(root, values, "", &mut status);
     status
 }
@@ -79,7 +79,7 @@ pub fn enabled(root: &Chart, effective: &Value) -> SubchartStatus {
 /// Helm's `processDependencyEnabled`: coalesce everything, decide this chart's dependencies by
 /// tags then conditions (a condition that resolves to a boolean wins), recurse into the enabled.
 fn enable<'a>(chart: &'a Chart, values: Map, prefix: &str, status: &mut SubchartStatus) -> Node<'a> {
-    status.entry(chart.path.clone()).or_insert(Ok(()));
+    status.enable(&chart.path);
     // The coalesced values only decide dependencies: a chart without any needs none. The last
     // dependency is handed this chart's copy (nothing decides after it), the others a clone, so a
     // chain of nested charts copies the tree once per level rather than twice, and a leaf none.
@@ -115,9 +115,9 @@ fn enable<'a>(chart: &'a Chart, values: Map, prefix: &str, status: &mut Subchart
             }
             Err(reason) => {
                 for below in sub.walk().skip(1) {
-                    status.insert(below.path.clone(), Err(format!("its parent {} is disabled", sub.display_path())));
+                    status.disable(&below.path, format!("its parent {} is disabled", sub.display_path()));
                 }
-                status.insert(sub.path.clone(), Err(reason));
+                status.disable(&sub.path, reason);
             }
         }
     }
@@ -347,7 +347,7 @@ fn clean_nils(map: &mut Map) {
 #[cfg(test)]
 mod tests {
     use super::super::tests::{aliased, files, get, s, v};
-    use super::super::{load, SubchartStatus};
+    use super::super::{load, ChartPath, SubchartStatus};
     use super::{effective_values, enabled, scoped_values};
     use crate::values::{Map, Value};
 
@@ -387,10 +387,10 @@ mod tests {
         let eff = effective_values(&root, &user);
         assert_eq!(get(&eff, "database.image.repository"), None, "no defaults of a disabled chart");
         let status = enabled(&root, &eff);
-        let db = vec!["shop".to_string(), "database".to_string()];
-        assert_eq!(status[&db], Err("condition database.enabled is false".into()));
-        assert_eq!(status[&vec!["shop".to_string()]], Ok(()));
-        assert_eq!(enabled(&root, &Value::Map(Map::new()))[&db], Ok(()));
+        let db = ChartPath::root("shop").child("database");
+        assert_eq!(status.why_disabled(&db), Some("condition database.enabled is false"));
+        assert!(status.is_enabled(&ChartPath::root("shop")));
+        assert!(enabled(&root, &Value::Map(Map::new())).is_enabled(&db));
     }
 
     fn tagged(user: &str) -> SubchartStatus {
@@ -415,16 +415,16 @@ mod tests {
 
     #[test]
     fn tags_and_conditions_follow_helm_precedence() {
-        let metrics = vec!["app".to_string(), "metrics".to_string()];
-        let logs = vec!["app".to_string(), "logs".to_string()];
+        let metrics = ChartPath::root("app").child("metrics");
+        let logs = ChartPath::root("app").child("logs");
         // `on:` is the YAML 1.1 boolean key "true", so `logs.on` is not found: tags decide.
         let status = tagged("");
-        assert!(status[&metrics].as_ref().unwrap_err().contains("tags"));
-        assert!(status[&logs].is_err());
+        assert!(status.why_disabled(&metrics).unwrap().contains("tags"));
+        assert!(status.why_disabled(&logs).is_some());
         let status = tagged("tags:\n  monitoring: true\n");
-        assert_eq!(status[&metrics], Ok(()), "one true tag enables");
+        assert!(status.is_enabled(&metrics), "one true tag enables");
         let status = tagged("logs:\n  'on': true\n");
-        assert_eq!(status[&logs], Ok(()), "a condition that resolves wins over tags");
+        assert!(status.is_enabled(&logs), "a condition that resolves wins over tags");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Chart, ChartMetadata, ChartType, Dependency, ImportValue, TemplateFile};
+use super::{Chart, ChartMetadata, ChartPath, ChartType, Dependency, ImportValue, TemplateFile};
 use crate::diagnostic::Code;
 use crate::error::Error;
 use crate::semver;
@@ -17,15 +17,14 @@ use crate::yaml;
 pub fn load(files: &ChartFiles) -> Result<Chart, Error> {
     let mut budget = source::InflateBudget::for_chart(files);
     let mut chart = load_one(files, files.name.clone(), &mut budget)?;
-    let root_path = vec![chart.key.clone()];
+    let root_path = ChartPath::root(chart.key.clone());
     set_path(&mut chart, root_path);
     Ok(chart)
 }
 
-fn set_path(chart: &mut Chart, path: Vec<String>) {
+fn set_path(chart: &mut Chart, path: ChartPath) {
     for sub in &mut chart.subcharts {
-        let mut sub_path = path.clone();
-        sub_path.push(sub.key.clone());
+        let sub_path = path.child(sub.key.clone());
         set_path(sub, sub_path);
     }
     chart.path = path;
@@ -120,7 +119,7 @@ fn load_one(files: &ChartFiles, source: String, budget: &mut source::InflateBudg
     Ok(Chart {
         name: metadata.name.clone(),
         key,
-        path: Vec::new(),
+        path: ChartPath::default(),
         metadata,
         values,
         values_file,
@@ -366,7 +365,7 @@ mod tests {
     #[test]
     fn alias_becomes_the_key_and_path() {
         let root = aliased();
-        assert_eq!(root.path, vec!["shop"]);
+        assert_eq!(root.path.keys(), ["shop"]);
         assert_eq!(root.metadata.app_version.as_deref(), Some("1.1"));
         let db = &root.subcharts[0];
         assert_eq!((db.name.as_str(), db.key.as_str()), ("db", "database"));
@@ -413,7 +412,7 @@ mod tests {
         root_files.files.insert("charts/mid-0.2.0.tgz".into(), mid_bytes);
         let root = load(&root_files).unwrap();
         let inner = root.walk().find(|c| c.name == "leaf").unwrap();
-        assert_eq!(inner.path, vec!["top", "mid", "inner"]);
+        assert_eq!(inner.path.keys(), ["top", "mid", "inner"]);
         assert_eq!(inner.source, "top-1.0.0.tgz > charts/mid-0.2.0.tgz > charts/leaf-0.3.0.tgz");
         let mid = &root.subcharts[0];
         assert!(mid.files.contains_key("requirements.yaml"), "v1 charts keep requirements in .Files");

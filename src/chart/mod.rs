@@ -2,8 +2,9 @@
 //! under their alias; `load` builds it from files, `coalesce` composes the values Helm hands it.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
-use crate::values::Value;
+use crate::values::{Step, Value, ValuesPath};
 
 mod coalesce;
 mod load;
@@ -11,9 +12,82 @@ mod load;
 pub use coalesce::{effective_values, effective_values_and_status, enabled, scoped_values};
 pub use load::load;
 
-/// Whether each chart of the tree (by its path of keys, root first) is enabled, and the reason when
-/// it is not ("condition kubeStateMetrics.enabled is false").
-pub type SubchartStatus = BTreeMap<Vec<String>, Result<(), String>>;
+/// Where a chart sits in the tree: the values keys from the root to it, root first, shown as
+/// `cloudzero-agent > kubeStateMetrics`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct ChartPath(Vec<String>);
+
+impl ChartPath {
+    /// The root chart's path: its key alone.
+    pub fn root(key: impl Into<String>) -> ChartPath {
+        ChartPath(vec![key.into()])
+    }
+
+    /// The path of the subchart under `key`.
+    pub fn child(&self, key: impl Into<String>) -> ChartPath {
+        let mut keys = self.0.clone();
+        keys.push(key.into());
+        ChartPath(keys)
+    }
+
+    pub fn keys(&self) -> &[String] {
+        &self.0
+    }
+
+    /// This chart or one below it.
+    pub fn starts_with(&self, other: &ChartPath) -> bool {
+        self.0.starts_with(&other.0)
+    }
+
+    /// Where this chart's values sit in the root's values: the keys after the root's.
+    pub fn values_path(&self) -> ValuesPath {
+        ValuesPath::from_steps(self.0.iter().skip(1).map(|k| Step::Key(k.clone())).collect())
+    }
+}
+
+impl fmt::Display for ChartPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join(" > "))
+    }
+}
+
+/// Whether each chart of the tree is enabled, and the reason when it is not ("condition
+/// kubeStateMetrics.enabled is false"). `coalesce` records it while deciding dependencies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubchartStatus {
+    charts: BTreeMap<ChartPath, Result<(), String>>,
+}
+
+impl SubchartStatus {
+    /// Records `path` as enabled unless a decision is already recorded.
+    fn enable(&mut self, path: &ChartPath) {
+        self.charts.entry(path.clone()).or_insert(Ok(()));
+    }
+
+    fn disable(&mut self, path: &ChartPath, reason: String) {
+        self.charts.insert(path.clone(), Err(reason));
+    }
+
+    /// Its conditions and tags were decided and hold.
+    pub fn is_enabled(&self, path: &ChartPath) -> bool {
+        matches!(self.charts.get(path), Some(Ok(())))
+    }
+
+    /// Why the chart at `path` is disabled; None when it is enabled or was never decided.
+    pub fn why_disabled(&self, path: &ChartPath) -> Option<&str> {
+        self.charts.get(path).and_then(|state| state.as_ref().err()).map(String::as_str)
+    }
+
+    /// The chart or one above it is disabled.
+    pub fn is_off(&self, path: &ChartPath) -> bool {
+        self.charts.iter().any(|(p, state)| state.is_err() && path.starts_with(p))
+    }
+
+    /// Every disabled chart with the reason.
+    pub fn into_disabled(self) -> BTreeMap<ChartPath, String> {
+        self.charts.into_iter().filter_map(|(path, state)| state.err().map(|why| (path, why))).collect()
+    }
+}
 
 /// One chart of the tree, with the dependency entry of its parent already applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,8 +97,8 @@ pub struct Chart {
     pub name: String,
     /// Values key in the parent: the dependency alias, else the name. The root's key is its name.
     pub key: String,
-    /// Keys from the root to here, root first: `["cloudzero-agent", "kubeStateMetrics"]`.
-    pub path: Vec<String>,
+    /// Keys from the root to here: `cloudzero-agent > kubeStateMetrics`.
+    pub path: ChartPath,
     pub metadata: ChartMetadata,
     /// Its own values.yaml (empty map if none).
     pub values: Value,
@@ -101,7 +175,7 @@ pub struct TemplateFile {
 impl Chart {
     /// "cloudzero-agent > kubeStateMetrics"
     pub fn display_path(&self) -> String {
-        self.path.join(" > ")
+        self.path.to_string()
     }
 
     pub fn is_library(&self) -> bool {

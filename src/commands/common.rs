@@ -218,10 +218,12 @@ pub fn moves_table(plan: &RetargetPlan) -> String {
         };
         let keys = if m.keys.is_empty() { format!("({} {})", m.site.object, m.site.field) } else { m.keys.join(", ") };
         let after = match &m.outcome {
-            Move::PostRenderOnly { .. } => m.destination.clone().unwrap_or_default() + " (post-render)",
+            Move::PostRenderOnly { .. } => {
+                m.destination.as_ref().map(ToString::to_string).unwrap_or_default() + " (post-render)"
+            }
             _ => m.rendered.clone(),
         };
-        rows.push([keys, m.source.clone(), after, how]);
+        rows.push([keys, m.source.to_string(), after, how]);
     }
     // One row per distinct move: a sidecar image used by six pods is one line, not six.
     let mut seen = std::collections::BTreeSet::new();

@@ -61,7 +61,7 @@ pub fn verify(args: &cli::Verify) -> Result<Outcome> {
 
 /// One line of verify's list: object, field, reference, and with a chart which values move it.
 fn stray_line(field: &rewrite::ImageField, controls: Option<&[discover::ImageSite]>) -> String {
-    let object = format!("{}/{}", field.kind, field.name);
+    let object = field.object_ref();
     let mut line = format!("{object}\t{}\t{}", field.field_path, field.text);
     if let Some(controls) = controls {
         let site = controls.iter().find(|s| {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::chart::Chart;
 use crate::plan::{leaf_paths, RetargetPlan};
-use crate::values::{Step, Value, ValuesPath};
+use crate::values::{Value, ValuesPath};
 
 /// How the overlay keys of one (sub)chart change between two versions.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -37,7 +37,7 @@ fn chart_prefixes(trees: [&Chart; 2]) -> Vec<(ValuesPath, String)> {
     let mut prefixes: BTreeMap<ValuesPath, String> = BTreeMap::new();
     for tree in trees {
         for chart in tree.walk() {
-            let prefix = ValuesPath::from_steps(chart.path.iter().skip(1).map(|k| Step::Key(k.clone())).collect());
+            let prefix = chart.path.values_path();
             prefixes.entry(prefix).or_insert_with(|| chart.display_path());
         }
     }

@@ -99,11 +99,7 @@ fn images_of(t: &crate::render::RenderedTemplate) -> Vec<RenderedImage> {
             None => vec![Part::Template { text: field.text.clone() }],
         };
         out.push(RenderedImage {
-            id: SiteId {
-                template: t.name.clone(),
-                object: format!("{}/{}", field.kind, field.name),
-                field: field.field_path.clone(),
-            },
+            id: SiteId { template: t.name.clone(), object: field.object_ref(), field: field.field_path.clone() },
             chart: t.chart,
             text: field.text.clone(),
             reference,

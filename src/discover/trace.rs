@@ -88,7 +88,7 @@ impl fmt::Display for Placement {
 /// Reads the placement off the site: the object's kind, the field path and how it composes.
 pub fn placement(image: &RenderedImage) -> Placement {
     let field = image.id.field.as_str();
-    let kind = image.id.object.split('/').next().unwrap_or_default();
+    let kind = image.id.object.kind.as_str();
     if is_artifact(&image.reference, field) {
         return Placement::Artifact;
     }
@@ -263,7 +263,7 @@ pub fn global_registry_effect(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::site::SiteId;
+    use crate::site::{ObjectRef, SiteId};
     use crate::template::Origin;
     use crate::values::ValuesPath;
 
@@ -281,7 +281,7 @@ mod tests {
     fn rendered(pieces: &[(&str, Option<&str>)]) -> RenderedImage {
         let t = traced(pieces);
         RenderedImage {
-            id: SiteId { template: "t".into(), object: "Pod/p".into(), field: "f".into() },
+            id: SiteId { template: "t".into(), object: ObjectRef::new("Pod", "p"), field: "f".into() },
             chart: 0,
             reference: Reference::parse(&t.text).unwrap(),
             parts: parts_of(&t, 0..t.text.len()),
@@ -323,8 +323,10 @@ mod tests {
     #[test]
     fn placement_says_where_the_image_is_handed_over() {
         let at = |object: &str, field: &str, components: &[&str], text: &str| {
+            let (kind, name) = object.split_once('/').unwrap();
+            let object = ObjectRef::new(kind, name);
             let mut image = rendered(&[(text, Some("k"))]);
-            image.id = SiteId { template: "t".into(), object: object.into(), field: field.into() };
+            image.id = SiteId { template: "t".into(), object, field: field.into() };
             image.components = components.iter().map(std::string::ToString::to_string).collect();
             if let Some(c) = components.first() {
                 image.reference = Reference::parse(c).unwrap();

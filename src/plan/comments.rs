@@ -16,7 +16,8 @@ pub(super) fn comments(
     for m in moves {
         if let Outcome::Moved { keys } = &m.outcome {
             for k in keys {
-                let line = format!("{} -> {}", m.source, m.destination.as_deref().unwrap_or(""));
+                let destination = m.destination.as_ref().map(ToString::to_string).unwrap_or_default();
+                let line = format!("{} -> {destination}", m.source);
                 let entry = out.entry(ValuesPath::parse(k)).or_default();
                 if !entry.contains(&line) {
                     entry.push(line);
@@ -42,17 +43,22 @@ pub(super) fn comments(
 mod tests {
     use super::*;
     use crate::discover::SiteId;
+    use crate::reference::Reference;
 
     #[test]
     fn each_overlay_key_says_which_images_it_moves_which_gate_it_opens_and_its_pull_secrets() {
-        let site = SiteId { template: "t".into(), object: "Pod/p".into(), field: "spec.containers[0].image".into() };
+        let site = SiteId {
+            template: "t".into(),
+            object: crate::site::ObjectRef::new("Pod", "p"),
+            field: "spec.containers[0].image".into(),
+        };
         let moved = |field: &str| ImageMove {
             chart: "t".into(),
             disabled: None,
             site: SiteId { field: field.into(), ..site.clone() },
             keys: vec!["image.repository".into()],
-            source: "quay.io/org/app:1".into(),
-            destination: Some("mirror.example/org/app:1".into()),
+            source: Reference::parse("quay.io/org/app:1").unwrap(),
+            destination: Some(Reference::parse("mirror.example/org/app:1").unwrap()),
             rendered: "mirror.example/org/app:1".into(),
             outcome: Outcome::Moved { keys: vec!["image.repository".into()] },
         };

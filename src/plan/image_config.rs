@@ -8,6 +8,7 @@ use super::{same_image, Planner};
 use crate::discover::{RenderedImage, SiteId, PROBE_HOST};
 use crate::reference::Reference;
 use crate::render::TreeRender;
+use crate::site::ObjectRef;
 use crate::values::{Value, ValuesPath};
 
 impl Planner<'_, '_> {
@@ -23,7 +24,7 @@ impl Planner<'_, '_> {
     ) {
         let (render, current) = self.images_with(&[]);
         let mut correct = self.correct(&current, destinations);
-        let objects: BTreeSet<(String, String)> = current
+        let objects: BTreeSet<(String, ObjectRef)> = current
             .iter()
             .filter(|(id, i)| !i.components.is_empty() && !i.is_split() && !correct.contains(*id))
             .filter(|(id, _)| matches!(destinations.get(*id), Some(Some(_))))
@@ -98,7 +99,7 @@ impl Planner<'_, '_> {
 
 /// The `base` + `components` documents of one ConfigMap in a render, in the order its reader
 /// takes them: data keys in order, then documents in order.
-fn image_config_documents(render: &TreeRender, template: &str, object: &str) -> Vec<Value> {
+fn image_config_documents(render: &TreeRender, template: &str, object: &ObjectRef) -> Vec<Value> {
     let Some(text) = render.templates.iter().find(|t| t.name == template).and_then(|t| t.output.as_ref().ok()) else {
         return Vec::new();
     };
@@ -107,8 +108,8 @@ fn image_config_documents(render: &TreeRender, template: &str, object: &str) -> 
     let mut out = Vec::new();
     for doc in documents {
         let name =
-            format!("{}/{}", field(&doc, "kind").unwrap_or_default(), field(&doc, "metadata.name").unwrap_or_default());
-        if name != object {
+            ObjectRef::new(field(&doc, "kind").unwrap_or_default(), field(&doc, "metadata.name").unwrap_or_default());
+        if name != *object {
             continue;
         }
         let Some(Value::Map(data)) = doc.get(&ValuesPath::parse("data")) else { continue };
@@ -125,10 +126,14 @@ fn image_config_documents(render: &TreeRender, template: &str, object: &str) -> 
 }
 
 /// True when the image-config documents of `object` offer every `wanted` reference.
-pub(super) fn components_offered(images: &BTreeMap<SiteId, RenderedImage>, object: &str, wanted: &[Reference]) -> bool {
+pub(super) fn components_offered(
+    images: &BTreeMap<SiteId, RenderedImage>,
+    object: &ObjectRef,
+    wanted: &[Reference],
+) -> bool {
     let offered: Vec<Reference> = images
         .iter()
-        .filter(|(id, _)| id.object == object)
+        .filter(|(id, _)| id.object == *object)
         .flat_map(|(_, i)| i.components.iter().filter_map(|c| Reference::parse(c).ok()))
         .collect();
     wanted.iter().all(|w| offered.iter().any(|o| same_image(o, w)))
@@ -151,7 +156,7 @@ mod tests {
         )]);
         let render = render(&chart);
         let template = &render.templates.iter().find(|t| t.name.ends_with("cm.yaml")).unwrap().name;
-        let bases: Vec<Value> = image_config_documents(&render, template, "ConfigMap/images")
+        let bases: Vec<Value> = image_config_documents(&render, template, &ObjectRef::new("ConfigMap", "images"))
             .iter()
             .filter_map(|d| d.get(&ValuesPath::parse("base")).cloned())
             .collect();
@@ -161,13 +166,14 @@ mod tests {
     #[test]
     fn components_count_as_offered_only_when_the_config_maps_documents_name_every_one() {
         let mut base = image("quay.io/org/base", Vec::new());
-        base.id.object = "ConfigMap/images".into();
+        let images_map = ObjectRef::new("ConfigMap", "images");
+        base.id.object = images_map.clone();
         base.components = vec!["mirror.example/org/web:v1".into(), "mirror.example/org/db:v2".into()];
         let images: BTreeMap<SiteId, RenderedImage> = [(base.id.clone(), base)].into();
         let web = Reference::parse("mirror.example/org/web:v1").unwrap();
         let other = Reference::parse("mirror.example/org/cache:v1").unwrap();
-        assert!(components_offered(&images, "ConfigMap/images", std::slice::from_ref(&web)));
-        assert!(!components_offered(&images, "ConfigMap/images", &[web.clone(), other]));
-        assert!(!components_offered(&images, "ConfigMap/elsewhere", &[web]));
+        assert!(components_offered(&images, &images_map, std::slice::from_ref(&web)));
+        assert!(!components_offered(&images, &images_map, &[web.clone(), other]));
+        assert!(!components_offered(&images, &ObjectRef::new("ConfigMap", "elsewhere"), &[web]));
     }
 }

@@ -130,7 +130,11 @@ mod tests {
 
     #[test]
     fn a_knob_value_is_what_makes_every_image_it_moves_land_on_its_destination() {
-        let site = |field: &str| SiteId { template: "t".into(), object: "Pod/p".into(), field: field.into() };
+        let site = |field: &str| SiteId {
+            template: "t".into(),
+            object: crate::site::ObjectRef::new("Pod", "p"),
+            field: field.into(),
+        };
         let at = |field: &str, text: &str| {
             let mut i = image(text, Vec::new());
             i.id = site(field);

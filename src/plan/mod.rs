@@ -14,6 +14,7 @@ use crate::discover::{self, RenderedImage, SiteId};
 use crate::mapping::RegistryMapping;
 use crate::reference::Reference;
 use crate::render::{TreeRender, TreeRenderer};
+use crate::site::ObjectRef;
 use crate::values::{Value, ValuesPath};
 
 mod comments;
@@ -56,12 +57,27 @@ pub struct ImageMove {
     pub site: SiteId,
     /// The values keys that decide it with the chart's defaults.
     pub keys: Vec<String>,
-    pub source: String,
+    #[serde(serialize_with = "as_text")]
+    pub source: Reference,
     /// None when excluded.
-    pub destination: Option<String>,
+    #[serde(serialize_with = "as_optional_text")]
+    pub destination: Option<Reference>,
     /// The reference the overlay renders (equal to `destination` when moved).
     pub rendered: String,
     pub outcome: Outcome,
+}
+
+/// A reference in JSON is its text, as people read it (`docker.io/library/nginx:1.25`).
+fn as_text<S: serde::Serializer>(reference: &Reference, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(reference)
+}
+
+#[allow(clippy::ref_option, reason = "serde's serialize_with hands over the field itself")]
+fn as_optional_text<S: serde::Serializer>(reference: &Option<Reference>, serializer: S) -> Result<S::Ok, S::Error> {
+    match reference {
+        Some(reference) => serializer.collect_str(reference),
+        None => serializer.serialize_none(),
+    }
 }
 
 /// A values key set only so the chart renders at all.
@@ -120,8 +136,8 @@ struct Planner<'a, 'c> {
     /// For each image-config `base` site: the destinations of the images it composes. Such a site
     /// is moved once later documents of its ConfigMap offer all of them (later documents win).
     components: BTreeMap<SiteId, Vec<Reference>>,
-    /// ConfigMap (`Kind/name`) -> the values list that now carries its moved image-config documents.
-    image_config_lists: BTreeMap<String, ValuesPath>,
+    /// ConfigMap -> the values list that now carries its moved image-config documents.
+    image_config_lists: BTreeMap<ObjectRef, ValuesPath>,
     /// The last render under the overlay it was made with (shared, not copied: a render holds two
     /// whole values trees).
     current: std::cell::RefCell<Option<(Value, std::rc::Rc<TreeRender>)>>,
@@ -250,13 +266,13 @@ pub fn plan(
             disabled: baseline_render.disabled.get(&entry.chart.path).cloned(),
             site: image.id.clone(),
             keys: discover::keys(&image.parts),
-            source: image.reference.to_string(),
-            destination: destination.as_ref().map(ToString::to_string),
+            source: image.reference.clone(),
             // An image-config `base` stays in its document; later documents carry the move.
             rendered: match rendered {
                 Some(r) if r.components.is_empty() || r.is_split() => r.composed().to_string(),
                 _ => destination.as_ref().map_or_else(|| image.text.clone(), Reference::name),
             },
+            destination,
             outcome,
         });
     }
@@ -353,7 +369,11 @@ mod testing {
 
     pub(super) fn image(text: &str, parts: Vec<Part>) -> RenderedImage {
         RenderedImage {
-            id: SiteId { template: "t".into(), object: "Pod/p".into(), field: "spec.containers[0].image".into() },
+            id: SiteId {
+                template: "t".into(),
+                object: ObjectRef::new("Pod", "p"),
+                field: "spec.containers[0].image".into(),
+            },
             chart: 0,
             text: text.to_string(),
             reference: Reference::parse(text).unwrap(),

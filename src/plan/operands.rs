@@ -8,6 +8,7 @@ use crate::chart::Chart;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::mapping::RegistryMapping;
 use crate::render::{TreeRender, TreeRenderer};
+use crate::site::{ObjectField, ObjectRef};
 use crate::values::{Step, Value, ValuesPath};
 
 /// A chart an operator installs itself (seed 000), planned like any chart; its overlay goes under
@@ -19,7 +20,7 @@ pub struct Operand {
     pub plan: RetargetPlan,
     pub values_path: ValuesPath,
     /// `AgentSet/release-agents spec.exporter.helmValues`.
-    pub field: String,
+    pub field: ObjectField,
 }
 
 /// The key a probe adds to a candidate map, to see where the templates render that map.
@@ -111,7 +112,7 @@ fn operand_values_path(
     values: &Value,
     covering: &Value,
     name: &str,
-) -> Option<(ValuesPath, String)> {
+) -> Option<(ValuesPath, ObjectField)> {
     let mut candidates = Vec::new();
     map_paths(covering, &ValuesPath::root(), &mut candidates);
     let names = |p: &ValuesPath| p.steps().iter().any(|s| matches!(s, Step::Key(k) if k == name));
@@ -146,8 +147,8 @@ fn map_paths(value: &Value, at: &ValuesPath, out: &mut Vec<ValuesPath>) {
     }
 }
 
-/// `Kind/name field.path` of a mapping equal to `wanted` in an object that is not a pod.
-fn field_holding(render: &TreeRender, wanted: &Value) -> Option<String> {
+/// The field holding a mapping equal to `wanted` in an object that is not a pod.
+fn field_holding(render: &TreeRender, wanted: &Value) -> Option<ObjectField> {
     fn walk(value: &Value, at: &str, wanted: &Value) -> Option<String> {
         if value == wanted {
             return Some(at.to_string());
@@ -176,7 +177,7 @@ fn field_holding(render: &TreeRender, wanted: &Value) -> Option<String> {
                     continue;
                 }
                 if let Some(field) = walk(value, key, wanted) {
-                    return Some(format!("{kind}/{} {field}", text("metadata.name")));
+                    return Some(ObjectField { object: ObjectRef::new(kind, text("metadata.name")), field });
                 }
             }
         }
@@ -184,16 +185,15 @@ fn field_holding(render: &TreeRender, wanted: &Value) -> Option<String> {
     None
 }
 
-/// The value at `Kind/name field.path` in a render.
-pub fn rendered_field(render: &TreeRender, location: &str) -> Option<Value> {
-    let (object, field) = location.split_once(' ')?;
+/// The value at a field of an object in a render.
+pub fn rendered_field(render: &TreeRender, at: &ObjectField) -> Option<Value> {
     for t in &render.templates {
         let Ok(output) = &t.output else { continue };
         let Ok(documents) = crate::yaml::parse_documents(&output.text.text, &t.name) else { continue };
         for doc in documents {
             let text = |p: &str| doc.get(&ValuesPath::parse(p)).and_then(Value::as_str).unwrap_or_default().to_string();
-            if format!("{}/{}", text("kind"), text("metadata.name")) == object {
-                return doc.get(&ValuesPath::parse(field)).cloned();
+            if ObjectRef::new(text("kind"), text("metadata.name")) == at.object {
+                return doc.get(&ValuesPath::parse(&at.field)).cloned();
             }
         }
     }
@@ -219,8 +219,10 @@ mod tests {
         let render = render(&chart);
         let wanted = render.effective.get(&ValuesPath::parse("exporter")).unwrap().clone();
         let field = field_holding(&render, &wanted);
-        assert_eq!(field.as_deref(), Some("AgentSet/agents spec.exporter.helmValues"));
-        assert_eq!(rendered_field(&render, "AgentSet/agents spec.exporter.helmValues"), Some(wanted));
-        assert_eq!(rendered_field(&render, "AgentSet/other spec.exporter.helmValues"), None);
+        let field = field.unwrap();
+        assert_eq!(field.to_string(), "AgentSet/agents spec.exporter.helmValues");
+        assert_eq!(rendered_field(&render, &field), Some(wanted));
+        let other = ObjectField { object: ObjectRef::new("AgentSet", "other"), ..field };
+        assert_eq!(rendered_field(&render, &other), None);
     }
 }

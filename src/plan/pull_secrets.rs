@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use super::Planner;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::render::TreeRender;
+use crate::site::ObjectRef;
 use crate::values::{Value, ValuesPath};
 
 impl Planner<'_, '_> {
@@ -45,15 +46,12 @@ impl Planner<'_, '_> {
         }
         let (render, _) = self.images_with(&[]);
         let all = all_pods(&render);
-        let missing: Vec<&String> = all.difference(&served).collect();
+        let missing: Vec<String> = all.difference(&served).map(ToString::to_string).collect();
         if !missing.is_empty() {
             // The pull-secrets e2e test reads this list back: keep the `for: a, b` form.
             self.warnings.push(Diagnostic::new(
                 Code::PullSecretsUnplaced,
-                format!(
-                    "no values key sets pull secrets for: {}",
-                    missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-                ),
+                format!("no values key sets pull secrets for: {}", missing.join(", ")),
             ));
         }
     }
@@ -63,12 +61,12 @@ pub(super) fn is_pull_secret_knob(path: &ValuesPath) -> bool {
     path.leaf().is_some_and(|leaf| leaf.to_ascii_lowercase().ends_with("pullsecrets"))
 }
 
-/// `Kind/name` of every rendered object with a pod spec.
-fn all_pods(render: &TreeRender) -> BTreeSet<String> {
+/// Every rendered object with a pod spec.
+fn all_pods(render: &TreeRender) -> BTreeSet<ObjectRef> {
     pod_specs(render).into_iter().map(|(name, _)| name).collect()
 }
 
-fn pods_with_secrets(render: &TreeRender, secrets: &[String]) -> BTreeSet<String> {
+fn pods_with_secrets(render: &TreeRender, secrets: &[String]) -> BTreeSet<ObjectRef> {
     pod_specs(render)
         .into_iter()
         .filter(|(_, spec)| {
@@ -85,8 +83,8 @@ fn pods_with_secrets(render: &TreeRender, secrets: &[String]) -> BTreeSet<String
         .collect()
 }
 
-/// (`Kind/name`, pod spec) for every pod-bearing object of a render.
-fn pod_specs(render: &TreeRender) -> Vec<(String, Value)> {
+/// (object, pod spec) for every pod-bearing object of a render.
+fn pod_specs(render: &TreeRender) -> Vec<(ObjectRef, Value)> {
     let mut out = Vec::new();
     for t in &render.templates {
         let Ok(o) = &t.output else { continue };
@@ -97,7 +95,7 @@ fn pod_specs(render: &TreeRender) -> Vec<(String, Value)> {
             let Some(spec_path) = crate::kube::pod_spec_path(&kind) else { continue };
             let spec_path = spec_path.iter().fold(ValuesPath::root(), |path, key| path.child(key));
             if let Some(spec) = doc.get(&spec_path) {
-                out.push((format!("{kind}/{name}"), spec.clone()));
+                out.push((ObjectRef::new(kind, name), spec.clone()));
             }
         }
     }
@@ -129,9 +127,10 @@ mod tests {
             ("templates/pods.yaml", TWO_PODS),
         ]);
         let render = render(&chart);
-        assert_eq!(all_pods(&render), ["CronJob/b".to_string(), "Pod/a".to_string()].into());
-        assert_eq!(pods_with_secrets(&render, &["creds".into()]), ["Pod/a".to_string()].into());
-        assert_eq!(pods_with_secrets(&render, &["other".into()]), ["CronJob/b".to_string()].into());
+        let (pod, cron_job) = (ObjectRef::new("Pod", "a"), ObjectRef::new("CronJob", "b"));
+        assert_eq!(all_pods(&render), [cron_job.clone(), pod.clone()].into());
+        assert_eq!(pods_with_secrets(&render, &["creds".into()]), [pod].into());
+        assert_eq!(pods_with_secrets(&render, &["other".into()]), [cron_job].into());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::chart::{self, Chart};
+use crate::chart::{self, Chart, ChartPath};
 use crate::template::{Engine, Origin, RenderOutput, TValue, TemplateError, ValuesRead};
 use crate::values::{Value, ValuesPath};
 
@@ -64,7 +64,7 @@ pub struct TreeRender {
     pub covering: Value,
     pub templates: Vec<Rc<RenderedTemplate>>,
     /// Chart path -> why it is disabled under these values.
-    pub disabled: BTreeMap<Vec<String>, String>,
+    pub disabled: BTreeMap<ChartPath, String>,
 }
 
 impl TreeRender {
@@ -185,8 +185,7 @@ impl<'a> TreeRenderer<'a> {
     /// The charts (indexes into `charts`) whose conditions and tags hold under `user`.
     pub fn enabled_charts(&self, user: &Value) -> BTreeSet<usize> {
         let (_, status) = chart::effective_values_and_status(self.root, user);
-        let off = |path: &Vec<String>| status.iter().any(|(p, s)| s.is_err() && path.starts_with(p));
-        (0..self.charts.len()).filter(|&i| !off(&self.charts[i].chart.path)).collect()
+        (0..self.charts.len()).filter(|&i| !status.is_off(&self.charts[i].chart.path)).collect()
     }
 
     /// The chart a template of that name belongs to: the longest prefix `<prefix>/templates/`.
@@ -205,8 +204,7 @@ impl<'a> TreeRenderer<'a> {
     /// enabled (and lists them in `.Subcharts`), as scan and the planner do.
     fn render_selected(&self, user: &Value, only: Option<&BTreeSet<usize>>, cover_disabled: bool) -> TreeRender {
         let (effective, status) = chart::effective_values_and_status(self.root, user);
-        let disabled: BTreeMap<Vec<String>, String> =
-            status.into_iter().filter_map(|(path, state)| state.err().map(|why| (path, why))).collect();
+        let disabled = status.into_disabled();
         // Helm gives a disabled subchart no values at all; to cover its images before a user turns
         // it on, render it with the values it would have if its condition and tags held.
         let enabling = if disabled.is_empty() { None } else { Some(self.enabling_values(user)) };
@@ -310,7 +308,7 @@ impl<'a> TreeRenderer<'a> {
         dots: &[Option<TValue>],
         effective: &Arc<Value>,
         enabling: Option<&Arc<Value>>,
-        disabled: &BTreeMap<Vec<String>, String>,
+        disabled: &BTreeMap<ChartPath, String>,
         cover_disabled: bool,
     ) {
         let full: Vec<Option<TValue>> = self

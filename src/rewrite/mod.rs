@@ -26,6 +26,7 @@ use crate::error::Error;
 use crate::mapping::RegistryMapping;
 use crate::reference::Reference;
 use crate::report;
+use crate::site::ObjectRef;
 use scanner::Scanner;
 pub use sites::Rules;
 
@@ -62,11 +63,16 @@ impl ImageField {
         }
     }
 
+    /// The object holding it: `Deployment/web`.
+    pub fn object_ref(&self) -> ObjectRef {
+        ObjectRef::new(&self.kind, &self.name)
+    }
+
     /// `Deployment/web` or `Deployment/web (namespace ns)`, for messages.
     pub fn object(&self) -> String {
         match &self.namespace {
-            Some(ns) => format!("{}/{} (namespace {ns})", self.kind, self.name),
-            None => format!("{}/{}", self.kind, self.name),
+            Some(ns) => format!("{} (namespace {ns})", self.object_ref()),
+            None => self.object_ref().to_string(),
         }
     }
 }
@@ -276,7 +282,7 @@ pub fn report_json(rewrites: &[Rewrite]) -> String {
     let entries: Vec<ReportEntry<'_>> = rewrites
         .iter()
         .map(|r| ReportEntry {
-            object: format!("{}/{}", r.field.kind, r.field.name),
+            object: r.field.object_ref().to_string(),
             kind: &r.field.kind,
             name: &r.field.name,
             namespace: r.field.namespace.as_deref(),
