@@ -31,15 +31,27 @@ pub fn pod_spec_path(kind: &str) -> Option<&'static [&'static str]> {
 pub const CONTAINER_LISTS: [&str; 3] = ["initContainers", "containers", "ephemeralContainers"];
 
 /// Env var names that carry an image: `RELATED_IMAGE_*` (the operator convention), `*_IMAGE`,
-/// `*_IMAGE_NAME`, `*_BUILDER` (a builder image), and `IMAGE` itself. `*_IMAGE_TAG` or
-/// `*_IMAGE_PULL_POLICY` do not hold references.
+/// `*_IMAGE_NAME`, `*_IMAGE_REPOSITORY`/`*_IMAGE_REPO` (the name, its tag in another var),
+/// `*_BUILDER` (a builder image), and `IMAGE` itself. `*_IMAGE_TAG` or `*_IMAGE_PULL_POLICY` do
+/// not hold references.
 pub fn names_an_image(name: &str) -> bool {
     let name = name.to_ascii_uppercase();
     name.starts_with("RELATED_IMAGE_")
         || name.ends_with("_IMAGE")
         || name.ends_with("_IMAGE_NAME")
+        || name.ends_with("_IMAGE_REPOSITORY")
+        || name.ends_with("_IMAGE_REPO")
         || name.ends_with("_BUILDER")
         || name == "IMAGE"
+}
+
+/// Env var names that carry where an operator pulls its operand images from, a registry or a
+/// registry and path it appends image names to: `*_REGISTRY`, `*_REGISTRY_URL`, `*_REPO_URL`
+/// (`ENGINE_REPO_URL=quay.io/org`). Its value counts only when it starts with a host and holds no
+/// `://`. A bare `*_REPO` or `*_REPOSITORY` is left out: as often a source repository as an image.
+pub fn names_an_image_source(name: &str) -> bool {
+    let name = name.to_ascii_uppercase();
+    ["_REGISTRY", "_REGISTRY_URL", "_REPO_URL"].iter().any(|end| name.ends_with(end)) || name == "REGISTRY"
 }
 
 /// A key of a custom resource or ConfigMap whose name says it holds an image: `image`,
@@ -59,6 +71,13 @@ mod tests {
         }
         for name in ["IMAGE_PULL_POLICY", "MY_IMAGE_TAG", "IMAGES", "PAGE"] {
             assert!(!names_an_image(name), "{name}");
+        }
+        assert!(names_an_image("INIT_DB_IMAGE_REPOSITORY") && names_an_image("agent_image_repo"));
+        for name in ["ENGINE_REPO_URL", "OPERAND_REGISTRY", "REGISTRY"] {
+            assert!(names_an_image_source(name), "{name}");
+        }
+        for name in ["REPORT_URL", "REGISTRY_PASSWORD", "GIT_REPO_BRANCH", "GIT_REPOSITORY", "DOCS_REPO"] {
+            assert!(!names_an_image_source(name), "{name}");
         }
     }
 

@@ -26,8 +26,10 @@ pub struct RegistrySetting {
 
 /// Registry settings of a render: ConfigMap/Secret values and custom-resource fields whose key
 /// names a registry (`container-registry`, `defaultRegistry`, `registry`) and whose value is a
-/// host and nothing else. A `registry` beside a `repository` composes a reference and is a site
-/// of its own, not a setting.
+/// host and nothing else, also inside a YAML document held in a ConfigMap/Secret value (an
+/// operator's config file); and in pod specs, container env vars naming where images come from
+/// (`*_REGISTRY`, `*_REPO_URL`, `*_IMAGE_REPOSITORY`) whose value is a host or a `host/org` prefix.
+/// A `registry` beside a `repository` composes a reference and is a site of its own, not a setting.
 pub fn registry_settings(render: &TreeRender) -> Vec<RegistrySetting> {
     let mut out = Vec::new();
     for t in &render.templates {
@@ -36,26 +38,59 @@ pub fn registry_settings(render: &TreeRender) -> Vec<RegistrySetting> {
             continue;
         }
         let Ok(documents) = crate::yaml::parse_documents(&output.text.text, &t.name) else { continue };
+        let text_of = &output.text.text;
         for doc in documents {
             let text = |p: &str| doc.get(&ValuesPath::parse(p)).and_then(Value::as_str).unwrap_or_default().to_string();
             let kind = text("kind");
-            if kind.is_empty() || crate::kube::is_pod_kind(&kind) {
+            if kind.is_empty() {
                 continue;
             }
             let object = format!("{kind}/{}", text("metadata.name"));
-            let mut found = Vec::new();
-            settings_in(&doc, &mut String::new(), &mut found);
-            for (field, host) in found {
-                // Pin the bytes by the `key: host` line, which the trace then maps to values.
-                let key = field.rsplit('.').next().unwrap_or(&field).to_string();
-                let needle = format!("{key}: {host}");
-                let quoted = format!("{key}: \"{host}\"");
-                let at = output
-                    .text
-                    .text
-                    .find(&needle)
-                    .map(|i| i + key.len() + 2)
-                    .or_else(|| output.text.text.find(&quoted).map(|i| i + key.len() + 3));
+            // (field, where its value's bytes start, value)
+            let mut found: Vec<(String, Option<usize>, String)> = Vec::new();
+            if let Some(spec_path) = crate::kube::pod_spec_path(&kind) {
+                let spec = doc.get(&ValuesPath::parse(&spec_path.join(".")));
+                for (field, name, value) in env_sources(spec, &spec_path.join(".")) {
+                    let at = env_value_at(text_of, &name, &value);
+                    found.push((field, at, value));
+                }
+            } else {
+                let mut fields = Vec::new();
+                settings_in(&doc, &mut String::new(), &mut fields);
+                let data = match kind.as_str() {
+                    "ConfigMap" => "data",
+                    "Secret" => "stringData",
+                    _ => "",
+                };
+                if let (false, Some(Value::Map(values))) = (data.is_empty(), doc.get(&ValuesPath::parse(data))) {
+                    for (key, content) in values {
+                        let Some(content) = content.as_str() else { continue };
+                        if !content.contains(':') || content.len() > TEXT_LIMIT {
+                            continue;
+                        }
+                        // An operator's config file: only a document that parses as YAML.
+                        let Ok(inner) = crate::yaml::parse_documents(content, &t.name) else { continue };
+                        for document in inner {
+                            let mut path = String::new();
+                            let mut inside = Vec::new();
+                            settings_in(&document, &mut path, &mut inside);
+                            fields.extend(inside.into_iter().map(|(f, h)| (format!("{data}.{key}: {f}"), h)));
+                        }
+                    }
+                }
+                for (field, host) in fields {
+                    // Pin the bytes by the `key: host` line, which the trace then maps to values.
+                    let key = field.rsplit(['.', ' ']).next().unwrap_or(&field).to_string();
+                    let needle = format!("{key}: {host}");
+                    let quoted = format!("{key}: \"{host}\"");
+                    let at = text_of
+                        .find(&needle)
+                        .map(|i| i + key.len() + 2)
+                        .or_else(|| text_of.find(&quoted).map(|i| i + key.len() + 3));
+                    found.push((field, at, host));
+                }
+            }
+            for (field, at, host) in found {
                 let parts = at.map(|at| parts_of(&output.text, at..at + host.len())).unwrap_or_default();
                 let keys = keys(&parts);
                 let movable = matches!(parts.as_slice(), [Part::Values { text, offset: 0, .. }] if *text == host);
@@ -70,6 +105,67 @@ pub fn registry_settings(render: &TreeRender) -> Vec<RegistrySetting> {
         }
     }
     out
+}
+
+/// The most bytes of one ConfigMap value read as a config document for settings.
+const TEXT_LIMIT: usize = 1 << 20;
+
+/// Container env vars of a pod spec that name where images come from and hold a host or a
+/// `host/org` prefix (not a whole repository: that is an image site): (field path, name, value).
+fn env_sources(spec: Option<&Value>, spec_path: &str) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let Some(spec) = spec else { return out };
+    for list in crate::kube::CONTAINER_LISTS {
+        let Some(Value::List(containers)) = spec.get(&ValuesPath::parse(list)) else { continue };
+        for (i, container) in containers.iter().enumerate() {
+            let Some(Value::List(env)) = container.get(&ValuesPath::parse("env")) else { continue };
+            for (j, var) in env.iter().enumerate() {
+                let get = |k: &str| var.get(&ValuesPath::parse(k)).and_then(Value::as_str);
+                let (Some(name), Some(value)) = (get("name"), get("value")) else { continue };
+                let names = crate::kube::names_an_image_source(name) || crate::kube::names_an_image(name);
+                if names && is_source(value) {
+                    out.push((format!("{spec_path}.{list}[{i}].env[{j}].value"), name.to_string(), value.to_string()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A host alone, or a host and a path prefix that is no image of its own (`quay.io/org`).
+fn is_source(text: &str) -> bool {
+    if is_host(text) {
+        return true;
+    }
+    let Some((first, rest)) = text.split_once('/') else { return false };
+    is_host(first)
+        && !rest.is_empty()
+        && !rest.contains(['/', ':', '@', '{', ' '])
+        && !Reference::looks_like_reference(text)
+        && Reference::parse(&format!("{text}/image")).is_ok()
+}
+
+/// Where the value of env var `name` starts in the rendered text: the first `value` after a
+/// `name: NAME` entry (plain or quoted) whose text is `value`.
+fn env_value_at(text: &str, name: &str, value: &str) -> Option<usize> {
+    for spelled in [format!("name: {name}\n"), format!("name: \"{name}\"\n"), format!("name: '{name}'\n")] {
+        for (at, _) in text.match_indices(&spelled) {
+            let after = at + spelled.len();
+            let window = &text[after..text.len().min(after + 400)];
+            let Some(v) = window.find("value:") else { continue };
+            let start = after + v + "value:".len();
+            let rest = &text[start..];
+            let skipped = rest.len() - rest.trim_start_matches(' ').len();
+            let mut begin = start + skipped;
+            if text[begin..].starts_with(['"', '\'']) {
+                begin += 1;
+            }
+            if text[begin..].starts_with(value) {
+                return Some(begin);
+            }
+        }
+    }
+    None
 }
 
 fn settings_in(value: &Value, path: &mut String, out: &mut Vec<(String, String)>) {

@@ -194,3 +194,56 @@ fn verify_finds_data_borne_images_and_passes_after_post_render() {
         helm_retarget(&["post-render", "--registry", MIRROR]).stdin(input.as_bytes()).status(0).stderr_notes().run();
     helm_retarget(&["verify", "--registry", MIRROR]).stdin(moved.stdout.as_bytes()).status(0).stderr_notes().run();
 }
+
+/// The env values and config-file line of fixture operator-env-sources that name where the
+/// operator pulls images from, as the engine renders them.
+fn env_sources(rendered: &std::collections::BTreeMap<String, String>) -> Vec<String> {
+    let operator = &rendered["relay-operator/templates/operator.yaml"];
+    let mut found: Vec<String> = operator
+        .lines()
+        .zip(operator.lines().skip(1))
+        .filter(|(name, _)| ["_REPOSITORY", "_REPO_URL", "_REGISTRY"].iter().any(|end| name.trim_end().ends_with(end)))
+        .map(|(_, value)| value.trim().trim_start_matches("value:").trim().trim_matches('"').to_string())
+        .collect();
+    let config = &rendered["relay-operator/templates/config.yaml"];
+    found.extend(config.lines().filter_map(|l| l.trim().strip_prefix("image-registry: ")).map(str::to_string));
+    found
+}
+
+#[test]
+fn image_sources_in_operator_env_and_config_files_move_with_the_overlay() {
+    let chart = fixture("operator-env-sources");
+    let before = env_sources(&engine::render(&chart, &serde_json::json!({})));
+    assert_eq!(before.len(), 5, "{before:?}");
+    assert!(before.iter().all(|v| !v.starts_with(MIRROR)), "{before:?}");
+
+    let out = helm_retarget(&["overlay", "--registry", MIRROR]).arg(&chart).status(0).stderr_notes().run();
+    let overlay: serde_json::Value = serde_yaml::from_str(&out.stdout).unwrap();
+    let rendered = engine::render(&chart, &overlay);
+    let after = env_sources(&rendered);
+    assert_eq!(
+        after,
+        [
+            format!("{MIRROR}/relaycorp/relay-init"),
+            format!("{MIRROR}/relaycorp"),
+            format!("{MIRROR}/relaycorp/relay-probe"),
+            MIRROR.to_string(),
+            MIRROR.to_string(),
+        ],
+        "{}",
+        out.stdout
+    );
+    // The branch name beside them is no image source and stays as the chart wrote it.
+    assert!(rendered["relay-operator/templates/operator.yaml"].contains("value: main\n"));
+
+    // Without the overlay, verify names the repositories and post-render moves them.
+    let input = stream(&engine::render(&chart, &serde_json::json!({})));
+    let stray = helm_retarget(&["verify", "--registry", MIRROR]).stdin(input.as_bytes()).status(1).stderr_notes().run();
+    for field in ["env[0].value", "env[4].value"] {
+        assert!(stray.stdout.contains(field), "verify misses {field}:\n{}", stray.stdout);
+    }
+    let moved =
+        helm_retarget(&["post-render", "--registry", MIRROR]).stdin(input.as_bytes()).status(0).stderr_notes().run();
+    assert!(moved.stdout.contains(&format!("value: {MIRROR}/relaycorp/relay-init\n")), "{}", moved.stdout);
+    assert!(moved.stdout.contains(&format!("value: \"{MIRROR}/relaycorp/relay-probe\"\n")), "{}", moved.stdout);
+}

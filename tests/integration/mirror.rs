@@ -10,6 +10,7 @@ use crate::engine;
 use crate::fixtures::{fixture_charts, rendered_images};
 use crate::overlay_e2e::{expected_on_mirror, generate_overlay, post_render_only, qualified, MIRROR};
 use crate::post_render_e2e::{by_source, stream};
+use helm_retarget::reference::Reference;
 
 /// Every `--format` name, in the order the help lists them.
 /// (`bundle` writes two files into `-o DIR`: tests/integration/mirror_copy.rs.)
@@ -251,6 +252,8 @@ fn every_sync_config_of_every_fixture_is_yaml_listing_each_enabled_image() {
                         .map_or(name_and_tag, |(n, _)| n);
                     format!("{name}@{digest}")
                 }
+                // A repository written without a tag (an operator adds it) is synced as `latest`.
+                None if Reference::parse(source).is_ok_and(|r| r.tag.is_none()) => format!("{source}:latest"),
                 None => source.clone(),
             })
             .collect();

@@ -1,8 +1,8 @@
 //! Images in pod specs: container images, image volumes, image env vars and image flags among a
 //! container's args and command.
 
-use super::{is_qualified_reference, is_reference, items, Certainty, Finder};
-use crate::kube::{names_an_image, CONTAINER_LISTS};
+use super::{is_qualified_reference, is_reference, items, starts_with_host, Certainty, Finder};
+use crate::kube::{names_an_image, names_an_image_source, CONTAINER_LISTS};
 use crate::rewrite::tree::Node;
 
 impl Finder<'_> {
@@ -23,7 +23,9 @@ impl Finder<'_> {
         }
     }
 
-    /// `RELATED_IMAGE_*` and `*_IMAGE` env values, and image flags among args and command.
+    /// `RELATED_IMAGE_*` and `*_IMAGE` env values, a repository in an env var naming where images
+    /// come from (`ENGINE_REPO_URL=quay.io/org/engine`, its tag elsewhere), and image flags among
+    /// args and command. A registry or a `host/org` prefix alone is a registry setting (discover).
     pub(super) fn container_env_and_args(&mut self, container: &Node<'_>, at: &str) {
         for (j, var) in items(container.get("env")) {
             let (Some(name), Some(Node::Scalar(value))) = (var.get("name").and_then(Node::as_text), var.get("value"))
@@ -33,6 +35,12 @@ impl Finder<'_> {
             let path = format!("{at}.env[{j}].value");
             if names_an_image(name) {
                 self.whole(value, &path, Certainty::Plausible);
+            } else if names_an_image_source(name)
+                && !value.foreign_tag
+                && starts_with_host(&value.value)
+                && is_reference(&value.value, Certainty::Plausible)
+            {
+                self.site(value, &path, 0..value.value.len());
             } else if self.rules.text_images && value.value.contains('\n') {
                 // `VERSION=IMAGE` lines in one value: the list format is the image context.
                 self.text_lines(value, &path, true);
@@ -150,7 +158,7 @@ mod tests {
 
     #[test]
     fn env_lists_and_builder_names_carry_images() {
-        let input = "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: quay.io/op/op:1\n        env:\n        - {name: OPERATOR_IMAGE_NAME, value: quay.io/op/op:1}\n        - {name: APP_BUILDER, value: ghcr.io/b/builder:2}\n        - name: ENGINES\n          value: |\n            15=ghcr.io/db/e15:1\n            16=ghcr.io/db/e16:1\n        - {name: NOTES, value: \"see quay.io/op/op:1\\nfor details\"}\n";
+        let input = "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: quay.io/op/op:1\n        env:\n        - {name: OPERATOR_IMAGE_NAME, value: quay.io/op/op:1}\n        - {name: APP_BUILDER, value: ghcr.io/b/builder:2}\n        - name: ENGINES\n          value: |\n            15=ghcr.io/db/e15:1\n            16=ghcr.io/db/e16:1\n        - {name: NOTES, value: \"see quay.io/op/op:1\\nfor details\"}\n        - {name: INIT_IMAGE_REPOSITORY, value: quay.io/op/init}\n        - {name: ENGINE_REPO_URL, value: quay.io/op/engine}\n        - {name: ENGINE_REGISTRY, value: quay.io/op}\n        - {name: DOCS_REPO, value: github.com/op/docs}\n";
         let paths: Vec<_> = find_images(input.as_bytes()).unwrap().into_iter().map(|f| f.field_path).collect();
         assert_eq!(
             paths,
@@ -160,6 +168,8 @@ mod tests {
                 "spec.template.spec.containers[0].env[1].value",
                 "spec.template.spec.containers[0].env[2].value#line 1",
                 "spec.template.spec.containers[0].env[2].value#line 2",
+                "spec.template.spec.containers[0].env[4].value",
+                "spec.template.spec.containers[0].env[5].value",
             ]
         );
     }
