@@ -224,6 +224,9 @@ codes! {
     CannotRewriteInPlace = "HR056", Error,
         "an image the mapping moves cannot be rewritten in place without changing other bytes or guessing",
         "write the image in a field of its own in the template, or move it with a values overlay";
+    TextImagesStayBehind = "HR070", Error,
+        "images named in ConfigMap text are moved neither by the overlay nor by the post-renderer (overlay: exit 3; relocate: nothing written)",
+        "mirror them and set the text through the values key or custom resource that holds it, or pass --allow-incomplete to accept them (each is then named in an HR003 warning)";
 }
 
 impl fmt::Display for Code {

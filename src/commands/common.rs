@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use crate::chart::{self, Chart};
 use crate::cli::{Input, Values};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::discover::{Scan, Unrendered};
+use crate::discover::{Scan, TextImage, Unrendered};
 use crate::error::{Error, Result};
 use crate::mapping::RegistryMapping;
 use crate::mirror::{MirrorPlan, MirrorSite};
@@ -166,6 +166,45 @@ pub(super) fn report_unrendered(
         );
         Outcome::Incomplete
     }
+}
+
+/// Images named in ConfigMap text that neither the overlay nor the post-renderer moves: an overlay
+/// that quietly misses one image is worse than an error. Without `allow_incomplete` this is an
+/// error listing them (the caller decides what it means for its result); with it, each is a warning.
+pub(super) fn text_images_left(
+    chart: &str,
+    images: &[TextImage],
+    result: &str,
+    allow_incomplete: bool,
+) -> Option<Error> {
+    if images.is_empty() {
+        return None;
+    }
+    if allow_incomplete {
+        for text in images {
+            report::warning(
+                &Diagnostic::new(
+                    Code::ImageInText,
+                    format!(
+                        "{} is named in {} text, which neither values nor the post-renderer move (accepted with \
+                         --allow-incomplete)",
+                        text.reference, text.location
+                    ),
+                )
+                .at(chart),
+            );
+        }
+        return None;
+    }
+    let mut message = format!(
+        "the {result} does not move {} image(s) named in ConfigMap text, which neither values nor the post-renderer \
+         move:",
+        images.len()
+    );
+    for text in images {
+        let _ = write!(message, "\n  {} ({}, {})", text.reference, text.location, text.template);
+    }
+    Some(Error::coded(Code::TextImagesStayBehind, message).at(chart))
 }
 
 /// Runs `each` on every chart argument; a bad chart is reported and the rest still run.

@@ -9,7 +9,8 @@ use crate::error::{Error, Result};
 use crate::{diff, overlay, plan, report, source, yaml};
 
 use super::common::{
-    check_overlay_schema, check_schema, for_each_chart, load_chart, moves_table, report_unrendered, user_values,
+    check_overlay_schema, check_schema, for_each_chart, load_chart, moves_table, report_unrendered, text_images_left,
+    user_values,
 };
 use super::Outcome;
 
@@ -61,6 +62,12 @@ pub fn overlay(args: &cli::Overlay) -> Result<Outcome> {
         outcome = outcome.and(verdict);
         if verdict == Outcome::Errored {
             continue;
+        }
+        // As for templates that did not render: the overlay is still written (its header lists
+        // these images), and the exit says it is incomplete.
+        if let Some(e) = text_images_left(&p.chart, &p.text_images, "overlay", args.allow_incomplete) {
+            report::error(&e);
+            outcome = outcome.and(Outcome::Incomplete);
         }
         for w in &p.warnings {
             report::warning(&w.clone().at(&p.chart));

@@ -7,7 +7,9 @@ use crate::error::{Error, Result};
 use crate::plan::{self, Outcome as Move};
 use crate::report;
 
-use super::common::{check_overlay_schema, check_schema, moves_table, report_unrendered, user_values};
+use super::common::{
+    check_overlay_schema, check_schema, moves_table, report_unrendered, text_images_left, user_values,
+};
 use super::Outcome;
 
 /// `relocate`: plans the overlay, refuses an incomplete one, writes it into a copy of the chart.
@@ -69,17 +71,12 @@ pub fn relocate(args: &cli::Relocate) -> Result<Outcome> {
             .at(&p.chart),
         );
     }
-    for text in &p.text_images {
-        report::warning(
-            &Diagnostic::new(
-                Code::ImageInText,
-                format!(
-                    "{} is named in {} text, which neither values nor the post-renderer move",
-                    text.reference, text.location
-                ),
-            )
-            .at(&p.chart),
-        );
+    // As for images no values key moves (HR041): refused, nothing written, unless accepted.
+    if let Some(e) = text_images_left(&p.chart, &p.text_images, "relocated chart", args.allow_incomplete) {
+        return Err(e.hint(
+            "mirror them and set the text through the values key that holds it, or pass --allow-incomplete to \
+             relocate the rest",
+        ));
     }
     let labels = crate::relocate::Labels {
         build_suffix: args.build_suffix.clone(),

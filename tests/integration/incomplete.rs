@@ -125,3 +125,24 @@ fn issue_8_values_helm_refuses_are_exit_2_with_helms_message() {
         .diagnostic("HR020")
         .run();
 }
+
+/// An image named in ConfigMap text that neither the overlay nor the post-renderer moves (a
+/// hard-coded sidecar in templated injector text) makes the overlay incomplete: written, exit 3
+/// with HR070 naming it, or exit 0 with an HR003 warning naming it under --allow-incomplete.
+#[test]
+fn an_image_nothing_moves_in_configmap_text_makes_the_overlay_incomplete() {
+    let chart = crate::cli::fixture("aspen-mesh");
+    let out = helm_retarget(&["overlay", "--registry", "reg.example"]).arg(&chart).status(3).diagnostic("HR070").run();
+    out.status(3).stderr_contains(
+        "error[HR070]: aspen-mesh: the overlay does not move 1 image(s) named in ConfigMap text, which neither values \
+         nor the post-renderer move:\n  busybox:1.28 (ConfigMap/istio-sidecar-injector data.config, \
+         aspen-mesh/templates/injector-configmap.yaml)\n",
+    );
+    assert!(out.stdout.contains("# Named in ConfigMap text"), "the overlay is written and says so:\n{}", out.stdout);
+    let accepted = helm_retarget(&["overlay", "--registry", "reg.example", "--allow-incomplete"])
+        .arg(&chart)
+        .diagnostic("HR003")
+        .stderr_contains("busybox:1.28 is named in ConfigMap/istio-sidecar-injector data.config text")
+        .run();
+    assert_eq!(accepted.stdout, out.stdout, "the same overlay either way");
+}

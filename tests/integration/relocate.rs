@@ -26,10 +26,11 @@ fn relocate(
 
 /// The overlay, and whether it moves every image the chart renders (nothing left to the
 /// post-renderer, every template rendered). Images named only in ConfigMap text are moved by
-/// neither, so they are warned about and do not stop a relocation.
+/// neither: they are accepted here (`--allow-incomplete`, HR003).
 fn overlay_of(chart: &Path) -> (String, bool) {
     // The overlay says what it moves and what it cannot on stdout; stderr carries its table.
-    let out = helm_retarget(&["overlay", "--registry", MIRROR]).arg(chart).stderr_notes().run();
+    let out =
+        helm_retarget(&["overlay", "--registry", MIRROR]).arg(chart).accepting_text_images(chart).stderr_notes().run();
     let clean =
         out.status == 0 && !out.stdout.contains("# Not movable by values") && !out.stdout.contains("# INCOMPLETE");
     (out.stdout, clean)
@@ -64,7 +65,16 @@ fn issue_13_a_relocated_chart_renders_as_the_original_with_its_overlay() {
     for chart in fixture_charts() {
         let name = chart.file_name().unwrap().to_string_lossy().into_owned();
         let dir = tempfile::tempdir().unwrap();
+        // An image named only in ConfigMap text stays behind: refused (HR070, nothing written)
+        // unless --allow-incomplete, which names it (HR003).
+        let text_images = matches!(name.as_str(), "aspen-mesh" | "istio-style-hub");
+        let accept: &[&str] = if text_images { &["--allow-incomplete"] } else { &[] };
         let (overlay, clean) = overlay_of(&chart);
+        if text_images {
+            let (_, archive) =
+                relocate(&chart, dir.path(), &["--keep-version"], |run| run.status(2).diagnostic("HR070"));
+            assert!(!archive.exists(), "{name}: a refused relocation wrote {}", archive.display());
+        }
         // What relocate warns about, chart by chart: an image named only in ConfigMap text
         // (HR003), an image no template renders with the default values (HR004).
         let warnings: &[&str] = match name.as_str() {
@@ -72,7 +82,8 @@ fn issue_13_a_relocated_chart_renders_as_the_original_with_its_overlay() {
             "alias-outside-version-range" | "bitnami-style-library" | "cilium-style" | "prometheus-style" => &["HR004"],
             _ => &[],
         };
-        let (out, archive) = relocate(&chart, dir.path(), &["--keep-version"], |run| {
+        let args = [&["--keep-version"][..], accept].concat();
+        let (out, archive) = relocate(&chart, dir.path(), &args, |run| {
             if clean {
                 run.diagnostics(warnings)
             } else {
