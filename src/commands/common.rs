@@ -13,7 +13,7 @@ use crate::mirror::{MirrorPlan, MirrorSite};
 use crate::plan::{self, Outcome as Move, RetargetPlan};
 use crate::reference::Reference;
 use crate::strvals::{self, Mode};
-use crate::values::{Map, Value};
+use crate::values::{Map, Value, ValuesPath};
 use crate::{report, source, yaml};
 
 use super::Outcome;
@@ -71,6 +71,32 @@ pub fn user_values(args: &Values) -> Result<Value> {
             .map_err(|e| Error::coded(Code::ValuesFlagInvalid, format!("failed parsing --set-literal data: {e}")))?;
     }
     Ok(Value::Map(base))
+}
+
+/// Helm's install action refuses a chart whose `kubeVersion` range misses the cluster's version
+/// (only the chart being installed is checked, not its subcharts), as `helm template` does for the
+/// version it renders for. Every command that plans an install renders for `kube_version`.
+pub(super) fn check_kube_version(chart: &Chart, kube_version: &str) -> Result<()> {
+    let required = chart.metadata.document.get(&ValuesPath::parse("kubeVersion")).and_then(yaml::go_string);
+    match required.filter(|r| !r.is_empty()) {
+        Some(range) if !crate::semver::in_range(&range, kube_version) => Err(Error::coded(
+            Code::KubeVersionIncompatible,
+            format!("chart requires kubeVersion: {range} which is incompatible with Kubernetes {kube_version}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `check_kube_version` for the commands without `--kube-version`: they render for the version
+/// Helm 4.2 assumes, and say so.
+pub(super) fn check_default_kube_version(chart: &Chart) -> Result<()> {
+    check_kube_version(chart, crate::render::KUBE_VERSION).map_err(|e| {
+        e.at(chart.display_path()).hint(format!(
+            "this command renders for Kubernetes {} (the version Helm 4.2 assumes), and Helm refuses to install \
+             this chart there; `helm-retarget template --kube-version V` renders for another version",
+            crate::render::KUBE_VERSION
+        ))
+    })
 }
 
 /// Helm checks the merged values against every enabled chart's values.schema.json before it
@@ -212,7 +238,7 @@ pub(super) fn for_each_chart<T>(charts: &[Input], mut each: impl FnMut(Chart) ->
     let mut out = Vec::new();
     let mut errored = false;
     for input in charts {
-        match load_chart(&input.arg()).and_then(&mut each) {
+        match load_chart(&input.arg()).and_then(|c| check_default_kube_version(&c).map(|()| c)).and_then(&mut each) {
             Ok(t) => out.push(t),
             Err(e) => {
                 report::error(&e);

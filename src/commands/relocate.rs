@@ -8,7 +8,8 @@ use crate::plan::{self, Outcome as Move};
 use crate::report;
 
 use super::common::{
-    check_overlay_schema, check_schema, moves_table, report_unrendered, text_images_left, user_values,
+    check_default_kube_version, check_overlay_schema, check_schema, moves_table, report_unrendered, text_images_left,
+    user_values,
 };
 use super::Outcome;
 
@@ -18,6 +19,7 @@ pub fn relocate(args: &cli::Relocate) -> Result<Outcome> {
     let user = user_values(&args.values)?;
     let files = args.chart.read_chart()?;
     let chart = chart::load(&files)?;
+    check_default_kube_version(&chart)?;
     let lock = args.pin_digests.as_deref().map(crate::lock::ImagesLock::from_file).transpose()?;
     check_schema(&chart, &user)?;
     let p = plan::plan(&chart, &user, mapping, &args.pull_secrets)?;

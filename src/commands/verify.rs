@@ -9,7 +9,7 @@ use crate::error::{Context, Result};
 use crate::values::{Map, Value};
 use crate::{report, rewrite};
 
-use super::common::load_chart;
+use super::common::{check_default_kube_version, load_chart};
 use super::Outcome;
 
 /// Lists every image of a manifest stream that is not on the target registry; exit 1 if any.
@@ -18,6 +18,7 @@ pub fn verify(args: &cli::Verify) -> Result<Outcome> {
     let controls = match &args.chart {
         Some(chart) => {
             let chart = load_chart(&chart.arg())?;
+            check_default_kube_version(&chart)?;
             discover::scan(&chart, &Value::Map(Map::new())).sites
         }
         None => Vec::new(),

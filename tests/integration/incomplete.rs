@@ -146,3 +146,40 @@ fn an_image_nothing_moves_in_configmap_text_makes_the_overlay_incomplete() {
         .run();
     assert_eq!(accepted.stdout, out.stdout, "the same overlay either way");
 }
+
+/// Helm refuses to install a chart whose `kubeVersion` range misses the cluster's version; every
+/// command that plans an install refuses it the same way (HR022, Helm's message, exit 2, nothing
+/// written), for the Kubernetes version it renders for (v1.36.0, as `template` by default).
+#[test]
+fn every_command_refuses_a_chart_whose_kube_version_range_is_missed() {
+    let chart = root().join("fixtures/kube-version/needs-kubernetes-1-40");
+    let message = "chart requires kubeVersion: >=1.40.0-0 which is incompatible with Kubernetes v1.36.0";
+    let home = tempfile::tempdir().unwrap();
+    let helm = crate::helm_bin::Helm::V4.template(home.path(), &chart, &["--kube-version", "1.36.0"]).unwrap_err();
+    assert!(helm.contains(message), "{helm}");
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("relocated.tgz");
+    let c = chart.display().to_string();
+    let a = archive.display().to_string();
+    for args in [
+        vec!["scan", &c],
+        vec!["overlay", "--registry", "reg.example", &c],
+        vec!["mirror", "--registry", "reg.example", &c],
+        vec!["diff", &c, &c],
+        vec!["relocate", "--registry", "reg.example", "-o", &a, &c],
+        vec!["template", &c],
+    ] {
+        let out = helm_retarget(&args).status(2).diagnostic("HR022").stderr_contains(message).run();
+        assert_eq!(out.stdout, "", "{args:?}");
+    }
+    assert!(!archive.exists(), "a refused relocation wrote {a}");
+    let out = helm_retarget(&["verify", "--registry", "reg.example", "--chart", &c])
+        .stdin(String::new())
+        .status(2)
+        .diagnostic("HR022")
+        .stderr_contains(message)
+        .run();
+    assert_eq!(out.stdout, "");
+    // Within the range, it renders.
+    helm_retarget(&["template", "--kube-version", "1.40.1", &c]).stderr_notes().run();
+}
