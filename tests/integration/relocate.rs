@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{fixture, helm_retarget};
+use crate::cli::{fixture, helm_retarget, root};
 use crate::engine;
 use crate::fixtures::fixture_charts;
 use crate::helm_bin::Helm;
@@ -213,4 +213,35 @@ fn issue_13_a_refused_or_failed_relocation_writes_nothing() {
         .stderr_contains("is not a semver build suffix")
         .run();
     assert!(!dir.path().join("x.tgz").exists());
+}
+
+/// `helm dependency build` checks Chart.lock's digest against Chart.yaml's dependencies before it
+/// fetches anything: a relocated chart whose dependencies point at the mirror carries a lock with
+/// the mirror's repository and the digest Helm computes for it, so both Helms go on to fetch
+/// (from an address nothing listens on here) instead of refusing the lock as out of sync.
+#[test]
+fn issue_13_the_lock_follows_the_dependency_repository_and_helm_dependency_build_accepts_it() {
+    let chart = root().join("fixtures/relocate/locked-dependencies");
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = "oci://127.0.0.1:9/charts";
+    let (out, archive) = relocate(&chart, dir.path(), &["--dependency-repository", mirror], |run| run);
+    out.status(0);
+    let lock = file_in_archive(&archive, "Chart.lock");
+    assert!(lock.contains(&format!("- name: cache\n  repository: {mirror}\n  version: 1.2.7\n")), "{lock}");
+    assert!(!lock.contains("charts.example.org"), "{lock}");
+    assert!(lock.contains("generated: \"2026-11-30T09:15:00.000000000Z\"\n"), "{lock}");
+    let unpacked = dir.path().join("unpacked");
+    std::fs::create_dir(&unpacked).unwrap();
+    let status = std::process::Command::new("tar").arg("xzf").arg(&archive).arg("-C").arg(&unpacked).status().unwrap();
+    assert!(status.success());
+    for helm in Helm::ALL {
+        let home = tempfile::tempdir().unwrap();
+        // The fixture's own lock is in sync: Helm stops only at the repository it cannot reach.
+        for (what, path) in [("fixture", chart.clone()), ("relocated", unpacked.join("locked-app"))] {
+            let out = helm.command(home.path()).args(["dependency", "build"]).arg(&path).output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "{helm:?} {what}: fetched from nowhere?\n{stderr}");
+            assert!(!stderr.contains("out of sync"), "{helm:?} {what}: {stderr}");
+        }
+    }
 }
