@@ -6,6 +6,7 @@ use crate::chart::Chart;
 use crate::cli;
 use crate::diagnostic::Code;
 use crate::error::{Error, Result};
+use crate::values::{Map, Value};
 use crate::{diff, overlay, plan, report, source, yaml};
 
 use super::common::{
@@ -39,6 +40,19 @@ pub fn overlay(args: &cli::Overlay) -> Result<Outcome> {
             return Ok(operator);
         }
         let (operator, found) = plan::with_operands(operator, &chart, &user, &operands, mapping, &args.pull_secrets)?;
+        // The operand overlays are now keys of the operator's overlay (its schema sees them), and
+        // the operator passes them to each operand chart, whose schema must accept them too: the
+        // values at the operand's map (the user's and the overlay's) over the operand's defaults.
+        check_overlay_schema(&chart, &user, &operator)?;
+        for operand in &found {
+            let Some((_, operand_chart)) = operands.iter().find(|(name, _)| *name == operand.name) else { continue };
+            let effective = crate::chart::effective_values(&chart, &user);
+            let passed = effective.get(&operand.values_path).filter(|v| v.as_map().is_some()).cloned();
+            let passed = passed.unwrap_or_else(|| Value::Map(Map::new()));
+            check_schema(operand_chart, &passed)
+                .and_then(|()| check_overlay_schema(operand_chart, &passed, &operand.plan))
+                .map_err(|e| e.at(format!("--operand {}", operand.name)))?;
+        }
         for operand in &found {
             report::note(&format!(
                 "{}: operand {} ({}): overlay under {}, rendered into {}",
