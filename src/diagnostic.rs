@@ -174,7 +174,7 @@ codes! {
         "dependencies declared in Chart.yaml are missing from charts/",
         "run `helm dependency build` in the chart directory (or `helm pull` the packaged chart)";
     ChartMetadataInvalid = "HR040", Error,
-        "Chart.yaml (or requirements.yaml) is not what Helm reads",
+        "Chart.yaml (or Chart.lock, requirements.yaml) is not what Helm reads",
         "fix the file at that place as Helm's chart format asks";
     RelocateNeedsPostRender = "HR041", Error,
         "relocate: no values key moves some images, so the relocated chart would still pull them from their source",
@@ -248,6 +248,9 @@ codes! {
     Internal = "HR064", Error,
         "a check inside helm-retarget failed: this is a bug, and nothing was written",
         "please report it with the command line and the chart; `helm-retarget overlay` or `post-render` may serve meanwhile";
+    TextImagesStayBehind = "HR070", Error,
+        "images named in ConfigMap text are moved neither by the overlay nor by the post-renderer (overlay: exit 3; relocate: nothing written)",
+        "mirror them and set the text through the values key or custom resource that holds it, or pass --allow-incomplete to accept them (each is then named in an HR003 warning)";
 }
 
 impl fmt::Display for Code {

@@ -10,7 +10,7 @@ use crate::diagnostic::Code;
 use crate::error::{Error, Result};
 use crate::plan::RetargetPlan;
 use crate::source::ChartFiles;
-use crate::values::{Map, Value, ValuesPath};
+use crate::values::{Map, Step, Value, ValuesPath};
 
 /// Chart.yaml annotation naming the chart and version the relocated chart was made from.
 pub const SOURCE_ANNOTATION: &str = "helm-retarget.io/source";
@@ -107,6 +107,17 @@ pub fn relocate(files: &ChartFiles, root: &Chart, plan: &RetargetPlan, labels: &
         }
         crate::yaml::to_string(&document)
     };
+    if labels.dependency_repository.is_some() {
+        if let Some(lock) = files.files.get("Chart.lock") {
+            let lock = crate::source::utf8(lock, &format!("{}: Chart.lock", files.name))?;
+            let chart_yaml = crate::yaml::parse(&chart_text, "Chart.yaml")?;
+            let moved: Vec<usize> = chart_edits.iter().filter_map(|(path, _)| dependency_index(path)).collect();
+            let relocked =
+                relock(lock, &chart_yaml, &moved, labels.dependency_repository.as_deref().unwrap_or_default())
+                    .map_err(|e| e.at(format!("{}: Chart.lock", files.name)))?;
+            out.insert("Chart.lock".to_string(), relocked.into_bytes());
+        }
+    }
     out.insert("Chart.yaml".to_string(), chart_text.into_bytes());
 
     let archive = write_archive(&chart_dir, &out)?;
@@ -124,6 +135,119 @@ pub fn relocate(files: &ChartFiles, root: &Chart, plan: &RetargetPlan, labels: &
         .hint("this is a helm-retarget bug: please report it with the chart; use `overlay` meanwhile"));
     }
     Ok(Relocated { archive, version, reserialised })
+}
+
+/// `dependencies[i].repository` -> `i`.
+fn dependency_index(path: &ValuesPath) -> Option<usize> {
+    match path.steps().as_slice() {
+        [Step::Key(d), Step::Index(i), Step::Key(r)] if d == "dependencies" && r == "repository" => Some(*i),
+        _ => None,
+    }
+}
+
+/// Chart.lock with the repository of each moved dependency (`moved`: indexes into Chart.yaml's
+/// `dependencies`, which the lock lists in the same order, as Helm's resolver writes it) set to
+/// `repository`, and its digest computed again as Helm does, so `helm dependency build` does not
+/// find the lock out of sync with Chart.yaml. Edited as text; `generated` is kept.
+fn relock(text: &str, chart_yaml: &Value, moved: &[usize], repository: &str) -> Result<String> {
+    let mut lock = crate::yaml::parse(text, "Chart.lock")?;
+    let mut edits = Vec::new();
+    for &i in moved {
+        let at = ValuesPath::root().child("dependencies").index(i).child("repository");
+        if lock.get(&at).is_some() {
+            edits.push((at.clone(), Value::String(repository.to_string())));
+            lock.set(&at, Value::String(repository.to_string()));
+        }
+    }
+    let list = |doc: &Value| match doc.get(&ValuesPath::root().child("dependencies")) {
+        Some(Value::List(items)) => items.clone(),
+        _ => Vec::new(),
+    };
+    let digest = hash_req(&list(chart_yaml), &list(&lock));
+    edits.push((ValuesPath::root().child("digest"), Value::String(digest)));
+    edit_chart_yaml(text, &edits)?.ok_or_else(|| {
+        Error::coded(Code::ChartMetadataInvalid, "Chart.lock cannot be edited as text")
+            .hint("run `helm dependency update` on the relocated chart to write its lock again")
+    })
+}
+
+/// Helm's `resolver.HashReq`: `sha256:` and the SHA-256 of Go's `json.Marshal` of
+/// `[2][]*chart.Dependency{req, lock}`: the struct's fields in order, empty ones omitted where Go's
+/// tags say `omitempty`, and `<`, `>`, `&` escaped as Go's encoder does.
+fn hash_req(req: &[Value], lock: &[Value]) -> String {
+    use sha2::Digest as _;
+    let deps = |items: &[Value]| items.iter().map(dependency_json).collect::<Vec<_>>().join(",");
+    let json = format!("[[{}],[{}]]", deps(req), deps(lock));
+    let sum = sha2::Sha256::digest(json.as_bytes());
+    format!("sha256:{}", sum.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// One `chart.Dependency` as Go's `json.Marshal` writes it.
+fn dependency_json(dep: &Value) -> String {
+    let field = |key: &str| dep.as_map().and_then(|m| m.get(key)).and_then(crate::yaml::go_string).unwrap_or_default();
+    let mut out = format!("{{\"name\":{}", go_json_string(&field("name")));
+    if !field("version").is_empty() {
+        out.push_str(&format!(",\"version\":{}", go_json_string(&field("version"))));
+    }
+    out.push_str(&format!(",\"repository\":{}", go_json_string(&field("repository"))));
+    if !field("condition").is_empty() {
+        out.push_str(&format!(",\"condition\":{}", go_json_string(&field("condition"))));
+    }
+    let get = |key: &str| dep.as_map().and_then(|m| m.get(key));
+    if let Some(Value::List(tags)) = get("tags").filter(|t| matches!(t, Value::List(l) if !l.is_empty())) {
+        let tags: Vec<String> =
+            tags.iter().map(|t| go_json_string(&crate::yaml::go_string(t).unwrap_or_default())).collect();
+        out.push_str(&format!(",\"tags\":[{}]", tags.join(",")));
+    }
+    if get("enabled") == Some(&Value::Bool(true)) {
+        out.push_str(",\"enabled\":true");
+    }
+    if let Some(values) = get("import-values").filter(|v| matches!(v, Value::List(l) if !l.is_empty())) {
+        out.push_str(&format!(",\"import-values\":{}", go_json(values)));
+    }
+    if !field("alias").is_empty() {
+        out.push_str(&format!(",\"alias\":{}", go_json_string(&field("alias"))));
+    }
+    out.push('}');
+    out
+}
+
+/// Go's `json.Marshal` of a decoded YAML value (maps with their keys sorted, as Go sorts them).
+fn go_json(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => format!("{f}"),
+        Value::String(s) => go_json_string(s),
+        Value::List(items) => format!("[{}]", items.iter().map(go_json).collect::<Vec<_>>().join(",")),
+        Value::Map(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let entries: Vec<String> =
+                keys.iter().map(|k| format!("{}:{}", go_json_string(k), go_json(&map[*k]))).collect();
+            format!("{{{}}}", entries.join(","))
+        }
+    }
+}
+
+/// A JSON string as Go's encoder writes it (HTML-safe: `<`, `>`, `&` as `\u003c`...).
+fn go_json_string(s: &str) -> String {
+    let mut out = String::from('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// `1.2.3` -> `1.2.3+relocated`; a version that has build metadata gets it appended
@@ -433,5 +557,27 @@ mod tests {
         assert_eq!(with_build_suffix("1.2.3", "relocated").unwrap(), "1.2.3+relocated");
         assert_eq!(with_build_suffix("1.2.3+abc", "relocated").unwrap(), "1.2.3+abc.relocated");
         assert!(with_build_suffix("1.2.3", "re/located").is_err());
+    }
+
+    /// Helm v4.1.4's `helm dependency update` wrote this digest for this Chart.yaml (every field of
+    /// `chart.Dependency`, a range with `<` and `>`, a tag with `&`, two locked entries).
+    #[test]
+    fn the_lock_digest_is_the_one_helm_computes() {
+        let chart_yaml = crate::yaml::parse(
+            "apiVersion: v2\nname: top\nversion: 1.0.0\ndependencies:\n  - name: sub\n    version: \">=0.1.0 <1.0.0\"\n    \
+             repository: file://../sub\n    condition: sub.enabled\n    tags: [backend, \"a&b\"]\n    alias: worker\n    \
+             import-values:\n      - child: exports.data\n        parent: imported\n      - defaults\n  - name: sub\n    \
+             version: 0.1.x\n    repository: \"file://../sub\"\n    enabled: true\n",
+            "Chart.yaml",
+        )
+        .unwrap();
+        let lock_text = "dependencies:\n- name: sub\n  repository: file://../sub\n  version: 0.1.5\n- name: sub\n  \
+                         repository: file://../sub\n  version: 0.1.5\ndigest: sha256:old\ngenerated: \"2026-12-02T06:23:29Z\"\n";
+        let relocked = relock(lock_text, &chart_yaml, &[], "unused").unwrap();
+        assert!(
+            relocked.contains("\ndigest: sha256:8f1eb96ea7122be25dc671254107c9fdcccaf7bf1c567cf46d5a4c30a50c034b\n"),
+            "{relocked}"
+        );
+        assert!(relocked.contains("generated: \"2026-12-02T06:23:29Z\"\n"), "{relocked}");
     }
 }

@@ -101,16 +101,61 @@ impl Value {
     }
 }
 
-/// Go prints whole floats without a fraction (`1` not `1.0`) and large ones in exponent form.
+/// Go's `fmt.Sprint` of a float64, as `{{ .Values.x }}` prints it: `strconv`'s shortest 'g' form,
+/// exponent form when the exponent is below -4 or at least 6 (`1e+06`, `1.5e-07`, `1000.5`).
+pub fn format_go_float(f: f64) -> String {
+    go_format_g(f, false)
+}
+
+/// Go's `strconv.FormatFloat(f, 'g', -1, bits)`: shortest digits, exponent form when the exponent
+/// is below -4 or at least 6 (`1e+06`, `1.2345678e+07`, `1e-05`).
 #[allow(
     clippy::cast_possible_truncation,
-    reason = "`f` is whole here; past the i64 range `as` saturates, kept as it was (no output changes)"
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    reason = "an f32 conversion and exponents of at most three digits, as Go converts them"
 )]
-pub fn format_go_float(f: f64) -> String {
-    if f.fract() == 0.0 && f.abs() < 1e21 {
-        format!("{}", f as i64)
+pub fn go_format_g(f: f64, bits32: bool) -> String {
+    let sci = if bits32 {
+        let x = f as f32;
+        if x.is_infinite() {
+            return if x > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        }
+        format!("{x:e}")
     } else {
-        format!("{f}")
+        if f.is_infinite() {
+            return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        }
+        format!("{f:e}")
+    };
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    let (mantissa, exp) = sci.split_once('e').expect("`{:e}` always has an exponent");
+    let exp: i32 = exp.parse().expect("`{:e}` exponent is an integer");
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    if digits.chars().all(|c| c == '0') {
+        return format!("{sign}0");
+    }
+    if !(-4..6).contains(&exp) {
+        let (first, rest) = digits.split_at(1);
+        let frac = if rest.is_empty() { String::new() } else { format!(".{rest}") };
+        let esign = if exp < 0 { '-' } else { '+' };
+        return format!("{sign}{first}{frac}e{esign}{:02}", exp.abs());
+    }
+    if exp < 0 {
+        let zeros = "0".repeat((-exp - 1) as usize);
+        return format!("{sign}0.{zeros}{digits}");
+    }
+    let int_len = exp as usize + 1;
+    if digits.len() <= int_len {
+        format!("{sign}{digits}{}", "0".repeat(int_len - digits.len()))
+    } else {
+        format!("{sign}{}.{}", &digits[..int_len], &digits[int_len..])
     }
 }
 
@@ -481,8 +526,18 @@ mod tests {
     }
 
     #[test]
-    fn go_floats_print_without_fraction_when_whole() {
+    fn go_floats_print_as_fmt_sprint_does() {
         assert_eq!(format_go_float(1.0), "1");
         assert_eq!(format_go_float(1.5), "1.5");
+        // What Helm v3.17.2 and v4.1.4 print for `{{ .Values.x }}` (tests/template-cases/values-yaml/).
+        assert_eq!(format_go_float(1e6), "1e+06");
+        assert_eq!(format_go_float(1e21), "1e+21");
+        assert_eq!(format_go_float(0.000_001), "1e-06");
+        assert_eq!(format_go_float(1.5e-7), "1.5e-07");
+        assert_eq!(format_go_float(123_456_789.0), "1.23456789e+08");
+        assert_eq!(format_go_float(100_000.0), "100000");
+        assert_eq!(format_go_float(0.0001), "0.0001");
+        assert_eq!(format_go_float(12_345_678_901_234_567_890.0), "1.2345678901234567e+19");
+        assert_eq!(format_go_float(-2.5e-5), "-2.5e-05");
     }
 }

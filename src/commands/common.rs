@@ -6,14 +6,14 @@ use std::fmt::Write as _;
 use crate::chart::{self, Chart};
 use crate::cli::{Input, Values};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::discover::{Scan, Unrendered};
+use crate::discover::{Scan, TextImage, Unrendered};
 use crate::error::{Error, Result};
 use crate::mapping::RegistryMapping;
 use crate::mirror::{MirrorPlan, MirrorSite};
 use crate::plan::{self, Outcome as Move, RetargetPlan};
 use crate::reference::Reference;
 use crate::strvals::{self, Mode};
-use crate::values::{Map, Value};
+use crate::values::{Map, Value, ValuesPath};
 use crate::{report, source, yaml};
 
 use super::Outcome;
@@ -70,6 +70,32 @@ pub fn user_values(args: &Values) -> Result<Value> {
             .map_err(|e| Error::coded(Code::ValuesFlagInvalid, format!("failed parsing --set-literal data: {e}")))?;
     }
     Ok(Value::Map(base))
+}
+
+/// Helm's install action refuses a chart whose `kubeVersion` range misses the cluster's version
+/// (only the chart being installed is checked, not its subcharts), as `helm template` does for the
+/// version it renders for. Every command that plans an install renders for `kube_version`.
+pub(super) fn check_kube_version(chart: &Chart, kube_version: &str) -> Result<()> {
+    let required = chart.metadata.document.get(&ValuesPath::parse("kubeVersion")).and_then(yaml::go_string);
+    match required.filter(|r| !r.is_empty()) {
+        Some(range) if !crate::semver::in_range(&range, kube_version) => Err(Error::coded(
+            Code::KubeVersionIncompatible,
+            format!("chart requires kubeVersion: {range} which is incompatible with Kubernetes {kube_version}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `check_kube_version` for the commands without `--kube-version`: they render for the version
+/// Helm 4.2 assumes, and say so.
+pub(super) fn check_default_kube_version(chart: &Chart) -> Result<()> {
+    check_kube_version(chart, crate::render::KUBE_VERSION).map_err(|e| {
+        e.at(chart.display_path()).hint(format!(
+            "this command renders for Kubernetes {} (the version Helm 4.2 assumes), and Helm refuses to install \
+             this chart there; `helm-retarget template --kube-version V` renders for another version",
+            crate::render::KUBE_VERSION
+        ))
+    })
 }
 
 /// Helm checks the merged values against every enabled chart's values.schema.json before it
@@ -167,12 +193,51 @@ pub(super) fn report_unrendered(
     }
 }
 
+/// Images named in ConfigMap text that neither the overlay nor the post-renderer moves: an overlay
+/// that quietly misses one image is worse than an error. Without `allow_incomplete` this is an
+/// error listing them (the caller decides what it means for its result); with it, each is a warning.
+pub(super) fn text_images_left(
+    chart: &str,
+    images: &[TextImage],
+    result: &str,
+    allow_incomplete: bool,
+) -> Option<Error> {
+    if images.is_empty() {
+        return None;
+    }
+    if allow_incomplete {
+        for text in images {
+            report::warning(
+                &Diagnostic::new(
+                    Code::ImageInText,
+                    format!(
+                        "{} is named in {} text, which neither values nor the post-renderer move (accepted with \
+                         --allow-incomplete)",
+                        text.reference, text.location
+                    ),
+                )
+                .at(chart),
+            );
+        }
+        return None;
+    }
+    let mut message = format!(
+        "the {result} does not move {} image(s) named in ConfigMap text, which neither values nor the post-renderer \
+         move:",
+        images.len()
+    );
+    for text in images {
+        let _ = write!(message, "\n  {} ({}, {})", text.reference, text.location, text.template);
+    }
+    Some(Error::coded(Code::TextImagesStayBehind, message).at(chart))
+}
+
 /// Runs `each` on every chart argument; a bad chart is reported and the rest still run.
 pub(super) fn for_each_chart<T>(charts: &[Input], mut each: impl FnMut(Chart) -> Result<T>) -> (Vec<T>, bool) {
     let mut out = Vec::new();
     let mut errored = false;
     for input in charts {
-        match load_chart(input).and_then(&mut each) {
+        match load_chart(input).and_then(|c| check_default_kube_version(&c).map(|()| c)).and_then(&mut each) {
             Ok(t) => out.push(t),
             Err(e) => {
                 report::error(&e);

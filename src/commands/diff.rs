@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::mirror::MirrorPlan;
 use crate::{overlay, plan, report, source};
 
-use super::common::{add_scan, load_chart, report_unrendered, user_values};
+use super::common::{add_scan, check_default_kube_version, load_chart, report_unrendered, user_values};
 use super::Outcome;
 
 /// What a chart upgrade changes: images added, removed and retagged, and how the overlay changes.
@@ -16,6 +16,8 @@ pub fn diff(args: &cli::Diff) -> Result<Outcome> {
     let user = user_values(&args.values)?;
     let old = load_chart(&args.old)?;
     let new = load_chart(&args.new)?;
+    check_default_kube_version(&old)?;
+    check_default_kube_version(&new)?;
     let mut plans = [MirrorPlan::new(), MirrorPlan::new()];
     let mut verdict = Outcome::Success;
     for ((plan, chart), arg) in plans.iter_mut().zip([&old, &new]).zip([&args.old, &args.new]) {

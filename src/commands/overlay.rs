@@ -6,10 +6,12 @@ use crate::chart::Chart;
 use crate::cli;
 use crate::diagnostic::Code;
 use crate::error::{Error, Result};
+use crate::values::{Map, Value};
 use crate::{diff, overlay, plan, report, source, yaml};
 
 use super::common::{
-    check_overlay_schema, check_schema, for_each_chart, load_chart, moves_table, report_unrendered, user_values,
+    check_overlay_schema, check_schema, for_each_chart, load_chart, moves_table, report_unrendered, text_images_left,
+    user_values,
 };
 use super::Outcome;
 
@@ -36,6 +38,19 @@ pub fn overlay(args: &cli::Overlay) -> Result<Outcome> {
             return Ok(operator);
         }
         let (operator, found) = plan::with_operands(operator, &chart, &user, &operands, mapping, &args.pull_secrets)?;
+        // The operand overlays are now keys of the operator's overlay (its schema sees them), and
+        // the operator passes them to each operand chart, whose schema must accept them too: the
+        // values at the operand's map (the user's and the overlay's) over the operand's defaults.
+        check_overlay_schema(&chart, &user, &operator)?;
+        for operand in &found {
+            let Some((_, operand_chart)) = operands.iter().find(|(name, _)| *name == operand.name) else { continue };
+            let effective = crate::chart::effective_values(&chart, &user);
+            let passed = effective.get(&operand.values_path).filter(|v| v.as_map().is_some()).cloned();
+            let passed = passed.unwrap_or_else(|| Value::Map(Map::new()));
+            check_schema(operand_chart, &passed)
+                .and_then(|()| check_overlay_schema(operand_chart, &passed, &operand.plan))
+                .map_err(|e| e.at(format!("--operand {}", operand.name)))?;
+        }
         for operand in &found {
             report::note(&format!(
                 "{}: operand {} ({}): overlay under {}, rendered into {}",
@@ -59,6 +74,12 @@ pub fn overlay(args: &cli::Overlay) -> Result<Outcome> {
         outcome = outcome.and(verdict);
         if verdict == Outcome::Errored {
             continue;
+        }
+        // As for templates that did not render: the overlay is still written (its header lists
+        // these images), and the exit says it is incomplete.
+        if let Some(e) = text_images_left(&p.chart, &p.text_images, "overlay", args.allow_incomplete) {
+            report::error(&e);
+            outcome = outcome.and(Outcome::Incomplete);
         }
         for w in &p.warnings {
             report::warning(&w.clone().at(&p.chart));

@@ -7,7 +7,10 @@ use crate::error::{Error, Result};
 use crate::plan::{self, Outcome as Move};
 use crate::report;
 
-use super::common::{check_overlay_schema, check_schema, moves_table, report_unrendered, user_values};
+use super::common::{
+    check_default_kube_version, check_overlay_schema, check_schema, moves_table, report_unrendered, text_images_left,
+    user_values,
+};
 use super::Outcome;
 
 /// `relocate`: plans the overlay, refuses an incomplete one, writes it into a copy of the chart.
@@ -16,6 +19,7 @@ pub fn relocate(args: &cli::Relocate) -> Result<Outcome> {
     let user = user_values(&args.values)?;
     let files = args.chart.read_chart()?;
     let chart = chart::load(&files)?;
+    check_default_kube_version(&chart)?;
     let lock = args.pin_digests.as_deref().map(crate::lock::ImagesLock::from_file).transpose()?;
     check_schema(&chart, &user)?;
     let p = plan::plan(&chart, &user, mapping, &args.pull_secrets)?;
@@ -69,17 +73,12 @@ pub fn relocate(args: &cli::Relocate) -> Result<Outcome> {
             .at(&p.chart),
         );
     }
-    for text in &p.text_images {
-        report::warning(
-            &Diagnostic::new(
-                Code::ImageInText,
-                format!(
-                    "{} is named in {} text, which neither values nor the post-renderer move",
-                    text.reference, text.location
-                ),
-            )
-            .at(&p.chart),
-        );
+    // As for images no values key moves (HR041): refused, nothing written, unless accepted.
+    if let Some(e) = text_images_left(&p.chart, &p.text_images, "relocated chart", args.allow_incomplete) {
+        return Err(e.hint(
+            "mirror them and set the text through the values key that holds it, or pass --allow-incomplete to \
+             relocate the rest",
+        ));
     }
     let labels = crate::relocate::Labels {
         build_suffix: args.build_suffix.clone(),

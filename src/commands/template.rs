@@ -5,10 +5,9 @@ use crate::diagnostic::Code;
 use crate::discover::Unrendered;
 use crate::error::{Error, Result};
 use crate::render::TreeRenderer;
-use crate::values::ValuesPath;
 use crate::{manifest, report};
 
-use super::common::{check_schema, load_chart, report_unrendered, user_values};
+use super::common::{check_kube_version, check_schema, load_chart, report_unrendered, user_values};
 use super::Outcome;
 
 /// `helm template`, by our engine: the manifest stream Helm prints for these values, from the
@@ -20,20 +19,9 @@ pub fn template(args: &cli::Template) -> Result<Outcome> {
     let user = user_values(&args.values)?;
     check_schema(&chart, &user)?;
     let options = args.render.clone();
-    // Helm's install action refuses a chart whose `kubeVersion` range the cluster version misses
-    // (only the chart being installed is checked, not its subcharts).
-    let required = chart.metadata.document.get(&ValuesPath::parse("kubeVersion")).and_then(crate::yaml::go_string);
-    if let Some(range) = required.filter(|r| !r.is_empty()) {
-        if !crate::semver::in_range(&range, &options.kube_version) {
-            report::error(&Error::coded(
-                Code::KubeVersionIncompatible,
-                format!(
-                    "chart requires kubeVersion: {range} which is incompatible with Kubernetes {}",
-                    options.kube_version
-                ),
-            ));
-            return Ok(Outcome::Errored);
-        }
+    if let Err(e) = check_kube_version(&chart, &options.kube_version) {
+        report::error(&e);
+        return Ok(Outcome::Errored);
     }
     let renderer = TreeRenderer::with_options(&chart, options);
     let render = renderer.render_enabled(&user);

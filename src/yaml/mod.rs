@@ -2,7 +2,7 @@
 //! Helm reads them, key lines for `scan` output, and values trees printed back as YAML for Helm.
 //!
 //! Helm reads YAML with go-yaml v2 (YAML 1.1) and then converts it to JSON (sigs.k8s.io/yaml). What
-//! that means, checked against Helm v4.2.3, and why this module parses with `saphyr-parser` events
+//! that means, checked against Helm v4.2.3, and why this module parses with libyaml's events
 //! and prints by hand instead of going through `serde_yaml` (the user's choice, unmaintained
 //! upstream, still a dependency for whoever needs a plain YAML 1.2 reader):
 //! - plain `yes`/`no`/`on`/`off`/`y`/`n` (any case variant go-yaml knows) are booleans, also as
@@ -47,9 +47,6 @@ pub const MAX_DEPTH: usize = 10_000;
 
 /// The longest key YAML lets stand before `:` without `?` (1024 characters, less room for quotes).
 const MAX_IMPLICIT_KEY: usize = 1000;
-
-/// Flow collections (`[[[...]]]`) nest at most this deep in saphyr-parser (a `u8` counter).
-pub const MAX_FLOW_DEPTH: usize = 255;
 
 /// Parses one YAML document into a values tree. Errors name `file` and the line/column.
 /// An empty text is `Null`; a text with several documents is an error (see `parse_documents`).

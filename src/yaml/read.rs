@@ -1,21 +1,52 @@
-//! Parser events (saphyr-parser) into `Value` trees with go-yaml's rules: anchors, aliases and merge
-//! keys expanded within budgets, explicit tags applied, key lines recorded, errors located.
+//! Parser events into `Value` trees with go-yaml's rules: anchors, aliases and merge keys expanded
+//! within budgets, explicit tags applied, key lines recorded, errors located.
+//!
+//! The events come from libyaml-safer, a safe port of the C library go-yaml (and so Helm) was
+//! translated from, so the grammar is Helm's: a flow list or map may close at its key's own
+//! indentation (`args: [` ... `]` at column 0), which saphyr-parser, a YAML 1.2 parser, refuses.
 
 use std::collections::HashMap;
+use std::io::Cursor;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span, Tag};
+use libyaml_safer::{EventData, Parser, ScalarStyle};
 
 use super::scalars::{key_text, resolve_plain};
-use super::{group_digits, MAX_ALIAS_NODES, MAX_DEPTH, MAX_FLOW_DEPTH};
+use super::{group_digits, MAX_ALIAS_NODES, MAX_DEPTH};
 use crate::diagnostic::Code;
 use crate::error::Error;
 use crate::values::{Map, Value, ValuesPath};
 
+/// The tag prefix `!!` stands for.
+const CORE_TAG: &str = "tag:yaml.org,2002:";
+
+/// Where an event starts: its 1-based line.
+#[derive(Clone, Copy)]
+struct Span {
+    line: usize,
+}
+
+/// The parser events the reader walks, with what it needs of each.
+enum Event {
+    StreamStart,
+    StreamEnd,
+    DocumentStart,
+    DocumentEnd,
+    Scalar { value: String, plain: bool, anchor: Option<String>, tag: Option<String> },
+    Alias(String),
+    SequenceStart(Option<String>),
+    SequenceEnd,
+    MappingStart(Option<String>),
+    MappingEnd,
+}
+
 /// Builds values trees from parser events, recording where each key path is defined.
 pub(super) struct Reader<'a> {
-    parser: Parser<'a, saphyr_parser::StrInput<'a>>,
+    parser: Parser<Cursor<Vec<u8>>>,
+    /// A panic inside the parser ends the stream with an error.
+    failed: bool,
     file: &'a str,
-    anchors: HashMap<usize, (Value, usize)>,
+    anchors: HashMap<String, (Value, usize)>,
     alias_nodes: usize,
     /// Lists and maps open around the node being read.
     depth: usize,
@@ -24,10 +55,19 @@ pub(super) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    pub(super) fn new(text: &'a str, file: &'a str, record_lines: bool) -> Self {
+    pub(super) fn new(text: &str, file: &'a str, record_lines: bool) -> Self {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        // libyaml-safer 0.3.0 panics on a block scalar that ends the input without a line break;
+        // a break appended at the very end moves no position.
+        let mut input = text.as_bytes().to_vec();
+        if !text.ends_with('\n') {
+            input.push(b'\n');
+        }
+        let mut parser = Parser::new();
+        parser.set_input(Cursor::new(input));
         Reader {
-            parser: Parser::new_from_str(text),
+            parser,
+            failed: false,
             file,
             anchors: HashMap::new(),
             alias_nodes: 0,
@@ -37,37 +77,58 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn scan_error(&self, e: &ScanError) -> Error {
-        let m = e.marker();
-        // saphyr-parser counts flow nesting in a byte; say which limit that is.
-        if e.info() == "recursion limit exceeded" {
-            return Error::coded(
-                Code::YamlInvalid,
-                format!(
-                    "flow lists and maps (`[`, `{{`) nested deeper than {MAX_FLOW_DEPTH} levels (column {})",
-                    m.col() + 1
-                ),
-            )
+    fn scan_error(&self, e: &libyaml_safer::Error) -> Error {
+        let mark = e.problem_mark().unwrap_or_default();
+        // go-yaml's words (libyaml's): the problem, after what the parser was doing.
+        let message = match e.context() {
+            Some(context) => format!("{context}, {}", e.problem()),
+            None => e.problem().to_string(),
+        };
+        #[allow(clippy::cast_possible_truncation, reason = "positions inside a file of at most 116 MiB")]
+        let (line, column) = (mark.line as usize + 1, mark.column as usize + 1);
+        Error::coded(Code::YamlInvalid, format!("invalid YAML: {message} (column {column})"))
             .at(self.file)
-            .line(m.line())
-            .hint("this YAML reader's limit (Helm allows 10,000 levels); write the deeper levels in block style");
-        }
-        Error::coded(Code::YamlInvalid, format!("invalid YAML: {} (column {})", e.info(), m.col() + 1))
-            .at(self.file)
-            .line(m.line())
+            .line(line)
             .hint("fix the YAML syntax at that line (indentation, quotes, brackets)")
     }
 
     fn error_at(&self, span: Span, message: impl Into<String>) -> Error {
-        Error::coded(Code::YamlInvalid, message).at(self.file).line(span.start.line())
+        Error::coded(Code::YamlInvalid, message).at(self.file).line(span.line)
     }
 
-    fn next(&mut self) -> Result<(Event<'a>, Span), Error> {
-        match self.parser.next_event() {
-            Some(Ok(ev)) => Ok(ev),
-            Some(Err(e)) => Err(self.scan_error(&e)),
-            None => Err(Error::coded(Code::YamlInvalid, "unexpected end of YAML").at(self.file)),
+    fn next(&mut self) -> Result<(Event, Span), Error> {
+        let internal = || {
+            Error::coded(Code::YamlInvalid, "the YAML parser failed on this text (an internal error of libyaml-safer)")
+                .at(self.file)
+        };
+        if self.failed {
+            return Err(internal());
         }
+        let event = match catch_unwind(AssertUnwindSafe(|| self.parser.parse())) {
+            Ok(Ok(event)) => event,
+            Ok(Err(e)) => return Err(self.scan_error(&e)),
+            Err(_) => {
+                self.failed = true;
+                return Err(internal());
+            }
+        };
+        #[allow(clippy::cast_possible_truncation, reason = "positions inside a file of at most 116 MiB")]
+        let span = Span { line: event.start_mark.line as usize + 1 };
+        let event = match event.data {
+            EventData::StreamStart { .. } => Event::StreamStart,
+            EventData::StreamEnd => Event::StreamEnd,
+            EventData::DocumentStart { .. } => Event::DocumentStart,
+            EventData::DocumentEnd { .. } => Event::DocumentEnd,
+            EventData::Scalar { value, anchor, tag, style, .. } => {
+                Event::Scalar { value, plain: style == ScalarStyle::Plain, anchor, tag }
+            }
+            EventData::Alias { anchor } => Event::Alias(anchor),
+            EventData::SequenceStart { anchor, .. } => Event::SequenceStart(anchor),
+            EventData::SequenceEnd => Event::SequenceEnd,
+            EventData::MappingStart { anchor, .. } => Event::MappingStart(anchor),
+            EventData::MappingEnd => Event::MappingEnd,
+        };
+        Ok((event, span))
     }
 
     pub(super) fn documents(&mut self) -> Result<Vec<Value>, Error> {
@@ -75,9 +136,9 @@ impl<'a> Reader<'a> {
         loop {
             let (ev, span) = self.next()?;
             match ev {
-                Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
+                Event::StreamStart | Event::DocumentEnd => {}
                 Event::StreamEnd => return Ok(docs),
-                Event::DocumentStart(_) => {
+                Event::DocumentStart => {
                     self.anchors.clear();
                     let (ev, span) = self.next()?;
                     let value = self.node(ev, span, &ValuesPath::root())?;
@@ -88,15 +149,15 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn node(&mut self, ev: Event<'a>, span: Span, path: &ValuesPath) -> Result<Value, Error> {
+    fn node(&mut self, ev: Event, span: Span, path: &ValuesPath) -> Result<Value, Error> {
         match ev {
-            Event::Scalar(text, style, anchor, tag) => {
-                let value = self.scalar(&text, style, tag.as_deref(), span)?;
+            Event::Scalar { value, plain, anchor, tag } => {
+                let value = self.scalar(value, plain, tag.as_deref(), span)?;
                 self.remember(anchor, &value, span)?;
                 Ok(value)
             }
-            Event::Alias(id) => {
-                let Some((value, size)) = self.anchors.get(&id) else {
+            Event::Alias(name) => {
+                let Some((value, size)) = self.anchors.get(&name) else {
                     return Err(self.error_at(span, "an alias (`*name`) refers to an unknown anchor"));
                 };
                 self.alias_nodes += size;
@@ -105,7 +166,7 @@ impl<'a> Reader<'a> {
                 }
                 Ok(value.clone())
             }
-            Event::SequenceStart(anchor, _) => {
+            Event::SequenceStart(anchor) => {
                 self.enter(span)?;
                 let mut items = Vec::new();
                 loop {
@@ -121,7 +182,7 @@ impl<'a> Reader<'a> {
                 self.remember(anchor, &value, span)?;
                 Ok(value)
             }
-            Event::MappingStart(anchor, _) => {
+            Event::MappingStart(anchor) => {
                 self.enter(span)?;
                 let value = Value::Map(self.mapping(path)?);
                 self.depth -= 1;
@@ -140,7 +201,7 @@ impl<'a> Reader<'a> {
             if matches!(ev, Event::MappingEnd) {
                 break;
             }
-            let is_merge = matches!(&ev, Event::Scalar(t, ScalarStyle::Plain, _, None) if t == "<<");
+            let is_merge = matches!(&ev, Event::Scalar { value, plain: true, tag: None, .. } if value == "<<");
             let key = if is_merge {
                 None
             } else {
@@ -168,7 +229,7 @@ impl<'a> Reader<'a> {
                 Some(key) => {
                     let child = path.child(&key);
                     if self.record_lines {
-                        self.lines.insert(child.clone(), key_span.start.line());
+                        self.lines.insert(child.clone(), key_span.line);
                     }
                     let value = self.node(ev, span, &child)?;
                     map.insert(key, value);
@@ -195,22 +256,19 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    fn node_without_lines(&mut self, ev: Event<'a>, span: Span) -> Result<Value, Error> {
+    fn node_without_lines(&mut self, ev: Event, span: Span) -> Result<Value, Error> {
         let record = std::mem::replace(&mut self.record_lines, false);
         let value = self.node(ev, span, &ValuesPath::root());
         self.record_lines = record;
         value
     }
 
-    fn scalar(&self, text: &str, style: ScalarStyle, tag: Option<&Tag>, span: Span) -> Result<Value, Error> {
-        let core = tag.filter(|t| t.is_yaml_core_schema()).map(|t| t.suffix.as_str());
-        if core == Some("str") {
-            return Ok(Value::String(text.into()));
+    fn scalar(&self, text: String, plain: bool, tag: Option<&str>, span: Span) -> Result<Value, Error> {
+        let core = tag.and_then(|t| t.strip_prefix(CORE_TAG));
+        if core == Some("str") || (!plain && core.is_none()) {
+            return Ok(Value::String(text));
         }
-        if style != ScalarStyle::Plain && core.is_none() {
-            return Ok(Value::String(text.into()));
-        }
-        let value = resolve_plain(text).map_err(|m| self.error_at(span, m))?;
+        let value = resolve_plain(&text).map_err(|m| self.error_at(span, m))?;
         Ok(match (core, value) {
             // `!!float 3`: go-yaml converts the integer as Go's float64(i) does.
             #[allow(clippy::cast_precision_loss, reason = "Go's float64(int64) conversion, exactly")]
@@ -221,8 +279,8 @@ impl<'a> Reader<'a> {
 
     /// Keeps a copy of an anchored node for its aliases. Copies count against the alias budget
     /// too: anchors nested in anchors (`&a [&b [&c ...]]`) would otherwise copy quadratically.
-    fn remember(&mut self, anchor: usize, value: &Value, span: Span) -> Result<(), Error> {
-        if anchor != 0 {
+    fn remember(&mut self, anchor: Option<String>, value: &Value, span: Span) -> Result<(), Error> {
+        if let Some(anchor) = anchor {
             let size = node_count(value);
             self.alias_nodes += size;
             if self.alias_nodes > MAX_ALIAS_NODES {
@@ -293,9 +351,12 @@ mod tests {
         let deep = format!("a:\n  {}x\n", "- ".repeat(100_000));
         let err = on_big_stack(move || parse_values(&deep, "values.yaml")).unwrap_err();
         assert_eq!(err.to_string().lines().next(), Some("values.yaml: nesting deeper than 10,000 levels (line 2)"));
-        let flow = format!("a: {}", "{a: ".repeat(1000));
+        // Flow collections nest as deep as block ones, as in go-yaml (saphyr-parser stopped at 255).
+        let flow = format!("a: {}1{}\n", "[".repeat(MAX_DEPTH - 1), "]".repeat(MAX_DEPTH - 1));
+        on_big_stack(move || parse_values(&flow, "values.yaml").map(|_| ())).unwrap();
+        let flow = format!("a: {}", "{a: ".repeat(100_000));
         let err = on_big_stack(move || parse_values(&flow, "values.yaml")).unwrap_err();
-        assert!(err.message.contains("nested deeper than 255 levels"), "{err}");
+        assert_eq!(err.to_string().lines().next(), Some("values.yaml: nesting deeper than 10,000 levels (line 1)"));
     }
 
     #[test]
@@ -319,6 +380,25 @@ mod tests {
             std::iter::once(Step::Key("a".into())).chain((1..3000).map(|_| Step::Key("k".into()))).collect(),
         );
         assert_eq!(lines.get(&deepest), Some(&3000));
+    }
+
+    /// go-yaml (libyaml) does not measure flow collections against the block indentation, so
+    /// Helm reads a list or map closed at its key's own column, or left of it; the refusals keep
+    /// Helm's words (tests/template-cases/values-yaml/ holds the accepted shapes, blessed by Helm).
+    #[test]
+    fn flow_collections_closed_at_their_key_s_column_read_as_in_go_yaml() {
+        let values = v("args: [\n  \"--a\",\n  \"--b\"\n]\nm: {\n  a: 1\n}\nnest:\n  l: [\nx\n]\n  after: 2\n");
+        assert_eq!(at(&values, "args[1]"), Value::String("--b".into()));
+        assert_eq!(at(&values, "m.a"), Value::Int(1));
+        assert_eq!(at(&values, "nest.l[0]"), Value::String("x".into()));
+        assert_eq!(at(&values, "nest.after"), Value::Int(2));
+        assert_eq!(key_lines("nest:\n  l: [\nx\n]\n  after: 2\n").get(&ValuesPath::parse("nest.after")), Some(&5));
+        // Helm v3.17.2 and v4.1.4: `yaml: line 1: did not find expected node content` / `expected key`.
+        let err = parse_values("key: [\n---\n]\n", "values.yaml").unwrap_err();
+        assert!(err.message.contains("did not find expected node content"), "{err}");
+        assert_eq!(err.line, Some(2));
+        let err = parse_values("a: [1,\n2] x\n", "values.yaml").unwrap_err();
+        assert!(err.message.contains("did not find expected key"), "{err}");
     }
 
     #[test]

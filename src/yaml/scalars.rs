@@ -9,7 +9,7 @@
     reason = "go-yaml's integer and float resolution and Go's number printing convert exactly as Go does"
 )]
 
-use crate::values::Value;
+use crate::values::{go_format_g, Value};
 
 /// A scalar as Go stores it in a `string` field of a struct read through sigs.k8s.io/yaml (how
 /// Helm reads Chart.yaml): `appVersion: 1.10` becomes "1.1", `0x10` becomes "16". `None` for
@@ -21,52 +21,6 @@ pub fn go_string(value: &Value) -> Option<String> {
         Value::Int(i) => Some(i.to_string()),
         Value::Float(f) => Some(go_format_g(*f, true)),
         Value::String(s) => Some(s.clone()),
-    }
-}
-
-/// Go's `strconv.FormatFloat(f, 'g', -1, bits)`: shortest digits, exponent form when the exponent
-/// is below -4 or at least 6 (`1e+06`, `1.2345678e+07`, `1e-05`).
-fn go_format_g(f: f64, bits32: bool) -> String {
-    let sci = if bits32 {
-        let x = f as f32;
-        if x.is_infinite() {
-            return if x > 0.0 { "+Inf".into() } else { "-Inf".into() };
-        }
-        format!("{x:e}")
-    } else {
-        if f.is_infinite() {
-            return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
-        }
-        format!("{f:e}")
-    };
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    let (mantissa, exp) = sci.split_once('e').expect("`{:e}` always has an exponent");
-    let exp: i32 = exp.parse().expect("`{:e}` exponent is an integer");
-    let (sign, mantissa) = match mantissa.strip_prefix('-') {
-        Some(m) => ("-", m),
-        None => ("", mantissa),
-    };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    if digits.chars().all(|c| c == '0') {
-        return format!("{sign}0");
-    }
-    if !(-4..6).contains(&exp) {
-        let (first, rest) = digits.split_at(1);
-        let frac = if rest.is_empty() { String::new() } else { format!(".{rest}") };
-        let esign = if exp < 0 { '-' } else { '+' };
-        return format!("{sign}{first}{frac}e{esign}{:02}", exp.abs());
-    }
-    if exp < 0 {
-        let zeros = "0".repeat((-exp - 1) as usize);
-        return format!("{sign}0.{zeros}{digits}");
-    }
-    let int_len = exp as usize + 1;
-    if digits.len() <= int_len {
-        format!("{sign}{digits}{}", "0".repeat(int_len - digits.len()))
-    } else {
-        format!("{sign}{}.{}", &digits[..int_len], &digits[int_len..])
     }
 }
 

@@ -52,7 +52,7 @@ fn a_values_file_with_a_syntax_error_names_file_and_line() {
     std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: app\nversion: 1.0.0\n").unwrap();
     std::fs::write(chart.join("values.yaml"), "image:\n  tag: [\n").unwrap();
     helm_retarget(&["overlay", "app", "--registry", MIRROR]).current_dir(dir.path()).status(2).stdout("").stderr(
-        "error[HR052]: app: values.yaml: invalid YAML: while parsing a node, did not find expected node content (column 1) (line 3)\n  \
+        "error[HR052]: app: values.yaml: invalid YAML: while parsing a flow node, did not find expected node content (column 1) (line 3)\n  \
          = hint: fix the YAML syntax at that line (indentation, quotes, brackets)\n",
     ).run();
 }

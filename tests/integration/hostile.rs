@@ -270,12 +270,13 @@ fn nesting_deeper_than_go_yaml_allows_is_refused_naming_the_limit() {
     sandbox.write("block/values.yaml", &deep);
     run(sandbox.dir.path(), &["scan", "block"], Input::None)
         .refused(&["block: values.yaml: nesting deeper than 10,000 levels", "(line 3)"]);
-    // Flow nesting stops at the YAML reader's own limit, named too.
+    // Flow nesting stops at the same limit, as in go-yaml.
     let mut flow = b"image: nginx:1\nlist: ".to_vec();
     flow.extend(b"[".repeat(100_000));
     app(&sandbox, "flow", "flow");
     sandbox.write("flow/values.yaml", &flow);
-    run(sandbox.dir.path(), &["scan", "flow"], Input::None).refused(&["nested deeper than 255 levels"]);
+    run(sandbox.dir.path(), &["scan", "flow"], Input::None)
+        .refused(&["flow: values.yaml: nesting deeper than 10,000 levels", "(line 2)"]);
     // The same depth in a -f file.
     sandbox.write("deep.yaml", &deep);
     app(&sandbox, "good", "good");

@@ -125,3 +125,61 @@ fn issue_8_values_helm_refuses_are_exit_2_with_helms_message() {
         .diagnostic("HR020")
         .run();
 }
+
+/// An image named in ConfigMap text that neither the overlay nor the post-renderer moves (a
+/// hard-coded sidecar in templated injector text) makes the overlay incomplete: written, exit 3
+/// with HR070 naming it, or exit 0 with an HR003 warning naming it under --allow-incomplete.
+#[test]
+fn an_image_nothing_moves_in_configmap_text_makes_the_overlay_incomplete() {
+    let chart = crate::cli::fixture("aspen-mesh");
+    let out = helm_retarget(&["overlay", "--registry", "reg.example"]).arg(&chart).status(3).diagnostic("HR070").run();
+    out.status(3).stderr_contains(
+        "error[HR070]: aspen-mesh: the overlay does not move 1 image(s) named in ConfigMap text, which neither values \
+         nor the post-renderer move:\n  busybox:1.28 (ConfigMap/istio-sidecar-injector data.config, \
+         aspen-mesh/templates/injector-configmap.yaml)\n",
+    );
+    assert!(out.stdout.contains("# Named in ConfigMap text"), "the overlay is written and says so:\n{}", out.stdout);
+    let accepted = helm_retarget(&["overlay", "--registry", "reg.example", "--allow-incomplete"])
+        .arg(&chart)
+        .diagnostic("HR003")
+        .stderr_contains("busybox:1.28 is named in ConfigMap/istio-sidecar-injector data.config text")
+        .run();
+    assert_eq!(accepted.stdout, out.stdout, "the same overlay either way");
+}
+
+/// Helm refuses to install a chart whose `kubeVersion` range misses the cluster's version; every
+/// command that plans an install refuses it the same way (HR022, Helm's message, exit 2, nothing
+/// written), for the Kubernetes version it renders for (v1.36.0, as `template` by default).
+#[test]
+fn every_command_refuses_a_chart_whose_kube_version_range_is_missed() {
+    let chart = root().join("fixtures/kube-version/needs-kubernetes-1-40");
+    let message = "chart requires kubeVersion: >=1.40.0-0 which is incompatible with Kubernetes v1.36.0";
+    let home = tempfile::tempdir().unwrap();
+    let helm = crate::helm_bin::Helm::V4.template(home.path(), &chart, &["--kube-version", "1.36.0"]).unwrap_err();
+    assert!(helm.contains(message), "{helm}");
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("relocated.tgz");
+    let c = chart.display().to_string();
+    let a = archive.display().to_string();
+    for args in [
+        vec!["scan", &c],
+        vec!["overlay", "--registry", "reg.example", &c],
+        vec!["mirror", "--registry", "reg.example", &c],
+        vec!["diff", &c, &c],
+        vec!["relocate", "--registry", "reg.example", "-o", &a, &c],
+        vec!["template", &c],
+    ] {
+        let out = helm_retarget(&args).status(2).diagnostic("HR022").stderr_contains(message).run();
+        assert_eq!(out.stdout, "", "{args:?}");
+    }
+    assert!(!archive.exists(), "a refused relocation wrote {a}");
+    let out = helm_retarget(&["verify", "--registry", "reg.example", "--chart", &c])
+        .stdin(String::new())
+        .status(2)
+        .diagnostic("HR022")
+        .stderr_contains(message)
+        .run();
+    assert_eq!(out.stdout, "");
+    // Within the range, it renders.
+    helm_retarget(&["template", "--kube-version", "1.40.1", &c]).stderr_notes().run();
+}

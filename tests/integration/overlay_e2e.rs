@@ -28,7 +28,13 @@ pub fn expected_on_mirror(image: &str) -> String {
 
 /// The overlay for `chart` as the binary writes it to stdout.
 pub fn generate_overlay(chart: &Path) -> (String, String) {
-    let out = helm_retarget(&["overlay"]).arg(chart).arg("--registry").arg(MIRROR).stderr_notes().run();
+    let out = helm_retarget(&["overlay"])
+        .arg(chart)
+        .arg("--registry")
+        .arg(MIRROR)
+        .accepting_text_images(chart)
+        .stderr_notes()
+        .run();
     (out.stdout.clone(), out.stderr.clone())
 }
 
@@ -199,7 +205,7 @@ fn check_overlay(chart: &Path, variant: Option<(&str, &serde_json::Value)>, fail
     if let Some((file, _)) = variant {
         run = run.arg("-f").arg(chart.join("ci").join(file));
     }
-    let out = run.stderr_notes().run();
+    let out = run.accepting_text_images(chart).stderr_notes().run();
     let overlay_text = out.stdout.clone();
     let overlay: serde_json::Value = serde_yaml::from_str(&overlay_text)
         .unwrap_or_else(|e| panic!("{name}: overlay is not YAML: {e}\n{overlay_text}"));
@@ -299,7 +305,9 @@ fn pod_specs(manifests: &BTreeMap<String, String>) -> Vec<(String, serde_yaml::V
 fn pull_secrets_reach_every_pod_through_the_keys_each_chart_reads() {
     for name in ["cloudzero-agent", "bitnami-style-library", "aspen-mesh", "stackstate"] {
         let chart = crate::cli::fixture(name);
-        let run = helm_retarget(&["overlay", "--registry", MIRROR, "--pull-secret", "mirror-creds"]).arg(&chart);
+        let run = helm_retarget(&["overlay", "--registry", MIRROR, "--pull-secret", "mirror-creds"])
+            .arg(&chart)
+            .accepting_text_images(&chart);
         // Only stackstate has pods whose charts read no pull-secret key: the HR011 warning names them.
         let out = if name == "stackstate" { run.diagnostic("HR011") } else { run.stderr_notes() }.run();
         let overlay: serde_json::Value = serde_yaml::from_str(&out.stdout).unwrap();

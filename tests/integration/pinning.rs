@@ -206,7 +206,11 @@ fn issue_13_overlay_pins_every_moved_image_where_the_chart_has_a_place_for_a_dig
         let name = chart.file_name().unwrap().to_string_lossy().into_owned();
         let dir = tempfile::tempdir().unwrap();
         let (lock_file, pins) = lock_for(&chart, dir.path());
-        let plain = helm_retarget(&["overlay", "--registry", MIRROR]).arg(&chart).stderr_notes().run();
+        let plain = helm_retarget(&["overlay", "--registry", MIRROR])
+            .arg(&chart)
+            .accepting_text_images(&chart)
+            .stderr_notes()
+            .run();
         // Refused (HR030) where no values key has a place for a digest; a turned-off subchart's
         // images are moved but not pinned (HR012).
         let refuses = matches!(
@@ -217,7 +221,10 @@ fn issue_13_overlay_pins_every_moved_image_where_the_chart_has_a_place_for_a_dig
                 | "operator-data-images"
                 | "piraeus"
         );
-        let pinned = helm_retarget(&["overlay", "--registry", MIRROR, "--pin-digests"]).arg(&lock_file).arg(&chart);
+        let pinned = helm_retarget(&["overlay", "--registry", MIRROR, "--pin-digests"])
+            .arg(&lock_file)
+            .arg(&chart)
+            .accepting_text_images(&chart);
         let pinned = if refuses {
             pinned.status(2).diagnostic("HR030")
         } else if matches!(name.as_str(), "bitnami-style-library" | "perfectscale-agent") {

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{fixture, helm_retarget};
+use crate::cli::{fixture, helm_retarget, root};
 use crate::engine;
 use crate::fixtures::fixture_charts;
 use crate::helm_bin::Helm;
@@ -26,10 +26,11 @@ fn relocate(
 
 /// The overlay, and whether it moves every image the chart renders (nothing left to the
 /// post-renderer, every template rendered). Images named only in ConfigMap text are moved by
-/// neither, so they are warned about and do not stop a relocation.
+/// neither: they are accepted here (`--allow-incomplete`, HR003).
 fn overlay_of(chart: &Path) -> (String, bool) {
     // The overlay says what it moves and what it cannot on stdout; stderr carries its table.
-    let out = helm_retarget(&["overlay", "--registry", MIRROR]).arg(chart).stderr_notes().run();
+    let out =
+        helm_retarget(&["overlay", "--registry", MIRROR]).arg(chart).accepting_text_images(chart).stderr_notes().run();
     let clean =
         out.status == 0 && !out.stdout.contains("# Not movable by values") && !out.stdout.contains("# INCOMPLETE");
     (out.stdout, clean)
@@ -64,7 +65,16 @@ fn issue_13_a_relocated_chart_renders_as_the_original_with_its_overlay() {
     for chart in fixture_charts() {
         let name = chart.file_name().unwrap().to_string_lossy().into_owned();
         let dir = tempfile::tempdir().unwrap();
+        // An image named only in ConfigMap text stays behind: refused (HR070, nothing written)
+        // unless --allow-incomplete, which names it (HR003).
+        let text_images = matches!(name.as_str(), "aspen-mesh" | "istio-style-hub");
+        let accept: &[&str] = if text_images { &["--allow-incomplete"] } else { &[] };
         let (overlay, clean) = overlay_of(&chart);
+        if text_images {
+            let (_, archive) =
+                relocate(&chart, dir.path(), &["--keep-version"], |run| run.status(2).diagnostic("HR070"));
+            assert!(!archive.exists(), "{name}: a refused relocation wrote {}", archive.display());
+        }
         // What relocate warns about, chart by chart: an image named only in ConfigMap text
         // (HR003), an image no template renders with the default values (HR004).
         let warnings: &[&str] = match name.as_str() {
@@ -72,7 +82,8 @@ fn issue_13_a_relocated_chart_renders_as_the_original_with_its_overlay() {
             "alias-outside-version-range" | "bitnami-style-library" | "cilium-style" | "prometheus-style" => &["HR004"],
             _ => &[],
         };
-        let (out, archive) = relocate(&chart, dir.path(), &["--keep-version"], |run| {
+        let args = [&["--keep-version"][..], accept].concat();
+        let (out, archive) = relocate(&chart, dir.path(), &args, |run| {
             if clean {
                 run.diagnostics(warnings)
             } else {
@@ -204,4 +215,35 @@ fn issue_13_a_refused_or_failed_relocation_writes_nothing() {
         .stderr_contains("is not a semver build suffix")
         .run();
     assert!(!dir.path().join("x.tgz").exists());
+}
+
+/// `helm dependency build` checks Chart.lock's digest against Chart.yaml's dependencies before it
+/// fetches anything: a relocated chart whose dependencies point at the mirror carries a lock with
+/// the mirror's repository and the digest Helm computes for it, so both Helms go on to fetch
+/// (from an address nothing listens on here) instead of refusing the lock as out of sync.
+#[test]
+fn issue_13_the_lock_follows_the_dependency_repository_and_helm_dependency_build_accepts_it() {
+    let chart = root().join("fixtures/relocate/locked-dependencies");
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = "oci://127.0.0.1:9/charts";
+    let (out, archive) = relocate(&chart, dir.path(), &["--dependency-repository", mirror], |run| run);
+    out.status(0);
+    let lock = file_in_archive(&archive, "Chart.lock");
+    assert!(lock.contains(&format!("- name: cache\n  repository: {mirror}\n  version: 1.2.7\n")), "{lock}");
+    assert!(!lock.contains("charts.example.org"), "{lock}");
+    assert!(lock.contains("generated: \"2026-11-30T09:15:00.000000000Z\"\n"), "{lock}");
+    let unpacked = dir.path().join("unpacked");
+    std::fs::create_dir(&unpacked).unwrap();
+    let status = std::process::Command::new("tar").arg("xzf").arg(&archive).arg("-C").arg(&unpacked).status().unwrap();
+    assert!(status.success());
+    for helm in Helm::ALL {
+        let home = tempfile::tempdir().unwrap();
+        // The fixture's own lock is in sync: Helm stops only at the repository it cannot reach.
+        for (what, path) in [("fixture", chart.clone()), ("relocated", unpacked.join("locked-app"))] {
+            let out = helm.command(home.path()).args(["dependency", "build"]).arg(&path).output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "{helm:?} {what}: fetched from nowhere?\n{stderr}");
+            assert!(!stderr.contains("out of sync"), "{helm:?} {what}: {stderr}");
+        }
+    }
 }

@@ -158,3 +158,30 @@ fn overlay_refuses_an_overlay_whose_violation_lies_at_a_path_no_overlay_key_name
         out.stderr
     );
 }
+
+/// The overlay an operator passes to an operand chart (`--operand`) must pass the operand chart's
+/// schema as well: the operator merges it over the operand's defaults, and Helm refuses what the
+/// schema refuses there. Here moving the operand's image needs `image.registry`, which its
+/// schema forbids: HR043 names the operand and the key, nothing is written.
+#[test]
+fn overlay_refuses_an_operand_overlay_the_operand_schema_refuses() {
+    let chart = root().join("fixtures/schema/operator-with-strict-operand");
+    let operand = chart.join("operands/ledger");
+    let out = helm_retarget(&["overlay", "--registry", "reg.example", "--operand"])
+        .arg(format!("ledger={}", operand.display()))
+        .arg(&chart)
+        .status(2)
+        .diagnostic("HR043")
+        .stderr_contains("--operand ledger: ledger: the chart's values.schema.json refuses the overlay")
+        .stderr_contains("  image.registry (chart ledger): at '/image': additional properties 'registry' not allowed")
+        .run();
+    assert_eq!(out.stdout, "");
+    // What the operator would pass (the custom resource's values with that key) is what Helm refuses.
+    let dir = tempfile::tempdir().unwrap();
+    let passed = dir.path().join("passed.yaml");
+    std::fs::write(&passed, "replicas: 3\nimage:\n  registry: reg.example\n").unwrap();
+    let helm = helm_error(&operand, &["-f", passed.to_str().unwrap()]);
+    assert!(helm.contains("additional properties 'registry' not allowed"), "{helm}");
+    // Without the operand, the operator's own overlay is fine.
+    helm_retarget(&["overlay", "--registry", "reg.example"]).arg(&chart).stderr_notes().run();
+}

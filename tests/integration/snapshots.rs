@@ -22,7 +22,12 @@ fn scan_tables() {
 #[test]
 fn overlays() {
     for chart in fixture_charts() {
-        let out = helm_retarget(&["overlay", "--registry", MIRROR]).arg(&chart).status(0).stderr_notes().run();
+        let out = helm_retarget(&["overlay", "--registry", MIRROR])
+            .arg(&chart)
+            .accepting_text_images(&chart)
+            .status(0)
+            .stderr_notes()
+            .run();
         insta::assert_snapshot!(format!("overlay-{}", name_of(&chart)), out.stdout);
     }
 }

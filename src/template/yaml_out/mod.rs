@@ -131,10 +131,16 @@ fn emit_scalar(out: &mut Traced, v: &TValue, indent: usize) {
     }
 }
 
-/// Numbers pass through JSON first: whole floats come back as YAML ints.
+/// Numbers pass through JSON first: whole floats come back as YAML ints when go-yaml reads their
+/// JSON text (shortest digits, `12345678901234567000`) as an int64 or uint64, else as floats
+/// (`1e+20`).
 fn yaml_float(f: f64) -> String {
-    if f.fract() == 0.0 && f.abs() < 1e21 {
-        format!("{}", f as i128)
+    let json = format!("{f}");
+    let whole = (f.fract() == 0.0 && f.abs() < 1e21).then_some(json.as_str());
+    if let Some(i) = whole.and_then(|j| j.parse::<i64>().ok()) {
+        i.to_string()
+    } else if let Some(u) = whole.and_then(|j| j.parse::<u64>().ok()) {
+        u.to_string()
     } else if f.is_nan() {
         ".nan".into()
     } else if f.is_infinite() {
