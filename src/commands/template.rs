@@ -30,7 +30,7 @@ pub fn template(args: &cli::Template) -> Result<Outcome> {
         report::error(&Error::coded(Code::HelmRefusesValues, error.to_string()));
         return Ok(Outcome::Errored);
     }
-    let enabled = renderer.enabled_charts(&user);
+    let enabled = renderer.enabled_in(&render);
     let mut unrendered: Vec<Unrendered> = renderer
         .parse_errors
         .iter()

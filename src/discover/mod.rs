@@ -81,6 +81,11 @@ pub fn images(render: &TreeRender) -> Vec<RenderedImage> {
     render.templates.iter().flat_map(|t| t.images.get_or_init(|| images_of(t)).iter().cloned()).collect()
 }
 
+/// A renderer of `root` that finds each template's images in the thread that renders it.
+pub fn renderer(root: &Chart) -> TreeRenderer<'_> {
+    TreeRenderer::new(root).finding_images(images_of)
+}
+
 /// The images of one rendered template.
 fn images_of(t: &crate::render::RenderedTemplate) -> Vec<RenderedImage> {
     let mut out = Vec::new();
@@ -112,7 +117,7 @@ fn images_of(t: &crate::render::RenderedTemplate) -> Vec<RenderedImage> {
 
 /// Scans one chart tree: every image site with its trace, shape and global-registry behaviour.
 pub fn scan(root: &Chart, user: &Value) -> Scan {
-    let renderer = TreeRenderer::new(root);
+    let renderer = renderer(root);
     let (user, placeholders, baseline) = renderer.with_placeholders(user);
     let user = &user;
     let base_images = images(&baseline);

@@ -155,7 +155,7 @@ pub fn plan(
     mapping: &RegistryMapping,
     pull_secrets: &[String],
 ) -> crate::error::Result<RetargetPlan> {
-    let renderer = TreeRenderer::new(root);
+    let renderer = discover::renderer(root);
     let (base, placeholders, baseline_render) = renderer.with_placeholders(user);
     let effective = baseline_render.covering.clone();
     let baseline = discover::images(&baseline_render);

@@ -40,7 +40,13 @@ pub struct TreeRenderer<'a> {
     uses_subcharts: bool,
     /// Templates that did not parse: their images cannot be traced (the post-renderer still moves them).
     pub parse_errors: Vec<TemplateError>,
+    /// Finds each rendered template's images in the thread that rendered it (set by discover,
+    /// listed after this module); without one they are found on first use.
+    finder: Option<ImageFinder>,
 }
+
+/// The images of one rendered template (discover's finder, handed down so render need not name it).
+pub type ImageFinder = fn(&RenderedTemplate) -> Vec<crate::site::RenderedImage>;
 
 /// One rendered template file.
 #[derive(Debug)]
@@ -164,7 +170,16 @@ impl<'a> TreeRenderer<'a> {
             }
         }
         let uses_subcharts = charts.iter().any(|e| e.chart.templates.iter().any(|t| t.source.contains("Subcharts")));
-        TreeRenderer { root, charts, engine, options, uses_subcharts, parse_errors }
+        TreeRenderer { root, charts, engine, options, uses_subcharts, parse_errors, finder: None }
+    }
+
+    /// This renderer, finding each template's images as it renders it (on the worker thread, so
+    /// the parsing of rendered manifests is spread over the cores too); `RenderedTemplate::images`
+    /// then holds them from the start.
+    #[must_use]
+    pub fn finding_images(mut self, finder: ImageFinder) -> Self {
+        self.finder = Some(finder);
+        self
     }
 
     /// Renders every manifest template of every chart (libraries only lend helpers) with `user`
@@ -178,14 +193,28 @@ impl<'a> TreeRenderer<'a> {
     /// Renders what Helm renders: only the charts enabled under `user` (no disabled subchart made
     /// to render, no placeholders), for `helm-retarget template` and the verdict on what Helm does.
     pub fn render_enabled(&self, user: &Value) -> TreeRender {
-        let enabled = self.enabled_charts(user);
-        self.render_selected(user, Some(&enabled), false)
+        // One composition of the values serves both the choice of charts and their render.
+        let (effective, status) = chart::effective_values_and_status(self.root, user);
+        let disabled = status.into_disabled();
+        let enabled = self.enabled_given(&disabled);
+        self.render_composed(user, effective, disabled, Some(&enabled), false)
     }
 
     /// The charts (indexes into `charts`) whose conditions and tags hold under `user`.
     pub fn enabled_charts(&self, user: &Value) -> BTreeSet<usize> {
         let (_, status) = chart::effective_values_and_status(self.root, user);
-        (0..self.charts.len()).filter(|&i| !status.is_off(&self.charts[i].chart.path)).collect()
+        self.enabled_given(&status.into_disabled())
+    }
+
+    /// The charts enabled under the values `render` was made with: `enabled_charts` of those
+    /// values, read off the render instead of composing the values again.
+    pub fn enabled_in(&self, render: &TreeRender) -> BTreeSet<usize> {
+        self.enabled_given(&render.disabled)
+    }
+
+    fn enabled_given(&self, disabled: &BTreeMap<ChartPath, String>) -> BTreeSet<usize> {
+        let off = |path: &ChartPath| disabled.keys().any(|p| path.starts_with(p));
+        (0..self.charts.len()).filter(|&i| !off(&self.charts[i].chart.path)).collect()
     }
 
     /// The chart a template of that name belongs to: the longest prefix `<prefix>/templates/`.
@@ -204,7 +233,18 @@ impl<'a> TreeRenderer<'a> {
     /// enabled (and lists them in `.Subcharts`), as scan and the planner do.
     fn render_selected(&self, user: &Value, only: Option<&BTreeSet<usize>>, cover_disabled: bool) -> TreeRender {
         let (effective, status) = chart::effective_values_and_status(self.root, user);
-        let disabled = status.into_disabled();
+        self.render_composed(user, effective, status.into_disabled(), only, cover_disabled)
+    }
+
+    /// `render_selected` with the values already composed: `effective` and `disabled` are those of `user`.
+    fn render_composed(
+        &self,
+        user: &Value,
+        effective: Value,
+        disabled: BTreeMap<ChartPath, String>,
+        only: Option<&BTreeSet<usize>>,
+        cover_disabled: bool,
+    ) -> TreeRender {
         // Helm gives a disabled subchart no values at all; to cover its images before a user turns
         // it on, render it with the values it would have if its condition and tags held.
         let enabling = if disabled.is_empty() { None } else { Some(self.enabling_values(user)) };
@@ -259,7 +299,8 @@ impl<'a> TreeRenderer<'a> {
         } else {
             // Each chart's context is its own (built from plain values, read by its templates
             // only), so charts render in parallel; the order below does not depend on scheduling.
-            in_parallel(groups.len(), |job| {
+            let templates = groups.iter().map(|(_, names)| names.len()).sum();
+            in_parallel(groups.len(), templates, |job| {
                 let (index, names) = &groups[job];
                 let entry = &self.charts[*index];
                 let Some(from) = sources[*index] else { unreachable!("only charts with a context are listed") };
@@ -295,7 +336,12 @@ impl<'a> TreeRenderer<'a> {
                     .render(name, dot)
                     .map(|o| normalize_output(o, &entry.values_base))
                     .map_err(|e| normalize_error(e, &entry.values_base));
-                (*place, RenderedTemplate { chart: index, name: name.clone(), output, images: Default::default() })
+                let template =
+                    RenderedTemplate { chart: index, name: name.clone(), output, images: std::cell::OnceCell::new() };
+                if let Some(find) = self.finder {
+                    let _ = template.images.set(find(&template));
+                }
+                (*place, template)
             })
             .collect()
     }
