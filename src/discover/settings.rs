@@ -31,6 +31,24 @@ pub struct RegistrySetting {
 /// (`*_REGISTRY`, `*_REPO_URL`, `*_IMAGE_REPOSITORY`) whose value is a host or a `host/org` prefix.
 /// A `registry` beside a `repository` composes a reference and is a site of its own, not a setting.
 pub fn registry_settings(render: &TreeRender) -> Vec<RegistrySetting> {
+    settings_of(render, Shape::Source)
+}
+
+/// The values at the places `registry_settings` reads, whatever they hold (`REG/quay.io/org`
+/// too): what a values key set for a registry setting renders to, which a mapping that keeps
+/// the source host below the target (`layout: keep-host`) writes with a `/` in it.
+pub fn registry_setting_values(render: &TreeRender) -> Vec<RegistrySetting> {
+    settings_of(render, Shape::Any)
+}
+
+/// Which values of a registry-setting place count: a host or a `host/org` prefix, or any text.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Source,
+    Any,
+}
+
+fn settings_of(render: &TreeRender, shape: Shape) -> Vec<RegistrySetting> {
     let mut out = Vec::new();
     for t in &render.templates {
         let Ok(output) = &t.output else { continue };
@@ -50,13 +68,13 @@ pub fn registry_settings(render: &TreeRender) -> Vec<RegistrySetting> {
             let mut found: Vec<(String, Option<usize>, String)> = Vec::new();
             if let Some(spec_path) = crate::kube::pod_spec_path(&kind) {
                 let spec = doc.get(&ValuesPath::parse(&spec_path.join(".")));
-                for (field, name, value) in env_sources(spec, &spec_path.join(".")) {
+                for (field, name, value) in env_sources(spec, &spec_path.join("."), shape) {
                     let at = env_value_at(text_of, &name, &value);
                     found.push((field, at, value));
                 }
             } else {
                 let mut fields = Vec::new();
-                settings_in(&doc, &mut String::new(), &mut fields);
+                settings_in(&doc, &mut String::new(), shape, &mut fields);
                 let data = match kind.as_str() {
                     "ConfigMap" => "data",
                     "Secret" => "stringData",
@@ -73,7 +91,7 @@ pub fn registry_settings(render: &TreeRender) -> Vec<RegistrySetting> {
                         for document in inner {
                             let mut path = String::new();
                             let mut inside = Vec::new();
-                            settings_in(&document, &mut path, &mut inside);
+                            settings_in(&document, &mut path, shape, &mut inside);
                             fields.extend(inside.into_iter().map(|(f, h)| (format!("{data}.{key}: {f}"), h)));
                         }
                     }
@@ -112,7 +130,7 @@ const TEXT_LIMIT: usize = 1 << 20;
 
 /// Container env vars of a pod spec that name where images come from and hold a host or a
 /// `host/org` prefix (not a whole repository: that is an image site): (field path, name, value).
-fn env_sources(spec: Option<&Value>, spec_path: &str) -> Vec<(String, String, String)> {
+fn env_sources(spec: Option<&Value>, spec_path: &str, shape: Shape) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     let Some(spec) = spec else { return out };
     for list in crate::kube::CONTAINER_LISTS {
@@ -123,7 +141,7 @@ fn env_sources(spec: Option<&Value>, spec_path: &str) -> Vec<(String, String, St
                 let get = |k: &str| var.get(&ValuesPath::parse(k)).and_then(Value::as_str);
                 let (Some(name), Some(value)) = (get("name"), get("value")) else { continue };
                 let names = crate::kube::names_an_image_source(name) || crate::kube::names_an_image(name);
-                if names && is_source(value) {
+                if names && (shape == Shape::Any || is_source(value)) {
                     out.push((format!("{spec_path}.{list}[{i}].env[{j}].value"), name.to_string(), value.to_string()));
                 }
             }
@@ -168,13 +186,13 @@ fn env_value_at(text: &str, name: &str, value: &str) -> Option<usize> {
     None
 }
 
-fn settings_in(value: &Value, path: &mut String, out: &mut Vec<(String, String)>) {
+fn settings_in(value: &Value, path: &mut String, shape: Shape, out: &mut Vec<(String, String)>) {
     let Value::Map(map) = value else {
         if let Value::List(items) = value {
             for (i, item) in items.iter().enumerate() {
                 let len = path.len();
                 path.push_str(&format!("[{i}]"));
-                settings_in(item, path, out);
+                settings_in(item, path, shape, out);
                 path.truncate(len);
             }
         }
@@ -188,10 +206,14 @@ fn settings_in(value: &Value, path: &mut String, out: &mut Vec<(String, String)>
         }
         path.push_str(key);
         match child {
-            Value::String(host) if key.to_ascii_lowercase().contains("registry") && !composes && is_host(host) => {
+            Value::String(host)
+                if key.to_ascii_lowercase().contains("registry")
+                    && !composes
+                    && (shape == Shape::Any || is_host(host)) =>
+            {
                 out.push((path.clone(), host.clone()));
             }
-            _ => settings_in(child, path, out),
+            _ => settings_in(child, path, shape, out),
         }
         path.truncate(len);
     }

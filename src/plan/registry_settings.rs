@@ -64,8 +64,9 @@ impl Planner<'_, '_> {
             let (before_render, before) = self.images_with(&[]);
             let extra = [(key.clone(), Value::String(new.clone()))];
             let (render, after) = self.images_with(&extra);
-            let landed =
-                discover::registry_settings(&render).iter().any(|s| s.location == setting.location && s.host == new);
+            let landed = discover::registry_setting_values(&render)
+                .iter()
+                .any(|s| s.location == setting.location && s.host == new);
             let images_kept = before.iter().all(|(id, i)| after.get(id).is_some_and(|a| a.text == i.text));
             let fails =
                 render.new_failures(baseline_failures).len() > before_render.new_failures(baseline_failures).len();

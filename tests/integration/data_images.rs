@@ -247,3 +247,26 @@ fn image_sources_in_operator_env_and_config_files_move_with_the_overlay() {
     assert!(moved.stdout.contains(&format!("value: {MIRROR}/relaycorp/relay-init\n")), "{}", moved.stdout);
     assert!(moved.stdout.contains(&format!("value: \"{MIRROR}/relaycorp/relay-probe\"\n")), "{}", moved.stdout);
 }
+
+/// Under `layout: keep-host` a registry setting becomes `REG/<old host>` (with a `/`): the
+/// planner still finds the setting where it was after setting its key, so it moves with the
+/// overlay instead of being left to the user with HR010.
+#[test]
+fn registry_settings_move_under_the_keep_host_layout_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let mapping = dir.path().join("keep-host.yaml");
+    std::fs::write(&mapping, format!("registry: {MIRROR}\nlayout: keep-host\n")).unwrap();
+    let chart = fixture("operator-env-sources");
+    let before = env_sources(&engine::render(&chart, &serde_json::json!({})));
+    let out = helm_retarget(&["overlay", "--mapping"]).arg(&mapping).arg(&chart).status(0).stderr_notes().run();
+    let overlay: serde_json::Value = serde_yaml::from_str(&out.stdout).unwrap();
+    let after = env_sources(&engine::render(&chart, &overlay));
+    let want: Vec<String> = before.iter().map(|v| format!("{MIRROR}/{v}")).collect();
+    assert_eq!(after, want, "{}", out.stdout);
+
+    let chart = fixture("operator-data-images");
+    let out = helm_retarget(&["overlay", "--mapping"]).arg(&mapping).arg(&chart).status(0).stderr_notes().run();
+    let overlay: serde_json::Value = serde_yaml::from_str(&out.stdout).unwrap();
+    let settings = &engine::render(&chart, &overlay)["fleet-operator/templates/image-set.yaml"];
+    assert!(settings.contains(&format!("container-registry: {MIRROR}/quay.example.net\n")), "{settings}");
+}

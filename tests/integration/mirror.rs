@@ -546,13 +546,7 @@ fn overlay_post_render_and_mirror_follow_the_same_pull_through_preset() {
             // An image named in ConfigMap text that nothing moves is accepted here (exit 3 else).
             let overlay_run =
                 with_mapping("overlay").arg(&chart).status(0).stderr_notes().accepting_text_images(&chart);
-            // keep-host renames the operator's registry setting below its host (quay.example.net
-            // becomes REG/quay.example.net), which its values key cannot do alone.
-            let out = if name == "operator-data-images" && layout.keep_host {
-                overlay_run.diagnostic("HR010").run()
-            } else {
-                overlay_run.run()
-            };
+            let out = overlay_run.run();
             let overlay: serde_json::Value = serde_yaml::from_str(&out.stdout).unwrap();
             let overlay = if overlay.is_null() { serde_json::json!({}) } else { overlay };
             let unmovable = post_render_only(&out.stdout);
