@@ -18,7 +18,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use helm_retarget::reference::Reference;
-use helm_retarget::rewrite::rewrite_stream;
+use helm_retarget::rewrite::{self, rewrite_stream};
 
 const TARGET_BYTES: usize = 55 * 1024 * 1024;
 const MIRROR: &str = "harbor.example.com";
@@ -45,6 +45,13 @@ fn main() {
     let me = std::env::current_exe().unwrap();
     let ours =
         measure("post-render (library, spooled)", Command::new(&me).env("POST_RENDER_BENCH_WORKER", &stream), &dir);
+    // The same binary with the fast block-YAML reader turned off: every document read by libyaml,
+    // which is what post-render did before the fast reader.
+    let full = measure(
+        "post-render, full reader only",
+        Command::new(&me).env("POST_RENDER_BENCH_WORKER", &stream).env("HELM_RETARGET_FULL_READER", "1"),
+        &dir,
+    );
     let cat = measure("cat", Command::new("cat").arg(&stream), &dir);
     write_kustomization(&small_dir);
     let kustomize =
@@ -54,7 +61,7 @@ fn main() {
 
     println!();
     println!("{:<32} {:>10} {:>12} {:>14}", "contender", "seconds", "MB/s", "peak RSS MB");
-    for (m, size) in [(&ours, mb), (&cat, mb), (&ours_small, small_mb), (&kustomize, small_mb)] {
+    for (m, size) in [(&ours, mb), (&full, mb), (&cat, mb), (&ours_small, small_mb), (&kustomize, small_mb)] {
         println!("{:<32} {:>10.3} {:>12.1} {:>14.1}", m.name, m.seconds, size / m.seconds, m.peak_kb as f64 / 1024.0);
     }
     println!();
@@ -64,8 +71,27 @@ fn main() {
         kustomize.seconds / ours_small.seconds
     );
     println!("post-render takes {:.1}x the time of cat (target <= 10x)", ours.seconds / cat.seconds);
+    println!("the fast reader is {:.1}x the full reader's speed", full.seconds / ours.seconds);
+    let text = std::fs::read(&stream).unwrap();
+    let (read, total) = rewrite::fast_reader_coverage(&text).unwrap_or_else(|e| panic!("{e}"));
+    println!("fast reader: read {read} of {total} documents (the rest went to libyaml); its trees equal libyaml's");
+    let same = output_of(&me, &stream, false) == output_of(&me, &stream, true);
+    println!("output with the fast reader equals the full reader's byte for byte: {same}");
+    assert!(same, "the fast reader changed the output");
     let largest = std::fs::read_to_string(dir.join("largest-document")).unwrap_or_default();
     println!("largest document: {largest} bytes; post-render peak RSS {:.1} MB", ours.peak_kb as f64 / 1024.0);
+}
+
+/// The worker's whole output for `stream`, with the fast reader or with the full reader only.
+fn output_of(me: &Path, stream: &Path, full_reader: bool) -> Vec<u8> {
+    let mut command = Command::new(me);
+    command.env("POST_RENDER_BENCH_WORKER", stream);
+    if full_reader {
+        command.env("HELM_RETARGET_FULL_READER", "1");
+    }
+    let out = command.stderr(Stdio::inherit()).output().unwrap();
+    assert!(out.status.success());
+    out.stdout
 }
 
 /// The post-renderer as the CLI will run it: stream -> spool -> stdout.

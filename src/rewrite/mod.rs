@@ -10,6 +10,7 @@
 //! This file holds the public entry points and what they return; `scanner` walks the stream one
 //! document at a time, `splice` writes a site's new text into the document's bytes.
 
+mod block;
 mod scanner;
 mod sites;
 mod splice;
@@ -261,6 +262,45 @@ pub fn rewrite_stream_by(
     summary.objects = scanner.objects;
     summary.notes = scanner.notes;
     Ok(summary)
+}
+
+/// Runs `f` with every document read by the full YAML reader (libyaml), bypassing the fast reader
+/// for plain block YAML (`block`): the output must not differ, and the differential tests, the
+/// fuzz target and the benchmark check that it does not. `HELM_RETARGET_FULL_READER=1` does the
+/// same for a whole process.
+#[doc(hidden)]
+pub fn with_full_reader<T>(f: impl FnOnce() -> T) -> T {
+    tree::with_full_reader(true, f)
+}
+
+/// Reads `text` with both readers: `Ok(true)` when the fast reader vouched for it and built the
+/// very tree libyaml builds, `Ok(false)` when it left the text to libyaml, `Err` (both trees, or
+/// libyaml's error) when it vouched wrongly. For the differential tests and the fuzz target.
+#[doc(hidden)]
+pub fn fast_reader_agrees(text: &str) -> Result<bool, String> {
+    let Some(fast) = block::parse(text) else {
+        return Ok(false);
+    };
+    match tree::parse_full(text) {
+        Ok(full) if full == fast => Ok(true),
+        Ok(full) => Err(format!("the fast reader read {text:?} as\n{fast:#?}\nlibyaml as\n{full:#?}")),
+        Err(e) => Err(format!("the fast reader read {text:?}, which libyaml refuses: {e:?}")),
+    }
+}
+
+/// `fast_reader_agrees` on each document of a stream as post-render splits it: how many the fast
+/// reader read, of how many; `Err` on the first it read wrongly.
+#[doc(hidden)]
+pub fn fast_reader_coverage(input: &[u8]) -> Result<(usize, usize), String> {
+    let (mut read, mut total) = (0, 0);
+    for chunk in stream::chunks(input) {
+        total += 1;
+        let Ok(text) = std::str::from_utf8(chunk.bytes) else { continue };
+        if fast_reader_agrees(&without_glued_comment(text)).map_err(|e| format!("line {}: {e}", chunk.first_line))? {
+            read += 1;
+        }
+    }
+    Ok((read, total))
 }
 
 #[derive(Debug, Serialize)]

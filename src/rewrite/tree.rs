@@ -7,6 +7,7 @@
 )]
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -124,12 +125,43 @@ enum Open<'a> {
     Mapping(Vec<(Node<'a>, Node<'a>)>, Option<Node<'a>>, Option<String>),
 }
 
+thread_local! {
+    /// Whether this thread reads every text with libyaml (`tree::parse_full`), bypassing the fast
+    /// reader: set by `with_full_reader`, or for a whole process by the internal environment
+    /// variable `HELM_RETARGET_FULL_READER=1` (benchmarks and differential tests compare the two).
+    static FULL_READER: Cell<bool> =
+        Cell::new(std::env::var_os("HELM_RETARGET_FULL_READER").is_some_and(|v| !v.is_empty() && v != "0"));
+}
+
+/// Runs `f` with this thread's reader forced to the full one (`full`) or left to choose.
+pub(crate) fn with_full_reader<T>(full: bool, f: impl FnOnce() -> T) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            FULL_READER.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(FULL_READER.with(|c| c.replace(full)));
+    f()
+}
+
+/// Every document in `text`, as `parse_full` gives them: read by the fast reader (`block`) when
+/// it vouches for the text, else by libyaml.
+pub(crate) fn parse(text: &str) -> Result<Vec<Document<'_>>, SyntaxError> {
+    if !FULL_READER.with(Cell::get) {
+        if let Some(documents) = super::block::parse(text) {
+            return Ok(documents);
+        }
+    }
+    parse_full(text)
+}
+
 /// Parses every document in `text` with libyaml's grammar (through libyaml-safer, a safe port of
 /// the C library that go-yaml, and so Helm and Kubernetes, was translated from), so the reader
 /// accepts what Helm accepts: flow collections whose lines or closing brackets sit at any
 /// indentation, quoted scalars continued at column 0, and the rest of libyaml's leniencies.
 /// Aliases are resolved to copies of the node their anchor names (see `Scalar::alias`).
-pub(crate) fn parse(text: &str) -> Result<Vec<Document<'_>>, SyntaxError> {
+pub(crate) fn parse_full(text: &str) -> Result<Vec<Document<'_>>, SyntaxError> {
     // libyaml-safer 0.3.0 panics on a block scalar that ends the input without a line break; a
     // break appended at the very end moves no position. A panic it still has is an error here.
     let terminated;
@@ -273,7 +305,7 @@ fn parse_terminated<'t>(text: &'t str, input: &str) -> Result<Vec<Document<'t>>,
 
 /// A block scalar's span and line from its first line with content (libyaml's start at the `|`
 /// or `>` header), which is where the lines of its value begin to be written.
-fn block_content(text: &str, span: Range<usize>, line: usize) -> (Range<usize>, usize) {
+pub(super) fn block_content(text: &str, span: Range<usize>, line: usize) -> (Range<usize>, usize) {
     let Some(header_end) = text[span.clone()].find('\n').map(|i| span.start + i + 1) else {
         return (span, line);
     };
@@ -300,7 +332,7 @@ fn node_count(node: &Node<'_>) -> usize {
 }
 
 /// The line of the first scalar in `node`, where a mapping's content begins.
-fn first_line(node: &Node<'_>) -> Option<usize> {
+pub(super) fn first_line(node: &Node<'_>) -> Option<usize> {
     match node {
         Node::Scalar(s) => Some(s.line),
         Node::Sequence(items) => items.iter().find_map(first_line),

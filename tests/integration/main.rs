@@ -7,6 +7,7 @@ mod fixtures; // every fixture chart renders; the independent image walker the o
 mod overlay_e2e; // overlays rendered by the real engine: images on the mirror, nothing else changed
 mod post_render_e2e; // post-render of real renders: every image moved, only reference text changed
 mod rewrite; // post-render on hand-written streams: exact bytes out, only references changed
+mod fast_path; // the fast block-YAML reader against libyaml: same bytes, report and errors on every stream, mutants too
 mod snapshots; // reviewed snapshots of scan tables and overlays for every fixture
 mod stderr_snapshots; // reviewed snapshots of what every command prints on stderr, for every fixture (NO_COLOR)
 mod cli_contract; // exact messages and exit codes: bad input, stdin, -o, --check, fail-closed post-render

@@ -100,7 +100,14 @@ impl Finder<'_> {
         let mut line_start = 0;
         for (n, line) in value.split('\n').enumerate() {
             let mut found: Vec<Range<usize>> = Vec::new();
-            let rules: &[&regex::Regex] = if list_only { &[assignment] } else { &[toml, flag, assignment] };
+            // Every rule needs a `=`, and the first two `image` in the line: a line without them
+            // is not searched (most lines of a config text, so this is most of the time saved).
+            let names_image = line.as_bytes().windows(5).any(|w| w.eq_ignore_ascii_case(b"image"));
+            let rules: &[&regex::Regex] = match (line.contains('='), list_only || !names_image) {
+                (false, _) => &[],
+                (true, true) => &[assignment],
+                (true, false) => &[toml, flag, assignment],
+            };
             for rule in rules {
                 for captures in rule.captures_iter(line) {
                     let Some(m) = captures.get(1) else { continue };
@@ -108,6 +115,10 @@ impl Finder<'_> {
                         found.push(m.range());
                     }
                 }
+            }
+            if found.is_empty() {
+                line_start += line.len() + 1;
+                continue;
             }
             // Another reference elsewhere on the line makes the line ambiguous: which of them the
             // program reads is a guess.
