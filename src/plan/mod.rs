@@ -143,8 +143,9 @@ struct Planner<'a, 'c> {
     current: std::cell::RefCell<Option<(Value, std::rc::Rc<TreeRender>)>>,
 }
 
-/// Plans the overlay for one chart tree. Two different images that the mapping would put on one
-/// destination are an error naming both (the overlay would silently swap one for the other).
+/// Plans the overlay for one chart tree, every render (the probes too) for the cluster `options`
+/// describes. Two different images that the mapping would put on one destination are an error
+/// naming both (the overlay would silently swap one for the other).
 #[allow(
     clippy::too_many_lines,
     reason = "the strategies run in one order that reads top to bottom; each step is a call"
