@@ -145,6 +145,30 @@ fn images_chosen_by_capabilities_are_moved_for_the_cluster_given() {
     assert!(images.contains(&format!("{MIRROR}/example/gateway-exporter:0.5.0")), "{images:?}");
     assert!(off_the_mirror(&images).is_empty(), "left on their source registry: {images:?}");
 
+    // Pinned from an images lock of that cluster's images: the pins are checked by renders for it.
+    let lock = dir.path().join("images.lock.yaml");
+    let (legacy, exporter) = (format!("sha256:{}", "a".repeat(64)), format!("sha256:{}", "b".repeat(64)));
+    std::fs::write(
+        &lock,
+        format!(
+            "images:\n  - source: docker.io/example/gateway-legacy:1.9.3\n    destination: \
+             {MIRROR}/example/gateway-legacy:1.9.3\n    digest: {legacy}\n  - source: \
+             quay.io/example/gateway-exporter:0.5.0\n    destination: {MIRROR}/example/gateway-exporter:0.5.0\n    \
+             digest: {exporter}\n"
+        ),
+    )
+    .unwrap();
+    let mut flags = vec!["--pin-digests", lock.to_str().unwrap()];
+    flags.extend_from_slice(&cluster);
+    let pinned = overlay_file(dir.path(), &chart, &flags, "pinned.yaml");
+    assert_eq!(
+        helm_images(home.path(), &chart, &pinned, &cluster),
+        BTreeSet::from([
+            format!("{MIRROR}/example/gateway-legacy:1.9.3@{legacy}"),
+            format!("{MIRROR}/example/gateway-exporter:0.5.0@{exporter}")
+        ])
+    );
+
     // mirror copies the images that cluster renders, as Helm renders them.
     let list = |flags: &[&str]| -> BTreeSet<String> {
         let out = helm_retarget(&["mirror", "--registry", MIRROR, "--format", "list"])
