@@ -149,7 +149,8 @@ fn overlay_in_process(archive: &Path, mapping: &RegistryMapping) -> (usize, usiz
     let input = helm_retarget::cli::Input::Path(archive.to_path_buf());
     let chart = commands::load_chart(&input).unwrap_or_else(|e| panic!("{input}: {e}"));
     let user = commands::user_values(&Default::default()).expect("no values flags");
-    let planned = plan::plan(&chart, &user, mapping, &[]).expect("plan");
+    let planned =
+        plan::plan(&chart, &user, mapping, &[], &helm_retarget::render::RenderOptions::default()).expect("plan");
     black_box(overlay::to_yaml(&planned));
     let moved = planned.moves.iter().filter(|m| matches!(m.outcome, plan::Outcome::Moved { .. })).count();
     (moved, planned.moves.len())

@@ -11,18 +11,25 @@ use crate::error::{Error, Result};
 use crate::lock::ImagesLock;
 use crate::plan::{Outcome, RetargetPlan};
 use crate::reference::Reference;
-use crate::render::TreeRenderer;
+use crate::render::{RenderOptions, TreeRenderer};
 use crate::site::{Part, RenderedImage, SiteId};
 use crate::values::{Value, ValuesPath};
 
 /// `plan` with its overlay extended so that every moved image renders `destination@digest` (its
-/// tag kept where the chart keeps one) as `lock` says; `user` are the values it was planned with.
+/// tag kept where the chart keeps one) as `lock` says; `user` are the values it was planned with,
+/// `options` the cluster it was planned for.
 #[allow(
     clippy::too_many_lines,
     reason = "one pass per image kind over the plan, kept together so their order stays visible"
 )]
-pub fn pin_digests(mut plan: RetargetPlan, root: &Chart, user: &Value, lock: &ImagesLock) -> Result<RetargetPlan> {
-    let renderer = TreeRenderer::new(root);
+pub fn pin_digests(
+    mut plan: RetargetPlan,
+    root: &Chart,
+    user: &Value,
+    lock: &ImagesLock,
+    options: &RenderOptions,
+) -> Result<RetargetPlan> {
+    let renderer = TreeRenderer::with_options(root, options.clone());
     let (base, _, _) = renderer.with_placeholders(user);
     let render = |overlay: &Value| {
         let render = renderer.render(&crate::values::coalesce(&base, overlay));

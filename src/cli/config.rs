@@ -6,8 +6,8 @@ use std::io::BufRead;
 use std::path::PathBuf;
 
 use super::{
-    Cli, Command, CompletenessArgs, DiffArgs, DiffFormat, MirrorArgs, OverlayArgs, PostRenderArgs, RelocateArgs,
-    ScanArgs, ScanFormat, Switch, TargetArgs, TemplateArgs, ValuesArgs, VerifyArgs,
+    Cli, ClusterArgs, Command, CompletenessArgs, DiffArgs, DiffFormat, MirrorArgs, OverlayArgs, PostRenderArgs,
+    RelocateArgs, ScanArgs, ScanFormat, Switch, TargetArgs, TemplateArgs, ValuesArgs, VerifyArgs,
 };
 use crate::diagnostic::Code;
 use crate::error::{Context, Error, Result};
@@ -124,6 +124,20 @@ fn allow_incomplete(args: &CompletenessArgs) -> bool {
     args.allow_incomplete
 }
 
+impl ClusterArgs {
+    /// `base` rendered for this cluster: `--kube-version` parsed as Helm reads it (HR062 when it
+    /// is not a version), `--api-versions` added to the group/versions Helm serves offline.
+    fn render(self, base: RenderOptions) -> Result<RenderOptions> {
+        let mut render = base;
+        if let Some(version) = &self.kube_version {
+            render.kube_version = RenderOptions::parse_kube_version(version)
+                .map_err(|e| Error::coded(Code::KubeVersionInvalid, e).at("--kube-version"))?;
+        }
+        render.api_versions.extend(self.api_versions.into_iter().filter(|v| !v.is_empty()));
+        Ok(render)
+    }
+}
+
 impl TargetArgs {
     /// The registry mapping `--registry` and `--mapping` describe, read and checked.
     pub fn mapping(&self) -> Result<RegistryMapping> {
@@ -159,7 +173,7 @@ impl TryFrom<Cli> for Config {
 
     fn try_from(cli: Cli) -> Result<Config> {
         Ok(match cli.command {
-            Command::Scan(args) => Config::Scan(args.into()),
+            Command::Scan(args) => Config::Scan(args.try_into()?),
             Command::Overlay(args) => Config::Overlay(args.try_into()?),
             Command::Relocate(args) => Config::Relocate(args.try_into()?),
             Command::PostRender(args) => Config::PostRender(args.try_into()?),
@@ -178,17 +192,21 @@ pub struct Scan {
     pub values: Values,
     pub allow_incomplete: bool,
     pub explain: Option<String>,
+    pub render: RenderOptions,
 }
 
-impl From<ScanArgs> for Scan {
-    fn from(args: ScanArgs) -> Scan {
-        Scan {
+impl TryFrom<ScanArgs> for Scan {
+    type Error = Error;
+
+    fn try_from(args: ScanArgs) -> Result<Scan> {
+        Ok(Scan {
+            render: args.cluster.render(RenderOptions::default())?,
             allow_incomplete: allow_incomplete(&args.completeness),
             charts: charts(args.charts),
             format: args.format,
             values: args.values.into(),
             explain: args.explain,
-        }
+        })
     }
 }
 
@@ -206,12 +224,14 @@ pub struct Overlay {
     pub pin_digests: Option<PathBuf>,
     /// Each operand's name in the operator's values, and its chart.
     pub operands: Vec<(String, Input)>,
+    pub render: RenderOptions,
 }
 
 impl TryFrom<OverlayArgs> for Overlay {
     type Error = Error;
 
     fn try_from(args: OverlayArgs) -> Result<Overlay> {
+        let render = args.cluster.render(RenderOptions::default())?;
         let mapping = args.target.mapping()?;
         if !args.operands.is_empty() && args.charts.len() > 1 {
             return Err(Error::coded(Code::OperandNeedsOneChart, "--operand needs exactly one operator CHART"));
@@ -228,6 +248,7 @@ impl TryFrom<OverlayArgs> for Overlay {
             values: args.values.into(),
             pin_digests: args.pin_digests,
             operands: args.operands.into_iter().map(|(name, chart)| (name, Input::new(chart))).collect(),
+            render,
         })
     }
 }
@@ -244,13 +265,16 @@ pub struct Relocate {
     pub pin_digests: Option<PathBuf>,
     pub values: Values,
     pub allow_incomplete: bool,
+    pub render: RenderOptions,
 }
 
 impl TryFrom<RelocateArgs> for Relocate {
     type Error = Error;
 
     fn try_from(args: RelocateArgs) -> Result<Relocate> {
+        let render = args.cluster.render(RenderOptions::default())?;
         Ok(Relocate {
+            render,
             mapping: args.target.mapping()?,
             allow_incomplete: allow_incomplete(&args.completeness),
             chart: Input::new(args.chart),
@@ -290,13 +314,29 @@ pub struct Verify {
     pub mapping: RegistryMapping,
     pub chart: Option<Input>,
     pub input: Input,
+    /// What `--chart` is rendered for.
+    pub render: RenderOptions,
 }
 
 impl TryFrom<VerifyArgs> for Verify {
     type Error = Error;
 
     fn try_from(args: VerifyArgs) -> Result<Verify> {
-        Ok(Verify { mapping: args.target.mapping()?, chart: args.chart.map(Input::new), input: Input::new(args.input) })
+        if args.chart.is_none() && (args.cluster.kube_version.is_some() || !args.cluster.api_versions.is_empty()) {
+            // Without --chart nothing is rendered: a cluster given for nothing would be ignored.
+            return Err(Error::coded(
+                Code::CommandLineInvalid,
+                "verify: --kube-version and --api-versions say what --chart is rendered for, and no --chart is given",
+            )
+            .hint("pass --chart CHART, or leave the cluster flags out"));
+        }
+        let render = args.cluster.render(RenderOptions::default())?;
+        Ok(Verify {
+            mapping: args.target.mapping()?,
+            chart: args.chart.map(Input::new),
+            input: Input::new(args.input),
+            render,
+        })
     }
 }
 
@@ -316,6 +356,7 @@ pub struct Mirror {
     pub chart_archive: Option<ChartArchive>,
     pub values: Values,
     pub allow_incomplete: bool,
+    pub render: RenderOptions,
 }
 
 /// `--chart-archive` (a file: `helm push` takes a packaged chart, and the scripts name it by its
@@ -367,6 +408,7 @@ impl TryFrom<MirrorArgs> for Mirror {
         if args.charts.is_empty() && args.from_manifests.is_empty() {
             return Err(Error::coded(Code::NothingToMirror, "nothing to mirror"));
         }
+        let render = args.cluster.render(RenderOptions::default())?;
         let mapping = args.target.mapping()?;
         if args.format == crate::mirror::Format::Bundle && args.template.is_none() && args.output.is_none() {
             return Err(Error::coded(
@@ -392,6 +434,7 @@ impl TryFrom<MirrorArgs> for Mirror {
             with_referrers: args.with_referrers,
             chart_archive,
             values: args.values.into(),
+            render,
         })
     }
 }
@@ -412,12 +455,15 @@ pub struct Diff {
     pub mirrored: Option<Input>,
     pub values: Values,
     pub allow_incomplete: bool,
+    /// What both versions are rendered for.
+    pub render: RenderOptions,
 }
 
 impl TryFrom<DiffArgs> for Diff {
     type Error = Error;
 
     fn try_from(args: DiffArgs) -> Result<Diff> {
+        let render = args.cluster.render(RenderOptions::default())?;
         let mapping = match (&args.target.registry, &args.target.mapping) {
             (None, None) => None,
             _ => Some(args.target.mapping()?),
@@ -443,6 +489,7 @@ impl TryFrom<DiffArgs> for Diff {
             // clap requires --mirrored with --fail-on-new-images; alone it is read by nothing.
             mirrored: args.mirrored.filter(|_| args.fail_on_new_images).map(Input::new),
             values: args.values.into(),
+            render,
         })
     }
 }
@@ -459,13 +506,11 @@ impl TryFrom<TemplateArgs> for Template {
     type Error = Error;
 
     fn try_from(args: TemplateArgs) -> Result<Template> {
-        let mut render =
-            RenderOptions { release_name: args.release_name, namespace: args.namespace, ..RenderOptions::default() };
-        if let Some(version) = &args.kube_version {
-            render.kube_version = RenderOptions::parse_kube_version(version)
-                .map_err(|e| Error::coded(Code::KubeVersionInvalid, e).at("--kube-version"))?;
-        }
-        render.api_versions.extend(args.api_versions.into_iter().filter(|v| !v.is_empty()));
+        let render = args.cluster.render(RenderOptions {
+            release_name: args.release_name,
+            namespace: args.namespace,
+            ..RenderOptions::default()
+        })?;
         Ok(Template {
             allow_incomplete: allow_incomplete(&args.completeness),
             chart: Input::new(args.chart),

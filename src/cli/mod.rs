@@ -130,14 +130,23 @@ pub struct TemplateArgs {
     /// Namespace (`.Release.Namespace`).
     #[arg(short = 'n', long = "namespace", value_name = "NS", default_value = "default")]
     pub namespace: String,
-    /// Kubernetes version for `.Capabilities.KubeVersion` (default: the one Helm 4.2 assumes).
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub completeness: CompletenessArgs,
+}
+
+/// The cluster a chart is rendered for, as `helm template` takes it: every command that renders
+/// a chart renders (and checks the chart's `kubeVersion` range) for this one.
+#[derive(Debug, Args, Default)]
+pub struct ClusterArgs {
+    /// Kubernetes version for `.Capabilities.KubeVersion` and the chart's `kubeVersion` range
+    /// (default: the one Helm 4.2 assumes, v1.36.0).
     #[arg(long = "kube-version", value_name = "VERSION")]
     pub kube_version: Option<String>,
     /// Extra group/versions for `.Capabilities.APIVersions` (repeatable or comma-separated).
     #[arg(short = 'a', long = "api-versions", value_name = "VERSION", value_delimiter = ',')]
     pub api_versions: Vec<String>,
-    #[command(flatten)]
-    pub completeness: CompletenessArgs,
 }
 
 #[derive(Debug, Args)]
@@ -149,6 +158,8 @@ pub struct ScanArgs {
     pub format: ScanFormat,
     #[command(flatten)]
     pub values: ValuesArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     #[command(flatten)]
     pub completeness: CompletenessArgs,
     /// Explain one reference (or registry host): template -> object -> field -> values keys,
@@ -201,6 +212,8 @@ pub struct OverlayArgs {
     #[command(flatten)]
     pub values: ValuesArgs,
     #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
     pub completeness: CompletenessArgs,
     /// Also pin every moved image to its digest from this images lock (`mirror --format lock`):
     /// in the chart's `digest` key, else after the tag; an image with no place for one is an error.
@@ -241,6 +254,8 @@ pub struct RelocateArgs {
     /// into the relocated chart.
     #[command(flatten)]
     pub values: ValuesArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// Also accept templates that did not render and images only the post-renderer can move
     /// (they stay on their source registry in the relocated chart).
     #[command(flatten)]
@@ -285,6 +300,9 @@ pub struct VerifyArgs {
     /// The chart the manifests came from: name the values key that controls each stray image.
     #[arg(long, value_name = "CHART")]
     pub chart: Option<String>,
+    /// With --chart: the cluster its images are found for (the chart is rendered for it).
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// Manifest stream to check (`-` or omitted: stdin).
     #[arg(value_name = "FILE", default_value = "-")]
     pub input: String,
@@ -330,6 +348,8 @@ pub struct MirrorArgs {
     #[command(flatten)]
     pub values: ValuesArgs,
     #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
     pub completeness: CompletenessArgs,
 }
 
@@ -356,6 +376,8 @@ pub struct DiffArgs {
     /// Values for both versions (the same flags as `helm upgrade`).
     #[command(flatten)]
     pub values: ValuesArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     #[command(flatten)]
     pub completeness: CompletenessArgs,
 }

@@ -74,28 +74,28 @@ pub fn user_values(args: &Values) -> Result<Value> {
 
 /// Helm's install action refuses a chart whose `kubeVersion` range misses the cluster's version
 /// (only the chart being installed is checked, not its subcharts), as `helm template` does for the
-/// version it renders for. Every command that plans an install renders for `kube_version`.
+/// version it renders for. Every command that renders a chart renders for `kube_version` (its
+/// `--kube-version`, else the version Helm 4.2 assumes) and checks it here.
 pub(super) fn check_kube_version(chart: &Chart, kube_version: &str) -> Result<()> {
     let required = chart.metadata.document.get(&ValuesPath::parse("kubeVersion")).and_then(yaml::go_string);
     match required.filter(|r| !r.is_empty()) {
-        Some(range) if !crate::semver::in_range(&range, kube_version) => Err(Error::coded(
-            Code::KubeVersionIncompatible,
-            format!("chart requires kubeVersion: {range} which is incompatible with Kubernetes {kube_version}"),
-        )),
+        Some(range) if !crate::semver::in_range(&range, kube_version) => {
+            let error = Error::coded(
+                Code::KubeVersionIncompatible,
+                format!("chart requires kubeVersion: {range} which is incompatible with Kubernetes {kube_version}"),
+            )
+            .at(chart.display_path());
+            Err(if kube_version == crate::render::KUBE_VERSION {
+                error.hint(format!(
+                    "without --kube-version, charts are rendered for Kubernetes {kube_version} (the version Helm 4.2 \
+                     assumes): pass the cluster's version with --kube-version V"
+                ))
+            } else {
+                error
+            })
+        }
         _ => Ok(()),
     }
-}
-
-/// `check_kube_version` for the commands without `--kube-version`: they render for the version
-/// Helm 4.2 assumes, and say so.
-pub(super) fn check_default_kube_version(chart: &Chart) -> Result<()> {
-    check_kube_version(chart, crate::render::KUBE_VERSION).map_err(|e| {
-        e.at(chart.display_path()).hint(format!(
-            "this command renders for Kubernetes {} (the version Helm 4.2 assumes), and Helm refuses to install \
-             this chart there; `helm-retarget template --kube-version V` renders for another version",
-            crate::render::KUBE_VERSION
-        ))
-    })
 }
 
 /// Helm checks the merged values against every enabled chart's values.schema.json before it
@@ -232,12 +232,17 @@ pub(super) fn text_images_left(
     Some(Error::coded(Code::TextImagesStayBehind, message).at(chart))
 }
 
-/// Runs `each` on every chart argument; a bad chart is reported and the rest still run.
-pub(super) fn for_each_chart<T>(charts: &[Input], mut each: impl FnMut(Chart) -> Result<T>) -> (Vec<T>, bool) {
+/// Runs `each` on every chart argument whose `kubeVersion` range holds `kube_version`; a bad chart
+/// is reported and the rest still run.
+pub(super) fn for_each_chart<T>(
+    charts: &[Input],
+    kube_version: &str,
+    mut each: impl FnMut(Chart) -> Result<T>,
+) -> (Vec<T>, bool) {
     let mut out = Vec::new();
     let mut errored = false;
     for input in charts {
-        match load_chart(input).and_then(|c| check_default_kube_version(&c).map(|()| c)).and_then(&mut each) {
+        match load_chart(input).and_then(|c| check_kube_version(&c, kube_version).map(|()| c)).and_then(&mut each) {
             Ok(t) => out.push(t),
             Err(e) => {
                 report::error(&e);

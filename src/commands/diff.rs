@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::mirror::MirrorPlan;
 use crate::{overlay, plan, report, source};
 
-use super::common::{add_scan, check_default_kube_version, load_chart, report_unrendered, user_values};
+use super::common::{add_scan, check_kube_version, load_chart, report_unrendered, user_values};
 use super::Outcome;
 
 /// What a chart upgrade changes: images added, removed and retagged, and how the overlay changes.
@@ -16,12 +16,12 @@ pub fn diff(args: &cli::Diff) -> Result<Outcome> {
     let user = user_values(&args.values)?;
     let old = load_chart(&args.old)?;
     let new = load_chart(&args.new)?;
-    check_default_kube_version(&old)?;
-    check_default_kube_version(&new)?;
+    check_kube_version(&old, &args.render.kube_version)?;
+    check_kube_version(&new, &args.render.kube_version)?;
     let mut plans = [MirrorPlan::new(), MirrorPlan::new()];
     let mut verdict = Outcome::Success;
     for ((plan, chart), arg) in plans.iter_mut().zip([&old, &new]).zip([&args.old, &args.new]) {
-        let scan = discover::scan(chart, &user);
+        let scan = discover::scan(chart, &user, &args.render);
         verdict = verdict.and(report_unrendered(&arg.arg(), &scan.unrendered, "comparison", args.allow_incomplete));
         add_scan(plan, &scan, &args.plan_mapping);
     }
@@ -36,7 +36,8 @@ pub fn diff(args: &cli::Diff) -> Result<Outcome> {
     let changes = crate::diff::compare_images(&plans[0], &plans[1]);
     let (overlay_diff, knobs) = match mapping {
         Some(m) => {
-            let (before, after) = (plan::plan(&old, &user, m, &[])?, plan::plan(&new, &user, m, &[])?);
+            let (before, after) =
+                (plan::plan(&old, &user, m, &[], &args.render)?, plan::plan(&new, &user, m, &[], &args.render)?);
             let knobs = crate::diff::compare_knobs((&old, &before), (&new, &after));
             let unified = crate::diff::unified(
                 &overlay::to_yaml(&before),

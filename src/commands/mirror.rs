@@ -43,11 +43,15 @@ pub fn mirror(args: &cli::Mirror) -> Result<Outcome> {
     let mapping = &args.mapping;
     let user = user_values(&args.values)?;
     let mut plan = MirrorPlan::new();
-    let (mut scans, mut errored) = for_each_chart(&args.charts, |chart| Ok(discover::scan(&chart, &user)));
+    let (mut scans, mut errored) = for_each_chart(&args.charts, &args.render.kube_version, |chart| {
+        Ok(discover::scan(&chart, &user, &args.render))
+    });
     // An operand chart is installed by the operator with its own defaults (plus what the operator
     // merges in, which moves no image to a new source).
     let empty = Value::Map(Map::new());
-    let (operand_scans, operand_errors) = for_each_chart(&args.operands, |chart| Ok(discover::scan(&chart, &empty)));
+    let (operand_scans, operand_errors) = for_each_chart(&args.operands, &args.render.kube_version, |chart| {
+        Ok(discover::scan(&chart, &empty, &args.render))
+    });
     scans.extend(operand_scans);
     errored |= operand_errors;
     let mut verdict = Outcome::Success;

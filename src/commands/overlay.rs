@@ -25,11 +25,11 @@ pub fn overlay(args: &cli::Overlay) -> Result<Outcome> {
         .map(|(name, arg)| load_chart(arg).map(|c| (name.clone(), c)).map_err(|e| e.at(format!("--operand {name}"))))
         .collect::<Result<_>>()?;
     let lock = args.pin_digests.as_deref().map(crate::lock::ImagesLock::from_file).transpose()?;
-    let (plans, errored) = for_each_chart(&args.charts, |chart| {
+    let (plans, errored) = for_each_chart(&args.charts, &args.render.kube_version, |chart| {
         check_schema(&chart, &user).map_err(|e| e.at(chart.display_path()))?;
-        let operator = plan::plan(&chart, &user, mapping, &args.pull_secrets)?;
+        let operator = plan::plan(&chart, &user, mapping, &args.pull_secrets, &args.render)?;
         let operator = match &lock {
-            Some(lock) => crate::pin::pin_digests(operator, &chart, &user, lock)?,
+            Some(lock) => crate::pin::pin_digests(operator, &chart, &user, lock, &args.render)?,
             None => operator,
         };
         // After pinning: a digest key the chart's schema refuses must not reach the overlay.
@@ -37,7 +37,8 @@ pub fn overlay(args: &cli::Overlay) -> Result<Outcome> {
         if operands.is_empty() {
             return Ok(operator);
         }
-        let (operator, found) = plan::with_operands(operator, &chart, &user, &operands, mapping, &args.pull_secrets)?;
+        let (operator, found) =
+            plan::with_operands(operator, &chart, &user, &operands, mapping, &args.pull_secrets, &args.render)?;
         // The operand overlays are now keys of the operator's overlay (its schema sees them), and
         // the operator passes them to each operand chart, whose schema must accept them too: the
         // values at the operand's map (the user's and the overlay's) over the operand's defaults.

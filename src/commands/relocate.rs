@@ -8,7 +8,7 @@ use crate::plan::{self, Outcome as Move};
 use crate::report;
 
 use super::common::{
-    check_default_kube_version, check_overlay_schema, check_schema, moves_table, report_unrendered, text_images_left,
+    check_kube_version, check_overlay_schema, check_schema, moves_table, report_unrendered, text_images_left,
     user_values,
 };
 use super::Outcome;
@@ -19,12 +19,12 @@ pub fn relocate(args: &cli::Relocate) -> Result<Outcome> {
     let user = user_values(&args.values)?;
     let files = args.chart.read_chart()?;
     let chart = chart::load(&files)?;
-    check_default_kube_version(&chart)?;
+    check_kube_version(&chart, &args.render.kube_version)?;
     let lock = args.pin_digests.as_deref().map(crate::lock::ImagesLock::from_file).transpose()?;
     check_schema(&chart, &user)?;
-    let p = plan::plan(&chart, &user, mapping, &args.pull_secrets)?;
+    let p = plan::plan(&chart, &user, mapping, &args.pull_secrets, &args.render)?;
     let p = match &lock {
-        Some(lock) => crate::pin::pin_digests(p, &chart, &user, lock)?,
+        Some(lock) => crate::pin::pin_digests(p, &chart, &user, lock, &args.render)?,
         None => p,
     };
     // The relocated defaults are the overlay: a key the schema refuses would break every install.

@@ -15,9 +15,9 @@ use super::Outcome;
 
 pub fn scan(args: &cli::Scan) -> Result<Outcome> {
     let user = user_values(&args.values)?;
-    let (scans, errored) = for_each_chart(&args.charts, |chart| {
+    let (scans, errored) = for_each_chart(&args.charts, &args.render.kube_version, |chart| {
         check_schema(&chart, &user).map_err(|e| e.at(chart.display_path()))?;
-        Ok(discover::scan(&chart, &user))
+        Ok(discover::scan(&chart, &user, &args.render))
     });
     for s in &scans {
         if !s.placeholders.is_empty() {

@@ -10,7 +10,7 @@ use crate::error::{Context, Result};
 use crate::values::{Map, Value};
 use crate::{report, rewrite};
 
-use super::common::{check_default_kube_version, load_chart};
+use super::common::{check_kube_version, load_chart};
 use super::Outcome;
 
 /// Lists every image of a manifest stream that is not on the target registry; exit 1 if any.
@@ -19,8 +19,8 @@ pub fn verify(args: &cli::Verify) -> Result<Outcome> {
     let controls = match &args.chart {
         Some(chart) => {
             let chart = load_chart(chart)?;
-            check_default_kube_version(&chart)?;
-            discover::scan(&chart, &Value::Map(Map::new())).sites
+            check_kube_version(&chart, &args.render.kube_version)?;
+            discover::scan(&chart, &Value::Map(Map::new()), &args.render).sites
         }
         None => Vec::new(),
     };

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::chart::Chart;
 use crate::reference::Reference;
-use crate::render::{TreeRender, TreeRenderer};
+use crate::render::{RenderOptions, TreeRender, TreeRenderer};
 pub use crate::site::{Part, RenderedImage, SiteId};
 use crate::values::{Value, ValuesPath};
 pub use gaps::{idle_images, unrendered, IdleImage, Unrendered};
@@ -81,9 +81,10 @@ pub fn images(render: &TreeRender) -> Vec<RenderedImage> {
     render.templates.iter().flat_map(|t| t.images.get_or_init(|| images_of(t)).iter().cloned()).collect()
 }
 
-/// A renderer of `root` that finds each template's images in the thread that renders it.
-pub fn renderer(root: &Chart) -> TreeRenderer<'_> {
-    TreeRenderer::new(root).finding_images(images_of)
+/// A renderer of `root` for the cluster `options` describes, that finds each template's images in
+/// the thread that renders it.
+pub fn renderer<'a>(root: &'a Chart, options: &RenderOptions) -> TreeRenderer<'a> {
+    TreeRenderer::with_options(root, options.clone()).finding_images(images_of)
 }
 
 /// The images of one rendered template.
@@ -115,9 +116,10 @@ fn images_of(t: &crate::render::RenderedTemplate) -> Vec<RenderedImage> {
     out
 }
 
-/// Scans one chart tree: every image site with its trace, shape and global-registry behaviour.
-pub fn scan(root: &Chart, user: &Value) -> Scan {
-    let renderer = renderer(root);
+/// Scans one chart tree, rendered for the cluster `options` describes: every image site with its
+/// trace, shape and global-registry behaviour.
+pub fn scan(root: &Chart, user: &Value, options: &RenderOptions) -> Scan {
+    let renderer = renderer(root, options);
     let (user, placeholders, baseline) = renderer.with_placeholders(user);
     let user = &user;
     let base_images = images(&baseline);

@@ -13,7 +13,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::discover::{self, RenderedImage, SiteId};
 use crate::mapping::RegistryMapping;
 use crate::reference::Reference;
-use crate::render::{TreeRender, TreeRenderer};
+use crate::render::{RenderOptions, TreeRender, TreeRenderer};
 use crate::site::ObjectRef;
 use crate::values::{Value, ValuesPath};
 
@@ -143,8 +143,9 @@ struct Planner<'a, 'c> {
     current: std::cell::RefCell<Option<(Value, std::rc::Rc<TreeRender>)>>,
 }
 
-/// Plans the overlay for one chart tree. Two different images that the mapping would put on one
-/// destination are an error naming both (the overlay would silently swap one for the other).
+/// Plans the overlay for one chart tree, every render (the probes too) for the cluster `options`
+/// describes. Two different images that the mapping would put on one destination are an error
+/// naming both (the overlay would silently swap one for the other).
 #[allow(
     clippy::too_many_lines,
     reason = "the strategies run in one order that reads top to bottom; each step is a call"
@@ -154,8 +155,9 @@ pub fn plan(
     user: &Value,
     mapping: &RegistryMapping,
     pull_secrets: &[String],
+    options: &RenderOptions,
 ) -> crate::error::Result<RetargetPlan> {
-    let renderer = discover::renderer(root);
+    let renderer = discover::renderer(root, options);
     let (base, placeholders, baseline_render) = renderer.with_placeholders(user);
     let effective = baseline_render.covering.clone();
     let baseline = discover::images(&baseline_render);
@@ -406,7 +408,7 @@ mod testing {
     /// The plan of a chart under its own defaults onto `mirror.example`.
     pub(super) fn plan_to_mirror(chart: &Chart, pull_secrets: &[String]) -> RetargetPlan {
         let mapping = RegistryMapping::from_registry("mirror.example").unwrap();
-        plan(chart, &Value::Map(BTreeMap::new()), &mapping, pull_secrets).unwrap()
+        plan(chart, &Value::Map(BTreeMap::new()), &mapping, pull_secrets, &RenderOptions::default()).unwrap()
     }
 
     pub(super) fn effective(pairs: &[(&str, &str)]) -> Value {

@@ -7,7 +7,7 @@ use super::{plan, Outcome, RetargetPlan};
 use crate::chart::Chart;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::mapping::RegistryMapping;
-use crate::render::{TreeRender, TreeRenderer};
+use crate::render::{RenderOptions, TreeRender, TreeRenderer};
 use crate::site::{ObjectField, ObjectRef};
 use crate::values::{Step, Value, ValuesPath};
 
@@ -33,7 +33,8 @@ const OPERAND_PROBES: usize = 64;
 /// that the operator chart's templates render whole into a custom-resource field. That map is
 /// found by rendering: each candidate map gets a probe key, and the one whose whole content then
 /// appears as a mapping in a custom resource (not a pod spec) is the operand's values. Maps whose
-/// path names the operand are tried first, deepest first.
+/// path names the operand are tried first, deepest first. Every render is for the cluster `options`
+/// describes, the operands' too.
 pub fn with_operands(
     mut operator: RetargetPlan,
     root: &Chart,
@@ -41,12 +42,13 @@ pub fn with_operands(
     operands: &[(String, Chart)],
     mapping: &RegistryMapping,
     pull_secrets: &[String],
+    options: &RenderOptions,
 ) -> crate::error::Result<(RetargetPlan, Vec<Operand>)> {
-    let renderer = TreeRenderer::new(root);
+    let renderer = TreeRenderer::with_options(root, options.clone());
     let (base, _, _) = renderer.with_placeholders(user);
     let mut found = Vec::new();
     for (name, chart) in operands {
-        let operand = plan(chart, &Value::Map(BTreeMap::default()), mapping, pull_secrets)
+        let operand = plan(chart, &Value::Map(BTreeMap::default()), mapping, pull_secrets, options)
             .map_err(|e| e.at(format!("operand {name}")))?;
         let values = crate::values::coalesce(&base, &operator.overlay);
         let render = renderer.render(&values);

@@ -80,7 +80,9 @@ pub struct RenderOptions {
 }
 
 impl Default for RenderOptions {
-    /// What scan, overlay, mirror and diff render with: release `release` in `default`.
+    /// What scan, overlay, mirror, diff, relocate and verify render with: release `release` in
+    /// `default`, for Kubernetes v1.36.0 and Helm's API versions unless `--kube-version` and
+    /// `--api-versions` say otherwise.
     fn default() -> Self {
         RenderOptions {
             release_name: "release".to_string(),

@@ -105,6 +105,51 @@ fn arguments_are_checked_before_any_file_is_read() {
         .run();
 }
 
+/// A bad `--kube-version` is refused (HR062) by every command that renders, before any file is
+/// read: the chart, the mapping and the values files named here do not exist.
+#[test]
+fn a_bad_kube_version_is_refused_before_any_file_is_read() {
+    let missing = "/nonexistent/chart";
+    let expected = "error[HR062]: --kube-version: invalid kube version 'latest': could not parse \"latest\" as \
+                    version\n  = hint: pass a version like 1.31 or v1.31.2\n";
+    let target = ["--mapping", "/nonexistent/mapping.yaml", "-f", "/nonexistent/values.yaml"];
+    for args in [
+        vec!["overlay", "--kube-version", "latest", "--pin-digests", "/nonexistent/lock.yaml", missing],
+        vec!["scan", "--kube-version", "latest", "-f", "/nonexistent/values.yaml", missing],
+        vec!["mirror", "--kube-version", "latest", missing],
+        vec!["diff", "--kube-version", "latest", missing, missing],
+        vec!["relocate", "--kube-version", "latest", "-o", "/nonexistent/out.tgz", missing],
+    ] {
+        let mut args = args;
+        if args[0] != "scan" {
+            args.splice(1..1, target);
+        }
+        helm_retarget(&args).status(2).stdout("").stderr(expected).run();
+    }
+    helm_retarget(&[
+        "verify",
+        "--mapping",
+        "/nonexistent/mapping.yaml",
+        "--kube-version",
+        "latest",
+        "--chart",
+        missing,
+    ])
+    .status(2)
+    .stdout("")
+    .stderr(expected)
+    .run();
+    // Without --chart, verify renders nothing: a cluster given for it would be ignored.
+    helm_retarget(&["verify", "--registry", "reg.example", "--kube-version", "1.29"])
+        .status(2)
+        .stdout("")
+        .stderr(
+            "error[HR063]: verify: --kube-version and --api-versions say what --chart is rendered for, and no \
+             --chart is given\n  = hint: pass --chart CHART, or leave the cluster flags out\n",
+        )
+        .run();
+}
+
 #[test]
 fn a_command_line_clap_refuses_carries_a_code_too() {
     helm_retarget(&["scan", "--no-such-flag"])

@@ -28,3 +28,4 @@ mod fail_location; // fail/required errors name file:line:col as both real Helm 
 mod schema; // values.schema.json: Helm v4 messages on template and scan, overlay keys a schema refuses, no remote $ref
 mod pinning; // issue 13: the lock script with a stand-in registry, post-render and overlay --pin-digests on real renders
 mod relocate; // issue 13: relocated charts rendered by real Helm equal the original with its overlay; refusals write nothing
+mod kube_version; // --kube-version and -a on every command that renders: the kubeVersion range and .Capabilities for the cluster given, checked by real Helm
