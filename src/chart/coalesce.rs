@@ -239,15 +239,18 @@ fn coalesce(node: &Node, dest: &mut Map, merge: bool) {
 /// Helm's `coalesceGlobals`: the parent's `global` wins over what the subchart was handed;
 /// the subchart's own defaults fill in later.
 fn coalesce_globals(dest: &mut Map, parent: &Map) {
-    let mut dg = match dest.get("global") {
-        None => Map::new(),
-        Some(Value::Map(m)) => m.clone(),
-        Some(_) => return,
+    if matches!(dest.get("global"), Some(v) if !matches!(v, Value::Map(_)))
+        || matches!(parent.get("global"), Some(v) if !matches!(v, Value::Map(_)))
+    {
+        return;
+    }
+    let mut dg = match dest.remove("global") {
+        Some(Value::Map(m)) => m,
+        _ => Map::new(),
     };
     let sg = match parent.get("global") {
-        None => Map::new(),
         Some(Value::Map(m)) => m.clone(),
-        Some(_) => return,
+        _ => Map::new(),
     };
     for (key, val) in sg {
         match val {
@@ -272,6 +275,8 @@ fn coalesce_globals(dest: &mut Map, parent: &Map) {
 }
 
 /// Helm's `coalesceValues`: the chart's defaults fill in `v`; a user `null` deletes a default.
+/// The defaults are borrowed: only what `v` lacks is copied (Helm's deep copy of each default,
+/// then dropped where `v` wins, was most of the walk on deeply nested charts).
 fn coalesce_values(node: &Node, v: &mut Map, merge: bool) {
     for (key, default) in node.values.iter() {
         match v.get_mut(key) {
@@ -282,27 +287,57 @@ fn coalesce_values(node: &Node, v: &mut Map, merge: bool) {
             }
             Some(Value::Map(dest)) => {
                 if let Value::Map(src) = default {
-                    let mut src = src.clone();
                     let merge = merge || node.deps.iter().any(|d| &d.chart.key == key);
-                    if !merge {
-                        clean_nils(&mut src);
-                    }
-                    coalesce_tables(dest, src, merge);
+                    // Not merging, Helm first drops the nulls of the default (`cleanNilValues`).
+                    coalesce_tables_ref(dest, src, merge, !merge);
                 }
             }
             Some(_) => {}
             None => {
-                let mut default = default.clone();
-                if !merge {
-                    match &mut default {
-                        Value::Null => continue,
-                        Value::Map(m) => clean_nils(m),
-                        _ => {}
-                    }
+                if merge {
+                    v.insert(key.clone(), default.clone());
+                } else if !default.is_null() {
+                    v.insert(key.clone(), clone_without_nils(default));
                 }
-                v.insert(key.clone(), default);
             }
         }
+    }
+}
+
+/// `coalesce_tables(dst, src.clone(), merge)` without the copy, after `clean_nils` of the copy
+/// when `clean`: a key of `src` is visited once, and copied only when `dst` lacks it.
+fn coalesce_tables_ref(dst: &mut Map, src: &Map, merge: bool, clean: bool) {
+    for (key, val) in src {
+        if clean && val.is_null() {
+            continue;
+        }
+        match dst.get_mut(key) {
+            None => {
+                let val = if clean { clone_without_nils(val) } else { val.clone() };
+                dst.insert(key.clone(), val);
+            }
+            Some(Value::Null) => {
+                if !merge && !val.is_null() {
+                    dst.remove(key);
+                }
+            }
+            Some(Value::Map(dv)) => {
+                if let Value::Map(sv) = val {
+                    coalesce_tables_ref(dv, sv, merge, clean);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// `value.clone()` then `clean_nils` of it, in one pass.
+fn clone_without_nils(value: &Value) -> Value {
+    match value {
+        Value::Map(m) => Value::Map(
+            m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), clone_without_nils(v))).collect(),
+        ),
+        other => other.clone(),
     }
 }
 
@@ -331,15 +366,6 @@ fn coalesce_tables(dst: &mut Map, mut src: Map, merge: bool) {
                 }
             }
             Some(_) => {}
-        }
-    }
-}
-
-fn clean_nils(map: &mut Map) {
-    map.retain(|_, v| !v.is_null());
-    for v in map.values_mut() {
-        if let Value::Map(m) = v {
-            clean_nils(m);
         }
     }
 }
