@@ -19,6 +19,7 @@ use crate::values::{Value, ValuesPath};
 
 mod comments;
 mod direct_edit;
+mod empty_keys;
 mod gates;
 mod image_config;
 mod knobs;
@@ -138,6 +139,9 @@ struct Planner<'a, 'c> {
     components: BTreeMap<SiteId, Vec<Reference>>,
     /// ConfigMap -> the values list that now carries its moved image-config documents.
     image_config_lists: BTreeMap<ObjectRef, ValuesPath>,
+    /// Images written by the template whose template read empty keys that did not move them: the
+    /// keys tried, for the table's reason.
+    tried: BTreeMap<SiteId, Vec<String>>,
     /// The last render under the overlay it was made with (shared, not copied: a render holds two
     /// whole values trees).
     current: std::cell::RefCell<Option<(Value, std::rc::Rc<TreeRender>)>>,
@@ -189,6 +193,7 @@ pub fn plan(
         banned,
         components: components.clone(),
         image_config_lists: BTreeMap::new(),
+        tried: BTreeMap::new(),
         current: std::cell::RefCell::default(),
     };
     let mut planner = fresh(BTreeSet::new());
@@ -198,6 +203,7 @@ pub fn plan(
     let (final_render, finals) = loop {
         planner.apply_knobs(&baseline_render, &destinations, &baseline_failures);
         planner.apply_direct_edits(&destinations, &baseline_failures);
+        planner.apply_empty_keys(&destinations, &baseline_failures);
         planner.apply_image_configs(&baseline_render, &destinations, &baseline_failures);
         let final_render = planner.render_with(&planner.overlay);
         let finals: BTreeMap<SiteId, RenderedImage> =
@@ -261,7 +267,7 @@ pub fn plan(
                 keys.extend(planner.image_config_lists.get(&image.id.object).map(ToString::to_string));
                 Outcome::Moved { keys }
             }
-            (Some(_), _) => Outcome::PostRenderOnly { reason: why_unmovable(image) },
+            (Some(_), _) => Outcome::PostRenderOnly { reason: why_unmovable(image, planner.tried.get(&image.id)) },
         };
         moves.push(ImageMove {
             chart: entry.chart.display_path(),
@@ -316,8 +322,14 @@ pub fn same_image(a: &Reference, b: &Reference) -> bool {
     a.registry == b.registry && a.repository == b.repository && a.tag == b.tag && a.digest == b.digest
 }
 
-fn why_unmovable(image: &RenderedImage) -> String {
-    if discover::keys(&image.parts).is_empty() {
+fn why_unmovable(image: &RenderedImage, tried: Option<&Vec<String>>) -> String {
+    if let Some(tried) = tried.filter(|_| discover::keys(&image.parts).is_empty()) {
+        format!(
+            "written by the template; it read {} (empty by default), but setting that to the destination \
+             does not move it",
+            tried.join(", ")
+        )
+    } else if discover::keys(&image.parts).is_empty() {
         "hard-coded in the template: no values key decides it".to_string()
     } else {
         format!("the registry part comes from the template, not from values ({})", discover::composition(&image.parts))

@@ -29,3 +29,4 @@ mod schema; // values.schema.json: Helm v4 messages on template and scan, overla
 mod pinning; // issue 13: the lock script with a stand-in registry, post-render and overlay --pin-digests on real renders
 mod relocate; // issue 13: relocated charts rendered by real Helm equal the original with its overlay; refusals write nothing
 mod kube_version; // --kube-version and -a on every command that renders: the kubeVersion range and .Capabilities for the cluster given, checked by real Helm
+mod empty_keys; // template-written images with an empty override key: the overlay sets that key, checked by the real engine

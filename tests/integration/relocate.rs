@@ -126,7 +126,7 @@ fn issue_13_a_relocated_chart_renders_as_the_original_with_its_overlay() {
         relocated.push(name);
     }
     // The fixtures that do need the post-renderer for some image (hard-coded, computed, text).
-    assert_eq!(refused, ["computed-and-hardcoded", "config-text-images", "operator-data-images"]);
+    assert_eq!(refused, ["computed-and-hardcoded", "config-text-images", "empty-default-keys", "operator-data-images"]);
     assert!(relocated.len() >= 15, "{relocated:?}");
     // An image-config ConfigMap keeps each `base` host in its first document, as the overlay
     // does; the later documents the operator reads over it carry the moved images.
