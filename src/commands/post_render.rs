@@ -80,7 +80,7 @@ pub fn post_render(args: &cli::PostRender) -> Result<Outcome> {
     summary.notes.report("helm-retarget");
     report::note(&format!(
         "helm-retarget: {} image reference(s) moved in {} object(s)",
-        summary.rewrites, summary.objects
+        summary.rewrites, summary.changed_objects
     ));
     Ok(Outcome::Success)
 }

@@ -7,12 +7,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::trial::with_edit;
 use super::{Planner, Trial};
-use crate::discover::{self, SiteId};
+use crate::discover::SiteId;
 use crate::reference::Reference;
 use crate::values::{Value, ValuesPath};
 
 impl Planner<'_, '_> {
-    /// For each image still off target whose bytes all come from the template: the keys its
+    /// For each image still off target (its bytes all the template's, or a registry the template
+    /// writes around a values part: `default (printf "ghcr.io/x:%s" .Values.version) .Values.image`): the keys its
     /// template read that are empty, null, false or absent, each set to the whole destination (and, for a
     /// key read beside a sibling `tag`, to the destination's name only). Keys tried for an image
     /// that stays are remembered for its message.
@@ -25,7 +26,7 @@ impl Planner<'_, '_> {
         let mut correct = self.correct(&current, destinations);
         let pending: Vec<(SiteId, Reference, Vec<ValuesPath>)> = current
             .iter()
-            .filter(|(id, image)| !correct.contains(*id) && discover::keys(&image.parts).is_empty())
+            .filter(|(id, _)| !correct.contains(*id))
             .filter_map(|(id, _)| {
                 let dest = destinations.get(id).cloned().flatten()?;
                 let template = render.templates.iter().find(|t| t.name == id.template)?;

@@ -96,8 +96,11 @@ pub struct Rewritten {
 /// What `rewrite_stream` did: how many objects it read and how many references it replaced.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StreamSummary {
+    /// Kubernetes objects read.
     pub objects: usize,
     pub rewrites: usize,
+    /// Objects with at least one rewrite.
+    pub changed_objects: usize,
     /// Bytes of the largest document, which bounds the memory a stream needs.
     pub largest_document: usize,
     /// What a user should know about how the stream was read (see `Notes`).
@@ -254,10 +257,14 @@ pub fn rewrite_stream_by(
     let mut summary = StreamSummary::default();
     while let Some(first_line) = reader.next_into(&mut document)? {
         summary.largest_document = summary.largest_document.max(document.len());
+        let before = summary.rewrites;
         scanner.rewrite(&document, first_line, retarget, output, &mut |r| {
             summary.rewrites += 1;
             on_rewrite(r);
         })?;
+        if summary.rewrites > before {
+            summary.changed_objects += 1;
+        }
     }
     summary.objects = scanner.objects;
     summary.notes = scanner.notes;

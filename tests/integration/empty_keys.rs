@@ -20,7 +20,10 @@ fn empty_override_keys_are_set_and_the_real_engine_renders_every_image_on_the_mi
     let mut keys = Vec::new();
     collect_leaves(&overlay, String::new(), &mut keys);
     keys.sort();
-    assert_eq!(keys, ["agent.repository", "job.image", "server.imageName", "sidecar.override", "web.image"]);
+    assert_eq!(
+        keys,
+        ["agent.repository", "job.image", "server.imageName", "sidecar.override", "store.imageName", "web.image"]
+    );
     for key in &keys {
         let default = key.split('.').try_fold(&values, |v, step| v.get(step));
         assert!(
@@ -31,7 +34,7 @@ fn empty_override_keys_are_set_and_the_real_engine_renders_every_image_on_the_mi
 
     let before = rendered_images(&engine::render(&chart, &serde_json::json!({})));
     let after = rendered_images(&engine::render(&chart, &overlay));
-    assert_eq!(before.len(), 6, "{before:?}");
+    assert_eq!(before.len(), 7, "{before:?}");
     let unmoved = post_render_only(&overlay_text);
     assert_eq!(unmoved, ["docker.io/quietorg/debug:1"]);
     for (template, path, image) in &before {
