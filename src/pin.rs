@@ -73,7 +73,7 @@ pub fn pin_digests(
             }
             (Some(image), pinned, _) => (image, pinned),
         };
-        let keys = crate::discover::keys(&image.parts).join(", ");
+        let keys = crate::values::join_paths(&crate::discover::keys(&image.parts), ", ");
         if !image.components.is_empty() {
             failures.push((
                 disabled.clone(),
@@ -210,7 +210,7 @@ fn candidates(
             Part::Template { text } | Part::Values { text, .. } | Part::Chart { text, .. } => text,
         };
         if let Part::Values { path, offset, .. } = part {
-            spans.push((ValuesPath::parse(path), at, at + text.len(), *offset));
+            spans.push((path.clone(), at, at + text.len(), *offset));
         }
         at += text.len();
     }

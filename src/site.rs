@@ -9,6 +9,7 @@ use std::hash::{Hash, Hasher};
 use serde::Serialize;
 
 use crate::reference::Reference;
+use crate::values::ValuesPath;
 
 /// A piece of a rendered reference: text the template wrote, or text taken from a values key or
 /// a Chart.yaml field (`offset` is where it starts inside that value).
@@ -16,7 +17,7 @@ use crate::reference::Reference;
 #[serde(tag = "from", rename_all = "snake_case")]
 pub enum Part {
     Template { text: String },
-    Values { path: String, text: String, offset: usize },
+    Values { path: ValuesPath, text: String, offset: usize },
     Chart { field: String, text: String },
 }
 

@@ -448,6 +448,16 @@ mod tests {
         crate::yaml::parse(text, "expected").unwrap()
     }
 
+    #[test]
+    fn a_values_path_as_text_is_a_set_key_with_the_same_steps() {
+        // The text of a values path is what users paste after `--set`: a key with a dot in it
+        // is escaped, and Helm's parser reads the escape back as one key.
+        let path = crate::values::ValuesPath::root().child("images").child("app.main").child("x=y").child("tag");
+        let got = parse(&format!("{path}=v1"), Mode::String).unwrap();
+        assert_eq!(got.get(&path), Some(&Value::String("v1".into())));
+        assert_eq!(got, yaml("images:\n  app.main:\n    x=y:\n      tag: v1\n"));
+    }
+
     fn typed_ok(line: &str, want: &str) {
         assert_eq!(parse(line, Mode::Typed), Ok(yaml(want)), "{line}");
     }

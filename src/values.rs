@@ -197,24 +197,33 @@ impl ValuesPath {
         ValuesPath(None)
     }
 
-    /// Parses the dotted form; keys that contain dots cannot be written this way (use `child`).
+    /// Parses the form `Display` writes: keys joined by `.`, list indexes as `[0]`, and a
+    /// backslash taking the next character literally (`images.app\\.main.tag` is two keys), as
+    /// Helm's `--set` reads keys.
     pub fn parse(text: &str) -> Self {
         let mut steps = Vec::new();
-        for part in text.split('.').filter(|p| !p.is_empty()) {
-            let (key, mut rest) = match part.find('[') {
-                Some(i) => (&part[..i], &part[i..]),
-                None => (part, ""),
-            };
+        let mut key = String::new();
+        let mut chars = text.chars();
+        let end_key = |key: &mut String, steps: &mut Vec<Step>| {
             if !key.is_empty() {
-                steps.push(Step::Key(key.to_string()));
+                steps.push(Step::Key(std::mem::take(key)));
             }
-            while let Some(end) = rest.find(']') {
-                if let Ok(i) = rest[1..end].parse() {
-                    steps.push(Step::Index(i));
+        };
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => key.extend(chars.next()),
+                '.' => end_key(&mut key, &mut steps),
+                '[' => {
+                    end_key(&mut key, &mut steps);
+                    let index: String = chars.by_ref().take_while(|c| *c != ']').collect();
+                    if let Ok(i) = index.parse() {
+                        steps.push(Step::Index(i));
+                    }
                 }
-                rest = &rest[end + 1..];
+                c => key.push(c),
             }
         }
+        end_key(&mut key, &mut steps);
         ValuesPath::from_steps(steps)
     }
 
@@ -422,12 +431,43 @@ impl fmt::Display for ValuesPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, step) in self.step_refs().into_iter().enumerate() {
             match step {
-                Step::Key(k) if i == 0 => write!(f, "{k}")?,
-                Step::Key(k) => write!(f, ".{k}")?,
+                Step::Key(k) => {
+                    if i > 0 {
+                        f.write_str(".")?;
+                    }
+                    write_key(f, k)?;
+                }
                 Step::Index(n) => write!(f, "[{n}]")?,
             }
         }
         Ok(())
+    }
+}
+
+/// Paths as text, joined by `separator` (`a.b, c.d`).
+pub fn join_paths(paths: &[ValuesPath], separator: &str) -> String {
+    paths.iter().map(ToString::to_string).collect::<Vec<_>>().join(separator)
+}
+
+/// A key as `--set` reads it back: `.`, `[`, `]`, `,`, `=` and `\\` escaped with a backslash
+/// (`images.app\\.main` is the key `app.main` under `images`).
+fn write_key(f: &mut fmt::Formatter<'_>, key: &str) -> fmt::Result {
+    if !key.contains(['.', '[', ']', ',', '=', '\\']) {
+        return f.write_str(key);
+    }
+    for c in key.chars() {
+        if matches!(c, '.' | '[' | ']' | ',' | '=' | '\\') {
+            f.write_str("\\")?;
+        }
+        write!(f, "{c}")?;
+    }
+    Ok(())
+}
+
+/// A path in JSON is its text, as `Display` writes it.
+impl serde::Serialize for ValuesPath {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
 
@@ -468,6 +508,25 @@ mod tests {
         for text in ["global.imageRegistry", "containers[0].image", "a.b[2][3].c"] {
             assert_eq!(ValuesPath::parse(text).to_string(), text);
         }
+    }
+
+    #[test]
+    fn keys_with_dots_and_brackets_survive_the_text_form() {
+        // A key like `app.main` (or `a[0]`, `x=y`, `c\\d`) is one step; its text escapes it as
+        // `--set` reads keys, so parsing the text gives the same steps back.
+        let path = ValuesPath::root()
+            .child("images")
+            .child("app.main")
+            .index(1)
+            .child("a[0]")
+            .child("x=y,z")
+            .child("c\\d")
+            .child("tag");
+        let text = path.to_string();
+        assert_eq!(text, r"images.app\.main[1].a\[0\].x\=y\,z.c\\d.tag");
+        assert_eq!(ValuesPath::parse(&text), path);
+        assert_eq!(ValuesPath::parse(&text).steps().len(), 7);
+        assert_eq!(serde_json::to_string(&path).unwrap(), serde_json::to_string(&text).unwrap());
     }
 
     #[test]

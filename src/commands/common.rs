@@ -13,7 +13,7 @@ use crate::mirror::{MirrorPlan, MirrorSite};
 use crate::plan::{self, Outcome as Move, RetargetPlan};
 use crate::reference::Reference;
 use crate::strvals::{self, Mode};
-use crate::values::{Map, Value, ValuesPath};
+use crate::values::{join_paths, Map, Value, ValuesPath};
 use crate::{report, source, yaml};
 
 use super::Outcome;
@@ -281,12 +281,13 @@ pub fn moves_table(plan: &RetargetPlan) -> String {
     let mut rows = vec![["VALUES".to_string(), "BEFORE".to_string(), "AFTER".to_string(), "HOW".to_string()]];
     for m in &plan.moves {
         let how = match &m.outcome {
-            Move::Moved { keys } => format!("overlay: {}", keys.join(", ")),
+            Move::Moved { keys } => format!("overlay: {}", join_paths(keys, ", ")),
             Move::AlreadyThere => "already on the target".to_string(),
             Move::Excluded => "excluded by the mapping".to_string(),
             Move::PostRenderOnly { reason } => format!("post-renderer only: {reason}"),
         };
-        let keys = if m.keys.is_empty() { format!("({} {})", m.site.object, m.site.field) } else { m.keys.join(", ") };
+        let keys =
+            if m.keys.is_empty() { format!("({} {})", m.site.object, m.site.field) } else { join_paths(&m.keys, ", ") };
         let after = match &m.outcome {
             Move::PostRenderOnly { .. } => {
                 m.destination.as_ref().map(ToString::to_string).unwrap_or_default() + " (post-render)"

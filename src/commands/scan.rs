@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::plan;
 use crate::reference::Reference;
 use crate::report;
+use crate::values::join_paths;
 
 use super::common::{check_schema, for_each_chart, report_unrendered, table, user_values};
 use super::Outcome;
@@ -98,7 +99,7 @@ fn explain(scans: &[Scan], wanted: &str) -> Result<String> {
             let _ = writeln!(out, "  object:      {}", site.id.object);
             let _ = writeln!(out, "  field:       {} ({})", site.id.field, site.placement);
             let _ = writeln!(out, "  composed as: {}", site.composition);
-            let keys = if site.keys.is_empty() { "none".to_string() } else { site.keys.join(", ") };
+            let keys = if site.keys.is_empty() { "none".to_string() } else { join_paths(&site.keys, ", ") };
             let _ = writeln!(
                 out,
                 "  values keys: {keys}{}",
@@ -114,7 +115,7 @@ fn explain(scans: &[Scan], wanted: &str) -> Result<String> {
                 ),
                 _ => format!(
                     "moves by values: the overlay edits {} ({}); global.imageRegistry: {}",
-                    site.keys.first().map_or("-", String::as_str),
+                    site.keys.first().map_or_else(|| "-".to_string(), ToString::to_string),
                     site.shape,
                     site.global_registry
                 ),
@@ -129,7 +130,7 @@ fn explain(scans: &[Scan], wanted: &str) -> Result<String> {
             let _ = writeln!(out, "  chart:       {}", s.chart);
             let _ = writeln!(out, "  template:    {}", setting.template);
             let _ = writeln!(out, "  field:       {}", setting.location);
-            let keys = if setting.keys.is_empty() { "none".to_string() } else { setting.keys.join(", ") };
+            let keys = if setting.keys.is_empty() { "none".to_string() } else { join_paths(&setting.keys, ", ") };
             let _ = writeln!(out, "  values keys: {keys}");
             let verdict = if setting.movable {
                 "moves by values: the overlay sets that key to the mirror's host; the operator builds its images from it"
@@ -165,7 +166,7 @@ fn scan_table(scans: &[Scan]) -> String {
                 Some(_) => format!("{} (disabled)", site.chart),
                 None => site.chart.clone(),
             };
-            let keys = if site.keys.is_empty() { "-".to_string() } else { site.keys.join(", ") };
+            let keys = if site.keys.is_empty() { "-".to_string() } else { join_paths(&site.keys, ", ") };
             let shape = match site.placement {
                 discover::Placement::PodSpec => site.shape.to_string(),
                 placement => format!("{} ({placement})", site.shape),
@@ -182,7 +183,7 @@ fn scan_table(scans: &[Scan]) -> String {
         for setting in &s.registry_settings {
             rows.push([
                 s.chart.clone(),
-                if setting.keys.is_empty() { "-".to_string() } else { setting.keys.join(", ") },
+                if setting.keys.is_empty() { "-".to_string() } else { join_paths(&setting.keys, ", ") },
                 "registry-setting".to_string(),
                 setting.host.clone(),
                 "-".to_string(),

@@ -7,7 +7,7 @@ use crate::cli;
 use crate::diagnostic::Code;
 use crate::discover;
 use crate::error::{Context, Result};
-use crate::values::{Map, Value};
+use crate::values::{join_paths, Map, Value};
 use crate::{report, rewrite};
 
 use super::common::{check_kube_version, load_chart};
@@ -72,7 +72,7 @@ fn stray_line(field: &rewrite::ImageField, controls: Option<&[discover::ImageSit
         });
         match site {
             Some(s) if !s.keys.is_empty() => {
-                let _ = write!(line, "\tvalues: {}", s.keys.join(", "));
+                let _ = write!(line, "\tvalues: {}", join_paths(&s.keys, ", "));
             }
             _ => line.push_str("\tnot controlled by values: use the post-renderer"),
         }

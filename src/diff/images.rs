@@ -187,7 +187,7 @@ pub(super) mod tests {
     pub(in crate::diff) fn site(chart: &str, values_path: &str) -> MirrorSite {
         MirrorSite {
             chart: chart.into(),
-            values_path: Some(values_path.into()),
+            values_path: Some(crate::values::ValuesPath::parse(values_path)),
             location: format!("Deployment/{chart} spec.template.spec.containers[0].image"),
             disabled: false,
         }

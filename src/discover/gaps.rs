@@ -69,8 +69,7 @@ pub fn unrendered(renderer: &TreeRenderer<'_>, render: &TreeRender, idle: &mut V
         }
     }
     // An idle block belongs to the chart whose values hold it (the deepest values base).
-    let owner = |path: &str| {
-        let path = ValuesPath::parse(path);
+    let owner = |path: &ValuesPath| {
         (0..renderer.charts.len())
             .filter(|&i| path.starts_with(&renderer.charts[i].values_base))
             .max_by_key(|&i| renderer.charts[i].values_base.steps().len())
@@ -97,19 +96,19 @@ pub fn unrendered(renderer: &TreeRenderer<'_>, render: &TreeRender, idle: &mut V
 /// An image spelled in values that the scanned values do not render.
 #[derive(Debug, Clone, Serialize)]
 pub struct IdleImage {
-    pub values_path: String,
+    pub values_path: ValuesPath,
     pub reference: String,
 }
 
 /// Image blocks in `values` (a `repository` string with its `registry`/`tag`/`digest` siblings, or
 /// an `image` string that reads as a reference) whose keys no rendered site used.
-pub fn idle_images(values: &Value, used: &BTreeSet<String>) -> Vec<IdleImage> {
+pub fn idle_images(values: &Value, used: &BTreeSet<ValuesPath>) -> Vec<IdleImage> {
     fn text(map: &crate::values::Map, key: &str) -> Option<String> {
         map.get(key).and_then(Value::scalar_text).filter(|t| !t.is_empty())
     }
-    fn walk(value: &Value, at: ValuesPath, used: &BTreeSet<String>, out: &mut Vec<IdleImage>) {
+    fn walk(value: &Value, at: ValuesPath, used: &BTreeSet<ValuesPath>, out: &mut Vec<IdleImage>) {
         let Value::Map(map) = value else { return };
-        let is_used = |p: &ValuesPath| used.iter().any(|u| u.starts_with(&p.to_string()));
+        let is_used = |p: &ValuesPath| used.iter().any(|u| u.starts_with(p));
         if let Some(repository) = text(map, "repository") {
             if !is_used(&at) {
                 let mut reference = match text(map, "registry") {
@@ -123,7 +122,7 @@ pub fn idle_images(values: &Value, used: &BTreeSet<String>) -> Vec<IdleImage> {
                     reference = format!("{reference}@{digest}");
                 }
                 if Reference::parse(&reference).is_ok() && !reference.contains("{{") {
-                    out.push(IdleImage { values_path: at.to_string(), reference });
+                    out.push(IdleImage { values_path: at.clone(), reference });
                 }
             }
             return;
@@ -132,7 +131,7 @@ pub fn idle_images(values: &Value, used: &BTreeSet<String>) -> Vec<IdleImage> {
             let path = at.child(key);
             match child {
                 Value::String(s) if key == "image" && Reference::looks_like_reference(s) && !is_used(&path) => {
-                    out.push(IdleImage { values_path: path.to_string(), reference: s.clone() });
+                    out.push(IdleImage { values_path: path.clone(), reference: s.clone() });
                 }
                 _ => walk(child, path, used, out),
             }
@@ -156,9 +155,10 @@ mod tests {
             "values.yaml",
         )
         .unwrap();
-        let used: BTreeSet<String> = ["agent.image.repository".to_string()].into();
+        // `agentX` starts like `agent` as text, not as a path: its block stays idle.
+        let used: BTreeSet<ValuesPath> = [ValuesPath::parse("agent.image.repository")].into();
         let idle: Vec<(String, String)> =
-            idle_images(&values, &used).into_iter().map(|i| (i.values_path, i.reference)).collect();
+            idle_images(&values, &used).into_iter().map(|i| (i.values_path.to_string(), i.reference)).collect();
         assert_eq!(
             idle,
             [

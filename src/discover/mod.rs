@@ -37,7 +37,7 @@ pub struct ImageSite {
     /// The reference as rendered with the chart's defaults.
     pub reference: String,
     /// The values keys that decide the rendered reference, in the order they appear in it.
-    pub keys: Vec<String>,
+    pub keys: Vec<ValuesPath>,
     pub shape: Shape,
     /// Where the image is handed over: a pod spec, or data an operator or program reads.
     pub placement: Placement,
@@ -166,7 +166,7 @@ pub fn scan(root: &Chart, user: &Value, options: &RenderOptions) -> Scan {
                 disabled: baseline.disabled.get(&entry.chart.path).cloned(),
                 id: image.id.clone(),
                 reference: image.composed().to_string(),
-                defined_at: keys.first().and_then(|k| defined_at(&renderer, &key_lines, &ValuesPath::parse(k))),
+                defined_at: keys.first().and_then(|k| defined_at(&renderer, &key_lines, k)),
                 keys,
                 shape: shape(image),
                 placement: placement(image),
@@ -180,7 +180,7 @@ pub fn scan(root: &Chart, user: &Value, options: &RenderOptions) -> Scan {
             }
         })
         .collect();
-    let used: BTreeSet<String> = sites.iter().flat_map(|s: &ImageSite| s.keys.iter().cloned()).collect();
+    let used: BTreeSet<ValuesPath> = sites.iter().flat_map(|s: &ImageSite| s.keys.iter().cloned()).collect();
     let mut idle_images = idle_images(&baseline.covering, &used);
     let unrendered = unrendered(&renderer, &baseline, &mut idle_images);
     let text_images = text_images(&baseline);

@@ -19,7 +19,7 @@ pub struct RegistrySetting {
     pub location: String,
     pub host: String,
     /// The values keys its bytes trace to (empty: hard-coded in the template).
-    pub keys: Vec<String>,
+    pub keys: Vec<ValuesPath>,
     /// True when one values key holds exactly the host, so setting that key moves it.
     pub movable: bool,
 }

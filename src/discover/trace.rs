@@ -11,6 +11,7 @@ use super::PROBE_HOST;
 use crate::reference::Reference;
 use crate::site::{Part, RenderedImage, SiteId};
 use crate::template::{Origin, Traced};
+use crate::values::ValuesPath;
 
 /// How the chart spells this image, in the terms of SHAPES.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -167,7 +168,7 @@ pub fn parts_of(text: &Traced, range: Range<usize>) -> Vec<Part> {
         }
         let piece = slice[span.range.clone()].to_string();
         parts.push(match &span.origin {
-            Origin::Values(path) => Part::Values { path: path.to_string(), text: piece, offset: span.offset },
+            Origin::Values(path) => Part::Values { path: path.clone(), text: piece, offset: span.offset },
             Origin::Chart { field, .. } => Part::Chart { field: field.clone(), text: piece },
         });
         at = span.range.end;
@@ -219,8 +220,8 @@ pub fn shape(image: &RenderedImage) -> Shape {
 }
 
 /// The ordered, distinct values keys of a trace.
-pub fn keys(parts: &[Part]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+pub fn keys(parts: &[Part]) -> Vec<ValuesPath> {
+    let mut out: Vec<ValuesPath> = Vec::new();
     for p in parts {
         if let Part::Values { path, .. } = p {
             if !out.contains(path) {
@@ -299,7 +300,10 @@ mod tests {
             (":v", None),
             ("2.17.0", Some("ksm.image.tag")),
         ]);
-        assert_eq!(keys(&img.parts), ["ksm.image.registry", "ksm.image.repository", "ksm.image.tag"]);
+        assert_eq!(
+            crate::values::join_paths(&keys(&img.parts), " "),
+            "ksm.image.registry ksm.image.repository ksm.image.tag"
+        );
         assert_eq!(composition(&img.parts), "{ksm.image.registry}/{ksm.image.repository}:v{ksm.image.tag}");
         assert_eq!(shape(&img), Shape::RegistryKey);
     }

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use crate::mapping::RegistryMapping;
 use crate::reference::Reference;
+use crate::values::ValuesPath;
 
 /// Where an image is used (one per image site).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -12,7 +13,7 @@ pub struct MirrorSite {
     /// The chart (or subchart path, `parent/child`) whose template uses the image.
     pub chart: String,
     /// The values path that sets the image, when one does.
-    pub values_path: Option<String>,
+    pub values_path: Option<ValuesPath>,
     /// `Deployment/x spec.template.spec.containers[0].image`, or `manifest stream`.
     pub location: String,
     /// True when the site belongs to a disabled subchart.

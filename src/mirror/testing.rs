@@ -24,7 +24,7 @@ pub(super) const KEEP_HOST: &str = "registry: harbor.example.com/mirror\nlayout:
 pub(super) fn site(chart: &str, values_path: Option<&str>, location: &str, disabled: bool) -> MirrorSite {
     MirrorSite {
         chart: chart.into(),
-        values_path: values_path.map(str::to_string),
+        values_path: values_path.map(crate::values::ValuesPath::parse),
         location: location.into(),
         disabled,
     }

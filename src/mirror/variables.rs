@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::{ChartArchive, CopyOptions, MirrorImage, MirrorPlan, MirrorSite, Platform, UncopiedImage};
 use crate::reference::Reference;
+use crate::values::ValuesPath;
 
 impl MirrorPlan {
     pub(super) fn variables(&self, options: &CopyOptions) -> PlanVariables {
@@ -137,9 +138,9 @@ struct SourceVariables {
 impl SourceVariables {
     fn new(source: &Reference, sites: &[MirrorSite]) -> Self {
         let charts: BTreeSet<&str> = sites.iter().map(|site| site.chart.as_str()).collect();
-        let values_paths: BTreeSet<&str> = sites.iter().filter_map(|site| site.values_path.as_deref()).collect();
+        let values_paths: BTreeSet<&ValuesPath> = sites.iter().filter_map(|site| site.values_path.as_ref()).collect();
         let charts: Vec<String> = charts.into_iter().map(str::to_string).collect();
-        let values_paths: Vec<String> = values_paths.into_iter().map(str::to_string).collect();
+        let values_paths: Vec<String> = values_paths.into_iter().map(ToString::to_string).collect();
         SourceVariables {
             source: source.to_string(),
             source_short: source.familiar(),
@@ -170,7 +171,7 @@ impl SiteVariables {
     fn new(site: &MirrorSite) -> Self {
         SiteVariables {
             chart: site.chart.clone(),
-            values_path: site.values_path.clone(),
+            values_path: site.values_path.as_ref().map(ToString::to_string),
             location: site.location.clone(),
             disabled: site.disabled,
         }

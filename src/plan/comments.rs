@@ -18,7 +18,7 @@ pub(super) fn comments(
             for k in keys {
                 let destination = m.destination.as_ref().map(ToString::to_string).unwrap_or_default();
                 let line = format!("{} -> {destination}", m.source);
-                let entry = out.entry(ValuesPath::parse(k)).or_default();
+                let entry = out.entry(k.clone()).or_default();
                 if !entry.contains(&line) {
                     entry.push(line);
                 }
@@ -26,7 +26,7 @@ pub(super) fn comments(
         }
     }
     for g in gates {
-        out.entry(ValuesPath::parse(&g.key)).or_default().push(format!(
+        out.entry(g.key.clone()).or_default().push(format!(
             "required: the chart refuses changed images without it ({})",
             g.message.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default()
         ));
@@ -56,15 +56,16 @@ mod tests {
             chart: "t".into(),
             disabled: None,
             site: SiteId { field: field.into(), ..site.clone() },
-            keys: vec!["image.repository".into()],
+            keys: vec![ValuesPath::parse("image.repository")],
             source: Reference::parse("quay.io/org/app:1").unwrap(),
             destination: Some(Reference::parse("mirror.example/org/app:1").unwrap()),
             rendered: "mirror.example/org/app:1".into(),
-            outcome: Outcome::Moved { keys: vec!["image.repository".into()] },
+            outcome: Outcome::Moved { keys: vec![ValuesPath::parse("image.repository")] },
         };
         let mut excluded = moved("b");
         excluded.outcome = Outcome::Excluded;
-        let gate = Gate { key: "allowMirror".into(), message: "\n  images come from quay.io\nsecond line".into() };
+        let gate =
+            Gate { key: ValuesPath::parse("allowMirror"), message: "\n  images come from quay.io\nsecond line".into() };
         let keys = [ValuesPath::parse("image.repository"), ValuesPath::parse("global.imagePullSecrets")];
         let out = comments(&[moved("a"), moved("c"), excluded], &[gate], &keys);
         let lines = |k: &str| out.get(&ValuesPath::parse(k)).cloned().unwrap_or_default();

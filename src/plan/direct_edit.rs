@@ -91,11 +91,10 @@ fn direct_edit(image: &RenderedImage, dest: &Reference, effective: &Value) -> Op
         let inside = start >= pos && end <= pos + len && (start < pos + len || len > 0 && start == pos);
         if inside {
             let Part::Values { path, offset, .. } = part else { return None };
-            let path = ValuesPath::parse(path);
-            let original = effective.get(&path)?.as_str()?;
+            let original = effective.get(path)?.as_str()?;
             let (a, b) = (offset + start - pos, offset + end - pos);
             let value = format!("{}{}{}", original.get(..a)?, replacement, original.get(b..)?);
-            return Some((path, value));
+            return Some((path.clone(), value));
         }
         pos += len;
     }

@@ -45,7 +45,7 @@ mod tests {
             ),
         ]);
         let plan = plan_to_mirror(&chart, &[]);
-        let keys: Vec<&str> = plan.gates.iter().map(|g| g.key.as_str()).collect();
+        let keys: Vec<String> = plan.gates.iter().map(|g| g.key.to_string()).collect();
         assert_eq!(keys, ["allowMirror"]);
         assert!(plan.gates[0].message.contains("unless allowMirror is set"), "{:?}", plan.gates);
         assert_eq!(plan.overlay.get(&ValuesPath::parse("allowMirror")), Some(&Value::Bool(true)));

@@ -21,10 +21,7 @@ impl Planner<'_, '_> {
         baseline_failures: &BTreeSet<String>,
     ) {
         // Keys the templates read, and keys the traces show carrying text (read inside a `merge`).
-        let traced = discover::images(baseline)
-            .into_iter()
-            .flat_map(|i| discover::keys(&i.parts))
-            .map(|k| ValuesPath::parse(&k));
+        let traced = discover::images(baseline).into_iter().flat_map(|i| discover::keys(&i.parts));
         let mut candidates: Vec<ValuesPath> = baseline
             .reads()
             .into_keys()

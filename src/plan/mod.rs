@@ -39,7 +39,7 @@ use knobs::is_registry_knob;
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum Outcome {
     /// The overlay moves it; `keys` are the overlay keys its rendered reference now comes from.
-    Moved { keys: Vec<String> },
+    Moved { keys: Vec<ValuesPath> },
     /// It already renders on its destination.
     AlreadyThere,
     /// The mapping excludes its source.
@@ -57,7 +57,7 @@ pub struct ImageMove {
     #[serde(flatten)]
     pub site: SiteId,
     /// The values keys that decide it with the chart's defaults.
-    pub keys: Vec<String>,
+    pub keys: Vec<ValuesPath>,
     #[serde(serialize_with = "as_text")]
     pub source: Reference,
     /// None when excluded.
@@ -84,7 +84,7 @@ fn as_optional_text<S: serde::Serializer>(reference: &Option<Reference>, seriali
 /// A values key set only so the chart renders at all.
 #[derive(Debug, Clone, Serialize)]
 pub struct Gate {
-    pub key: String,
+    pub key: ValuesPath,
     /// The chart's own message when the key is not set.
     pub message: String,
 }
@@ -216,7 +216,6 @@ pub fn plan(
                 culprits.extend(
                     overlay_keys_behind(&discover::keys(&image.parts), &overlay_keys)
                         .into_iter()
-                        .map(|k| ValuesPath::parse(&k))
                         .filter(is_registry_knob),
                 );
             }
@@ -264,7 +263,7 @@ pub fn plan(
                     || components.get(&image.id).is_some_and(|w| components_offered(&finals, &image.id.object, w)) =>
             {
                 let mut keys = overlay_keys_behind(&discover::keys(&r.parts), &overlay_keys);
-                keys.extend(planner.image_config_lists.get(&image.id.object).map(ToString::to_string));
+                keys.extend(planner.image_config_lists.get(&image.id.object).cloned());
                 Outcome::Moved { keys }
             }
             (Some(_), _) => Outcome::PostRenderOnly { reason: why_unmovable(image, planner.tried.get(&image.id)) },
@@ -288,7 +287,7 @@ pub fn plan(
     let mut comments = comments(&moves, &planner.gates, &overlay_keys);
     for (setting, new) in &registry_settings {
         if let (Some(new), [key]) = (new, setting.keys.as_slice()) {
-            comments.entry(ValuesPath::parse(key)).or_default().push(format!(
+            comments.entry(key.clone()).or_default().push(format!(
                 "registry setting {}: {} -> {new} (the operator builds its operand images from it)",
                 setting.location, setting.host
             ));
@@ -342,14 +341,12 @@ fn failing_templates(render: &TreeRender) -> BTreeSet<String> {
 
 /// The overlay keys a rendered reference now comes from: a traced key itself, or the list that
 /// holds it (lists are written whole).
-fn overlay_keys_behind(traced: &[String], overlay_keys: &[ValuesPath]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+fn overlay_keys_behind(traced: &[ValuesPath], overlay_keys: &[ValuesPath]) -> Vec<ValuesPath> {
+    let mut out: Vec<ValuesPath> = Vec::new();
     for key in traced {
-        let key = ValuesPath::parse(key);
         if let Some(o) = overlay_keys.iter().find(|o| key.starts_with(o)) {
-            let name = o.to_string();
-            if !out.contains(&name) {
-                out.push(name);
+            if !out.contains(o) {
+                out.push(o.clone());
             }
         }
     }
@@ -397,7 +394,7 @@ mod testing {
     }
 
     pub(super) fn values(path: &str, text: &str, offset: usize) -> Part {
-        Part::Values { path: path.into(), text: text.into(), offset }
+        Part::Values { path: ValuesPath::parse(path), text: text.into(), offset }
     }
 
     pub(super) fn literal(text: &str) -> Part {

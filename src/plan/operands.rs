@@ -78,9 +78,9 @@ pub fn with_operands(
         for m in &operand.moves {
             let mut m = m.clone();
             m.chart = format!("{} > operand {name} ({})", operator.chart, m.chart);
-            m.keys = m.keys.iter().map(|k| values_path.join(&ValuesPath::parse(k)).to_string()).collect();
+            m.keys = m.keys.iter().map(|k| values_path.join(k)).collect();
             if let Outcome::Moved { keys } = &mut m.outcome {
-                *keys = keys.iter().map(|k| values_path.join(&ValuesPath::parse(k)).to_string()).collect();
+                *keys = keys.iter().map(|k| values_path.join(k)).collect();
             }
             operator.moves.push(m);
         }

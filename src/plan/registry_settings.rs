@@ -9,7 +9,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::discover;
 use crate::reference::Reference;
 use crate::render::TreeRender;
-use crate::values::{Value, ValuesPath};
+use crate::values::Value;
 
 impl Planner<'_, '_> {
     /// Registry settings (a host an operator builds operand images from) that one values key
@@ -37,7 +37,7 @@ impl Planner<'_, '_> {
                 out.push((setting, None));
                 continue;
             };
-            let key = ValuesPath::parse(key);
+            let key = key.clone();
             let Some(mapped) = self.registry_host_for(&setting.host) else {
                 out.push((setting, None)); // the mapping excludes this registry
                 continue;
@@ -133,7 +133,7 @@ mod tests {
                 ("ConfigMap/fixed data.container-registry", "ghcr.io", None),
             ]
         );
-        let set = plan.overlay.get(&ValuesPath::parse("operator.registry"));
+        let set = plan.overlay.get(&crate::values::ValuesPath::parse("operator.registry"));
         assert_eq!(set, Some(&Value::String("mirror.example".into())));
         assert!(plan.warnings.iter().any(|w| w.code == Code::RegistrySettingNotAKey), "{:?}", plan.warnings);
     }

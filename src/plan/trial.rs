@@ -98,7 +98,7 @@ impl Planner<'_, '_> {
         if let Some((gate_path, message)) = self.find_gate(&render, baseline_failures, &extra) {
             extra.push((gate_path.clone(), Value::Bool(true)));
             (render, images) = self.images_with(&extra);
-            gate = Some(Gate { key: gate_path.to_string(), message });
+            gate = Some(Gate { key: gate_path.clone(), message });
         }
         let now_correct = self.correct(&images, destinations);
         let improves = now_correct.len() > correct.len() && correct.is_subset(&now_correct);
