@@ -29,7 +29,7 @@ pub fn pin_digests(
     lock: &ImagesLock,
     options: &RenderOptions,
 ) -> Result<RetargetPlan> {
-    let renderer = TreeRenderer::with_options(root, options.clone());
+    let renderer = TreeRenderer::with_options(root, options.clone()).repeatable();
     let (base, _, _) = renderer.with_placeholders(user);
     let render = |overlay: &Value| {
         let render = renderer.render(&crate::values::coalesce(&base, overlay));

@@ -82,9 +82,9 @@ pub fn images(render: &TreeRender) -> Vec<RenderedImage> {
 }
 
 /// A renderer of `root` for the cluster `options` describes, that finds each template's images in
-/// the thread that renders it.
+/// the thread that renders it, and whose random values repeat from render to render.
 pub fn renderer<'a>(root: &'a Chart, options: &RenderOptions) -> TreeRenderer<'a> {
-    TreeRenderer::with_options(root, options.clone()).finding_images(images_of)
+    TreeRenderer::with_options(root, options.clone()).finding_images(images_of).repeatable()
 }
 
 /// The images of one rendered template.

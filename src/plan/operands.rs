@@ -44,7 +44,7 @@ pub fn with_operands(
     pull_secrets: &[String],
     options: &RenderOptions,
 ) -> crate::error::Result<(RetargetPlan, Vec<Operand>)> {
-    let renderer = TreeRenderer::with_options(root, options.clone());
+    let renderer = TreeRenderer::with_options(root, options.clone()).repeatable();
     let (base, _, _) = renderer.with_placeholders(user);
     let mut found = Vec::new();
     for (name, chart) in operands {

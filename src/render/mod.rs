@@ -40,6 +40,8 @@ pub struct TreeRenderer<'a> {
     uses_subcharts: bool,
     /// Templates that did not parse: their images cannot be traced (the post-renderer still moves them).
     pub parse_errors: Vec<TemplateError>,
+    /// Random values repeat from render to render (`repeatable`).
+    repeatable: bool,
     /// Finds each rendered template's images in the thread that rendered it (set by discover,
     /// listed after this module); without one they are found on first use.
     finder: Option<ImageFinder>,
@@ -170,7 +172,7 @@ impl<'a> TreeRenderer<'a> {
             }
         }
         let uses_subcharts = charts.iter().any(|e| e.chart.templates.iter().any(|t| t.source.contains("Subcharts")));
-        TreeRenderer { root, charts, engine, options, uses_subcharts, parse_errors, finder: None }
+        TreeRenderer { root, charts, engine, options, uses_subcharts, parse_errors, repeatable: false, finder: None }
     }
 
     /// This renderer, finding each template's images as it renders it (on the worker thread, so
@@ -179,6 +181,17 @@ impl<'a> TreeRenderer<'a> {
     #[must_use]
     pub fn finding_images(mut self, finder: ImageFinder) -> Self {
         self.finder = Some(finder);
+        self
+    }
+
+    /// Random values (`randAlphaNum`, `uuidv4`, `randInt`) drawn from a generator seeded by the
+    /// template's name: every render of a template with the same values is the same text, so an
+    /// object named with `randAlphaNum` is one site across the planner's renders and the overlay's
+    /// comments are the same in every run (`--check` compares them). Not for `template`, whose
+    /// output may be installed: Helm draws anew each time.
+    #[must_use]
+    pub fn repeatable(mut self) -> Self {
+        self.repeatable = true;
         self
     }
 
@@ -331,9 +344,13 @@ impl<'a> TreeRenderer<'a> {
                     "Template",
                     TValue::map(vec![("Name".to_string(), text(name)), ("BasePath".to_string(), text(&base_path))]),
                 );
-                let output = self
-                    .engine
-                    .render(name, dot)
+                let render = || self.engine.render(name, dot);
+                let output = if self.repeatable {
+                    crate::template::with_repeatable_random(seed_of(name), render)
+                } else {
+                    render()
+                };
+                let output = output
                     .map(|o| normalize_output(o, &entry.values_base))
                     .map_err(|e| normalize_error(e, &entry.values_base));
                 let template =
@@ -481,6 +498,11 @@ impl<'a> TreeRenderer<'a> {
 }
 
 /// Helm's `sortTemplates`: more path segments first; at equal depth, reverse name order.
+/// A template's seed for repeatable random values: FNV-1a of its name, the same in every run.
+fn seed_of(template: &str) -> u64 {
+    template.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+}
+
 fn helm_order(a: &str, b: &str) -> std::cmp::Ordering {
     let (da, db) = (a.matches('/').count(), b.matches('/').count());
     db.cmp(&da).then_with(|| b.cmp(a))
@@ -580,6 +602,25 @@ mod tests {
         // (Checked against Helm v4.1.4: `port: ` then `root: true`.)
         assert_eq!(text_of(&renderer.render_enabled(&off), "shop/templates/a.yaml"), "port: \nroot: true\n");
         assert_eq!(text_of(&renderer.render(&off), "shop/templates/a.yaml"), "port: 5433\nroot: true\n");
+    }
+
+    #[test]
+    fn a_repeatable_renderer_draws_the_same_random_values_in_every_render() {
+        let root = chart(&[
+            ("Chart.yaml", "apiVersion: v2\nname: shop\nversion: 1.0.0\n"),
+            ("templates/a.yaml", "name: t-{{ randAlphaNum 24 }}\nid: {{ uuidv4 }}\nn: {{ randInt 0 1000000000 }}\n"),
+            ("templates/b.yaml", "name: t-{{ randAlphaNum 24 }}\n"),
+        ]);
+        let values = Value::Map(Default::default());
+        let repeatable = TreeRenderer::new(&root).repeatable();
+        let (first, again) = (repeatable.render(&values), repeatable.render(&values));
+        assert_eq!(text_of(&first, "shop/templates/a.yaml"), text_of(&again, "shop/templates/a.yaml"));
+        // Each template draws its own values, not the same ones.
+        assert_ne!(text_of(&first, "shop/templates/a.yaml")[..32], text_of(&first, "shop/templates/b.yaml")[..32]);
+        // Without it, as for `template`, every render draws anew (24 letters: 62^24 values).
+        let helm_like = TreeRenderer::new(&root);
+        let (one, two) = (helm_like.render(&values), helm_like.render(&values));
+        assert_ne!(text_of(&one, "shop/templates/b.yaml"), text_of(&two, "shop/templates/b.yaml"));
     }
 
     #[test]

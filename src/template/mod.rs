@@ -44,6 +44,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::values::ValuesPath;
 
+pub use funcs::with_repeatable_random;
 pub use traced::{Span, Traced};
 pub use value::TValue;
 

@@ -31,3 +31,4 @@ mod relocate; // issue 13: relocated charts rendered by real Helm equal the orig
 mod kube_version; // --kube-version and -a on every command that renders: the kubeVersion range and .Capabilities for the cluster given, checked by real Helm
 mod empty_keys; // template-written images with an empty override key: the overlay sets that key, checked by the real engine
 mod dotted_keys; // values keys holding a dot: moved by the overlay through the same key, printed as Helm's --set reads it
+mod random_names; // objects named with randAlphaNum: one site across planner renders, the same overlay in every run

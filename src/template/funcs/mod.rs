@@ -13,6 +13,7 @@ use super::{Traced, ValuesRead};
 
 mod builtins;
 mod crypto;
+pub use crypto::with_repeatable_random;
 mod dates;
 mod defaults;
 mod dicts;

@@ -1,9 +1,6 @@
 //! X.509 certificates built and signed as sprig builds them (crypto/x509's templates written out
 //! in DER), the certificate objects templates see, and buildCustomCert.
 
-use rand::rngs::OsRng;
-use rand::RngCore;
-
 use super::der;
 use super::keys::Key;
 use crate::template::funcs::encoding::{base64_decode, base64_encode};
@@ -68,7 +65,7 @@ pub(super) fn cert_object(cert: String, key: String) -> TValue {
 /// Builds and signs a certificate as crypto/x509 does for sprig's templates; PEM out.
 pub(super) fn certificate(spec: &CertSpec, key: &Key, issuer: Option<&Issuer>) -> Result<String, String> {
     let mut serial = [0u8; 16];
-    OsRng.fill_bytes(&mut serial);
+    super::fill_random(&mut serial);
     serial[0] &= 0x7f;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     let subject = der::name(&spec.common_name);

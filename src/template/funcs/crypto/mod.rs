@@ -10,11 +10,10 @@
 //! This file holds the table, random values and passwords; `keys` the private keys, `certs` the
 //! certificates, `der` the bytes they are written in.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
+use std::cell::RefCell;
 
-use rand::rngs::OsRng;
-use rand::RngCore;
+use rand::rngs::{OsRng, StdRng};
+use rand::{RngCore, SeedableRng};
 
 use super::encoding::{base64_decode, base64_encode};
 use super::{check_size, Arity::Exact, Call, Func, Res};
@@ -40,12 +39,12 @@ pub(super) static FUNCS: &[Func] = &[
         let n = c.int(0).max(0) as u128;
         check_size(n)?;
         let mut bytes = vec![0u8; n as usize];
-        OsRng.fill_bytes(&mut bytes);
+        fill_random(&mut bytes);
         Ok(TValue::str(base64_encode(&bytes)))
     }),
     Func::new("uuidv4", Exact(0), |_| {
         let mut b = [0u8; 16];
-        OsRng.fill_bytes(&mut b);
+        fill_random(&mut b);
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
         let hex = super::encoding::hex(&b);
@@ -104,16 +103,49 @@ pub(super) static FUNCS: &[Func] = &[
     Func::new("decryptAES", Exact(2), decrypt_aes),
 ];
 
-/// A fast non-cryptographic stream for `randInt` and `shuffle`-like uses.
+thread_local! {
+    /// Set while a render must come out the same each time it is made (the planner's and scan's):
+    /// random values are then drawn from a generator seeded for the template being rendered.
+    static REPEATABLE: RefCell<Option<StdRng>> = const { RefCell::new(None) };
+}
+
+/// Runs `render` with random values (`randAlphaNum`, `uuidv4`, `randInt`, certificate serials)
+/// drawn from a generator seeded by `seed`, so a template rendered again with the same values draws
+/// the same ones: a name made with `randAlphaNum` names the same object in every probe render, and
+/// an overlay's comments naming it do not change from run to run. Helm draws anew each time; any
+/// one draw is a render Helm could make. Keys are generated once per process either way.
+pub fn with_repeatable_random<T>(seed: u64, render: impl FnOnce() -> T) -> T {
+    struct Restore(Option<StdRng>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            REPEATABLE.with(|r| *r.borrow_mut() = previous);
+        }
+    }
+    let _restore = Restore(REPEATABLE.with(|r| r.replace(Some(StdRng::seed_from_u64(seed)))));
+    render()
+}
+
+/// Random bytes: from the seeded generator inside `with_repeatable_random`, else from the OS.
+pub(super) fn fill_random(bytes: &mut [u8]) {
+    REPEATABLE.with(|r| match r.borrow_mut().as_mut() {
+        Some(seeded) => seeded.fill_bytes(bytes),
+        None => OsRng.fill_bytes(bytes),
+    });
+}
+
+/// A random number for `randInt`.
 pub(super) fn random_u64() -> u64 {
-    RandomState::new().build_hasher().finish() ^ OsRng.next_u64()
+    let mut bytes = [0u8; 8];
+    fill_random(&mut bytes);
+    u64::from_le_bytes(bytes)
 }
 
 fn rand_string(c: &mut Call, alphabet: &[u8]) -> Res {
     let n = c.int(0).max(0) as u128;
     check_size(n)?;
     let mut bytes = vec![0u8; n as usize];
-    OsRng.fill_bytes(&mut bytes);
+    fill_random(&mut bytes);
     // 256 is not a multiple of every alphabet's size; the slight bias does not matter for
     // passwords a chart generates, which Helm would generate anew anyway.
     Ok(TValue::str(bytes.iter().map(|b| alphabet[*b as usize % alphabet.len()] as char).collect::<String>()))
@@ -141,7 +173,7 @@ fn encrypt_aes(c: &mut Call) -> Res {
         return Ok(TValue::str(""));
     }
     let mut iv = [0u8; 16];
-    OsRng.fill_bytes(&mut iv);
+    fill_random(&mut iv);
     let encrypted = cbc::Encryptor::<aes::Aes256>::new(&aes_key(&c.str(0)).into(), &iv.into())
         .encrypt_padded_vec_mut::<Pkcs7>(plaintext.as_bytes());
     let mut out = iv.to_vec();
