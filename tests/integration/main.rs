@@ -16,7 +16,7 @@ mod template_cases; // the template conformance suite: case files blessed by rea
 mod mirror; // mirror and diff: snapshots of every format, shellcheck, the plan against the engine, upgrades
 mod yaml_cases; // YAML conformance cases: where real Helm accepts a stream, post-render does too
 mod helm_e2e; // inside real Helm 3 and 4: --post-renderer, the plugins, overlays with -f, release archives
-mod stream_memory; // post-render and verify stream a piped 12 MiB stream under a 32 MiB address-space limit
+mod stream_memory; // post-render and verify stream a piped 12 MiB stream under a 40 MiB address-space limit that --report exceeds
 mod incomplete; // templates that do not render are named, exit 3; values Helm refuses are exit 2
 mod template_conformance; // `helm-retarget template` equals `helm template` of both real binaries
 mod values_flags; // -f/--set/--set-string/--set-json/--set-file as Helm reads them, nulls deleting defaults
