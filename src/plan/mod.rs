@@ -142,9 +142,10 @@ struct Planner<'a, 'c> {
     /// Images written by the template whose template read empty keys that did not move them: the
     /// keys tried, for the table's reason.
     tried: BTreeMap<SiteId, Vec<String>>,
-    /// The last render under the overlay it was made with (shared, not copied: a render holds two
-    /// whole values trees).
-    current: std::cell::RefCell<Option<(Value, std::rc::Rc<TreeRender>)>>,
+    /// The last few renders, each with the overlay it was made under, most recent last (shared, not
+    /// copied: a render holds two whole values trees). A probe that a trial then keeps is not
+    /// rendered again, nor is the overlay's confirming render when the last was a full one.
+    renders: std::cell::RefCell<Vec<trial::CachedRender>>,
 }
 
 /// Plans the overlay for one chart tree, every render (the probes too) for the cluster `options`
@@ -163,6 +164,8 @@ pub fn plan(
 ) -> crate::error::Result<RetargetPlan> {
     let renderer = discover::renderer(root, options);
     let (base, placeholders, baseline_render) = renderer.with_placeholders(user);
+    // The planner's first render is this one: the overlay is empty, the values are `base`.
+    let baseline_render = std::rc::Rc::new(baseline_render);
     let effective = baseline_render.covering.clone();
     let baseline = discover::images(&baseline_render);
     let baseline_failures = failing_templates(&baseline_render);
@@ -194,7 +197,10 @@ pub fn plan(
         components: components.clone(),
         image_config_lists: BTreeMap::new(),
         tried: BTreeMap::new(),
-        current: std::cell::RefCell::default(),
+        renders: std::cell::RefCell::new(vec![trial::CachedRender::full(
+            Value::Map(BTreeMap::default()),
+            &baseline_render,
+        )]),
     };
     let mut planner = fresh(BTreeSet::new());
 
@@ -205,7 +211,7 @@ pub fn plan(
         planner.apply_direct_edits(&destinations, &baseline_failures);
         planner.apply_empty_keys(&destinations, &baseline_failures);
         planner.apply_image_configs(&baseline_render, &destinations, &baseline_failures);
-        let final_render = planner.render_with(&planner.overlay);
+        let final_render = planner.full_render();
         let finals: BTreeMap<SiteId, RenderedImage> =
             discover::images(&final_render).into_iter().map(|i| (i.id.clone(), i)).collect();
         let overlay_keys = leaf_paths(&planner.overlay);
@@ -228,7 +234,7 @@ pub fn plan(
     };
     let registry_settings = planner.apply_registry_settings(&baseline_render, &baseline_failures);
     let (final_render, finals) = if registry_settings.iter().any(|(_, new)| new.is_some()) {
-        let render = planner.render_with(&planner.overlay);
+        let render = planner.full_render();
         let images = discover::images(&render).into_iter().map(|i| (i.id.clone(), i)).collect();
         (render, images)
     } else {
@@ -238,7 +244,7 @@ pub fn plan(
         (final_render, finals)
     } else {
         planner.apply_pull_secrets(&baseline_render, pull_secrets, &baseline_failures);
-        let render = planner.render_with(&planner.overlay);
+        let render = planner.full_render();
         let images = discover::images(&render).into_iter().map(|i| (i.id.clone(), i)).collect();
         (render, images)
     };

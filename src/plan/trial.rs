@@ -2,6 +2,7 @@
 //! shows more images on their destinations, none leaving, and no new template failing.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use super::{components_offered, leaf_paths, same_image, Gate, Planner, Trial};
 use crate::discover::{self, RenderedImage, SiteId};
@@ -9,57 +10,80 @@ use crate::reference::Reference;
 use crate::render::TreeRender;
 use crate::values::{Step, Value, ValuesPath};
 
+/// How many renders the planner keeps: the current one, a probe and a trial on top of it, and one
+/// more (a shorter spelling of a trial's key).
+const KEPT_RENDERS: usize = 4;
+
+/// A render the planner made, with the overlay it was made under.
+pub(super) struct CachedRender {
+    overlay: Value,
+    render: Rc<TreeRender>,
+    /// Every chart rendered from these values, none carried over from an earlier render: this can
+    /// stand as the overlay's confirming render.
+    full: bool,
+}
+
+impl CachedRender {
+    pub(super) fn full(overlay: Value, render: &Rc<TreeRender>) -> Self {
+        CachedRender { overlay, render: render.clone(), full: true }
+    }
+}
+
 impl Planner<'_, '_> {
-    pub(super) fn render_with(&self, overlay: &Value) -> TreeRender {
-        let values = crate::values::coalesce(&self.base, overlay);
-        self.renderer.render(&values)
+    /// The render under the overlay, kept or made; `full` asks for one with every chart rendered
+    /// from its values (the confirming render), else charts untouched by the keys that changed
+    /// since the last render are carried over from it.
+    fn render_under(&self, overlay: &Value, full: bool) -> Rc<TreeRender> {
+        let mut kept = self.renders.borrow_mut();
+        if let Some(at) = kept.iter().position(|c| c.overlay == *overlay && (c.full || !full)) {
+            let hit = kept.remove(at);
+            let render = hit.render.clone();
+            kept.push(hit);
+            return render;
+        }
+        let (render, is_full) = match kept.last() {
+            Some(last) if !full => self.rerender(&last.render, overlay, &changed_paths(&last.overlay, overlay)),
+            _ => (self.renderer.render(&crate::values::coalesce(&self.base, overlay)), true),
+        };
+        let render = Rc::new(render);
+        if kept.len() == KEPT_RENDERS {
+            kept.remove(0);
+        }
+        kept.push(CachedRender { overlay: overlay.clone(), render: render.clone(), full: is_full });
+        render
     }
 
-    /// The render under the current overlay, re-rendering only the charts that the keys changed
-    /// since the last one touch.
-    fn current_render(&self) -> std::rc::Rc<TreeRender> {
-        let mut cache = self.current.borrow_mut();
-        let render = match cache.take() {
-            Some((overlay, render)) if overlay == self.overlay => render,
-            Some((overlay, render)) => {
-                std::rc::Rc::new(self.rerender(&render, &self.overlay, &changed_paths(&overlay, &self.overlay)))
-            }
-            None => std::rc::Rc::new(self.render_with(&self.overlay)),
-        };
-        *cache = Some((self.overlay.clone(), render.clone()));
-        render
+    /// The overlay's confirming render: every chart rendered under the overlay so far.
+    pub(super) fn full_render(&self) -> Rc<TreeRender> {
+        self.render_under(&self.overlay, true)
     }
 
     /// `previous` brought up to date with `overlay`, where only `keys` differ: a template that
     /// neither read nor printed anything on those keys' branches renders the same, so only the
-    /// charts that did are rendered again.
-    fn rerender(&self, previous: &TreeRender, overlay: &Value, keys: &[ValuesPath]) -> TreeRender {
+    /// charts that did are rendered again. True when that is every chart.
+    fn rerender(&self, previous: &TreeRender, overlay: &Value, keys: &[ValuesPath]) -> (TreeRender, bool) {
+        let all = self.renderer.charts.len();
         // A key nothing was seen to read may still be consumed whole (a `merge` of `.Values`, as
         // Istio's profiles do): then nothing can be ruled out.
         let mut charts = previous.charts_touching(keys);
         if charts.is_empty() {
-            charts = (0..self.renderer.charts.len()).collect();
+            charts = (0..all).collect();
         }
         let values = crate::values::coalesce(&self.base, overlay);
-        previous.with_charts_from(self.renderer.render_charts(&values, Some(&charts)), &charts)
+        let full = charts.len() == all;
+        (previous.with_charts_from(self.renderer.render_charts(&values, Some(&charts)), &charts), full)
     }
 
     /// Images of a render under the current overlay plus `extra`.
     pub(super) fn images_with(
         &self,
         extra: &[(ValuesPath, Value)],
-    ) -> (std::rc::Rc<TreeRender>, BTreeMap<SiteId, RenderedImage>) {
-        let current = self.current_render();
-        let render = if extra.is_empty() {
-            current
-        } else {
-            let mut overlay = self.overlay.clone();
-            for (k, v) in extra {
-                overlay = with_edit(&overlay, &self.effective, k, v.clone());
-            }
-            let keys: Vec<ValuesPath> = extra.iter().map(|(k, _)| k.clone()).collect();
-            std::rc::Rc::new(self.rerender(&current, &overlay, &keys))
-        };
+    ) -> (Rc<TreeRender>, BTreeMap<SiteId, RenderedImage>) {
+        let mut overlay = self.overlay.clone();
+        for (k, v) in extra {
+            overlay = with_edit(&overlay, &self.effective, k, v.clone());
+        }
+        let render = self.render_under(&overlay, false);
         let images = discover::images(&render).into_iter().map(|i| (i.id.clone(), i)).collect();
         (render, images)
     }
@@ -126,7 +150,10 @@ impl Planner<'_, '_> {
         if let Some(i) = steps.iter().position(|s| matches!(s, Step::Key(k) if k == "global")).filter(|i| *i > 0) {
             alternatives.push(ValuesPath::from_steps(steps[i..].to_vec()));
         }
-        for drop in 0..steps.len().saturating_sub(1) {
+        // Dropping a leading `global` gives another key (the root chart's own), not a shorter
+        // spelling of this one: Helm hands `global.*` to every subchart.
+        let first = usize::from(path.is_global());
+        for drop in first..steps.len().saturating_sub(1) {
             let mut shorter = steps.clone();
             shorter.remove(drop);
             alternatives.push(ValuesPath::from_steps(shorter));
