@@ -46,7 +46,9 @@ pub fn fixture_charts() -> Vec<PathBuf> {
 ///   composed reference is reported at the host-carrying field;
 /// - `env` items whose `name` ends with `_IMAGE`, `_IMAGE_NAME` or `_BUILDER` or starts with
 ///   `RELATED_IMAGE_` (their `value`), and in any env value of several lines, each `NAME=REF`
-///   line's REF (path `...value#line N`);
+///   line's REF (path `...value#line N`); an `X_IMAGE` or `X_IMAGE_REPOSITORY`/`X_IMAGE_REPO`
+///   value without a tag or digest of its own, beside `X_IMAGE_TAG` or `X_IMAGE_VERSION` and/or
+///   `X_IMAGE_DIGEST`, is the composed `value:tag@digest`, at the repository's item;
 /// - `args` and `command` items of the form `--image=<reference>` or `--<name>-image=<reference>`;
 /// - ConfigMap `data` and Secret `stringData`: a value that is a whole reference; flat keys that
 ///   compose one as siblings do (`scanner.repository` + `scanner.tag`); and, in a text value of
@@ -339,10 +341,37 @@ fn line_images(text: &str, path: &str, list_only: bool, found: &mut Vec<(String,
 }
 
 fn env_images(items: &[Value], path: &str, found: &mut Vec<(String, String)>) {
+    let value_of = |wanted: &str| {
+        items.iter().find_map(|item| {
+            let name = item.get("name").and_then(Value::as_str)?;
+            let value = item.get("value").and_then(Value::as_str)?;
+            (name.eq_ignore_ascii_case(wanted) && !value.is_empty()).then_some(value)
+        })
+    };
     for (i, item) in items.iter().enumerate() {
         let name = item.get("name").and_then(Value::as_str).unwrap_or_default();
         let Some(value) = item.get("value").and_then(Value::as_str) else { continue };
         let value_path = format!("{path}[{i}].value");
+        // The image these vars name: `X_IMAGE` itself, or `X_IMAGE` of `X_IMAGE_REPOSITORY`.
+        let upper = name.to_ascii_uppercase();
+        let image = ["_REPOSITORY", "_REPO"]
+            .iter()
+            .find_map(|end| upper.strip_suffix(end).filter(|p| p.ends_with("_IMAGE")))
+            .or_else(|| upper.ends_with("_IMAGE").then_some(upper.as_str()));
+        let tag = image.and_then(|p| value_of(&format!("{p}_TAG")).or_else(|| value_of(&format!("{p}_VERSION"))));
+        let digest = image.and_then(|p| value_of(&format!("{p}_DIGEST")));
+        let bare = !value.rsplit('/').next().unwrap_or(value).contains([':', '@']);
+        if bare && (tag.is_some() || digest.is_some()) {
+            let mut composed = value.to_string();
+            if let Some(tag) = tag {
+                composed = format!("{composed}:{tag}");
+            }
+            if let Some(digest) = digest {
+                composed = format!("{composed}@{digest}");
+            }
+            found.push((value_path, composed));
+            continue;
+        }
         let named = ["_IMAGE", "_IMAGE_NAME", "_BUILDER"].iter().any(|s| name.ends_with(s))
             || name.starts_with("RELATED_IMAGE_");
         if named {

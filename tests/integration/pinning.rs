@@ -89,8 +89,10 @@ fn issue_13_post_render_pins_every_moved_image_of_real_renders_and_changes_nothi
         let rendered = Helm::V4.template(home.path(), &chart, &["--kube-version", "1.36.0"]).unwrap();
         let plain = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(rendered.clone()).stderr_notes().run();
         // Images in fields that hold repository and tag apart are refused (HR030).
-        let refuses =
-            matches!(name.as_str(), "cloudzero-agent" | "image-config-configmap" | "operator-data-images" | "piraeus");
+        let refuses = matches!(
+            name.as_str(),
+            "cloudzero-agent" | "image-config-configmap" | "operator-data-images" | "operator-env-sources" | "piraeus"
+        );
         let pinned = helm_retarget(&["post-render", "--registry", MIRROR, "--pin-digests"])
             .arg(&lock_file)
             .stdin(rendered.clone());
@@ -132,7 +134,10 @@ fn issue_13_post_render_pins_every_moved_image_of_real_renders_and_changes_nothi
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(pinned_count > 50, "only {pinned_count} images pinned");
-    assert_eq!(refusals, ["cloudzero-agent", "image-config-configmap", "operator-data-images", "piraeus"]);
+    assert_eq!(
+        refusals,
+        ["cloudzero-agent", "image-config-configmap", "operator-data-images", "operator-env-sources", "piraeus"]
+    );
 }
 
 #[test]
@@ -219,6 +224,7 @@ fn issue_13_overlay_pins_every_moved_image_where_the_chart_has_a_place_for_a_dig
                 | "computed-and-hardcoded"
                 | "image-config-configmap"
                 | "operator-data-images"
+                | "operator-env-sources"
                 | "piraeus"
         );
         let pinned = helm_retarget(&["overlay", "--registry", MIRROR, "--pin-digests"])
@@ -276,7 +282,14 @@ fn issue_13_overlay_pins_every_moved_image_where_the_chart_has_a_place_for_a_dig
     assert!(pinned_count > 100, "only {pinned_count} images pinned");
     assert_eq!(
         refusals,
-        ["cloudzero-agent", "computed-and-hardcoded", "image-config-configmap", "operator-data-images", "piraeus"]
+        [
+            "cloudzero-agent",
+            "computed-and-hardcoded",
+            "image-config-configmap",
+            "operator-data-images",
+            "operator-env-sources",
+            "piraeus"
+        ]
     );
 }
 

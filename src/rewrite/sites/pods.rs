@@ -1,7 +1,7 @@
 //! Images in pod specs: container images, image volumes, image env vars and image flags among a
 //! container's args and command.
 
-use super::{is_qualified_reference, is_reference, items, starts_with_host, Certainty, Finder};
+use super::{is_qualified_reference, is_reference, items, starts_with_host, Certainty, Finder, Sibling};
 use crate::kube::{names_an_image, names_an_image_source, CONTAINER_LISTS};
 use crate::rewrite::tree::Node;
 
@@ -27,12 +27,16 @@ impl Finder<'_> {
     /// come from (`ENGINE_REPO_URL=quay.io/org/engine`, its tag elsewhere), and image flags among
     /// args and command. A registry or a `host/org` prefix alone is a registry setting (discover).
     pub(super) fn container_env_and_args(&mut self, container: &Node<'_>, at: &str) {
+        let composed = self.env_siblings(container, at);
         for (j, var) in items(container.get("env")) {
             let (Some(name), Some(Node::Scalar(value))) = (var.get("name").and_then(Node::as_text), var.get("value"))
             else {
                 continue;
             };
             let path = format!("{at}.env[{j}].value");
+            if composed.contains(&path) {
+                continue; // one site with its siblings
+            }
             if names_an_image(name) {
                 self.whole(value, &path, Certainty::Plausible);
             } else if names_an_image_source(name)
@@ -86,6 +90,55 @@ impl Finder<'_> {
             }
         }
     }
+}
+
+impl Finder<'_> {
+    /// Env vars of one container that compose one reference as sibling fields do: an image
+    /// var and the tag, version or digest vars named after it (`SIDECAR_IMAGE` +
+    /// `SIDECAR_IMAGE_TAG`, `INIT_IMAGE_REPOSITORY` + `INIT_IMAGE_VERSION`). The program reading
+    /// them joins them, so the image it pulls is the composed one (a mirror copies that tag, not
+    /// `latest`); the var carrying the host is the site. Only names that say `IMAGE` group: a
+    /// `GIT_REPO` beside a `GIT_TAG` is no image. Returns the paths used.
+    fn env_siblings(&mut self, container: &Node<'_>, at: &str) -> Vec<String> {
+        let mut groups: Vec<(String, Vec<Sibling<'static, '_>>)> = Vec::new();
+        for (j, var) in items(container.get("env")) {
+            let (Some(name), Some(Node::Scalar(value))) = (var.get("name").and_then(Node::as_text), var.get("value"))
+            else {
+                continue;
+            };
+            let Some((prefix, part)) = env_part(name) else { continue };
+            let path = format!("{at}.env[{j}].value");
+            match groups.iter_mut().find(|(p, _)| *p == prefix) {
+                Some((_, members)) => members.push((part, value, path)),
+                None => groups.push((prefix, vec![(part, value, path)])),
+            }
+        }
+        let mut used = Vec::new();
+        for (_, members) in groups.iter().filter(|(_, m)| m.len() > 1) {
+            let parts = self.split_fields(members);
+            used.extend(members.iter().filter(|(part, _, _)| parts.contains(part)).map(|(_, _, path)| path.clone()));
+        }
+        used
+    }
+}
+
+/// An env var name as (the image it belongs to, the part of the reference it holds), for
+/// `env_siblings`: `SIDECAR_IMAGE` -> (`SIDECAR_IMAGE`, `repository`), `SIDECAR_IMAGE_TAG` ->
+/// (`SIDECAR_IMAGE`, `tag`), `INIT_IMAGE_REPOSITORY` -> (`INIT_IMAGE`, `repository`).
+fn env_part(name: &str) -> Option<(String, &'static str)> {
+    const PARTS: [(&str, &str); 5] = [
+        ("_REPOSITORY", "repository"),
+        ("_REPO", "repository"),
+        ("_TAG", "tag"),
+        ("_VERSION", "version"),
+        ("_DIGEST", "digest"),
+    ];
+    let upper = name.to_ascii_uppercase();
+    let part = PARTS.iter().find_map(|(end, part)| {
+        let prefix = upper.strip_suffix(end)?;
+        (prefix == "IMAGE" || prefix.ends_with("_IMAGE")).then(|| (prefix.to_string(), *part))
+    });
+    part.or_else(|| (upper == "IMAGE" || upper.ends_with("_IMAGE")).then(|| (upper.clone(), "repository")))
 }
 
 /// `--name=value` -> (name, Some(value)); `--name` -> (name, None); anything else -> None.
@@ -154,6 +207,30 @@ mod tests {
         let out = rewritten(input);
         assert!(out.contains("[--config-reloader-image=mirror.example.com/p/r:v0.75.0, --image-pull-policy=Always, --sidecar-image, mirror.example.com/x/y:3, --log=info]"), "{out}");
         assert!(out.contains("{name: LOG_LEVEL, value: quay.io/op/db:2}"), "{out}");
+    }
+
+    #[test]
+    fn env_vars_named_after_an_image_compose_it_with_its_tag() {
+        let input = "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: quay.io/op/op:1\n        env:\n        - {name: INIT_IMAGE_REPOSITORY, value: quay.io/op/init}\n        - {name: INIT_IMAGE_VERSION, value: '2.3'}\n        - {name: SIDECAR_IMAGE, value: ghcr.io/op/sidecar}\n        - {name: SIDECAR_IMAGE_TAG, value: v1}\n        - {name: PROBE_IMAGE, value: ghcr.io/op/probe:4}\n        - {name: PROBE_IMAGE_TAG, value: '5'}\n        - {name: GIT_REPO, value: github.com/op/docs}\n        - {name: GIT_TAG, value: v1}\n";
+        let fields = find_images(input.as_bytes()).unwrap();
+        let found: Vec<_> =
+            fields.iter().map(|f| (f.field_path.as_str(), f.text.as_str(), f.components.clone())).collect();
+        let env = |i: usize| format!("spec.template.spec.containers[0].env[{i}].value");
+        assert_eq!(
+            found,
+            vec![
+                ("spec.template.spec.containers[0].image", "quay.io/op/op:1", vec![]),
+                (env(0).as_str(), "quay.io/op/init", vec!["quay.io/op/init:2.3".to_string()]),
+                (env(2).as_str(), "ghcr.io/op/sidecar", vec!["ghcr.io/op/sidecar:v1".to_string()]),
+                // A tag already in the image wins over composing a second one: the var stands alone.
+                (env(4).as_str(), "ghcr.io/op/probe:4", vec![]),
+            ]
+        );
+        // Only the var carrying the host moves; the version stays where it is.
+        assert_eq!(
+            crate::rewrite::tests::rewritten(input),
+            input.replace("quay.io/op/", "mirror.example.com/op/").replace("ghcr.io/op/", "mirror.example.com/op/")
+        );
     }
 
     #[test]
