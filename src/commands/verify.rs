@@ -7,6 +7,7 @@ use crate::cli;
 use crate::diagnostic::Code;
 use crate::discover;
 use crate::error::{Context, Result};
+use crate::reference::Reference;
 use crate::values::{join_paths, Map, Value};
 use crate::{report, rewrite};
 
@@ -28,35 +29,84 @@ pub fn verify(args: &cli::Verify) -> Result<Outcome> {
     // temporary file and copied out only when the whole stream was read, so memory stays bounded
     // by the largest document and a failure writes nothing to stdout.
     let mut spool = tempfile::tempfile().context(Code::OutputUnwritable, "verify: cannot create a temporary file")?;
-    let (mut stray, mut total) = (0usize, 0usize);
-    let mut written = Ok(());
+    let tally = std::cell::RefCell::new(Tally {
+        out: std::io::BufWriter::new(&mut spool),
+        written: Ok(()),
+        stray: 0,
+        total: 0,
+        settings: 0,
+        settings_stray: 0,
+    });
     let summary = {
-        let mut out = std::io::BufWriter::new(&mut spool);
         let mut keep = |field: rewrite::ImageField| {
-            total += 1;
-            if rewrite::unmoved(std::slice::from_ref(&field), mapping).is_empty() {
-                return;
-            }
-            stray += 1;
-            let line = stray_line(&field, args.chart.is_some().then_some(controls.as_slice()));
-            if written.is_ok() {
-                written = out.write_all(line.as_bytes());
+            let mut tally = tally.borrow_mut();
+            tally.total += 1;
+            if !rewrite::unmoved(std::slice::from_ref(&field), mapping).is_empty() {
+                tally.stray(&stray_line(&field, args.chart.is_some().then_some(controls.as_slice())));
             }
         };
-        let summary = rewrite::find_images_in(args.input.open()?, rewrite::Rules::default(), &mut keep)
-            .map_err(|e| e.at(args.input.name()))?;
-        written.and_then(|()| out.flush()).context(Code::OutputUnwritable, "verify: temporary file")?;
-        summary
+        // An operator pulls its operand images from its registry settings, whatever the image
+        // fields say: a setting still naming a source registry is an image not on the target.
+        let mut document = |bytes: &[u8]| {
+            let Ok(text) = std::str::from_utf8(bytes) else { return };
+            let Ok(documents) = crate::yaml::parse_documents(text, "stream") else { return };
+            for doc in &documents {
+                for (location, value) in discover::stream_registry_settings(doc) {
+                    let Ok(reference) = Reference::parse(&format!("{value}/image")) else { continue };
+                    let mut tally = tally.borrow_mut();
+                    tally.settings += 1;
+                    if mapping.destination(&reference).is_some() {
+                        tally.settings_stray += 1;
+                        tally.stray(&format!(
+                            "{location}\t{value}\tregistry setting: the operator pulls its images from here (set it \
+                             with the overlay; the post-renderer does not move registry settings)\n"
+                        ));
+                    }
+                }
+            }
+        };
+        rewrite::find_images_and_documents_in(args.input.open()?, rewrite::Rules::default(), &mut keep, &mut document)
+            .map_err(|e| e.at(args.input.name()))?
     };
+    let Tally { mut out, written, stray, total, settings, settings_stray } = tally.into_inner();
+    let stray = stray - settings_stray;
+    written.and_then(|()| out.flush()).context(Code::OutputUnwritable, "verify: temporary file")?;
+    drop(out);
     summary.notes.report("verify");
     spool.seek(SeekFrom::Start(0)).context(Code::OutputUnwritable, "verify: temporary file")?;
     report::copy_to_stdout(&mut spool)?;
-    if stray == 0 {
-        report::note(&format!("verify: all {total} image reference(s) are on the target registry"));
+    let settings_note = match (settings, settings_stray) {
+        (0, _) => String::new(),
+        (n, 0) => format!("; all {n} registry setting(s) name the target"),
+        (n, k) => format!("; {k} of {n} registry setting(s) name a source registry"),
+    };
+    if stray == 0 && settings_stray == 0 {
+        report::note(&format!("verify: all {total} image reference(s) are on the target registry{settings_note}"));
         Ok(Outcome::Success)
     } else {
-        report::note(&format!("verify: {stray} of {total} image reference(s) are not on the target registry"));
+        report::note(&format!(
+            "verify: {stray} of {total} image reference(s) are not on the target registry{settings_note}"
+        ));
         Ok(Outcome::Failed)
+    }
+}
+
+/// The spool and the counts, shared by the field and the document callbacks.
+struct Tally<W> {
+    out: W,
+    written: std::io::Result<()>,
+    stray: usize,
+    total: usize,
+    /// Registry settings, and those naming a source registry.
+    settings: usize,
+    settings_stray: usize,
+}
+impl<W: Write> Tally<W> {
+    fn stray(&mut self, line: &str) {
+        self.stray += 1;
+        if self.written.is_ok() {
+            self.written = self.out.write_all(line.as_bytes());
+        }
     }
 }
 

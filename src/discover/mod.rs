@@ -18,7 +18,9 @@ use crate::render::{RenderOptions, TreeRender, TreeRenderer};
 pub use crate::site::{Part, RenderedImage, SiteId};
 use crate::values::{Value, ValuesPath};
 pub use gaps::{idle_images, unrendered, IdleImage, Unrendered};
-pub use settings::{registry_setting_values, registry_settings, text_images, RegistrySetting, TextImage};
+pub use settings::{
+    registry_setting_values, registry_settings, stream_registry_settings, text_images, RegistrySetting, TextImage,
+};
 pub use trace::{
     composition, global_registry_effect, is_artifact, keys, parts_of, placement, shape, GlobalRegistry, Placement,
     Shape,

@@ -58,55 +58,23 @@ fn settings_of(render: &TreeRender, shape: Shape) -> Vec<RegistrySetting> {
         let Ok(documents) = crate::yaml::parse_documents(&output.text.text, &t.name) else { continue };
         let text_of = &output.text.text;
         for doc in documents {
-            let text = |p: &str| doc.get(&ValuesPath::parse(p)).and_then(Value::as_str).unwrap_or_default().to_string();
-            let kind = text("kind");
-            if kind.is_empty() {
-                continue;
-            }
-            let object = format!("{kind}/{}", text("metadata.name"));
+            let Some((object, settings)) = document_settings(&doc, shape) else { continue };
             // (field, where its value's bytes start, value)
             let mut found: Vec<(String, Option<usize>, String)> = Vec::new();
-            if let Some(spec_path) = crate::kube::pod_spec_path(&kind) {
-                let spec = doc.get(&ValuesPath::parse(&spec_path.join(".")));
-                for (field, name, value) in env_sources(spec, &spec_path.join("."), shape) {
-                    let at = env_value_at(text_of, &name, &value);
-                    found.push((field, at, value));
-                }
-            } else {
-                let mut fields = Vec::new();
-                settings_in(&doc, &mut String::new(), shape, &mut fields);
-                let data = match kind.as_str() {
-                    "ConfigMap" => "data",
-                    "Secret" => "stringData",
-                    _ => "",
-                };
-                if let (false, Some(Value::Map(values))) = (data.is_empty(), doc.get(&ValuesPath::parse(data))) {
-                    for (key, content) in values {
-                        let Some(content) = content.as_str() else { continue };
-                        if !content.contains(':') || content.len() > TEXT_LIMIT {
-                            continue;
-                        }
-                        // An operator's config file: only a document that parses as YAML.
-                        let Ok(inner) = crate::yaml::parse_documents(content, &t.name) else { continue };
-                        for document in inner {
-                            let mut path = String::new();
-                            let mut inside = Vec::new();
-                            settings_in(&document, &mut path, shape, &mut inside);
-                            fields.extend(inside.into_iter().map(|(f, h)| (format!("{data}.{key}: {f}"), h)));
-                        }
-                    }
-                }
-                for (field, host) in fields {
+            for DocumentSetting { field, value: host, env_name } in settings {
+                let at = if let Some(name) = env_name {
+                    env_value_at(text_of, &name, &host)
+                } else {
                     // Pin the bytes by the `key: host` line, which the trace then maps to values.
                     let key = field.rsplit(['.', ' ']).next().unwrap_or(&field).to_string();
                     let needle = format!("{key}: {host}");
                     let quoted = format!("{key}: \"{host}\"");
-                    let at = text_of
+                    text_of
                         .find(&needle)
                         .map(|i| i + key.len() + 2)
-                        .or_else(|| text_of.find(&quoted).map(|i| i + key.len() + 3));
-                    found.push((field, at, host));
-                }
+                        .or_else(|| text_of.find(&quoted).map(|i| i + key.len() + 3))
+                };
+                found.push((field, at, host));
             }
             for (field, at, host) in found {
                 let parts = at.map(|at| parts_of(&output.text, at..at + host.len())).unwrap_or_default();
@@ -123,6 +91,65 @@ fn settings_of(render: &TreeRender, shape: Shape) -> Vec<RegistrySetting> {
         }
     }
     out
+}
+
+/// One registry setting of a document: its field, the host (or `host/org`) it holds, and for an
+/// env var its name.
+struct DocumentSetting {
+    field: String,
+    value: String,
+    env_name: Option<String>,
+}
+
+/// The registry settings of one Kubernetes object (`registry_settings` describes them), with the
+/// object as `Kind/name`; None for a document without a kind.
+fn document_settings(doc: &Value, shape: Shape) -> Option<(String, Vec<DocumentSetting>)> {
+    let text = |p: &str| doc.get(&ValuesPath::parse(p)).and_then(Value::as_str).unwrap_or_default().to_string();
+    let kind = text("kind");
+    if kind.is_empty() {
+        return None;
+    }
+    let object = format!("{kind}/{}", text("metadata.name"));
+    let mut found = Vec::new();
+    if let Some(spec_path) = crate::kube::pod_spec_path(&kind) {
+        let spec = doc.get(&ValuesPath::parse(&spec_path.join(".")));
+        for (field, name, value) in env_sources(spec, &spec_path.join("."), shape) {
+            found.push(DocumentSetting { field, value, env_name: Some(name) });
+        }
+        return Some((object, found));
+    }
+    let mut fields = Vec::new();
+    settings_in(doc, &mut String::new(), shape, &mut fields);
+    let data = match kind.as_str() {
+        "ConfigMap" => "data",
+        "Secret" => "stringData",
+        _ => "",
+    };
+    if let (false, Some(Value::Map(values))) = (data.is_empty(), doc.get(&ValuesPath::parse(data))) {
+        for (key, content) in values {
+            let Some(content) = content.as_str() else { continue };
+            if !content.contains(':') || content.len() > TEXT_LIMIT {
+                continue;
+            }
+            // An operator's config file: only a document that parses as YAML.
+            let Ok(inner) = crate::yaml::parse_documents(content, &object) else { continue };
+            for document in inner {
+                let mut inside = Vec::new();
+                settings_in(&document, &mut String::new(), shape, &mut inside);
+                fields.extend(inside.into_iter().map(|(f, h)| (format!("{data}.{key}: {f}"), h)));
+            }
+        }
+    }
+    found.extend(fields.into_iter().map(|(field, value)| DocumentSetting { field, value, env_name: None }));
+    Some((object, found))
+}
+
+/// The registry settings of one object of a manifest stream, as `registry_settings` finds them in
+/// a render: (`Kind/name field`, the host or `host/org` it holds). What `verify` checks, since an
+/// operator pulls its operand images from there whatever the stream's image fields say.
+pub fn stream_registry_settings(doc: &Value) -> Vec<(String, String)> {
+    let Some((object, settings)) = document_settings(doc, Shape::Source) else { return Vec::new() };
+    settings.into_iter().map(|s| (format!("{object} {}", s.field), s.value)).collect()
 }
 
 /// The most bytes of one ConfigMap value read as a config document for settings.

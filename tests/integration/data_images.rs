@@ -54,6 +54,39 @@ fn a_registry_setting_is_a_knob_the_overlay_sets_and_the_engine_renders() {
 }
 
 #[test]
+fn verify_names_registry_settings_the_post_renderer_left_and_passes_once_the_overlay_sets_them() {
+    let chart = fixture("operator-env-sources");
+    let defaults = stream(&engine::render(&chart, &serde_json::json!({})));
+    // The post-renderer moves every image field but no registry setting: the operator would still
+    // pull from these three places, so verify fails naming each.
+    let moved = helm_retarget(&["post-render", "--registry", MIRROR]).stdin(defaults).stderr_notes().run();
+    let out = helm_retarget(&["verify", "--registry", MIRROR]).stdin(moved.stdout).status(1).stderr_notes().run();
+    let settings: Vec<(&str, &str)> = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains("registry setting:"))
+        .map(|l| {
+            let mut cells = l.split('\t');
+            (cells.next().unwrap(), cells.next().unwrap())
+        })
+        .collect();
+    assert_eq!(settings.len(), 3, "{}", out.stdout);
+    assert_eq!(out.stdout.lines().count(), 3, "only the settings are off target:\n{}", out.stdout);
+    for host in ["registry.relaycorp.example", "quay.io/relaycorp", "docker.example.net"] {
+        assert!(settings.iter().any(|(_, value)| *value == host), "{host}: {settings:?}");
+    }
+    assert!(out.stderr.contains("3 of 3 registry setting(s) name a source registry"), "{}", out.stderr);
+
+    // The overlay sets them; rendered by the real engine, nothing is left.
+    let overlay = helm_retarget(&["overlay", "--registry", MIRROR]).arg(&chart).stderr_notes().run();
+    let overlay: serde_json::Value = serde_yaml::from_str(&overlay.stdout).unwrap();
+    let with_overlay = stream(&engine::render(&chart, &overlay));
+    let out = helm_retarget(&["verify", "--registry", MIRROR]).stdin(with_overlay).status(0).stderr_notes().run();
+    assert_eq!(out.stdout, "");
+    assert!(out.stderr.contains("all 3 registry setting(s) name the target"), "{}", out.stderr);
+}
+
+#[test]
 fn text_images_off_leaves_config_text_as_the_chart_wrote_it() {
     let chart = fixture("config-text-images");
     let input = stream(&engine::render(&chart, &serde_json::json!({})));
@@ -177,7 +210,7 @@ fn mirror_takes_values_files_like_scan_and_overlay() {
 }
 
 #[test]
-fn verify_finds_data_borne_images_and_passes_after_post_render() {
+fn verify_finds_data_borne_images_and_after_post_render_only_the_registry_setting() {
     let chart = fixture("operator-data-images");
     let input = stream(&engine::render(&chart, &serde_json::json!({})));
     let out = helm_retarget(&["verify", "--registry", MIRROR]).stdin(input.as_bytes()).status(1).stderr_notes().run();
@@ -192,7 +225,13 @@ fn verify_finds_data_borne_images_and_passes_after_post_render() {
     }
     let moved =
         helm_retarget(&["post-render", "--registry", MIRROR]).stdin(input.as_bytes()).status(0).stderr_notes().run();
-    helm_retarget(&["verify", "--registry", MIRROR]).stdin(moved.stdout.as_bytes()).status(0).stderr_notes().run();
+    // Every image field moved; the operator's registry setting (`container-registry`) did not, and
+    // the operator builds its operand images from it: that one line is left.
+    let after =
+        helm_retarget(&["verify", "--registry", MIRROR]).stdin(moved.stdout.as_bytes()).status(1).stderr_notes().run();
+    let left: Vec<&str> = after.stdout.lines().collect();
+    assert_eq!(left.len(), 1, "{}", after.stdout);
+    assert!(left[0].contains("container-registry") && left[0].contains("registry setting:"), "{}", after.stdout);
 }
 
 /// The env values and config-file line of fixture operator-env-sources that name where the
