@@ -15,6 +15,14 @@ once with helm-retarget, compare. Both get `--kube-version 1.36.0` (helm-retarge
 Usage: benches/conformance/measure.py --helm .tools/helm-v4.1.4/helm --ours target/release/helm-retarget \
           --mirrors /work/.mirror --charts benches/conformance/charts.txt --out /tmp/conformance
 Writes a summary to stdout and one `<chart>.diff` / `<chart>.err` per differing chart under --out.
+
+With `--overlay-timing`, instead: for every chart prepared the same way, times whole processes
+side by side, alternating, `--runs` times each (default 5): `helm-retarget overlay CHART --registry
+registry.example.org -o FILE` against `helm template release CHART --kube-version 1.36.0`, and
+reports the medians of wall time and of CPU time (user+sys of the child and what it waited for,
+from wait4). One line per chart, a summary, and `timing.tsv` under --out. Charts whose overlay
+exits non-zero are listed with the first error line of its stderr (exit 3 with HR070, images in
+ConfigMap text, counted apart).
 """
 
 import argparse
@@ -25,6 +33,8 @@ import subprocess
 import sys
 import tarfile
 import io
+import statistics
+import time
 
 MASK = "<differs between two Helm runs>"
 
@@ -103,6 +113,110 @@ def masked_helm(helm, chart, env):
     return "\n".join(MASK if i in masked else l for i, l in enumerate(a)), masked
 
 
+def chart_lines(path):
+    for line in open(path):
+        line = line.split("#")[0].strip()
+        if line:
+            yield line.split()
+
+
+def timed(cmd, stdout, stderr):
+    """(exit status, wall s, CPU s) of one whole process: user+sys of it and of what it waited for."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, wall, usage.ru_utime + usage.ru_stime
+
+
+def first_error(path):
+    lines = [l.strip() for l in open(path, errors="replace").read().splitlines() if l.strip()]
+    for l in lines:
+        if "panicked" in l or re.search(r"\berror\b", l, re.I):
+            return l
+    return lines[0] if lines else "(no stderr)"
+
+
+def overlay_timing(a):
+    rows = []  # (label, overlay cpu, helm cpu, overlay wall, helm wall, overlay exit, helm exit, error line)
+    skipped = []
+    tsv = open(os.path.join(a.out, "timing.tsv"), "w")
+    tsv.write("chart\toverlay_cpu_ms\thelm_cpu_ms\toverlay_wall_ms\thelm_wall_ms\toverlay_exit\thelm_exit\n")
+    for repo, path in chart_lines(a.charts):
+        label = f"{repo} {path}"
+        safe = re.sub(r"[^A-Za-z0-9.-]+", "_", label)
+        mirror = os.path.join(a.mirrors, repo.replace("/", "+"), "repo")
+        scratch = os.path.join(a.out, "work", safe)
+        shutil.rmtree(scratch, ignore_errors=True)
+        chart = extract(mirror, path, scratch)
+        if not vendor(mirror, chart, scratch):
+            skipped.append(label)
+            print(f"{label}: deps-missing, not timed", file=sys.stderr, flush=True)
+            continue
+        overlay_out = os.path.join(scratch, "overlay.yaml")
+        overlay_err = os.path.join(scratch, "overlay.stderr")
+        ours = [a.ours, "overlay", chart, "--registry", a.registry, "-o", overlay_out]
+        helm = [a.helm, "template", "release", chart, "--kube-version", "1.36.0"]
+        o_cpu, o_wall, h_cpu, h_wall, o_exits, h_exits = [], [], [], [], set(), set()
+        for _ in range(a.runs):
+            with open(overlay_err, "w") as err:
+                code, wall, cpu = timed(ours, subprocess.DEVNULL, err)
+            o_exits.add(code)
+            o_cpu.append(cpu)
+            o_wall.append(wall)
+            code, wall, cpu = timed(helm, subprocess.DEVNULL, subprocess.DEVNULL)
+            h_exits.add(code)
+            h_cpu.append(cpu)
+            h_wall.append(wall)
+        o_exit = o_exits.pop() if len(o_exits) == 1 else "/".join(map(str, sorted(o_exits)))
+        h_exit = h_exits.pop() if len(h_exits) == 1 else "/".join(map(str, sorted(h_exits)))
+        error = first_error(overlay_err) if o_exit != 0 else ""
+        oc, hc = statistics.median(o_cpu), statistics.median(h_cpu)
+        ow, hw = statistics.median(o_wall), statistics.median(h_wall)
+        rows.append((label, oc, hc, ow, hw, o_exit, h_exit, error))
+        tsv.write(f"{label}\t{oc*1000:.0f}\t{hc*1000:.0f}\t{ow*1000:.0f}\t{hw*1000:.0f}\t{o_exit}\t{h_exit}\n")
+        tsv.flush()
+        line = (f"{label}: overlay {oc*1000:.0f} ms CPU, helm {hc*1000:.0f} ms CPU, "
+                f"CPU ratio {oc/hc:.2f}, wall ratio {ow/hw:.2f}, overlay exit {o_exit}")
+        if h_exit != 0:
+            line += f", helm exit {h_exit}"
+        print(line, flush=True)
+
+    timed_rows = [r for r in rows if r[6] == 0]  # a chart Helm cannot render has no reference
+    ok = [r for r in timed_rows if r[5] == 0]
+    print()
+    print(f"charts measured: {len(rows)} (deps-missing, not timed: {len(skipped)}; "
+          f"helm template fails: {len(rows) - len(timed_rows)})")
+    for what, subset in (("all charts Helm renders", timed_rows), ("overlay exit 0", ok)):
+        if not subset:
+            continue
+        o_sum, h_sum = sum(r[1] for r in subset), sum(r[2] for r in subset)
+        print(f"{what} ({len(subset)}): CPU overlay {o_sum:.2f} s, helm {h_sum:.2f} s, sum ratio {o_sum/h_sum:.2f}; "
+              f"median CPU ratio {statistics.median(r[1]/r[2] for r in subset):.2f}, "
+              f"median wall ratio {statistics.median(r[3]/r[4] for r in subset):.2f}")
+    for what, key in (("CPU", lambda r: r[1] / r[2]), ("wall", lambda r: r[3] / r[4])):
+        worst = sorted(timed_rows, key=key, reverse=True)[:5]
+        print(f"5 worst {what} ratios: " + "; ".join(
+            f"{r[0]} {key(r):.2f} ({(r[1] if what == 'CPU' else r[3])*1000:.0f} vs "
+            f"{(r[2] if what == 'CPU' else r[4])*1000:.0f} ms, exit {r[5]})" for r in worst))
+    failed = [r for r in rows if r[5] != 0]
+    expected = [r for r in failed if r[5] == 3 and "HR070" in open(
+        os.path.join(a.out, "work", re.sub(r"[^A-Za-z0-9.-]+", "_", r[0]), "overlay.stderr"), errors="replace").read()]
+    others = [r for r in failed if r not in expected]
+    print(f"overlay exit 3 with HR070 (images in ConfigMap text): {len(expected)}")
+    for r in expected:
+        print(f"  {r[0]}: {r[7]}")
+    print(f"overlay exit other than 0 otherwise: {len(others)}")
+    for r in others:
+        helm_fails = f"; helm template fails too, exit {r[6]}" if r[6] != 0 else ""
+        print(f"  {r[0]} (exit {r[5]}{helm_fails}): {r[7]}")
+    if skipped:
+        print(f"deps-missing, not timed: {len(skipped)}")
+        for label in skipped:
+            print(f"  {label}")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--helm", required=True)
@@ -110,12 +224,18 @@ def main():
     p.add_argument("--mirrors", required=True)
     p.add_argument("--charts", required=True)
     p.add_argument("--out", required=True)
+    p.add_argument("--overlay-timing", action="store_true",
+                   help="time `helm-retarget overlay` against `helm template` instead of comparing output")
+    p.add_argument("--runs", type=int, default=5, help="runs of each command per chart (--overlay-timing)")
+    p.add_argument("--registry", default="registry.example.org", help="target registry (--overlay-timing)")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     env = dict(os.environ)
     for var in ("HELM_CONFIG_HOME", "HELM_CACHE_HOME", "HELM_DATA_HOME"):
         env[var] = os.path.join(a.out, "helm-home")
     os.environ.update(env)
+    if a.overlay_timing:
+        return overlay_timing(a)
     results = {"identical": [], "differs": [], "ours-incomplete": [], "helm-fails": [], "deps-missing": []}
     for line in open(a.charts):
         line = line.split("#")[0].strip()
