@@ -58,6 +58,20 @@ fn dot(values_yaml: &str) -> TValue {
     ])
 }
 
+#[test]
+fn repeatable_renders_make_every_rsa_key_one_small_key() {
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    use rsa::traits::PublicKeyParts;
+    let bits = |pem: &str| rsa::RsaPrivateKey::from_pkcs1_pem(pem).expect("PKCS#1 PEM").n().bits();
+    let src = r#"{{ genPrivateKey "rsa" }}|{{ (genCA "ca" 365).Key }}"#;
+    let out = crate::template::with_repeatable_random(7, || run(src, "n: 3"));
+    let (own, ca) = out.split_once('|').unwrap();
+    assert_eq!((bits(own), bits(ca)), (1024, 1024));
+    // Outside them (`template`), genCA's key is sprig's 2048 bits.
+    let ca = run(r#"{{ (genCA "ca" 365).Key }}"#, "n: 3");
+    assert_eq!(bits(&ca), 2048);
+}
+
 fn render_with(templates: &[(&str, &str)], name: &str, dot: &TValue) -> Result<RenderOutput, TemplateError> {
     let mut engine = Engine::new();
     for (n, src) in templates {

@@ -5,7 +5,9 @@
 //!
 //! A render here serves to find images and to show what Helm would print, and renders repeat
 //! (scan probes values many times), so each kind of key is generated once per process and reused;
-//! every certificate is still built and signed anew. `dsa` keys are not supported.
+//! every certificate is still built and signed anew. Repeatable renders (scan's and the
+//! planner's, never installed) use one 1024-bit RSA key for every RSA key (`keys.rs`). `dsa` keys
+//! are not supported.
 //!
 //! This file holds the table, random values and passwords; `keys` the private keys, `certs` the
 //! certificates, `der` the bytes they are written in.
@@ -126,6 +128,11 @@ pub fn with_repeatable_random<T>(seed: u64, render: impl FnOnce() -> T) -> T {
     render()
 }
 
+/// True inside `with_repeatable_random`.
+pub(super) fn repeatable() -> bool {
+    REPEATABLE.with(|r| r.borrow().is_some())
+}
+
 /// Random bytes: from the seeded generator inside `with_repeatable_random`, else from the OS.
 pub(super) fn fill_random(bytes: &mut [u8]) {
     REPEATABLE.with(|r| match r.borrow_mut().as_mut() {
@@ -152,9 +159,24 @@ fn rand_string(c: &mut Call, alphabet: &[u8]) -> Res {
 }
 
 fn bcrypt_hash(password: &str) -> Result<String, String> {
+    // A repeatable render hashes each password once per process (bcrypt at Go's cost takes tens
+    // of milliseconds, and the planner renders a chart several times); its salt is random anyway.
+    static HASHED: std::sync::Mutex<Option<std::collections::HashMap<String, String>>> = std::sync::Mutex::new(None);
+    let repeat = repeatable();
+    if repeat {
+        if let Some(hash) = HASHED.lock().ok().and_then(|m| m.as_ref()?.get(password).cloned()) {
+            return Ok(hash);
+        }
+    }
     // golang.org/x/crypto/bcrypt's DefaultCost, in the $2a$ form Go writes.
     let parts = bcrypt::hash_with_result(password, 10).map_err(|e| e.to_string())?;
-    Ok(parts.format_for_version(bcrypt::Version::TwoA))
+    let hash = parts.format_for_version(bcrypt::Version::TwoA);
+    if repeat {
+        if let Ok(mut cache) = HASHED.lock() {
+            cache.get_or_insert_with(Default::default).insert(password.to_string(), hash.clone());
+        }
+    }
+    Ok(hash)
 }
 
 /// The AES-256 key sprig makes of a password: its bytes, zero-padded or cut to 32.
