@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::trial::with_edit;
-use super::Planner;
+use super::{Gate, Planner};
 use crate::discover::{self, RenderedImage, SiteId, PROBE_HOST};
 use crate::reference::Reference;
 use crate::render::TreeRender;
@@ -52,12 +52,15 @@ impl Planner<'_, '_> {
             // A chart with a render gate refuses the probe host too: open the gate for the probe.
             let mut probe = vec![(knob.clone(), Value::String(PROBE_HOST.to_string()))];
             let (probe_render, mut probed) = self.images_with(&probe);
-            if let Some((gate, _)) = self.find_gate(&probe_render, baseline_failures, &probe) {
-                probe.push((gate, Value::Bool(true)));
+            let mut opened = None;
+            if let Some((gate, message)) = self.find_gate(&probe_render, baseline_failures, &probe) {
+                probe.push((gate.clone(), Value::Bool(true)));
                 (_, probed) = self.images_with(&probe);
+                opened = Some(Gate { key: gate, message });
             }
             let Some(value) = knob_value(&current, &probed, destinations, &correct) else { continue };
-            let Some(trial) = self.try_edit(&knob, Value::String(value), destinations, &correct, baseline_failures)
+            let value = Value::String(value);
+            let Some(trial) = self.try_edit_opened(&knob, value, opened, destinations, &correct, baseline_failures)
             else {
                 continue;
             };

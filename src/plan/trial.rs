@@ -70,7 +70,8 @@ impl Planner<'_, '_> {
             charts = (0..all).collect();
         }
         let values = crate::values::coalesce(&self.base, overlay);
-        let full = charts.len() == all;
+        // Library charts render nothing: every other chart rendered again is a full render.
+        let full = (0..all).all(|i| charts.contains(&i) || self.renderer.charts[i].chart.is_library());
         (previous.with_charts_from(self.renderer.render_charts(&values, Some(&charts)), &charts), full)
     }
 
@@ -116,9 +117,24 @@ impl Planner<'_, '_> {
         correct: &BTreeSet<SiteId>,
         baseline_failures: &BTreeSet<String>,
     ) -> Option<Trial> {
+        self.try_edit_opened(path, value, None, destinations, correct, baseline_failures)
+    }
+
+    /// `try_edit` with a render gate a probe of the same key already had to open (`opened`):
+    /// set from the first render, so the trial is not first rendered shut.
+    pub(super) fn try_edit_opened(
+        &self,
+        path: &ValuesPath,
+        value: Value,
+        opened: Option<Gate>,
+        destinations: &BTreeMap<SiteId, Option<Reference>>,
+        correct: &BTreeSet<SiteId>,
+        baseline_failures: &BTreeSet<String>,
+    ) -> Option<Trial> {
         let mut extra = vec![(path.clone(), value)];
+        extra.extend(opened.iter().map(|g| (g.key.clone(), Value::Bool(true))));
         let (mut render, mut images) = self.images_with(&extra);
-        let mut gate = None;
+        let mut gate = opened;
         if let Some((gate_path, message)) = self.find_gate(&render, baseline_failures, &extra) {
             extra.push((gate_path.clone(), Value::Bool(true)));
             (render, images) = self.images_with(&extra);
