@@ -177,7 +177,9 @@ impl Planner<'_, '_> {
         alternatives.sort_by_key(|p| p.steps().len());
         alternatives.dedup();
         for alternative in alternatives {
-            if self.effective.get(&alternative).is_some_and(|v| !matches!(v, Value::Null | Value::String(_))) {
+            if self.effective.get(&alternative).is_some_and(|v| !matches!(v, Value::Null | Value::String(_)))
+                || !fits(&self.effective, &alternative)
+            {
                 continue;
             }
             let trial: Vec<(ValuesPath, Value)> = extra
@@ -193,6 +195,30 @@ impl Planner<'_, '_> {
         }
         extra
     }
+}
+
+/// True when setting `path` would replace no value of another shape on the way and make no list
+/// out of nothing: each step finds a map for a key or a list for an index, or nothing yet with no
+/// index further on. `configs.jetstream[0].natsImage` (a map indexed), `versions.natsImage` (a
+/// list keyed) or `jetstream.versions[0].natsImage` (no such list: Helm would get one of nulls and
+/// one image) would rewrite the chart's values, so none is a shorter spelling of a key, and none
+/// is worth a render.
+fn fits(effective: &Value, path: &ValuesPath) -> bool {
+    let steps = path.steps();
+    let mut node = effective;
+    for (at, step) in steps.iter().enumerate() {
+        let next = match (node, step) {
+            (Value::Map(m), Step::Key(k)) => m.get(k),
+            (Value::List(l), Step::Index(i)) => l.get(*i),
+            (Value::Null, _) => None,
+            _ => return false,
+        };
+        match next {
+            Some(next) => node = next,
+            None => return !steps[at..].iter().any(|s| matches!(s, Step::Index(_))),
+        }
+    }
+    true
 }
 
 /// `overlay` with `path` set to `value`. Helm replaces lists whole, so a key inside a list (an
@@ -226,6 +252,25 @@ fn changed_paths(a: &Value, b: &Value) -> Vec<ValuesPath> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shorter_spelling_fits_the_values_without_reshaping_them() {
+        let effective = crate::yaml::parse(
+            "configs:\n  jetstream:\n    versions:\n    - {natsImage: n:1}\nglobal: {hub: null}\nname: x\n",
+            "t",
+        )
+        .unwrap();
+        let fits = |p: &str| fits(&effective, &ValuesPath::parse(p));
+        assert!(fits("configs.jetstream.versions[0].natsImage"));
+        assert!(fits("global.hub"));
+        assert!(fits("hub"), "a key nothing holds yet");
+        assert!(fits("global.image.registry"), "below a null");
+        assert!(!fits("configs.jetstream[0].natsImage"), "a map indexed");
+        assert!(!fits("configs.jetstream.versions.natsImage"), "a list keyed");
+        assert!(!fits("jetstream.versions[0].natsImage"), "a list made of nothing");
+        assert!(!fits("configs.jetstream.versions[3].natsImage"), "past the list's end");
+        assert!(!fits("name.registry"), "a string replaced by a map");
+    }
 
     #[test]
     fn an_edit_inside_a_list_restates_the_whole_list() {
