@@ -120,6 +120,17 @@ def chart_lines(path):
             yield line.split()
 
 
+def prepared(a, repo, path):
+    """(label, scratch directory, chart directory or None when its dependencies are missing)."""
+    label = f"{repo} {path}"
+    safe = re.sub(r"[^A-Za-z0-9.-]+", "_", label)
+    mirror = os.path.join(a.mirrors, repo.replace("/", "+"), "repo")
+    scratch = os.path.join(a.out, "work", safe)
+    shutil.rmtree(scratch, ignore_errors=True)
+    chart = extract(mirror, path, scratch)
+    return label, scratch, chart if vendor(mirror, chart, scratch) else None
+
+
 def timed(cmd, stdout, stderr):
     """(exit status, wall s, CPU s) of one whole process: user+sys of it and of what it waited for."""
     start = time.perf_counter()
@@ -144,13 +155,8 @@ def overlay_timing(a):
     tsv = open(os.path.join(a.out, "timing.tsv"), "w")
     tsv.write("chart\toverlay_cpu_ms\thelm_cpu_ms\toverlay_wall_ms\thelm_wall_ms\toverlay_exit\thelm_exit\n")
     for repo, path in chart_lines(a.charts):
-        label = f"{repo} {path}"
-        safe = re.sub(r"[^A-Za-z0-9.-]+", "_", label)
-        mirror = os.path.join(a.mirrors, repo.replace("/", "+"), "repo")
-        scratch = os.path.join(a.out, "work", safe)
-        shutil.rmtree(scratch, ignore_errors=True)
-        chart = extract(mirror, path, scratch)
-        if not vendor(mirror, chart, scratch):
+        label, scratch, chart = prepared(a, repo, path)
+        if chart is None:
             skipped.append(label)
             print(f"{label}: deps-missing, not timed", file=sys.stderr, flush=True)
             continue
@@ -237,18 +243,10 @@ def main():
     if a.overlay_timing:
         return overlay_timing(a)
     results = {"identical": [], "differs": [], "ours-incomplete": [], "helm-fails": [], "deps-missing": []}
-    for line in open(a.charts):
-        line = line.split("#")[0].strip()
-        if not line:
-            continue
-        repo, path = line.split()
-        label = f"{repo} {path}"
-        safe = re.sub(r"[^A-Za-z0-9.-]+", "_", label)
-        mirror = os.path.join(a.mirrors, repo.replace("/", "+"), "repo")
-        scratch = os.path.join(a.out, "work", safe)
-        shutil.rmtree(scratch, ignore_errors=True)
-        chart = extract(mirror, path, scratch)
-        if not vendor(mirror, chart, scratch):
+    for repo, path in chart_lines(a.charts):
+        label, scratch, chart = prepared(a, repo, path)
+        safe = os.path.basename(scratch)
+        if chart is None:
             results["deps-missing"].append(label)
             continue
         expected, masked = masked_helm(a.helm, chart, env)
