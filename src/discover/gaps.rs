@@ -1,7 +1,7 @@
 //! What a render leaves out: templates that did not render (their images are not listed) and image
 //! blocks in values that no rendered template used.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use serde::Serialize;
 
@@ -106,9 +106,9 @@ pub fn idle_images(values: &Value, used: &BTreeSet<ValuesPath>) -> Vec<IdleImage
     fn text(map: &crate::values::Map, key: &str) -> Option<String> {
         map.get(key).and_then(Value::scalar_text).filter(|t| !t.is_empty())
     }
-    fn walk(value: &Value, at: ValuesPath, used: &BTreeSet<ValuesPath>, out: &mut Vec<IdleImage>) {
+    fn walk(value: &Value, at: ValuesPath, used: &HashSet<ValuesPath>, out: &mut Vec<IdleImage>) {
         let Value::Map(map) = value else { return };
-        let is_used = |p: &ValuesPath| used.iter().any(|u| u.starts_with(p));
+        let is_used = |p: &ValuesPath| used.contains(p);
         if let Some(repository) = text(map, "repository") {
             if !is_used(&at) {
                 let mut reference = match text(map, "registry") {
@@ -138,7 +138,18 @@ pub fn idle_images(values: &Value, used: &BTreeSet<ValuesPath>) -> Vec<IdleImage
         }
     }
     let mut out = Vec::new();
-    walk(values, ValuesPath::root(), used, &mut out);
+    // A block is used when some used key lies at or below it: every used key and its ancestors.
+    let mut at_or_above: HashSet<ValuesPath> = HashSet::new();
+    for key in used {
+        let mut path = Some(key.clone());
+        while let Some(p) = path {
+            if !at_or_above.insert(p.clone()) {
+                break; // its ancestors are in already
+            }
+            path = p.parent();
+        }
+    }
+    walk(values, ValuesPath::root(), &at_or_above, &mut out);
     out
 }
 
