@@ -42,14 +42,34 @@ pub fn verify(args: &cli::Verify) -> Result<Outcome> {
             let mut tally = tally.borrow_mut();
             tally.total += 1;
             if !rewrite::unmoved(std::slice::from_ref(&field), mapping).is_empty() {
-                tally.stray(&stray_line(&field, args.chart.is_some().then_some(controls.as_slice())));
+                tally.stray += 1;
+                tally.write(&stray_line(&field, args.chart.is_some().then_some(controls.as_slice())));
             }
         };
         // An operator pulls its operand images from its registry settings, whatever the image
         // fields say: a setting still naming a source registry is an image not on the target.
-        let mut document = |bytes: &[u8]| {
-            let Ok(text) = std::str::from_utf8(bytes) else { return };
-            let Ok(documents) = crate::yaml::parse_documents(text, "stream") else { return };
+        let mut document = |bytes: &[u8], line: usize| {
+            if !discover::may_hold_registry_settings(bytes) {
+                return;
+            }
+            // The scanner read this document already; a reader that still refuses it must not
+            // let its settings pass unchecked.
+            let parsed = std::str::from_utf8(bytes)
+                .map_err(|e| e.to_string())
+                .and_then(|text| crate::yaml::parse_documents(text, "stream").map_err(|e| e.message));
+            let documents = match parsed {
+                Ok(documents) => documents,
+                Err(why) => {
+                    let mut tally = tally.borrow_mut();
+                    tally.settings += 1;
+                    tally.settings_stray += 1;
+                    tally.write(&format!(
+                        "document at line {line}\t-\tnot checked for registry settings: it does not read as YAML \
+                         here ({why}); check its registry settings by hand\n"
+                    ));
+                    return;
+                }
+            };
             for doc in &documents {
                 for (location, value) in discover::stream_registry_settings(doc) {
                     let Ok(reference) = Reference::parse(&format!("{value}/image")) else { continue };
@@ -57,7 +77,7 @@ pub fn verify(args: &cli::Verify) -> Result<Outcome> {
                     tally.settings += 1;
                     if mapping.destination(&reference).is_some() {
                         tally.settings_stray += 1;
-                        tally.stray(&format!(
+                        tally.write(&format!(
                             "{location}\t{value}\tregistry setting: the operator pulls its images from here (set it \
                              with the overlay; the post-renderer does not move registry settings)\n"
                         ));
@@ -69,7 +89,6 @@ pub fn verify(args: &cli::Verify) -> Result<Outcome> {
             .map_err(|e| e.at(args.input.name()))?
     };
     let Tally { mut out, written, stray, total, settings, settings_stray } = tally.into_inner();
-    let stray = stray - settings_stray;
     written.and_then(|()| out.flush()).context(Code::OutputUnwritable, "verify: temporary file")?;
     drop(out);
     summary.notes.report("verify");
@@ -95,15 +114,16 @@ pub fn verify(args: &cli::Verify) -> Result<Outcome> {
 struct Tally<W> {
     out: W,
     written: std::io::Result<()>,
-    stray: usize,
+    /// Image references, and those not on the target.
     total: usize,
+    stray: usize,
     /// Registry settings, and those naming a source registry.
     settings: usize,
     settings_stray: usize,
 }
 impl<W: Write> Tally<W> {
-    fn stray(&mut self, line: &str) {
-        self.stray += 1;
+    /// One line of the list, spooled (the first write error is kept for the end).
+    fn write(&mut self, line: &str) {
         if self.written.is_ok() {
             self.written = self.out.write_all(line.as_bytes());
         }

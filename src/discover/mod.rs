@@ -19,7 +19,8 @@ pub use crate::site::{Part, RenderedImage, SiteId};
 use crate::values::{Value, ValuesPath};
 pub use gaps::{idle_images, unrendered, IdleImage, Unrendered};
 pub use settings::{
-    registry_setting_values, registry_settings, stream_registry_settings, text_images, RegistrySetting, TextImage,
+    may_hold_registry_settings, registry_setting_values, registry_settings, stream_registry_settings, text_images,
+    RegistrySetting, TextImage,
 };
 pub use trace::{
     composition, global_registry_effect, is_artifact, keys, parts_of, placement, shape, GlobalRegistry, Placement,

@@ -144,6 +144,20 @@ fn document_settings(doc: &Value, shape: Shape) -> Option<(String, Vec<DocumentS
     Some((object, found))
 }
 
+/// False when a document's bytes cannot hold a registry setting, so `verify` need not parse it
+/// again: every setting has a key naming a registry (`registry`, `_REPO_URL`) or is an env var
+/// whose name `kube::names_an_image`/`names_an_image_source` accept (`_IMAGE`, `IMAGE_`,
+/// `_BUILDER`, `IMAGE` itself), all matched here without regard to case.
+pub fn may_hold_registry_settings(document: &[u8]) -> bool {
+    static WORDS: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+    WORDS
+        .get_or_init(|| {
+            regex::bytes::Regex::new(r#"(?i)registry|repo_url|_image|image_|builder|name["']?\s*:\s*["']?image\b"#)
+                .expect("valid regex")
+        })
+        .is_match(document)
+}
+
 /// The registry settings of one object of a manifest stream, as `registry_settings` finds them in
 /// a render: (`Kind/name field`, the host or `host/org` it holds). What `verify` checks, since an
 /// operator pulls its operand images from there whatever the stream's image fields say.
@@ -315,4 +329,34 @@ pub fn text_images(render: &TreeRender) -> Vec<TextImage> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn documents(text: &str) -> Vec<Value> {
+        crate::yaml::parse_documents(text, "t").unwrap()
+    }
+
+    #[test]
+    fn the_byte_filter_lets_every_registry_setting_through_and_skips_plain_pods() {
+        let with_settings = [
+            "kind: ConfigMap\nmetadata: {name: c}\ndata:\n  container-registry: quay.io\n",
+            "kind: ConfigMap\nmetadata: {name: c}\ndata:\n  op.yaml: |\n    defaultRegistry: ghcr.io\n",
+            "kind: Operand\nmetadata: {name: o}\nspec:\n  Registry: docker.example.net\n",
+            "kind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers:\n      - image: a\n        env:\n        - {name: MIRROR_REGISTRY, value: quay.io}\n        - {name: ENGINE_REPO_URL, value: quay.io/org}\n",
+            "kind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers:\n      - image: a\n        env:\n        - {name: sidecar_image, value: quay.io/org}\n",
+            "kind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers:\n      - image: a\n        env:\n        - {\"name\": \"IMAGE\", \"value\": \"quay.io/org\"}\n",
+            "kind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers:\n      - image: a\n        env:\n        - {name: APP_BUILDER, value: quay.io}\n        - {name: RELATED_IMAGE_X, value: ghcr.io/org}\n",
+        ];
+        for text in with_settings {
+            let found: Vec<_> = documents(text).iter().flat_map(stream_registry_settings).collect();
+            assert!(!found.is_empty(), "no setting in {text}");
+            assert!(may_hold_registry_settings(text.as_bytes()), "filtered out: {text}");
+        }
+        let plain = "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: quay.io/org/app:1\n    env: [{name: X, value: some text}]\n";
+        assert!(documents(plain).iter().flat_map(stream_registry_settings).next().is_none());
+        assert!(!may_hold_registry_settings(plain.as_bytes()));
+    }
 }

@@ -158,15 +158,16 @@ pub fn find_images_in(
     rules: Rules,
     on_field: &mut dyn FnMut(ImageField),
 ) -> Result<StreamSummary, Error> {
-    find_images_and_documents_in(input, rules, on_field, &mut |_| {})
+    find_images_and_documents_in(input, rules, on_field, &mut |_, _| {})
 }
 
-/// `find_images_in`, also handing each document's bytes to `on_document` once its fields are out.
+/// `find_images_in`, also handing each document's bytes and first line to `on_document` once its
+/// fields are out.
 pub fn find_images_and_documents_in(
     input: impl BufRead,
     rules: Rules,
     on_field: &mut dyn FnMut(ImageField),
-    on_document: &mut dyn FnMut(&[u8]),
+    on_document: &mut dyn FnMut(&[u8], usize),
 ) -> Result<StreamSummary, Error> {
     let mut scanner = Scanner { rules, ..Scanner::default() };
     let mut reader = stream::ChunkReader::new(input);
@@ -177,7 +178,7 @@ pub fn find_images_and_documents_in(
         for site in scanner.scan(&document, first_line)? {
             on_field(site.field);
         }
-        on_document(&document);
+        on_document(&document, first_line);
     }
     summary.objects = scanner.objects;
     summary.notes = scanner.notes;

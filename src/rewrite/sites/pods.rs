@@ -133,12 +133,18 @@ fn env_part(name: &str) -> Option<(String, &'static str)> {
         ("_VERSION", "version"),
         ("_DIGEST", "digest"),
     ];
-    let upper = name.to_ascii_uppercase();
+    // Case-insensitive, and no allocation for the many env vars that are no part of an image
+    // (this runs on every container of the post-renderer's stream).
+    let ends_with = |text: &str, end: &str| {
+        text.len() >= end.len() && text.as_bytes()[text.len() - end.len()..].eq_ignore_ascii_case(end.as_bytes())
+    };
+    let names_image = |prefix: &str| prefix.eq_ignore_ascii_case("IMAGE") || ends_with(prefix, "_IMAGE");
     let part = PARTS.iter().find_map(|(end, part)| {
-        let prefix = upper.strip_suffix(end)?;
-        (prefix == "IMAGE" || prefix.ends_with("_IMAGE")).then(|| (prefix.to_string(), *part))
+        let prefix = name.get(..name.len().checked_sub(end.len())?).filter(|_| ends_with(name, end))?;
+        names_image(prefix).then_some((prefix, *part))
     });
-    part.or_else(|| (upper == "IMAGE" || upper.ends_with("_IMAGE")).then(|| (upper.clone(), "repository")))
+    let (prefix, part) = part.or_else(|| names_image(name).then_some((name, "repository")))?;
+    Some((prefix.to_ascii_uppercase(), part))
 }
 
 /// `--name=value` -> (name, Some(value)); `--name` -> (name, None); anything else -> None.
